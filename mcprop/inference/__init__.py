@@ -1,0 +1,1 @@
+"""Inference: priors, likelihoods, the posterior at one mass, sampling, limits, mass scans."""

@@ -1,0 +1,1 @@
+"""Interface: run configs, run directories and exports, plots, the command line."""

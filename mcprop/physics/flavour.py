@@ -1,0 +1,140 @@
+"""PMNS matrix and the flavour content of solar neutrinos at the detector.
+
+Solar neutrinos arrive as an incoherent mixture of mass states with weights w_i
+(Gninenko & Gorbunov, arXiv:2007.16098, eq. 3), so the detector sees flavour a with
+probability P_ea = sum_i w_i |U_ai|^2. Every flavour model maps named parameter arrays
+(and a neutrino energy, for energy-dependent models) to an array of shape (3, ...) holding
+P_ee, P_emu, P_etau.
+
+Parameter names, shared with the prior files: ``sin2_theta12``, ``sin2_theta13``,
+``sin2_theta23``, ``delta_cp_deg``, ``dm2_21_eV2``, ``p_ee``.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+#: NuFIT 5.0 normal-ordering best fit with SK-atm, I. Esteban et al., JHEP 09 (2020) 178,
+#: www.nu-fit.org v5.0: the central values used by ``mcprop predict``.
+NUFIT_5_0_NO_CENTRAL: dict[str, float] = {
+    "sin2_theta12": 0.304,
+    "sin2_theta13": 0.02219,
+    "sin2_theta23": 0.573,
+    "delta_cp_deg": 197.0,
+    "dm2_21_eV2": 7.42e-5,
+}
+#: Borexino Phase-I survival probability of 862 keV 7Be neutrinos, PRL 107, 141302 (2011).
+BOREXINO_PHASE1_P_EE = 0.51
+
+Params = Mapping[str, np.ndarray | float]
+
+
+def pmns_matrix(sin2_theta12, sin2_theta13, sin2_theta23, delta_cp_deg) -> np.ndarray:
+    """PMNS matrix U[..., alpha, i] in the standard parametrisation (PDG).
+
+    Inputs broadcast against each other; the result has shape ``(..., 3, 3)``.
+    """
+    s12, s13, s23 = (np.sqrt(np.asarray(x, dtype=float)) for x in
+                     (sin2_theta12, sin2_theta13, sin2_theta23))
+    c12, c13, c23 = np.sqrt(1 - s12**2), np.sqrt(1 - s13**2), np.sqrt(1 - s23**2)
+    phase = np.exp(1j * np.deg2rad(np.asarray(delta_cp_deg, dtype=float)))
+    s12, s13, s23, c12, c13, c23, phase = np.broadcast_arrays(s12, s13, s23, c12, c13, c23, phase)
+    u = np.empty(s12.shape + (3, 3), dtype=complex)
+    u[..., 0, 0] = c12 * c13
+    u[..., 0, 1] = s12 * c13
+    u[..., 0, 2] = s13 / phase
+    u[..., 1, 0] = -s12 * c23 - c12 * s23 * s13 * phase
+    u[..., 1, 1] = c12 * c23 - s12 * s23 * s13 * phase
+    u[..., 1, 2] = s23 * c13
+    u[..., 2, 0] = s12 * s23 - c12 * c23 * s13 * phase
+    u[..., 2, 1] = -c12 * s23 - s12 * c23 * s13 * phase
+    u[..., 2, 2] = c23 * c13
+    return u
+
+
+def _mixing_weights(params: Params) -> np.ndarray:
+    """|U_ai|^2 with shape (..., 3 flavours, 3 mass states)."""
+    u = pmns_matrix(params["sin2_theta12"], params["sin2_theta13"],
+                    params["sin2_theta23"], params["delta_cp_deg"])
+    return np.abs(u) ** 2
+
+
+def probabilities_from_mass_weights(mass_weights: np.ndarray, params: Params) -> np.ndarray:
+    """P_ea = sum_i w_i |U_ai|^2 for mass-state weights w (..., 3); returns (3, ...)."""
+    u2 = _mixing_weights(params)
+    return np.moveaxis(np.einsum("...ai,...i->...a", u2, mass_weights), -1, 0)
+
+
+def one_minus_sum_ue4(params: Params) -> np.ndarray:
+    """1 - sum_i |U_ei|^4: the nu_mu + nu_tau fraction of decoherent vacuum mass states."""
+    ue2 = _mixing_weights(params)[..., 0, :]
+    return 1.0 - np.sum(ue2**2, axis=-1)
+
+
+class FlavourModel(Protocol):
+    """Maps parameters (and a neutrino energy) to detector flavour probabilities."""
+
+    name: str
+    #: Names of the parameters the model reads.
+    parameters: tuple[str, ...]
+
+    def probabilities(self, params: Params, energy_MeV: float) -> np.ndarray:
+        """P_ee, P_emu, P_etau stacked on axis 0, shape (3, ...)."""
+
+
+@dataclass(frozen=True)
+class Equipartition:
+    """Equal flavour fractions, P_ea = 1/3 (the assumption of seed eq. 2)."""
+
+    name: str = "equipartition"
+    parameters: tuple[str, ...] = ()
+
+    def probabilities(self, params: Params, energy_MeV: float) -> np.ndarray:
+        shape = np.broadcast(*params.values()).shape if params else ()
+        return np.full((3,) + shape, 1.0 / 3.0)
+
+
+@dataclass(frozen=True)
+class DecoherentVacuum:
+    """Decoherent mass states with vacuum weights w_i = |U_ei|^2 (seed eqs. 3, 5)."""
+
+    name: str = "decoherent-vacuum"
+    parameters: tuple[str, ...] = ("sin2_theta12", "sin2_theta13", "sin2_theta23",
+                                   "delta_cp_deg")
+
+    def probabilities(self, params: Params, energy_MeV: float) -> np.ndarray:
+        u2 = _mixing_weights(params)
+        return probabilities_from_mass_weights(u2[..., 0, :], params)
+
+
+@dataclass(frozen=True)
+class SurvivalProbability:
+    """P_ee is a parameter of its own; 1 - P_ee is split between nu_mu and nu_tau in the
+    ratio that decoherent vacuum mass states give."""
+
+    name: str = "pee"
+    parameters: tuple[str, ...] = ("p_ee", "sin2_theta12", "sin2_theta13", "sin2_theta23",
+                                   "delta_cp_deg")
+
+    def probabilities(self, params: Params, energy_MeV: float) -> np.ndarray:
+        _, p_mu, p_tau = DecoherentVacuum().probabilities(params, energy_MeV)
+        p_ee = np.asarray(params["p_ee"], dtype=float)
+        mu_share = p_mu / (p_mu + p_tau)
+        return np.stack(np.broadcast_arrays(p_ee, (1 - p_ee) * mu_share,
+                                            (1 - p_ee) * (1 - mu_share)))
+
+
+FLAVOUR_MODELS: dict[str, FlavourModel] = {
+    m.name: m for m in (Equipartition(), DecoherentVacuum(), SurvivalProbability())
+}
+
+
+def flavour_model(name: str) -> FlavourModel:
+    """The flavour model called ``name``; ValueError naming the choices otherwise."""
+    try:
+        return FLAVOUR_MODELS[name]
+    except KeyError:
+        raise ValueError(f"unknown flavour model {name!r}; choose one of "
+                         f"{', '.join(sorted(FLAVOUR_MODELS))}") from None

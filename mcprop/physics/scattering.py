@@ -1,0 +1,161 @@
+"""Neutrino-electron elastic scattering in the Standard Model and with a light Z'.
+
+Conventions (PHYSICS.md sec. 4-5): the SM effective Lagrangian is
+-2 sqrt2 G_F (nubar gamma P_L nu)(ebar gamma (gL P_L + gR P_R) e); a Z' with coupling
+g x_a to nu_a and vector coupling g_e to electrons shifts both gL and gR by
+
+    kappa_a(T) = x_a g g_e(q^2) / (2 sqrt2 G_F (m^2 + 2 m_e T)),   q^2 = -2 m_e T.
+
+For models without a tree-level electron charge, g_e = e eps(q^2) comes from the kinetic
+mixing induced by the charged-lepton loop (Z' to photon); for L_mu - L_tau this makes
+kappa_mu < 0 and kappa_tau > 0.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mcprop.physics.constants import (
+    E_CHARGE,
+    G_FERMI_PER_MEV2,
+    HBARC2_MEV2_CM2,
+    M_ELECTRON_MEV,
+    M_MUON_MEV,
+    M_TAU_MEV,
+    SIN2_THETA_W_LOW_ENERGY,
+)
+
+#: Gauss-Legendre rule on [0, 1] for the Feynman-parameter integral of the loop.
+_X_NODES, _X_WEIGHTS = np.polynomial.legendre.leggauss(48)
+_X_NODES, _X_WEIGHTS = 0.5 * (_X_NODES + 1.0), 0.5 * _X_WEIGHTS
+
+
+@dataclass(frozen=True)
+class U1Model:
+    """A U(1)' gauge model as seen by solar-neutrino electron scattering.
+
+    Attributes
+    ----------
+    name : str
+        Model name used in run configs.
+    neutrino_charges : tuple of float
+        Charges (x_e, x_mu, x_tau) of the neutrinos under the U(1)'.
+    electron_charge : float
+        Tree-level charge of the electron under the U(1)'.
+    loop_leptons : tuple of (charge, mass_MeV)
+        Charged leptons whose loop induces Z'-photon kinetic mixing (charges must sum to
+        zero so that the mixing is finite and calculable).
+    """
+
+    name: str
+    neutrino_charges: tuple[float, float, float]
+    electron_charge: float
+    loop_leptons: tuple[tuple[float, float], ...]
+
+    def electron_coupling_per_g(self, q2_MeV2) -> np.ndarray:
+        """g_e(q^2)/g: tree-level charge plus the loop-induced e eps(q^2)/g."""
+        return self.electron_charge + E_CHARGE * loop_kinetic_mixing_per_g(q2_MeV2,
+                                                                           self.loop_leptons)
+
+
+LMU_LTAU = U1Model(
+    name="Lmu-Ltau",
+    neutrino_charges=(0.0, -1.0, 1.0),
+    electron_charge=0.0,
+    loop_leptons=((-1.0, M_MUON_MEV), (1.0, M_TAU_MEV)),
+)
+
+
+def loop_kinetic_mixing_per_g(q2_MeV2, loop_leptons) -> np.ndarray:
+    """eps(q^2)/g from the charged-lepton loop (all loop leptons have electric charge -1).
+
+    eps(q^2) = (e g / 2 pi^2) sum_f x_f Int_0^1 dx x(1-x) ln(m_f^2 - x(1-x) q^2),
+    which for L_mu - L_tau is PHYSICS.md sec. 5, eps(0) = e g ln(m_tau^2/m_mu^2)/(12 pi^2).
+    """
+    q2 = np.asarray(q2_MeV2, dtype=float)[..., None]
+    xx = _X_NODES * (1.0 - _X_NODES)
+    total = 0.0
+    for charge, mass in loop_leptons:
+        total = total + charge * np.sum(_X_WEIGHTS * xx * np.log(mass**2 - xx * q2), axis=-1)
+    return E_CHARGE / (2.0 * np.pi**2) * total
+
+
+def kinetic_mixing_eps(q2_MeV2, g) -> np.ndarray:
+    """Loop-induced kinetic mixing eps(q^2) of the L_mu - L_tau Z' with coupling g."""
+    return np.asarray(g) * loop_kinetic_mixing_per_g(q2_MeV2, LMU_LTAU.loop_leptons)
+
+
+#: K0 = e^2 ln(m_tau^2/m_mu^2)/(24 sqrt2 pi^2 G_F) [MeV^2]: kappa_a = x_a g^2 K0/(m^2+2 m_e T)
+#: for L_mu - L_tau at q^2 = 0 (PHYSICS.md sec. 5).
+K0_MEV2 = E_CHARGE**2 * np.log(M_TAU_MEV**2 / M_MUON_MEV**2) / (
+    24.0 * np.sqrt(2.0) * np.pi**2 * G_FERMI_PER_MEV2)
+
+
+def coupling_product_MeV2(g, model: U1Model = LMU_LTAU) -> np.ndarray:
+    """C = g g_e(0) / (2 sqrt2 G_F) [MeV^2], so that kappa_a(T) = x_a C r(T)/(m^2 + 2 m_e T).
+
+    r(T) = g_e(q^2)/g_e(0) is the running of the electron coupling (folded into the kernels).
+    For L_mu - L_tau, C = g^2 K0.
+    """
+    g = np.asarray(g, dtype=float)
+    return g**2 * model.electron_coupling_per_g(0.0) / (2.0 * np.sqrt(2.0) * G_FERMI_PER_MEV2)
+
+
+def electron_coupling_running(T_MeV, model: U1Model = LMU_LTAU) -> np.ndarray:
+    """r(T) = g_e(q^2 = -2 m_e T) / g_e(0)."""
+    q2 = -2.0 * M_ELECTRON_MEV * np.asarray(T_MeV, dtype=float)
+    return model.electron_coupling_per_g(q2) / model.electron_coupling_per_g(0.0)
+
+
+def sm_chiral_couplings(sin2_theta_w: float = SIN2_THETA_W_LOW_ENERGY) -> tuple[np.ndarray,
+                                                                               np.ndarray]:
+    """SM (gL, gR) for nu_e, nu_mu, nu_tau on electrons; nu_e includes the charged current."""
+    g_left = np.array([sin2_theta_w + 0.5, sin2_theta_w - 0.5, sin2_theta_w - 0.5])
+    g_right = np.full(3, sin2_theta_w)
+    return g_left, g_right
+
+
+def t_max_MeV(energy_MeV) -> np.ndarray:
+    """Maximum electron recoil kinetic energy T_max = 2E^2/(m_e + 2E) [MeV]."""
+    e = np.asarray(energy_MeV, dtype=float)
+    return 2.0 * e**2 / (M_ELECTRON_MEV + 2.0 * e)
+
+
+_PREFACTOR_CM2_PER_MEV = 2.0 * G_FERMI_PER_MEV2**2 * M_ELECTRON_MEV / np.pi * HBARC2_MEV2_CM2
+
+
+def dsigma_dT_cm2_per_MeV(T_MeV, energy_MeV, g_left, g_right) -> np.ndarray:
+    """dsigma/dT [cm^2/MeV] for effective chiral couplings gL, gR (zero above T_max).
+
+    dsigma/dT = (2 G_F^2 m_e/pi) [gL^2 + gR^2 (1-y)^2 - gL gR m_e T/E^2] (hbar c)^2, y = T/E.
+    """
+    T = np.asarray(T_MeV, dtype=float)
+    y = T / energy_MeV
+    bracket = (g_left**2 + g_right**2 * (1 - y) ** 2
+               - g_left * g_right * M_ELECTRON_MEV * T / energy_MeV**2)
+    return np.where((T >= 0) & (T <= t_max_MeV(energy_MeV)), _PREFACTOR_CM2_PER_MEV * bracket, 0.0)
+
+
+def zprime_kappa(T_MeV, mass_MeV, g, model: U1Model = LMU_LTAU) -> np.ndarray:
+    """kappa_a(T) for a = e, mu, tau, stacked on axis 0 (PHYSICS.md sec. 4)."""
+    T = np.asarray(T_MeV, dtype=float)
+    propagator = electron_coupling_running(T, model) / (mass_MeV**2 + 2 * M_ELECTRON_MEV * T)
+    c = coupling_product_MeV2(g, model)
+    return np.stack([x * c * propagator for x in model.neutrino_charges])
+
+
+def dsigma_dT_zprime(T_MeV, energy_MeV, mass_MeV, g, model: U1Model = LMU_LTAU,
+                     sin2_theta_w: float = SIN2_THETA_W_LOW_ENERGY,
+                     interference: bool = True) -> np.ndarray:
+    """dsigma_a/dT [cm^2/MeV] with the Z' for a = e, mu, tau (axis 0).
+
+    ``interference=False`` keeps only the SM and the pure-Z' (order kappa^2) terms.
+    """
+    g_left, g_right = (c[:, None] for c in sm_chiral_couplings(sin2_theta_w))
+    T = np.atleast_1d(np.asarray(T_MeV, dtype=float))
+    kappa = zprime_kappa(T, mass_MeV, g, model)
+    full = dsigma_dT_cm2_per_MeV(T, energy_MeV, g_left + kappa, g_right + kappa)
+    if interference:
+        return full
+    mirrored = dsigma_dT_cm2_per_MeV(T, energy_MeV, g_left - kappa, g_right - kappa)
+    return 0.5 * (full + mirrored)  # the part even in kappa
