@@ -8,6 +8,7 @@ from mcprop.physics import constants as c
 from mcprop.physics.flavour import (
     NUFIT_5_0_NO_CENTRAL,
     flavour_model,
+    mixing_weights,
     one_minus_sum_ue4,
     pmns_matrix,
 )
@@ -272,3 +273,13 @@ def test_g2_coupling_for_2021_central(mass, g):
     assert needed == pytest.approx(g, rel=0.02)
     low, high = G2_2021.coupling_band(mass)
     assert low < needed < high
+
+
+def test_closed_form_mixing_weights_equal_pmns_moduli():
+    rng = np.random.default_rng(7)
+    params = {"sin2_theta12": rng.uniform(0, 1, 20), "sin2_theta13": rng.uniform(0, 0.1, 20),
+              "sin2_theta23": rng.uniform(0, 1, 20), "delta_cp_deg": rng.uniform(-180, 540, 20)}
+    u = pmns_matrix(params["sin2_theta12"], params["sin2_theta13"], params["sin2_theta23"],
+                    params["delta_cp_deg"])
+    np.testing.assert_allclose(np.moveaxis(np.abs(u) ** 2, 0, -1), mixing_weights(params),
+                               atol=1e-14)

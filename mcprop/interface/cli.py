@@ -4,6 +4,7 @@ import argparse
 import json
 import logging
 import sys
+from pathlib import Path
 
 from mcprop import __version__
 from mcprop.interface.errors import EXIT_USER_ERROR, UserError
@@ -18,6 +19,20 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(f"{self.prog}: {message}")
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
 def _cmd_predict(args) -> int:
     from mcprop.physics.prediction import predict
 
@@ -30,6 +45,24 @@ def _cmd_predict(args) -> int:
     else:
         for key, value in result.items():
             print(f"{key:16s} {value:.6g}")
+    return 0
+
+
+def _cmd_run(args) -> int:
+    from mcprop.interface.runner import configure, run
+
+    config = configure(args.config, args.seed, args.out)
+    try:
+        store = run(config, sys.argv, resume=args.resume, force=args.force,
+                    executor=args.executor, workers=args.workers, scheduler=args.scheduler,
+                    quiet=args.quiet)
+    except KeyboardInterrupt:
+        print(f"mcprop: interrupted; finished masses are saved, continue with "
+              f"'mcprop run {args.config} --resume'", file=sys.stderr)
+        return 130
+    manifest = store.manifest()
+    log.info("done: %d/%d masses converged; limits in %s, plot in %s",
+             manifest["n_converged"], manifest["n_masses"], store.limits_csv, store.plot_file)
     return 0
 
 
@@ -48,14 +81,30 @@ def build_parser() -> argparse.ArgumentParser:
                    help="drop the SM-Z' interference term")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser("run", help="sample the posterior over the mass grid of a run config")
+    p.add_argument("config", type=Path, help="run config (TOML)")
+    p.add_argument("--out", type=Path, help="run directory (default: the config's output)")
+    p.add_argument("--workers", type=_positive_int, default=2, help="parallel workers")
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="local processes or a dask.distributed cluster")
+    p.add_argument("--scheduler", help="dask scheduler address (default: a LocalCluster)")
+    p.add_argument("--seed", type=_non_negative_int, help="override the config's seed")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    mode.add_argument("--force", action="store_true", help="overwrite an existing run")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or log lines")
+    p.set_defaults(func=_cmd_run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``mcprop`` console script; returns the exit code."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         args = build_parser().parse_args(argv)
+        quiet = getattr(args, "quiet", False)
+        logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
+                            format="%(levelname)s: %(message)s")
         return args.func(args)
     except UserError as exc:
         print(f"mcprop: error: {exc}", file=sys.stderr)

@@ -54,23 +54,29 @@ def pmns_matrix(sin2_theta12, sin2_theta13, sin2_theta23, delta_cp_deg) -> np.nd
     return u
 
 
-def _mixing_weights(params: Params) -> np.ndarray:
-    """|U_ai|^2 with shape (..., 3 flavours, 3 mass states)."""
-    u = pmns_matrix(params["sin2_theta12"], params["sin2_theta13"],
-                    params["sin2_theta23"], params["delta_cp_deg"])
-    return np.abs(u) ** 2
+def mixing_weights(params: Params) -> np.ndarray:
+    """|U_ai|^2 with shape (3 flavours, 3 mass states, ...), in closed form.
 
-
-def probabilities_from_mass_weights(mass_weights: np.ndarray, params: Params) -> np.ndarray:
-    """P_ea = sum_i w_i |U_ai|^2 for mass-state weights w (..., 3); returns (3, ...)."""
-    u2 = _mixing_weights(params)
-    return np.moveaxis(np.einsum("...ai,...i->...a", u2, mass_weights), -1, 0)
+    Real arithmetic on the standard parametrisation; equal to ``abs(pmns_matrix)**2``.
+    """
+    s12sq, s13sq, s23sq = (np.asarray(params[k], dtype=float) for k in
+                           ("sin2_theta12", "sin2_theta13", "sin2_theta23"))
+    c12sq, c13sq, c23sq = 1 - s12sq, 1 - s13sq, 1 - s23sq
+    cos_delta = np.cos(np.deg2rad(np.asarray(params["delta_cp_deg"], dtype=float)))
+    cross = 2 * np.sqrt(s12sq * c12sq * s23sq * c23sq * s13sq) * cos_delta
+    rows = (
+        (c12sq * c13sq, s12sq * c13sq, s13sq),
+        (s12sq * c23sq + c12sq * s23sq * s13sq + cross,
+         c12sq * c23sq + s12sq * s23sq * s13sq - cross, s23sq * c13sq),
+        (s12sq * s23sq + c12sq * c23sq * s13sq - cross,
+         c12sq * s23sq + s12sq * c23sq * s13sq + cross, c23sq * c13sq),
+    )
+    return np.array([np.broadcast_arrays(*row) for row in rows])
 
 
 def one_minus_sum_ue4(params: Params) -> np.ndarray:
     """1 - sum_i |U_ei|^4: the nu_mu + nu_tau fraction of decoherent vacuum mass states."""
-    ue2 = _mixing_weights(params)[..., 0, :]
-    return 1.0 - np.sum(ue2**2, axis=-1)
+    return 1.0 - np.sum(mixing_weights(params)[0] ** 2, axis=0)
 
 
 class FlavourModel(Protocol):
@@ -105,8 +111,10 @@ class DecoherentVacuum:
                                    "delta_cp_deg")
 
     def probabilities(self, params: Params, energy_MeV: float) -> np.ndarray:
-        u2 = _mixing_weights(params)
-        return probabilities_from_mass_weights(u2[..., 0, :], params)
+        ue2, umu2, _ = mixing_weights(params)
+        p_ee = np.sum(ue2**2, axis=0)
+        p_emu = np.sum(ue2 * umu2, axis=0)
+        return np.stack((p_ee, p_emu, 1.0 - p_ee - p_emu))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ kappa_mu < 0 and kappa_tau > 0.
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -57,6 +58,11 @@ class U1Model:
         return self.electron_charge + E_CHARGE * loop_kinetic_mixing_per_g(q2_MeV2,
                                                                            self.loop_leptons)
 
+    @cached_property
+    def coupling_per_g2_MeV2(self) -> float:
+        """g_e(0) / (g 2 sqrt2 G_F) [MeV^2]: C = g^2 times this (K0 for L_mu - L_tau)."""
+        return float(self.electron_coupling_per_g(0.0)) / (2.0 * np.sqrt(2.0) * G_FERMI_PER_MEV2)
+
 
 LMU_LTAU = U1Model(
     name="Lmu-Ltau",
@@ -97,8 +103,7 @@ def coupling_product_MeV2(g, model: U1Model = LMU_LTAU) -> np.ndarray:
     r(T) = g_e(q^2)/g_e(0) is the running of the electron coupling (folded into the kernels).
     For L_mu - L_tau, C = g^2 K0.
     """
-    g = np.asarray(g, dtype=float)
-    return g**2 * model.electron_coupling_per_g(0.0) / (2.0 * np.sqrt(2.0) * G_FERMI_PER_MEV2)
+    return np.asarray(g, dtype=float) ** 2 * model.coupling_per_g2_MeV2
 
 
 def electron_coupling_running(T_MeV, model: U1Model = LMU_LTAU) -> np.ndarray:

@@ -1,0 +1,87 @@
+"""Convergence diagnostics and the credible upper limit with its Monte Carlo error.
+
+ArviZ does the statistics: rank-normalised split R-hat with the independent ensembles as
+chains (emcee walkers of one ensemble are not independent chains), bulk ESS and the MCSE of
+the quantile with walkers as chains (as ``arviz.from_emcee`` maps them). emcee estimates the
+integrated autocorrelation time that sets burn-in and chain length.
+"""
+
+import math
+from dataclasses import asdict, dataclass
+
+import arviz as az
+import emcee
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """The limit at one mass and the evidence that the chains support it."""
+
+    g_upper: float
+    g_upper_mcse: float
+    ess: float
+    rhat: float
+    tau_steps: float
+    acceptance: float
+    n_steps: int
+    burn_in: int
+    converged: bool
+    problems: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["problems"] = list(self.problems)
+        return d
+
+
+def autocorrelation_time(coords: np.ndarray) -> float:
+    """Largest integrated autocorrelation time [steps] over parameters and ensembles.
+
+    coords: (n_ensembles, n_steps, n_walkers, n_dim).
+    """
+    return float(max(np.max(emcee.autocorr.integrated_time(chain, c=5, tol=0))
+                     for chain in coords))
+
+
+def coupling_samples(posterior, coords: np.ndarray) -> np.ndarray:
+    """g from the sampled coupling coordinate, same shape as coords[..., 0]."""
+    return posterior.coupling_prior.g_from_coordinate(coords[..., 0], posterior.g_max)
+
+
+def walkers_as_chains(x: np.ndarray) -> np.ndarray:
+    """(n_ens, n_steps, n_walkers) -> (n_ens * n_walkers, n_steps)."""
+    return np.moveaxis(x, 2, 1).reshape(-1, x.shape[1])
+
+
+def ensembles_as_chains(x: np.ndarray) -> np.ndarray:
+    """(n_ens, n_steps, n_walkers) -> (n_ens, n_steps * n_walkers), step-major."""
+    return x.reshape(x.shape[0], -1)
+
+
+def diagnose(posterior, chains, settings, credibility: float) -> Diagnostics:
+    """Burn-in, limit, MCSE, ESS, R-hat and the converged flag for the current chains."""
+    tau = autocorrelation_time(chains.coords)
+    burn = min(int(math.ceil(settings.burn_in_tau * tau)), chains.n_steps // 2)
+    kept = chains.coords[:, burn:]
+    g = coupling_samples(posterior, kept)
+    g_chains = walkers_as_chains(g)
+    g_upper = float(np.quantile(g, credibility))
+    mcse = float(az.mcse(g_chains, method="quantile", prob=credibility))
+    ess = float(az.ess(g_chains, method="bulk"))
+    rhat = max(float(az.rhat(ensembles_as_chains(kept[..., j])))
+               for j in range(kept.shape[-1]))
+    acceptance = float(np.mean(chains.accepted) / max(chains.n_steps - 1, 1))
+    problems = []
+    if chains.n_steps - burn < settings.min_kept_tau * tau:
+        problems.append(f"{chains.n_steps - burn} steps after burn-in < "
+                        f"{settings.min_kept_tau:g} x tau = {settings.min_kept_tau * tau:.0f}")
+    if not ess >= settings.min_ess:
+        problems.append(f"ESS(g) = {ess:.0f} < {settings.min_ess:g}")
+    if not rhat < settings.max_rhat:
+        problems.append(f"R-hat = {rhat:.4f} >= {settings.max_rhat:g}")
+    if not mcse <= settings.max_relative_mcse * g_upper:
+        problems.append(f"MCSE(g_upper)/g_upper = {mcse / g_upper:.4f} > "
+                        f"{settings.max_relative_mcse:g}")
+    return Diagnostics(g_upper, mcse, ess, rhat, tau, acceptance, chains.n_steps, burn,
+                       not problems, tuple(problems))

@@ -1,0 +1,86 @@
+"""Frequentist and fixed-allowance limits beside the Bayesian credible limit.
+
+- :func:`profile_likelihood_limit`: the nuisances profiled (their priors act as constraint
+  terms), upper limit where -2 Delta ln L = 2.71 (one-sided 90%, the seed's 1.645 sigma).
+- :func:`allowance_limit_g`: the coupling at which the Z' adds a fixed rate, the way the
+  seed and earlier work turned an allowed excess into a limit.
+"""
+
+import numpy as np
+from scipy.optimize import brentq, minimize, minimize_scalar
+from scipy.stats import chi2
+
+from mcprop.physics.kernels import MassKernels
+from mcprop.physics.scattering import LMU_LTAU, U1Model, coupling_product_MeV2
+
+#: -2 Delta ln L of a one-sided 90% upper limit (1.645^2 = 2.706).
+PROFILE_LEVEL_90 = float(chi2.ppf(0.8, df=1))
+#: Forward-difference step [prior widths] and the cap on -2 ln L outside the support.
+_GRADIENT_STEP = 1e-6
+_OUTSIDE = 1e12
+
+
+def _nuisance_scales(posterior, rng_seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Prior centres and widths of the free nuisances, to optimise in standard units."""
+    draws = posterior.priors.sample(np.random.default_rng(rng_seed), 4000)
+    centres = posterior.priors.centres()
+    names = posterior.nuisance_names
+    centre = np.array([centres[n] for n in names])
+    width = np.array([np.std(draws[n]) for n in names])
+    return centre, np.where(width > 0, width, 1.0)
+
+
+def profile_likelihood_limit(posterior, level: float = PROFILE_LEVEL_90,
+                             start: np.ndarray | None = None) -> dict[str, float]:
+    """Upper limit on g where the profile -2 Delta ln L over g >= 0 reaches ``level``.
+
+    The nuisances are profiled with L-BFGS-B in prior-standardised units; the gradient
+    comes from one vectorised posterior call per iteration (forward differences). Returns
+    ``g_upper_profile``, the best fit ``g_hat_profile`` and -2 ln L at the best fit.
+    """
+    centre, width = _nuisance_scales(posterior)
+    n = len(centre)
+    steps = np.vstack([np.zeros(n), _GRADIENT_STEP * np.eye(n)])
+    best = [np.zeros(n) if start is None else (np.asarray(start, dtype=float) - centre) / width]
+
+    def objective_and_gradient(z, g):
+        values = posterior.profile_objective(g, centre + width * (z + steps))
+        values = np.minimum(values, _OUTSIDE)
+        return values[0], (values[1:] - values[0]) / _GRADIENT_STEP
+
+    def profile(g: float) -> float:
+        if n == 0:
+            return float(posterior.profile_objective(g, np.empty((1, 0)))[0])
+        result = minimize(objective_and_gradient, best[0], args=(g,), jac=True,
+                          method="L-BFGS-B", options={"ftol": 1e-12, "gtol": 1e-6})
+        best[0] = result.x
+        return float(result.fun)
+
+    g_max = posterior.g_max
+    fit = minimize_scalar(profile, bounds=(0.0, g_max), method="bounded",
+                          options={"xatol": 1e-5 * g_max})
+    g_hat, q_min = float(fit.x), float(fit.fun)
+    zero = profile(0.0)
+    if zero < q_min:
+        g_hat, q_min = 0.0, zero
+    g_upper = brentq(lambda g: profile(g) - q_min - level, g_hat, g_max, xtol=1e-8 * g_max,
+                     rtol=1e-6)
+    return {"g_upper_profile": float(g_upper), "g_hat_profile": g_hat,
+            "min_neg2_log_likelihood": q_min}
+
+
+def allowance_limit_g(kernels: MassKernels, probabilities: np.ndarray, flux_cm2s: float,
+                      allowed_rate_cpd100t: float, interference: bool = False,
+                      model: U1Model = LMU_LTAU) -> float:
+    """The g at which the Z' adds ``allowed_rate_cpd100t`` to the rate at fixed inputs.
+
+    Solves C^2 Q + C L = allowed / (rate_sm / sm_window) for the coupling product C >= 0
+    (L = 0 without interference) and converts C to g.
+    """
+    rate_sm, _, _ = kernels.rate_cpd100t(flux_cm2s, probabilities, 0.0)
+    sm_window = np.einsum("la,la->", kernels.sm_window, probabilities)
+    target = allowed_rate_cpd100t / float(rate_sm) * sm_window
+    quadratic = np.einsum("la,la->", kernels.quadratic, probabilities)
+    linear = np.einsum("la,la->", kernels.linear, probabilities) if interference else 0.0
+    coupling = (-linear + np.sqrt(linear**2 + 4 * quadratic * target)) / (2 * quadratic)
+    return float(np.sqrt(coupling / coupling_product_MeV2(1.0, model)))

@@ -1,0 +1,665 @@
+"""Prior distributions of the nuisance parameters, and prior sets loaded from TOML files.
+
+A prior file (``priors/*.toml``) names its schema and gives one table per parameter, each
+number with its source::
+
+    schema_version = 1
+    name = "ssm-b16-gs98"
+    description = "B16 standard solar model, GS98 composition"
+    reference = "N. Vinyoles et al., ApJ 835, 202 (2017)"
+
+    [parameters.flux_7be_cm2s]
+    family = "normal"
+    mean = 4.93e9
+    sigma = 0.2958e9
+    source = "B16-GS98 total 7Be flux, 6% uncertainty"
+
+The families are the keys of :data:`FAMILIES`. Every number is in the unit of its parameter:
+mixing angles as sin^2, delta_CP in degrees, Dm^2_21 in eV^2, the 7Be flux in cm^-2 s^-1.
+"""
+
+import math
+import numbers
+import tomllib
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+from scipy import special, stats
+
+#: The only prior-file schema this module reads.
+SCHEMA_VERSION = 1
+
+#: Physical range (low, high), bounds included, of each parameter a prior may describe.
+PHYSICAL_DOMAINS: dict[str, tuple[float, float]] = {
+    "sin2_theta12": (0.0, 1.0),
+    "sin2_theta13": (0.0, 1.0),
+    "sin2_theta23": (0.0, 1.0),
+    "delta_cp_deg": (-math.inf, math.inf),
+    "dm2_21_eV2": (0.0, math.inf),
+    "flux_7be_cm2s": (0.0, math.inf),
+    "p_ee": (0.0, 1.0),
+}
+
+#: Wraps k of the circular family: its density at x sums the split normal at x + 360 k.
+_WRAPS = np.arange(-2, 3)
+#: Reach [deg] of the wrapped sum on either side of the mean: 180 + 360 * max(k).
+_WRAP_REACH_DEG = 180.0 + 360.0 * _WRAPS.max()
+#: Redraws allowed in PriorSet.sample before giving up on a parameter's physical domain.
+_MAX_REDRAWS = 100
+
+
+class PriorError(ValueError):
+    """An invalid prior or prior file; the message is one line, ``file: key.path: reason``.
+
+    ``reason``, ``key`` (dotted key path, or None) and ``path`` (file, or None) are kept as
+    attributes.
+    """
+
+    def __init__(self, reason: str, *, key: str | None = None, path: Path | str | None = None):
+        self.reason = " ".join(str(reason).splitlines())
+        self.key = key
+        self.path = path
+        parts = (path, key, self.reason)
+        super().__init__(": ".join(str(part) for part in parts if part is not None))
+
+
+def _prefixed(err: PriorError, prefix: str) -> PriorError:
+    """The same error with its key path placed under ``prefix``."""
+    key = prefix if err.key is None else f"{prefix}.{err.key}"
+    return PriorError(err.reason, key=key, path=err.path)
+
+
+@dataclass(frozen=True)
+class Distribution(ABC):
+    """A one-dimensional prior; its numbers are in the unit of the parameter it describes.
+
+    Every field must be a finite real number (stored as float); each family checks the
+    relations between its fields in ``_validate``.
+    """
+
+    family: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        for field_ in fields(self):
+            value = getattr(self, field_.name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise PriorError(f"must be a number, got {value!r}", key=field_.name)
+            if not math.isfinite(value):
+                raise PriorError(f"must be finite, got {value}", key=field_.name)
+            object.__setattr__(self, field_.name, float(value))
+        self._validate()
+
+    @abstractmethod
+    def _validate(self) -> None:
+        """Check the relations between the fields; raise PriorError naming the bad one."""
+
+    def _require_positive(self, *names: str) -> None:
+        for name in names:
+            if getattr(self, name) <= 0:
+                raise PriorError(f"must be positive, got {getattr(self, name)}", key=name)
+
+    @abstractmethod
+    def log_density(self, x: np.ndarray) -> np.ndarray:
+        """Normalised log pdf at ``x`` (any shape); -inf outside the support."""
+
+    @abstractmethod
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """``size`` independent draws, shape ``(size,)``."""
+
+    @property
+    @abstractmethod
+    def support(self) -> tuple[float, float]:
+        """(low, high) bounds of the support."""
+
+    @property
+    @abstractmethod
+    def centre(self) -> float:
+        """The central value used as the point estimate of the parameter."""
+
+    @property
+    def is_fixed(self) -> bool:
+        """True when the parameter is fixed rather than sampled."""
+        return False
+
+
+def _require_ordered(low: float, high: float) -> None:
+    if low >= high:
+        raise PriorError(f"must be below high = {high}, got {low}", key="low")
+
+
+def _split_normal_logpdf(x: np.ndarray, mean: float, sigma_plus: float,
+                         sigma_minus: float) -> np.ndarray:
+    """Log pdf of the split normal: width sigma_plus above ``mean``, sigma_minus below.
+
+    The two half-Gaussians share their peak value, so the density is continuous at the mean
+    and the mass below the mean is sigma_minus / (sigma_plus + sigma_minus).
+    """
+    offset = x - mean
+    z = offset * np.where(offset >= 0, 1.0 / sigma_plus, 1.0 / sigma_minus)
+    log_norm = math.log(0.5 * math.sqrt(2.0 * math.pi) * (sigma_plus + sigma_minus))
+    return -0.5 * z * z - log_norm
+
+
+@dataclass(frozen=True)
+class Normal(Distribution):
+    """Normal distribution with ``mean`` and standard deviation ``sigma`` > 0."""
+
+    family: ClassVar[str] = "normal"
+    mean: float
+    sigma: float
+
+    def _validate(self) -> None:
+        self._require_positive("sigma")
+
+    def log_density(self, x: np.ndarray) -> np.ndarray:
+        z = (np.asarray(x, dtype=float) - self.mean) / self.sigma
+        return -0.5 * z**2 - math.log(self.sigma * math.sqrt(2.0 * math.pi))
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return rng.normal(self.mean, self.sigma, size)
+
+    @property
+    def support(self) -> tuple[float, float]:
+        return (-math.inf, math.inf)
+
+    @property
+    def centre(self) -> float:
+        return self.mean
+
+
+@dataclass(frozen=True)
+class AsymmetricNormal(Distribution):
+    """Split normal: mode ``mean``, width ``sigma_plus`` above it and ``sigma_minus`` below.
+
+    Continuous at the mean and normalised, so [mean - sigma_minus, mean + sigma_plus] holds
+    68.27% of the probability; the masses below and above the mean are in the ratio
+    sigma_minus : sigma_plus.
+    """
+
+    family: ClassVar[str] = "asymmetric-normal"
+    mean: float
+    sigma_plus: float
+    sigma_minus: float
+
+    def _validate(self) -> None:
+        self._require_positive("sigma_plus", "sigma_minus")
+
+    def log_density(self, x: np.ndarray) -> np.ndarray:
+        return _split_normal_logpdf(np.asarray(x, dtype=float), self.mean, self.sigma_plus,
+                                    self.sigma_minus)
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        below = rng.random(size) < self.sigma_minus / (self.sigma_plus + self.sigma_minus)
+        half_normal = np.abs(rng.standard_normal(size))
+        return self.mean + np.where(below, -self.sigma_minus, self.sigma_plus) * half_normal
+
+    @property
+    def support(self) -> tuple[float, float]:
+        return (-math.inf, math.inf)
+
+    @property
+    def centre(self) -> float:
+        return self.mean
+
+
+@dataclass(frozen=True)
+class TruncatedNormal(Distribution):
+    """Normal(``mean``, ``sigma``) restricted to [``low``, ``high``] and renormalised."""
+
+    family: ClassVar[str] = "truncated-normal"
+    mean: float
+    sigma: float
+    low: float
+    high: float
+
+    def _validate(self) -> None:
+        self._require_positive("sigma")
+        _require_ordered(self.low, self.high)
+
+    @property
+    def _standard_bounds(self) -> tuple[float, float]:
+        return (self.low - self.mean) / self.sigma, (self.high - self.mean) / self.sigma
+
+    def log_density(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        low, high = self._standard_bounds
+        log_mass = math.log(stats.norm.cdf(high) - stats.norm.cdf(low))
+        z = (x - self.mean) / self.sigma
+        log_pdf = -0.5 * z**2 - math.log(self.sigma * math.sqrt(2.0 * math.pi)) - log_mass
+        return np.where((x >= self.low) & (x <= self.high), log_pdf, -np.inf)
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return stats.truncnorm.rvs(*self._standard_bounds, loc=self.mean, scale=self.sigma,
+                                   size=size, random_state=rng)
+
+    @property
+    def support(self) -> tuple[float, float]:
+        return (self.low, self.high)
+
+    @property
+    def centre(self) -> float:
+        """The mode: ``mean`` clipped to the support."""
+        return min(max(self.mean, self.low), self.high)
+
+
+@dataclass(frozen=True)
+class Uniform(Distribution):
+    """Uniform on [``low``, ``high``]."""
+
+    family: ClassVar[str] = "uniform"
+    low: float
+    high: float
+
+    def _validate(self) -> None:
+        _require_ordered(self.low, self.high)
+
+    def log_density(self, x: np.ndarray) -> np.ndarray:
+        return stats.uniform.logpdf(np.asarray(x, dtype=float), self.low, self.high - self.low)
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return rng.uniform(self.low, self.high, size)
+
+    @property
+    def support(self) -> tuple[float, float]:
+        return (self.low, self.high)
+
+    @property
+    def centre(self) -> float:
+        return 0.5 * (self.low + self.high)
+
+
+@dataclass(frozen=True)
+class LogUniform(Distribution):
+    """Density proportional to 1/x on [``low``, ``high``], 0 < low < high."""
+
+    family: ClassVar[str] = "log-uniform"
+    low: float
+    high: float
+
+    def _validate(self) -> None:
+        self._require_positive("low")
+        _require_ordered(self.low, self.high)
+
+    def log_density(self, x: np.ndarray) -> np.ndarray:
+        return stats.loguniform.logpdf(np.asarray(x, dtype=float), self.low, self.high)
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return stats.loguniform.rvs(self.low, self.high, size=size, random_state=rng)
+
+    @property
+    def support(self) -> tuple[float, float]:
+        return (self.low, self.high)
+
+    @property
+    def centre(self) -> float:
+        """The geometric mean sqrt(low * high)."""
+        return math.sqrt(self.low * self.high)
+
+
+@dataclass(frozen=True)
+class Fixed(Distribution):
+    """A parameter held at ``value``: log density 0 there and -inf elsewhere; not sampled."""
+
+    family: ClassVar[str] = "fixed"
+    value: float
+
+    def _validate(self) -> None:
+        """Any finite value is valid."""
+
+    def log_density(self, x: np.ndarray) -> np.ndarray:
+        return np.where(np.asarray(x, dtype=float) == self.value, 0.0, -np.inf)
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return np.full(size, self.value)
+
+    @property
+    def support(self) -> tuple[float, float]:
+        return (self.value, self.value)
+
+    @property
+    def centre(self) -> float:
+        return self.value
+
+    @property
+    def is_fixed(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class Circular(Distribution):
+    """A split normal [deg] wrapped on the circle, for delta_CP.
+
+    The density at x is the sum over k = -2..2 of the split-normal density (mode
+    ``mean_deg``, widths ``sigma_plus_deg`` above and ``sigma_minus_deg`` below) at
+    x + 360 k, on the support [mean_deg - 180, mean_deg + 180): the circle is cut opposite
+    the peak. The five wraps cover the split normal within 900 deg of the mode; the density
+    is divided by that mass, and samples are drawn from the same truncated split normal and
+    wrapped, so density and sampler agree exactly for any width.
+    """
+
+    family: ClassVar[str] = "circular"
+    mean_deg: float
+    sigma_plus_deg: float
+    sigma_minus_deg: float
+
+    def _validate(self) -> None:
+        self._require_positive("sigma_plus_deg", "sigma_minus_deg")
+
+    @property
+    def _half_masses(self) -> tuple[float, float]:
+        """Split-normal mass within the reach of the wraps below and above the mode."""
+        total = self.sigma_plus_deg + self.sigma_minus_deg
+        return tuple(
+            sigma / total * special.erf(_WRAP_REACH_DEG / (sigma * math.sqrt(2.0)))
+            for sigma in (self.sigma_minus_deg, self.sigma_plus_deg)
+        )
+
+    def log_density(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        low, high = self.support
+        inside = (x >= low) & (x < high)
+        wrapped = np.where(inside, x, self.mean_deg)[..., None] + 360.0 * _WRAPS
+        terms = _split_normal_logpdf(wrapped, self.mean_deg, self.sigma_plus_deg,
+                                     self.sigma_minus_deg)
+        peak = terms.max(axis=-1)
+        log_pdf = (peak + np.log(np.exp(terms - peak[..., None]).sum(axis=-1))
+                   - math.log(sum(self._half_masses)))
+        return np.where(inside, log_pdf, -np.inf)
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        below_mass, above_mass = self._half_masses
+        below = rng.random(size) * (below_mass + above_mass) < below_mass
+        sigma = np.where(below, self.sigma_minus_deg, self.sigma_plus_deg)
+        half_normal = stats.truncnorm.rvs(0.0, _WRAP_REACH_DEG / sigma, size=size,
+                                          random_state=rng)
+        x = self.mean_deg + np.where(below, -sigma, sigma) * half_normal
+        low, high = self.support
+        x = low + np.mod(x - low, 360.0)
+        # Rounding can land a draw on `high`, which is the same point of the circle as `low`.
+        return np.where(x < high, x, low)
+
+    @property
+    def support(self) -> tuple[float, float]:
+        low = self.mean_deg - 180.0
+        return (low, low + 360.0)
+
+    @property
+    def centre(self) -> float:
+        return self.mean_deg
+
+
+#: Prior families by the name used in the ``family`` key of a prior file.
+FAMILIES: dict[str, type[Distribution]] = {
+    cls.family: cls
+    for cls in (Normal, AsymmetricNormal, TruncatedNormal, Uniform, LogUniform, Fixed, Circular)
+}
+
+
+def _check_name(name: str) -> None:
+    if name not in PHYSICAL_DOMAINS:
+        raise PriorError(f"unknown parameter (known: {', '.join(PHYSICAL_DOMAINS)})")
+
+
+def _check_domain(name: str, distribution: Distribution) -> None:
+    """Raise PriorError if the prior's support lies entirely outside the physical domain."""
+    low, high = PHYSICAL_DOMAINS[name]
+    support_low, support_high = distribution.support
+    if distribution.is_fixed:
+        overlaps = low <= support_low <= high
+    else:
+        overlaps = max(low, support_low) < min(high, support_high)
+    if not overlaps:
+        raise PriorError(f"prior support [{support_low}, {support_high}] lies outside the "
+                         f"physical domain [{low}, {high}]")
+
+
+@dataclass(frozen=True)
+class PriorFile:
+    """Provenance of one prior file: its path and its top-level strings."""
+
+    path: Path
+    name: str
+    description: str
+    reference: str
+
+
+@dataclass(frozen=True)
+class PriorSet:
+    """Priors of the nuisance parameters, in order, with their provenance.
+
+    ``distributions`` maps parameter names (keys of :data:`PHYSICAL_DOMAINS`) to priors,
+    ``references`` maps the same names to the source of each prior's numbers, and ``files``
+    lists the prior files the set was loaded from. Both mappings are stored read-only.
+    """
+
+    distributions: Mapping[str, Distribution]
+    references: Mapping[str, str]
+    files: tuple[PriorFile, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name, distribution in self.distributions.items():
+            try:
+                _check_name(name)
+                if not isinstance(distribution, Distribution):
+                    raise PriorError(f"not a Distribution: {distribution!r}")
+                _check_domain(name, distribution)
+                source = self.references.get(name)
+                if not isinstance(source, str) or not source.strip():
+                    raise PriorError("needs a non-empty source string in references")
+            except PriorError as err:
+                raise _prefixed(err, name) from None
+        extra = set(self.references) - set(self.distributions)
+        if extra:
+            raise PriorError(f"references name parameters without a prior: {sorted(extra)}")
+        object.__setattr__(self, "distributions", dict(self.distributions))
+        object.__setattr__(self, "references", dict(self.references))
+
+    @property
+    def name(self) -> str:
+        """The names of the files, joined by '+'."""
+        return "+".join(file.name for file in self.files)
+
+    @property
+    def description(self) -> str:
+        """The descriptions of the files, joined by '; '."""
+        return "; ".join(file.description for file in self.files if file.description)
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        """Paths of the files, in load order."""
+        return tuple(file.path for file in self.files)
+
+    @property
+    def free_names(self) -> tuple[str, ...]:
+        """Names of the sampled (non-fixed) parameters, in file order."""
+        return tuple(name for name, dist in self.distributions.items() if not dist.is_fixed)
+
+    @property
+    def fixed_values(self) -> dict[str, float]:
+        """Values of the fixed parameters."""
+        return {name: dist.centre for name, dist in self.distributions.items() if dist.is_fixed}
+
+    def centres(self) -> dict[str, float]:
+        """Central value of every parameter, fixed ones included."""
+        return {name: dist.centre for name, dist in self.distributions.items()}
+
+    def log_density(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Sum of the free parameters' log priors; -inf outside a physical domain.
+
+        ``values`` maps each free parameter to an array of shape (n,); other keys are
+        ignored. The sum is not renormalised for the cut at the physical domains.
+        """
+        total = np.zeros(())
+        for name in self.free_names:
+            x = np.asarray(values[name], dtype=float)
+            low, high = PHYSICAL_DOMAINS[name]
+            inside = (x >= low) & (x <= high)
+            total = total + np.where(inside, self.distributions[name].log_density(x), -np.inf)
+        return total
+
+    def sample(self, rng: np.random.Generator, size: int) -> dict[str, np.ndarray]:
+        """``size`` draws of each free parameter, redrawn until inside its physical domain."""
+        draws = {}
+        for name in self.free_names:
+            distribution = self.distributions[name]
+            low, high = PHYSICAL_DOMAINS[name]
+            x = distribution.sample(rng, size)
+            outside = (x < low) | (x > high)
+            for _ in range(_MAX_REDRAWS):
+                if not outside.any():
+                    break
+                x[outside] = distribution.sample(rng, int(outside.sum()))
+                outside = (x < low) | (x > high)
+            if outside.any():
+                raise PriorError(f"almost all of the prior lies outside the physical domain "
+                                 f"[{low}, {high}]", key=name)
+            draws[name] = x
+        return draws
+
+    def with_override(self, name: str, distribution: Distribution,
+                      source: str = "set by PriorSet.with_override") -> Self:
+        """A copy with ``name``'s prior replaced (or added, at the end) by ``distribution``."""
+        return replace(self, distributions={**self.distributions, name: distribution},
+                       references={**self.references, name: source})
+
+    def restricted_to(self, names: Sequence[str]) -> Self:
+        """A copy holding only ``names`` (PriorError naming any that is missing)."""
+        missing = [name for name in names if name not in self.distributions]
+        if missing:
+            raise PriorError(f"no prior for {', '.join(missing)} in "
+                             f"{', '.join(str(p) for p in self.paths) or 'the prior set'}")
+        return replace(self, distributions={n: d for n, d in self.distributions.items()
+                                            if n in names},
+                       references={n: r for n, r in self.references.items() if n in names})
+
+    def provenance(self) -> dict[str, Any]:
+        """JSON-serialisable record: each parameter's family, numbers and source; the files."""
+        return {
+            "name": self.name,
+            "files": [
+                {"path": str(file.path), "name": file.name, "description": file.description,
+                 "reference": file.reference}
+                for file in self.files
+            ],
+            "parameters": {
+                name: {"family": dist.family, **asdict(dist), "source": self.references[name]}
+                for name, dist in self.distributions.items()
+            },
+        }
+
+
+_TOP_LEVEL_KEYS = ("schema_version", "name", "description", "reference", "parameters")
+_STRING_KEYS = ("family", "source")
+
+
+def load_prior_files(paths: Sequence[Path | str]) -> PriorSet:
+    """Load prior files and merge them, in order, into one PriorSet.
+
+    Raises
+    ------
+    PriorError
+        One line naming the file, the key path and the reason, for an unreadable or invalid
+        file, or a parameter defined in more than one file.
+    """
+    if not paths:
+        raise PriorError("no prior files given")
+    distributions: dict[str, Distribution] = {}
+    references: dict[str, str] = {}
+    files: list[PriorFile] = []
+    defined_in: dict[str, Path] = {}
+    for path in map(Path, paths):
+        prior_file, file_distributions, file_references = _read_prior_file(path)
+        for name in file_distributions:
+            if name in defined_in:
+                raise PriorError(f"already defined in {defined_in[name]}",
+                                 key=f"parameters.{name}", path=path)
+            defined_in[name] = path
+        distributions.update(file_distributions)
+        references.update(file_references)
+        files.append(prior_file)
+    return PriorSet(distributions, references, tuple(files))
+
+
+def _read_prior_file(path: Path) -> tuple[PriorFile, dict[str, Distribution], dict[str, str]]:
+    """Parse and validate one prior file; PriorError messages name ``path``."""
+    try:
+        with path.open("rb") as handle:
+            document = tomllib.load(handle)
+    except OSError as err:
+        raise PriorError(f"cannot read file: {err.strerror or err}", path=path) from None
+    except UnicodeDecodeError as err:
+        raise PriorError(f"not UTF-8 text: {err.reason}", path=path) from None
+    except tomllib.TOMLDecodeError as err:
+        raise PriorError(f"invalid TOML: {err}", path=path) from None
+    try:
+        return _parse_document(path, document)
+    except PriorError as err:
+        raise PriorError(err.reason, key=err.key, path=path) from None
+
+
+def _parse_document(path: Path, document: dict[str, Any]
+                    ) -> tuple[PriorFile, dict[str, Distribution], dict[str, str]]:
+    for key in document:
+        if key not in _TOP_LEVEL_KEYS:
+            raise PriorError(f"unknown top-level key (allowed: {', '.join(_TOP_LEVEL_KEYS)})",
+                             key=key)
+    if "schema_version" not in document:
+        raise PriorError(f"missing; this version reads schema_version = {SCHEMA_VERSION}",
+                         key="schema_version")
+    version = document["schema_version"]
+    if type(version) is not int or version != SCHEMA_VERSION:
+        raise PriorError(f"unsupported value {version!r}; only {SCHEMA_VERSION} is supported",
+                         key="schema_version")
+    strings = {key: document.get(key, "") for key in ("name", "description", "reference")}
+    for key, value in strings.items():
+        if not isinstance(value, str):
+            raise PriorError(f"must be a string, got {value!r}", key=key)
+    if not strings["name"].strip():
+        raise PriorError("missing or empty", key="name")
+    if "parameters" not in document:
+        raise PriorError("missing [parameters] table", key="parameters")
+    parameters = document["parameters"]
+    if not isinstance(parameters, dict) or not parameters:
+        raise PriorError("must be a non-empty table of parameters", key="parameters")
+    distributions, references = {}, {}
+    for name, table in parameters.items():
+        try:
+            distributions[name], references[name] = _parse_parameter(name, table)
+        except PriorError as err:
+            raise _prefixed(err, f"parameters.{name}") from None
+    return PriorFile(path, **strings), distributions, references
+
+
+def _parse_parameter(name: str, table: Any) -> tuple[Distribution, str]:
+    """The prior and source string of ``[parameters.<name>]``; key paths relative to it."""
+    _check_name(name)
+    if not isinstance(table, dict):
+        raise PriorError("must be a table")
+    if "family" not in table:
+        raise PriorError("missing", key="family")
+    if "source" not in table:
+        raise PriorError("missing; every prior needs a source string", key="source")
+    for key in _STRING_KEYS:
+        if not isinstance(table[key], str) or not table[key].strip():
+            raise PriorError(f"must be a non-empty string, got {table[key]!r}", key=key)
+    family = table["family"]
+    if family not in FAMILIES:
+        raise PriorError(f"unknown family {family!r} (known: {', '.join(FAMILIES)})",
+                         key="family")
+    cls = FAMILIES[family]
+    field_names = [field_.name for field_ in fields(cls)]
+    for key in table:
+        if key not in (*field_names, *_STRING_KEYS):
+            raise PriorError(f"unknown field for family {family!r} (fields: "
+                             f"{', '.join(field_names)})", key=key)
+    for key in field_names:
+        if key not in table:
+            raise PriorError(f"missing; family {family!r} needs {', '.join(field_names)}",
+                             key=key)
+    distribution = cls(**{key: table[key] for key in field_names})
+    _check_domain(name, distribution)
+    return distribution, table["source"]

@@ -1,0 +1,70 @@
+"""Atomic file writes and the conversion of chains to ArviZ InferenceData (netCDF).
+
+Every file is written to a temporary name in its folder and renamed into place, so an
+interrupted run never leaves a half-written file under the final name.
+"""
+
+import io
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and an atomic rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def atomic_write_json(path: Path, obj) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def atomic_write_npz(path: Path, **arrays: np.ndarray) -> None:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def write_inference_data(path: Path, samples: Mapping[str, np.ndarray],
+                         attrs: Mapping[str, object]) -> None:
+    """Save samples {name: (chain, draw)} as ArviZ InferenceData netCDF, atomically."""
+    import arviz as az
+
+    with warnings.catch_warnings():  # thinned chains may hold fewer draws than walkers
+        warnings.filterwarnings("ignore", message="More chains")
+        idata = az.from_dict(posterior=dict(samples), attrs=dict(attrs))
+    fd, tmp = tempfile.mkstemp(prefix=f".{Path(path).name}.", suffix=".tmp",
+                               dir=Path(path).parent)
+    os.close(fd)
+    try:
+        idata.to_netcdf(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_inference_data(path: Path):
+    """Load an InferenceData netCDF file written by :func:`write_inference_data`."""
+    import arviz as az
+
+    return az.from_netcdf(path)
