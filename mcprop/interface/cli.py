@@ -66,6 +66,30 @@ def _cmd_run(args) -> int:
     return 0
 
 
+def _cmd_corner(args) -> int:
+    from mcprop.interface.plots import corner_command
+
+    return corner_command(args.run_dir, args.mass_MeV, args.out)
+
+
+def _cmd_plot(args) -> int:
+    from mcprop.interface.plots import plot_command
+
+    return plot_command(args.run_dirs, args.out, args.overlay)
+
+
+def _cmd_export(args) -> int:
+    from mcprop.interface.reports import export_command
+
+    return export_command(args.run_dir, args.format, args.out)
+
+
+def _cmd_diagnose(args) -> int:
+    from mcprop.interface.reports import diagnose_command
+
+    return diagnose_command(args.run_dir)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="mcprop", description=__doc__)
     parser.add_argument("--version", action="version", version=f"mcprop {__version__}")
@@ -95,6 +119,30 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--force", action="store_true", help="overwrite an existing run")
     p.add_argument("--quiet", action="store_true", help="no progress bar or log lines")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("corner", help="corner plot of g and the nuisances at one mass")
+    p.add_argument("run_dir", type=Path, help="run directory")
+    p.add_argument("--mass-MeV", type=float, required=True, dest="mass_MeV",
+                   help="Z' mass [MeV]; the nearest grid mass is used")
+    p.add_argument("--out", type=Path, help="output file, .png or .pdf")
+    p.set_defaults(func=_cmd_corner)
+
+    p = sub.add_parser("plot", help="limit curves of runs with the g-2 bands")
+    p.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR", help="run directories")
+    p.add_argument("--out", type=Path, help="output file, .png or .pdf")
+    p.add_argument("--overlay", action="append", default=[], metavar="CSV[:LABEL]",
+                   help="extra curve from a CSV of m_zprime_MeV,g (repeatable)")
+    p.set_defaults(func=_cmd_plot)
+
+    p = sub.add_parser("export", help="export the credible-limit curve")
+    p.add_argument("run_dir", type=Path, help="run directory")
+    p.add_argument("--format", choices=("csv", "json", "hepdata"), required=True)
+    p.add_argument("--out", type=Path, help="output file (default: standard output)")
+    p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("diagnose", help="per-mass convergence table; exit 1 if any failed")
+    p.add_argument("run_dir", type=Path, help="run directory")
+    p.set_defaults(func=_cmd_diagnose)
     return parser
 
 
