@@ -130,9 +130,13 @@ class Posterior:
         cache: dict[float, np.ndarray] = {}
 
         def probabilities(line: str) -> np.ndarray:
+            """P_ea at the line energy with shape (3, *g.shape), computed once per energy."""
             energy = BE7_LINES[line].energy_MeV
             if energy not in cache:
-                cache[energy] = self.flavour.probabilities(params, energy)
+                value = self.flavour.probabilities(params, energy)
+                missing = (1,) * (1 + np.ndim(g) - value.ndim)
+                cache[energy] = np.broadcast_to(value.reshape((3, *missing, *value.shape[1:])),
+                                                (3, *np.shape(g)))
             return cache[energy]
 
         coupling = coupling_product_MeV2(g, self.model)
@@ -141,8 +145,7 @@ class Posterior:
             if isinstance(measurement, SurvivalProbabilityMeasurement):
                 total = total + measurement.log_likelihood(probabilities(measurement.line)[0])
                 continue
-            p = np.stack([np.broadcast_to(probabilities(line), (3,) + np.shape(g))
-                          for line in measurement.lines])
+            p = np.stack([probabilities(line) for line in measurement.lines])
             rate_sm, rate, _ = kernels.rate_cpd100t(params[FLUX], p, coupling,
                                                     self.interference)
             total = total + measurement.log_likelihood(rate, rate_sm)

@@ -46,12 +46,14 @@ def atomic_write_npz(path: Path, **arrays: np.ndarray) -> None:
 
 def write_inference_data(path: Path, samples: Mapping[str, np.ndarray],
                          attrs: Mapping[str, object]) -> None:
-    """Save samples {name: (chain, draw)} as ArviZ InferenceData netCDF, atomically."""
+    """Save samples {name: (chain, draw)} as ArviZ InferenceData netCDF, atomically;
+    ``attrs`` go to the posterior group."""
     import arviz as az
 
     with warnings.catch_warnings():  # thinned chains may hold fewer draws than walkers
         warnings.filterwarnings("ignore", message="More chains")
-        idata = az.from_dict(posterior=dict(samples), attrs=dict(attrs))
+        idata = az.from_dict(posterior=dict(samples))
+    idata.posterior.attrs.update(attrs)
     fd, tmp = tempfile.mkstemp(prefix=f".{Path(path).name}.", suffix=".tmp",
                                dir=Path(path).parent)
     os.close(fd)

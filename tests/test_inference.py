@@ -1,0 +1,242 @@
+"""Inference against independent numbers: the seed's factors, the half-normal, closed-form
+profile limits, reproducibility, resume and scale-out."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import arviz as az
+import numpy as np
+import pytest
+from conftest import DATA, REPO
+
+from mcprop.inference.diagnostics import coupling_samples
+from mcprop.inference.limits import PROFILE_LEVEL_90, allowance_limit_g, profile_likelihood_limit
+from mcprop.inference.measurements import (
+    RelativeRateMeasurement,
+    asymmetric_gaussian_log_likelihood,
+)
+from mcprop.inference.posterior import CouplingPrior, sampled_priors
+from mcprop.inference.priors import load_prior_files
+from mcprop.inference.sampler import SamplerSettings, sample_posterior
+from mcprop.inference.scan import ScanPlan
+from mcprop.physics.flavour import NUFIT_5_0_NO_CENTRAL, flavour_model
+from mcprop.physics.kernels import RateKernels
+from mcprop.physics.scattering import coupling_product_MeV2
+from mcprop.physics.seed_factors import decoherence_factor, error_treatment_factor
+from mcprop.physics.solar import B16_GS98_BE7_FLUX_CM2S, BE7_862
+
+SEED_RUNS = REPO / "runs"
+
+
+def _limits(run_dir):
+    return json.loads((run_dir / "limits.json").read_text())["limits"]
+
+
+def _seed_plan(flavour="pee", min_ess=2000.0, masses=(10.0,), coupling_prior=None):
+    model = flavour_model(flavour)
+    priors = sampled_priors(load_prior_files([REPO / "priors/seed-fixed-inputs.toml"]), model)
+    measurement = RelativeRateMeasurement("seed", ("862keV",), 0.14, 46.0, "seed sec. 3")
+    return ScanPlan(np.array(masses), priors, model, (measurement,),
+                    coupling_prior or CouplingPrior(),
+                    sampler=SamplerSettings(n_walkers=16, min_ess=min_ess), seed=3,
+                    interference=False)
+
+
+def _np_rate(plan, index, g, p_ee):
+    """New-physics rate [cpd/100t] at coupling g with fixed inputs (total rate)."""
+    kernels = plan.posterior(index, plan.kernels()).kernels[0]
+    p = flavour_model("pee").probabilities({**NUFIT_5_0_NO_CENTRAL, "p_ee": p_ee},
+                                           BE7_862.energy_MeV)[None]
+    rate_sm, rate, _ = kernels.rate_cpd100t(B16_GS98_BE7_FLUX_CM2S, p, coupling_product_MeV2(g),
+                                            interference=False)
+    return float(rate - rate_sm)
+
+
+def test_asymmetric_gaussian_sides():
+    assert asymmetric_gaussian_log_likelihood(48.0, 46.0, 2.0, 1.0) == pytest.approx(-0.5)
+    assert asymmetric_gaussian_log_likelihood(44.0, 46.0, 2.0, 1.0) == pytest.approx(-2.0)
+
+
+def test_half_normal_quantile():
+    """Flat prior on the new-physics rate, Gaussian centred on the SM: the posterior is
+    half-normal and its 90% quantile is 1.645 sigma (PHYSICS.md sec. 9)."""
+    plan = _seed_plan(min_ess=40000.0)
+    posterior = plan.posterior(0, plan.kernels())
+    chains, diag = sample_posterior(posterior, plan.sampler, plan.seed_for(0), 0.9)
+    assert diag.converged, diag.problems
+    sigma = 0.14 * 46.0
+    assert _np_rate(plan, 0, diag.g_upper, 0.53) / sigma == pytest.approx(1.6449, rel=0.01)
+    # the whole posterior of the rate is half-normal: check two more quantiles
+    g = coupling_samples(posterior, chains.coords[:, diag.burn_in:]).ravel()
+    for q, z in ((0.5, 0.6745), (0.68, 0.9945)):
+        assert _np_rate(plan, 0, np.quantile(g, q), 0.53) / sigma == pytest.approx(z, rel=0.03)
+
+
+def test_profile_limit_closed_form():
+    """Without nuisances the profile limit is where the rate is sqrt(2.706) sigma."""
+    plan = _seed_plan()
+    posterior = plan.posterior(0, plan.kernels())
+    result = profile_likelihood_limit(posterior)
+    sigma = 0.14 * 46.0
+    assert _np_rate(plan, 0, result["g_upper_profile"], 0.53) == pytest.approx(
+        np.sqrt(PROFILE_LEVEL_90) * sigma, rel=1e-4)
+    assert result["g_hat_profile"] == pytest.approx(0.0, abs=1e-3 * result["g_upper_profile"])
+
+
+def test_allowance_limit_closed_form():
+    kernels = RateKernels.compute([100.0], [BE7_862]).at_mass(0)
+    p = flavour_model("pee").probabilities({**NUFIT_5_0_NO_CENTRAL, "p_ee": 0.51},
+                                           BE7_862.energy_MeV)[None]
+    g = allowance_limit_g(kernels, p, B16_GS98_BE7_FLUX_CM2S, 3.68)
+    plan = _seed_plan(masses=(100.0,))
+    assert _np_rate(plan, 0, g, 0.51) == pytest.approx(3.68, rel=1e-10)
+    g_int = allowance_limit_g(kernels, p, B16_GS98_BE7_FLUX_CM2S, 3.68, interference=True)
+    rate_sm, rate, _ = kernels.rate_cpd100t(B16_GS98_BE7_FLUX_CM2S, p, coupling_product_MeV2(g_int))
+    assert float(rate - rate_sm) == pytest.approx(3.68, rel=1e-10)
+
+
+def test_seed_equivalent_runs_reproduce_fixed_factors(cli, tmp_path):
+    """Sampling the seed's own assumptions reproduces its factors 1.316 and 1.10."""
+    for name in ("seed-reproduction", "seed-equipartition", "seed-decoherent-vacuum"):
+        out = cli("run", SEED_RUNS / f"{name}.toml", "--out", tmp_path / name, "--quiet")
+        assert out.returncode == 0, out.stderr
+    sampled = _limits(tmp_path / "seed-reproduction")
+    p51 = flavour_model("pee").probabilities({**NUFIT_5_0_NO_CENTRAL, "p_ee": 0.51},
+                                             BE7_862.energy_MeV)[None]
+    masses = [row["m_zprime_MeV"] for row in sampled]
+    kernels = RateKernels.compute(masses, [BE7_862])
+    for i, row in enumerate(sampled):
+        assert row["converged"]
+        allowance = allowance_limit_g(kernels.at_mass(i), p51, B16_GS98_BE7_FLUX_CM2S,
+                                      0.08 * 46.0)
+        assert row["g_upper"] / allowance == pytest.approx(error_treatment_factor(), rel=0.02)
+    equi = _limits(tmp_path / "seed-equipartition")
+    deco = _limits(tmp_path / "seed-decoherent-vacuum")
+    factor = decoherence_factor(NUFIT_5_0_NO_CENTRAL)
+    for e, d in zip(equi, deco, strict=True):
+        assert d["g_upper"] / e["g_upper"] == pytest.approx(factor, rel=0.02)
+
+
+def test_vectorised_posterior_matches_rows_and_is_never_nan():
+    plan = ScanPlan(np.array([0.05, 30.0]),
+                    sampled_priors(load_prior_files([REPO / "priors/nufit-5.0-no.toml",
+                                                     REPO / "priors/ssm-b16-gs98.toml"]),
+                                   flavour_model("decoherent-vacuum")),
+                    flavour_model("decoherent-vacuum"),
+                    (RelativeRateMeasurement("r", ("862keV",), 0.1, 46.0, "test"),))
+    posterior = plan.posterior(1, plan.kernels())
+    rng = np.random.default_rng(0)
+    draws = posterior.priors.sample(rng, 200)
+    coords = np.column_stack([rng.uniform(-0.2, 1.2, 200)]
+                             + [draws[n] for n in posterior.nuisance_names])
+    coords[:5, 1] = [-0.1, 1.5, np.inf, -np.inf, 0.3]
+    vector = posterior(coords)
+    rows = np.array([posterior(row[None])[0] for row in coords])
+    np.testing.assert_allclose(vector, rows, rtol=1e-12)
+    assert not np.isnan(vector).any()
+    outside = (coords[:, 0] < 0) | (coords[:, 0] > 1) | ~np.isfinite(coords[:, 1]) | (
+        coords[:, 1] < 0) | (coords[:, 1] > 1)
+    assert np.all(vector[outside] == -np.inf)
+    assert np.all(np.isfinite(vector[~outside]))
+
+
+@pytest.mark.parametrize("kind", ["flat-g4", "flat-g2", "flat-g", "log-flat"])
+def test_coupling_prior_coordinates(kind):
+    prior = CouplingPrior(kind, floor_g=1e-9 if kind == "log-flat" else None)
+    g = np.geomspace(1e-8, 1e-3, 7)
+    np.testing.assert_allclose(prior.g_from_coordinate(prior.coordinate_from_g(g, 1e-3), 1e-3),
+                               g, rtol=1e-12)
+    # flat in the coordinate == the stated prior: the density of g is d t / d g
+    t = np.linspace(*prior.coordinate_bounds(1e-3), 200001)[1:]
+    samples = prior.g_from_coordinate(t, 1e-3)
+    power = {"flat-g4": 4, "flat-g2": 2, "flat-g": 1}.get(kind)
+    lo, hi = 2e-4, 4e-4
+    fraction = np.mean((samples > lo) & (samples < hi))
+    expected = ((hi**power - lo**power) / 1e-3**power if power else
+                np.log(hi / lo) / np.log(1e-3 / 1e-9))
+    assert fraction == pytest.approx(expected, rel=1e-3)
+
+
+def test_upper_bound_does_not_change_the_limit():
+    limits = []
+    for upper in (10.0, 40.0):
+        plan = _seed_plan(coupling_prior=CouplingPrior("flat-g4", upper))
+        posterior = plan.posterior(0, plan.kernels())
+        _, diag = sample_posterior(posterior, plan.sampler, plan.seed_for(0), 0.9)
+        limits.append((diag.g_upper, diag.g_upper_mcse))
+    (a, da), (b, db) = limits
+    assert abs(a - b) < 4 * np.hypot(da, db)
+
+
+def test_same_seed_same_limits(tiny_run, cli, tmp_path):
+    out = cli("run", DATA / "tiny.toml", "--out", tmp_path / "again", "--quiet")
+    assert out.returncode == 0, out.stderr
+    assert _limits(tmp_path / "again") == _limits(tiny_run)
+
+
+def test_different_seed_different_chains(tiny_run, cli, tmp_path):
+    out = cli("run", DATA / "tiny.toml", "--out", tmp_path / "other", "--seed", 8, "--quiet")
+    assert out.returncode == 0, out.stderr
+    other, base = _limits(tmp_path / "other"), _limits(tiny_run)
+    assert all(o["g_upper"] != b["g_upper"] for o, b in zip(other, base, strict=True))
+    # but the same limits within their Monte Carlo errors
+    for o, b in zip(other, base, strict=True):
+        assert abs(o["g_upper"] - b["g_upper"]) < 5 * np.hypot(o["g_upper_mcse"],
+                                                               b["g_upper_mcse"])
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+def test_killed_run_resumes_to_the_same_limits(tiny_run, tmp_path, sig, cli):
+    out = tmp_path / "killed"
+    process = subprocess.Popen([sys.executable, "-m", "mcprop", "run", DATA / "tiny.toml",
+                                "--out", out, "--workers", "1", "--quiet"], cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        done = list((out / "results").glob("*.json")) if out.exists() else []
+        in_flight = list((out / "checkpoints").glob("*.npz")) if out.exists() else []
+        if done and in_flight:
+            break
+        time.sleep(0.01)
+    assert process.poll() is None, "the run finished before it could be interrupted"
+    os.killpg(process.pid, sig)
+    process.wait(timeout=120)
+    assert process.returncode != 0
+    assert len(list((out / "results").glob("*.json"))) < 3
+    for leftover in out.rglob(".*.tmp"):  # no half-written file under a final name
+        leftover.unlink()
+    resumed = cli("run", DATA / "tiny.toml", "--out", out, "--resume", "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    assert _limits(out) == _limits(tiny_run)
+
+
+def test_dask_local_cluster_gives_the_same_limits(tiny_run, cli, tmp_path):
+    out = cli("run", DATA / "tiny.toml", "--out", tmp_path / "dask", "--executor", "dask",
+              "--workers", 2, "--quiet")
+    assert out.returncode == 0, out.stderr
+    assert _limits(tmp_path / "dask") == _limits(tiny_run)
+    manifest = json.loads((tmp_path / "dask" / "manifest.json").read_text())
+    assert manifest["executor"] == "dask"
+
+
+def test_run_directory_contents(tiny_run):
+    manifest = json.loads((tiny_run / "manifest.json").read_text())
+    assert manifest["seed"] == 7 and len(manifest["config_hash"]) == 64
+    assert manifest["finished"] and manifest["n_converged"] == 3
+    assert {"numpy", "emcee", "arviz"} <= set(manifest["packages"])
+    idata = az.from_netcdf(tiny_run / "chains" / "m001.nc")
+    assert set(idata.posterior.data_vars) == {"g", "sin2_theta12", "sin2_theta13",
+                                              "sin2_theta23", "delta_cp_deg", "flux_7be_cm2s"}
+    attrs = idata.posterior.attrs
+    assert attrs["seed"] == 7 and attrs["coupling_prior"] == "flat-g4"
+    assert attrs["credibility"] == 0.9 and attrs["m_zprime_MeV"] == pytest.approx(3.16227766)
+    row = _limits(tiny_run)[1]
+    g = idata.posterior["g"].values.ravel()
+    # the stored (thinned) draws give the same quantile within a few MC errors
+    assert abs(np.quantile(g, 0.9) - row["g_upper"]) < 5 * row["g_upper_mcse"] + 0.02 * row[
+        "g_upper"]
