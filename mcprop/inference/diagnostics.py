@@ -59,10 +59,20 @@ def ensembles_as_chains(x: np.ndarray) -> np.ndarray:
     return x.reshape(x.shape[0], -1)
 
 
-def diagnose(posterior, chains, settings, credibility: float) -> Diagnostics:
-    """Burn-in, limit, MCSE, ESS, R-hat and the converged flag for the current chains."""
-    tau = autocorrelation_time(chains.coords)
-    burn = min(int(math.ceil(settings.burn_in_tau * tau)), chains.n_steps // 2)
+def burn_in_steps(tau: float, n_steps: int, settings) -> int:
+    """Burn-in of ``burn_in_tau`` autocorrelation times, at most half the chain."""
+    return min(int(math.ceil(settings.burn_in_tau * tau)), n_steps // 2)
+
+
+def long_enough(tau: float, n_steps: int, settings) -> bool:
+    """Whether ``min_kept_tau`` autocorrelation times remain after burn-in."""
+    return n_steps - burn_in_steps(tau, n_steps, settings) >= settings.min_kept_tau * tau
+
+
+def diagnose(posterior, chains, settings, credibility: float, tau: float) -> Diagnostics:
+    """Limit, MCSE, ESS, R-hat and the converged flag for chains with autocorrelation time
+    ``tau`` [steps]."""
+    burn = burn_in_steps(tau, chains.n_steps, settings)
     kept = chains.coords[:, burn:]
     g = coupling_samples(posterior, kept)
     g_chains = walkers_as_chains(g)
@@ -73,7 +83,7 @@ def diagnose(posterior, chains, settings, credibility: float) -> Diagnostics:
                for j in range(kept.shape[-1]))
     acceptance = float(np.mean(chains.accepted) / max(chains.n_steps - 1, 1))
     problems = []
-    if chains.n_steps - burn < settings.min_kept_tau * tau:
+    if not long_enough(tau, chains.n_steps, settings):
         problems.append(f"{chains.n_steps - burn} steps after burn-in < "
                         f"{settings.min_kept_tau:g} x tau = {settings.min_kept_tau * tau:.0f}")
     if not ess >= settings.min_ess:

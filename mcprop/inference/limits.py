@@ -52,19 +52,19 @@ def profile_likelihood_limit(posterior, level: float = PROFILE_LEVEL_90,
         if n == 0:
             return float(posterior.profile_objective(g, np.empty((1, 0)))[0])
         result = minimize(objective_and_gradient, best[0], args=(g,), jac=True,
-                          method="L-BFGS-B", options={"ftol": 1e-12, "gtol": 1e-6})
+                          method="L-BFGS-B", options={"ftol": 1e-10, "gtol": 1e-5})
         best[0] = result.x
         return float(result.fun)
 
     g_max = posterior.g_max
     fit = minimize_scalar(profile, bounds=(0.0, g_max), method="bounded",
-                          options={"xatol": 1e-5 * g_max})
+                          options={"xatol": 1e-3 * g_max})
     g_hat, q_min = float(fit.x), float(fit.fun)
     zero = profile(0.0)
     if zero < q_min:
         g_hat, q_min = 0.0, zero
     g_upper = brentq(lambda g: profile(g) - q_min - level, g_hat, g_max, xtol=1e-8 * g_max,
-                     rtol=1e-6)
+                     rtol=1e-5)
     return {"g_upper_profile": float(g_upper), "g_hat_profile": g_hat,
             "min_neg2_log_likelihood": q_min}
 

@@ -498,7 +498,9 @@ class PriorSet:
             x = np.asarray(values[name], dtype=float)
             low, high = PHYSICAL_DOMAINS[name]
             inside = (x >= low) & (x <= high)
-            total = total + np.where(inside, self.distributions[name].log_density(x), -np.inf)
+            with np.errstate(over="ignore"):  # far outside the prior: -inf, not a warning
+                log_pdf = self.distributions[name].log_density(x)
+            total = total + np.where(inside, log_pdf, -np.inf)
         return total
 
     def sample(self, rng: np.random.Generator, size: int) -> dict[str, np.ndarray]:

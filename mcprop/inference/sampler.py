@@ -17,7 +17,12 @@ from pathlib import Path
 import emcee
 import numpy as np
 
-from mcprop.inference.diagnostics import Diagnostics, diagnose
+from mcprop.inference.diagnostics import (
+    Diagnostics,
+    autocorrelation_time,
+    diagnose,
+    long_enough,
+)
 from mcprop.inference.posterior import Posterior
 from mcprop.inference.storage import atomic_write_npz
 
@@ -159,9 +164,12 @@ def sample_posterior(posterior: Posterior, settings: SamplerSettings,
         chains = _initial_chains(posterior, settings, seed.spawn(settings.n_ensembles))
     while True:
         if chains.n_steps > 1:
-            result = diagnose(posterior, chains, settings, credibility)
-            if result.converged or chains.n_steps >= settings.max_steps:
-                return chains, result
+            tau = autocorrelation_time(chains.coords)
+            at_cap = chains.n_steps >= settings.max_steps
+            if at_cap or long_enough(tau, chains.n_steps, settings):
+                result = diagnose(posterior, chains, settings, credibility, tau)
+                if result.converged or at_cap:
+                    return chains, result
         steps = min(settings.chunk_steps, settings.max_steps - chains.n_steps)
         chains = _advance(posterior, chains, steps)
         if checkpoint is not None:

@@ -157,3 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"mcprop: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"mcprop: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USER_ERROR

@@ -93,7 +93,8 @@ class RunDirectory:
                     old.unlink()
             for old in (run.limits_csv, run.limits_json, run.plot_file):
                 old.unlink(missing_ok=True)
-            atomic_write_bytes(run.config_file, tomli_w.dumps(without_none(config.resolved)).encode())
+            document = tomli_w.dumps(without_none(config.resolved))
+            atomic_write_bytes(run.config_file, document.encode())
         except OSError as exc:
             raise UserError(f"{run.root}: cannot write the run directory ({exc.strerror})") \
                 from None
