@@ -70,6 +70,8 @@ class CouplingPrior:
         t = np.asarray(t, dtype=float)
         if self.power is None:
             return g_max * np.exp(t)
+        if self.power == 4:
+            return g_max * np.sqrt(np.sqrt(np.abs(t)))
         return g_max * np.abs(t) ** (1.0 / self.power)
 
     def coordinate_from_g(self, g, g_max: float) -> np.ndarray:

@@ -48,6 +48,8 @@ PHYSICAL_DOMAINS: dict[str, tuple[float, float]] = {
 _WRAPS = np.arange(-2, 3)
 #: Reach [deg] of the wrapped sum on either side of the mean: 180 + 360 * max(k).
 _WRAP_REACH_DEG = 180.0 + 360.0 * _WRAPS.max()
+#: Widths [deg] above which the wraps |k| = 2 of the circular family contribute.
+_WIDE_WRAP_DEG = 57.0
 #: Redraws allowed in PriorSet.sample before giving up on a parameter's physical domain.
 _MAX_REDRAWS = 100
 
@@ -358,15 +360,22 @@ class Circular(Distribution):
             for sigma in (self.sigma_minus_deg, self.sigma_plus_deg)
         )
 
+    @property
+    def _wraps(self) -> np.ndarray:
+        """Wraps that contribute: |k| = 2 adds less than 1e-17 of the density anywhere on
+        the support unless a width exceeds 57 deg (exp(-8 x 180^2 / 2 sigma^2) < 1e-17)."""
+        wide = max(self.sigma_plus_deg, self.sigma_minus_deg) > _WIDE_WRAP_DEG
+        return _WRAPS if wide else _WRAPS[1:-1]
+
     def log_density(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)
         low, high = self.support
         inside = (x >= low) & (x < high)
-        wrapped = np.where(inside, x, self.mean_deg)[..., None] + 360.0 * _WRAPS
-        terms = _split_normal_logpdf(wrapped, self.mean_deg, self.sigma_plus_deg,
-                                     self.sigma_minus_deg)
-        peak = terms.max(axis=-1)
-        log_pdf = (peak + np.log(np.exp(terms - peak[..., None]).sum(axis=-1))
+        x = np.where(inside, x, self.mean_deg)
+        terms = [_split_normal_logpdf(x + 360.0 * k, self.mean_deg, self.sigma_plus_deg,
+                                      self.sigma_minus_deg) for k in self._wraps]
+        peak = np.maximum.reduce(terms)
+        log_pdf = (peak + np.log(sum(np.exp(term - peak) for term in terms))
                    - math.log(sum(self._half_masses)))
         return np.where(inside, log_pdf, -np.inf)
 

@@ -1,30 +1,495 @@
-"""Plots: limit curves of runs."""
+"""Plots: limit curves of runs beside the (g-2)_mu bands and the seed's curves; corner plots.
 
+- :func:`limit_figure` / :func:`plot_runs` / :func:`plot_command`: g_90(m) of one or more
+  runs (``mcprop plot``, and the ``limit_curve.png`` of every run).
+- :func:`corner_figure` / :func:`corner_command`: the posterior of g and the nuisances at
+  one grid mass (``mcprop corner``).
+
+Figures are built on :class:`matplotlib.figure.Figure` (no pyplot state), rendered in
+memory and written atomically, so a failed command writes nothing.
+"""
+
+import io
+import logging
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
-import matplotlib
+import numpy as np
+from matplotlib.colors import to_rgba
+from matplotlib.figure import Figure
+from matplotlib.legend_handler import HandlerTuple
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from mcprop.inference.limits import allowance_limit_g
+from mcprop.inference.storage import atomic_write_bytes, read_inference_data
+from mcprop.interface.errors import UserError
+from mcprop.physics.flavour import BOREXINO_PHASE1_P_EE, NUFIT_5_0_NO_CENTRAL, flavour_model
+from mcprop.physics.kernels import RateKernels
+from mcprop.physics.muon_g2 import G2_2021, G2_2025
+from mcprop.physics.seed_factors import decoherence_factor, error_treatment_factor
+from mcprop.physics.solar import B16_GS98_BE7_FLUX_CM2S, BE7_862
 
+# The run store imports arviz, which logs "arviz_base not installed" at INFO on import; keep
+# that out of the one-line output of the commands.
+logging.getLogger("arviz.preview").setLevel(logging.WARNING)
 from mcprop.interface.store import RunDirectory, read_config  # noqa: E402
 
+log = logging.getLogger(__name__)
 
-def plot_runs(run_dirs: list[Path], out: Path) -> Path:
-    """Log-log limit curves g_90(m) of one or more runs."""
-    fig, ax = plt.subplots(figsize=(7, 5), dpi=150)
-    for root in run_dirs:
+#: Size [inches] and resolution [dots per inch] of the limit-curve figure (1200 x 900 px).
+LIMIT_FIGSIZE_IN = (8.0, 6.0)
+DPI = 150
+#: Output formats by file suffix.
+FORMATS = {".png": "png", ".pdf": "pdf"}
+#: Masses [MeV] at which the comparison curves and the g-2 bands are evaluated.
+N_CURVE_MASSES = 200
+
+#: Borexino Phase-I 862 keV rate [cpd/100t] (PRL 107, 141302 (2011)) and the fraction of it
+#: that earlier work allowed the Z' to add (seed, arXiv:2007.16098).
+PHASE1_RATE_CPD100T = 46.0
+ALLOWED_FRACTION = 0.08
+
+#: Colours: runs, overlays, and the (g-2)_mu anomalies.
+RUN_COLOURS = ("tab:blue", "tab:red", "tab:purple", "tab:brown", "tab:cyan", "tab:olive")
+OVERLAY_COLOURS = ("black", "tab:pink", "tab:gray", "darkgoldenrod", "teal")
+G2_COLOURS = {G2_2021.label: "tab:green", G2_2025.label: "tab:orange"}
+
+#: Axis labels of the known posterior variables, with units.
+PARAMETER_LABELS = {
+    "g": r"$g_{Z'}$",
+    "sin2_theta12": r"$\sin^2\theta_{12}$",
+    "sin2_theta13": r"$\sin^2\theta_{13}$",
+    "sin2_theta23": r"$\sin^2\theta_{23}$",
+    "delta_cp_deg": r"$\delta_{CP}$ [deg]",
+    "dm2_21_eV2": r"$\Delta m^2_{21}$ [eV$^2$]",
+    "flux_7be_cm2s": r"$\Phi_{^7Be}$ [cm$^{-2}$ s$^{-1}$]",
+    "p_ee": r"$P_{ee}$",
+}
+
+
+# --- inputs -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Overlay:
+    """An external curve g(m) read from a CSV file."""
+
+    label: str
+    path: Path
+    masses_MeV: np.ndarray
+    g: np.ndarray
+
+
+def read_overlay(spec: str) -> Overlay:
+    """Read ``CSV[:LABEL]``: '#' comment lines, an optional header, rows ``mass_MeV,g``.
+
+    Columns are separated by commas (or whitespace); the label defaults to the file stem.
+    Raises UserError naming the file (and line) when it is missing or unparsable.
+    """
+    name, _, label = spec.partition(":")
+    path = Path(name)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such overlay file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read the overlay file ({exc})") from None
+    rows, header_allowed = [], True
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        fields = [f for f in re.split(r"\s*,\s*|\s+", stripped) if f]
+        values = _floats(fields)
+        if len(fields) != 2:
+            raise UserError(f"{path}: line {number}: expected two columns (mass [MeV], "
+                            f"coupling), got {len(fields)}: {stripped!r}")
+        if values is None and header_allowed:
+            header_allowed = False
+            continue
+        if values is None or not all(math.isfinite(v) and v > 0 for v in values):
+            raise UserError(f"{path}: line {number}: expected two positive numbers "
+                            f"(mass [MeV], coupling), got {stripped!r}")
+        rows.append(values)
+        header_allowed = False
+    if not rows:
+        raise UserError(f"{path}: no data rows (expected lines 'mass_MeV,g')")
+    masses, g = np.array(rows).T
+    return Overlay(label or path.stem, path, masses, g)
+
+
+def _floats(fields: list[str]) -> list[float] | None:
+    """The fields as floats, or None if any is not a number."""
+    try:
+        return [float(f) for f in fields]
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class RunCurve:
+    """The per-mass limits of one run, as arrays over its finished masses."""
+
+    name: str
+    credibility: float
+    flavour_model: str
+    masses_MeV: np.ndarray
+    g_upper: np.ndarray
+    g_upper_mcse: np.ndarray
+    g_upper_profile: np.ndarray  # NaN where no profile-likelihood limit was computed
+    converged: np.ndarray
+
+    @classmethod
+    def load(cls, root: Path) -> "RunCurve":
+        """Read a run directory; UserError if it is not one or has no finished mass."""
         run = RunDirectory.open(root)
+        config = read_config(run)
         results = run.results()
-        name = read_config(run)["name"]
-        ax.plot([r["m_zprime_MeV"] for r in results], [r["g_upper"] for r in results],
-                label=name)
+        if not results:
+            raise UserError(f"{run.root}: no finished masses to plot")
+        try:
+            def column(key):
+                return np.array([np.nan if r[key] is None else r[key] for r in results],
+                                dtype=float)
+
+            return cls(config["name"], float(config["limits"]["credibility"]),
+                       config["physics"]["flavour_model"], column("m_zprime_MeV"),
+                       column("g_upper"), column("g_upper_mcse"), column("g_upper_profile"),
+                       np.array([bool(r["converged"]) for r in results]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UserError(f"{run.root}: incomplete results or config "
+                            f"({type(exc).__name__}: {exc})") from None
+
+
+# --- comparison curves ------------------------------------------------------------------
+
+class SeedCurves(NamedTuple):
+    """Fixed-factor limits of the seed paper (Gninenko & Gorbunov, arXiv:2007.16098).
+
+    Attributes
+    ----------
+    allowance : array
+        g at which the Z' adds 8% of the Phase-I rate, P_ee = 0.51, no interference.
+    error_treatment : array
+        ``allowance`` times the seed's eq.-6 factor (1.316).
+    """
+
+    allowance: np.ndarray
+    error_treatment: np.ndarray
+
+
+def allowance_curve(masses_MeV) -> np.ndarray:
+    """g(m) at which the Z' adds 8% of the Borexino Phase-I rate at fixed inputs.
+
+    Total 862 keV rate (no window), NuFIT 5.0 central mixing with P_ee = 0.51, the B16-GS98
+    flux and no SM-Z' interference: the way earlier work turned an allowance into a limit.
+    """
+    masses = np.atleast_1d(np.asarray(masses_MeV, dtype=float))
+    kernels = RateKernels.compute(masses, [BE7_862])
+    params = {**NUFIT_5_0_NO_CENTRAL, "p_ee": BOREXINO_PHASE1_P_EE}
+    probabilities = flavour_model("pee").probabilities(params, BE7_862.energy_MeV)[None]
+    allowed = ALLOWED_FRACTION * PHASE1_RATE_CPD100T
+    return np.array([allowance_limit_g(kernels.at_mass(i), probabilities,
+                                       B16_GS98_BE7_FLUX_CM2S, allowed, interference=False)
+                     for i in range(masses.size)])
+
+
+def seed_comparison_curves(masses_MeV) -> SeedCurves:
+    """The 8%-allowance curve and the same times the seed's error-treatment factor."""
+    allowance = allowance_curve(masses_MeV)
+    return SeedCurves(allowance, allowance * error_treatment_factor())
+
+
+def seed_decoherence_factor() -> float:
+    """The seed's factor (~1.10) turning an equipartition limit into a decoherent one."""
+    return float(decoherence_factor(NUFIT_5_0_NO_CENTRAL))
+
+
+def _percent(credibility: float) -> str:
+    return f"{100 * credibility:.4g}%"
+
+
+# --- limit curves -----------------------------------------------------------------------
+
+Legend = tuple[list, list[str]]
+
+
+def limit_figure(run_dirs: Sequence[Path], overlays: Sequence[str] = ()) -> Figure:
+    """The limit-curve figure of runs, with (g-2)_mu bands, the seed's curves and overlays.
+
+    Parameters
+    ----------
+    run_dirs : sequence of Path
+        Run directories; the first one also contributes its profile-likelihood limit.
+    overlays : sequence of str
+        ``CSV[:LABEL]`` specifications of extra curves (mass [MeV], g).
+
+    Returns
+    -------
+    Figure
+        A log-log plot of g versus m_Z' [MeV], ``LIMIT_FIGSIZE_IN`` at ``DPI``.
+    """
+    runs = [RunCurve.load(Path(root)) for root in run_dirs]
+    extra = [read_overlay(spec) for spec in overlays]
+    low = min(r.masses_MeV.min() for r in runs)
+    high = max(r.masses_MeV.max() for r in runs)
+    masses = np.geomspace(low, high, N_CURVE_MASSES) if high > low else np.array([low])
+    seed = seed_comparison_curves(masses)
+    bands = {a: {n: a.coupling_band(masses, n) for n in (1, 2)} for a in (G2_2021, G2_2025)}
+
+    shown = [r.g_upper for r in runs] + list(seed) + [edge for band in bands.values()
+                                                       for edge in band[2]]
+    shown += [o.g[(o.masses_MeV >= low * (1 - 1e-9)) & (o.masses_MeV <= high * (1 + 1e-9))]
+              for o in extra]
+    shown = np.concatenate(shown)
+    shown = shown[np.isfinite(shown) & (shown > 0)]
+    y_range = (10 ** np.floor(np.log10(shown.min() / 1.5)),
+               10 ** np.ceil(np.log10(shown.max() * 1.5)))
+
+    fig = Figure(figsize=LIMIT_FIGSIZE_IN, dpi=DPI, layout="constrained")
+    ax = fig.add_subplot()
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.set_xlim((low, high) if high > low else (low / 2, high * 2))
+    ax.set_ylim(*y_range)
+    handles, labels = [], []
+    for part in (_draw_g2_bands(ax, masses, bands, y_range[0]),
+                 _draw_seed_curves(ax, masses, seed),
+                 _draw_runs(ax, runs, y_range[1]),
+                 _draw_overlays(ax, extra)):
+        handles += part[0]
+        labels += part[1]
+    ax.legend(handles, labels, loc="lower right", fontsize=7.5, framealpha=0.92,
+              handler_map={tuple: HandlerTuple(ndivide=None, pad=0)}, handlelength=2.6)
+    credibility = " / ".join(dict.fromkeys(_percent(r.credibility) for r in runs))
+    ax.set_title(rf"$L_\mu - L_\tau$ $Z'$: {credibility} credible upper limits on $g_{{Z'}}$"
+                 "\n(shaded: excluded; thin band around a limit: its MC standard error)",
+                 fontsize=10)
     ax.set_xlabel(r"$m_{Z'}$ [MeV]")
-    ax.set_ylabel(r"$g$ (90% C.L. upper limit)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out)
-    plt.close(fig)
+    ax.set_ylabel(r"$g_{Z'}$")
+    ax.grid(which="major", alpha=0.25)
+    return fig
+
+
+def _draw_g2_bands(ax, masses: np.ndarray, bands: dict, y_low: float) -> Legend:
+    """1 and 2 sigma (g-2)_mu bands; one legend entry per anomaly."""
+    handles, labels = [], []
+    for anomaly, band in bands.items():
+        colour = G2_COLOURS[anomaly.label]
+        patches = []
+        for n_sigma, alpha in ((2, 0.18), (1, 0.35)):
+            g_lo, g_hi = band[n_sigma]
+            # A band reaching g = 0 covers the whole lower plot: light, with its upper edge.
+            to_zero = not np.any(g_lo > 0)
+            alpha = alpha / 3 if to_zero else alpha
+            style = "-" if n_sigma == 1 else "--"
+            ax.fill_between(masses, np.maximum(g_lo, y_low), g_hi, color=colour, alpha=alpha,
+                            lw=0, zorder=1)
+            if to_zero:
+                ax.plot(masses, g_hi, color=colour, lw=1, ls=style, zorder=2)
+            patches.append(Patch(facecolor=to_rgba(colour, alpha), edgecolor=colour,
+                                 lw=1 if to_zero else 0, ls=style))
+        handles.append(tuple(reversed(patches)))
+        labels.append(rf"$(g-2)_\mu$ {anomaly.label}: $\Delta a_\mu = ("
+                      rf"{anomaly.central / 1e-11:.0f} \pm {anomaly.sigma / 1e-11:.0f})"
+                      rf"\times 10^{{-11}}$, $1\sigma$ / $2\sigma$")
+    return handles, labels
+
+
+def _draw_seed_curves(ax, masses: np.ndarray, seed: SeedCurves) -> Legend:
+    """The 8%-allowance curve and its rescaling by the seed's eq.-6 factor."""
+    labels = [f"{ALLOWED_FRACTION:.0%} allowance, P$_{{ee}}$ = {BOREXINO_PHASE1_P_EE:.2f} "
+              "(earlier work)", f"allowance × {error_treatment_factor():.3f} (seed eq. 6)"]
+    handles = [*ax.plot(masses, seed.allowance, color="dimgray", ls=":", lw=1.4, zorder=3,
+                        label=labels[0]),
+               *ax.plot(masses, seed.error_treatment, color="dimgray", ls="--", lw=1.4,
+                        zorder=3, label=labels[1])]
+    return handles, labels
+
+
+def _draw_runs(ax, runs: list[RunCurve], y_high: float) -> Legend:
+    """Each run's limit with its excluded region, MC error band and non-converged masses;
+    the first run's profile-likelihood limit; equipartition runs times the seed's
+    decoherence factor."""
+    handles, labels = [], []
+    several_cl = len({r.credibility for r in runs}) > 1
+    decoherence = seed_decoherence_factor()
+    for k, run in enumerate(runs):
+        colour = RUN_COLOURS[k % len(RUN_COLOURS)]
+        m, g = run.masses_MeV, run.g_upper
+        ax.fill_between(m, g, y_high, color=colour, alpha=0.08, lw=0, zorder=0)
+        ax.fill_between(m, g - run.g_upper_mcse, g + run.g_upper_mcse, color=colour,
+                        alpha=0.4, lw=0, zorder=4)
+        labels.append(run.name + (f" ({_percent(run.credibility)} CL)" if several_cl else ""))
+        handles += ax.plot(m, g, color=colour, lw=2, marker="o" if m.size == 1 else None,
+                           zorder=5, label=labels[-1])
+        bad = ~run.converged
+        ax.plot(m[bad], g[bad], ls="none", marker="o", ms=6, mfc="white", mec=colour,
+                mew=1.5, zorder=6)
+        if k == 0 and np.isfinite(run.g_upper_profile).any():
+            labels.append("profile likelihood (first run)")
+            handles += ax.plot(m, run.g_upper_profile, color=colour, ls="--", lw=1, zorder=5,
+                               label=labels[-1])
+        if run.flavour_model == "equipartition":
+            labels.append(f"{run.name} × {decoherence:.2f} (seed decoherence factor)")
+            handles += ax.plot(m, g * decoherence, color=colour, ls="-.", lw=1.2, zorder=5,
+                               label=labels[-1])
+    if any((~r.converged).any() for r in runs):
+        handles.append(Line2D([], [], ls="none", marker="o", ms=6, mfc="white", mec="black"))
+        labels.append("not converged")
+    return handles, labels
+
+
+def _draw_overlays(ax, overlays: list[Overlay]) -> Legend:
+    """External curves from CSV files."""
+    handles = []
+    for k, overlay in enumerate(overlays):
+        handles += ax.plot(overlay.masses_MeV, overlay.g, lw=1.4, zorder=5,
+                           color=OVERLAY_COLOURS[k % len(OVERLAY_COLOURS)], label=overlay.label)
+    return handles, [o.label for o in overlays]
+
+
+def plot_runs(run_dirs: Sequence[Path], out: Path, overlays: Sequence[str] = ()) -> Path:
+    """Write the limit-curve figure of ``run_dirs`` to ``out`` (.png or .pdf); return it."""
+    out = Path(out)
+    _check_output(out)
+    _save(limit_figure(run_dirs, overlays), out)
     return out
+
+
+def plot_command(run_dirs: list[Path], out: Path | None, overlays: list[str]) -> int:
+    """``mcprop plot``: the default output is ``RUN_DIR/limit_curve.png`` for one run,
+    ``./limit_curves.png`` for several. Returns the exit code."""
+    if out is None:
+        out = (RunDirectory(run_dirs[0]).plot_file if len(run_dirs) == 1
+               else Path("limit_curves.png"))
+    for root in run_dirs:
+        RunDirectory.open(root)
+    plot_runs(run_dirs, out, overlays)
+    log.info("limit curves written to %s", out)
+    return 0
+
+
+# --- corner plots -----------------------------------------------------------------------
+
+def corner_figure(run_dir: Path, mass_MeV: float) -> tuple[Figure, dict]:
+    """Corner plot of g and the nuisances at the grid mass nearest (in log m) ``mass_MeV``.
+
+    Returns
+    -------
+    (Figure, dict)
+        The figure and the result of the mass used (``mass_index``, ``m_zprime_MeV``,
+        ``g_upper``, ...).
+    """
+    import corner
+
+    run = RunDirectory.open(run_dir)
+    mass_MeV = _positive_mass(mass_MeV)
+    config = read_config(run)
+    results = run.results()
+    if not results:
+        raise UserError(f"{run.root}: no finished masses")
+    grid = np.array([r["m_zprime_MeV"] for r in results], dtype=float)
+    result = results[int(np.argmin(np.abs(np.log(grid / mass_MeV))))]
+    names, samples = _posterior_samples(run.files_for(result["mass_index"]).chains)
+    if not math.isclose(result["m_zprime_MeV"], mass_MeV, rel_tol=1e-6):
+        log.info("using the grid mass %.6g MeV nearest to the requested %.6g MeV",
+                 result["m_zprime_MeV"], mass_MeV)
+
+    labels = [PARAMETER_LABELS.get(n, n) for n in names]
+    for j in range(1, len(names)):  # a y-axis offset text would overlap the panel above
+        exponent = int(np.floor(np.log10(np.median(np.abs(samples[:, j])) or 1.0)))
+        if abs(exponent) >= 3:
+            samples[:, j] /= 10.0**exponent
+            labels[j] = _with_unit_factor(labels[j], exponent)
+
+    fig = Figure(figsize=(2.0 * len(names) + 0.1 * (len(names) - 1) + 1.4,) * 2, dpi=100)
+    corner.corner(samples, fig=fig, labels=labels,
+                  truths=[result["g_upper"]] + [None] * (len(names) - 1),
+                  truth_color="tab:red", color="tab:blue", bins=30, smooth=0.8,
+                  use_math_text=True, label_kwargs={"fontsize": 13}, max_n_ticks=4)
+    credibility = _percent(float(config["limits"]["credibility"]))
+    fig.suptitle(rf"{config['name']}: posterior at $m_{{Z'}}$ = {result['m_zprime_MeV']:.4g} MeV"
+                 rf" ($L_\mu - L_\tau$)", fontsize=16, y=0.99)
+    fig.text(0.97, 0.93, f"red line: $g_{{90}}$ = {result['g_upper']:.3g}\n"
+                         f"({credibility} credible upper limit)\n{len(samples)} samples",
+             ha="right", va="top", fontsize=14, color="tab:red")
+    return fig, result
+
+
+def _with_unit_factor(label: str, exponent: int) -> str:
+    """``label`` with its unit multiplied by 10^exponent: 'x [u]' -> 'x [10^e u]'."""
+    power = f"$10^{{{exponent}}}$"
+    head, bracket, unit = label.partition(" [")
+    return f"{head} [{power} {unit}" if bracket else f"{label} [{power}]"
+
+
+def _posterior_samples(path: Path) -> tuple[list[str], np.ndarray]:
+    """Names (g first) and samples (n, k) of the varying posterior variables in ``path``."""
+    if not path.is_file():
+        raise UserError(f"{path}: chain file missing")
+    try:
+        posterior = read_inference_data(path).posterior
+        columns = {name: np.asarray(posterior[name].values, dtype=float).ravel()
+                   for name in posterior.data_vars}
+    except Exception as exc:  # netCDF/HDF5 raise many types for a damaged file
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(f"{path}: unreadable chain file ({reason})") from None
+    if "g" not in columns:
+        raise UserError(f"{path}: no posterior variable 'g' in the chain file")
+    names = ["g"] + [name for name in columns if name != "g"]
+    samples = np.column_stack([columns[name] for name in names])
+    samples = samples[np.isfinite(samples).all(axis=1)]
+    if len(samples) < 2:
+        raise UserError(f"{path}: fewer than 2 finite posterior samples")
+    varying = [j for j in range(len(names)) if np.ptp(samples[:, j]) > 0]
+    if 0 not in varying:
+        raise UserError(f"{path}: the coupling g does not vary in the chains")
+    fixed = [names[j] for j in range(len(names)) if j not in varying]
+    if fixed:
+        log.info("%s: constant in the chains, left out of the corner plot: %s", path,
+                 ", ".join(fixed))
+    return [names[j] for j in varying], samples[:, varying]
+
+
+def corner_command(run_dir: Path, mass_MeV: float, out: Path | None) -> int:
+    """``mcprop corner``: default output ``RUN_DIR/corner_mNNN.png``. Returns the exit code."""
+    if out is not None:
+        _check_output(out)
+    fig, result = corner_figure(run_dir, mass_MeV)
+    if out is None:
+        out = Path(run_dir) / f"corner_m{result['mass_index']:03d}.png"
+    _save(fig, out)
+    log.info("corner plot of m = %.4g MeV written to %s", result["m_zprime_MeV"], out)
+    return 0
+
+
+# --- output -----------------------------------------------------------------------------
+
+def _positive_mass(mass_MeV: float) -> float:
+    if not (math.isfinite(mass_MeV) and mass_MeV > 0):
+        raise UserError(f"--mass-MeV: must be a finite mass > 0 MeV, got {mass_MeV!r}")
+    return float(mass_MeV)
+
+
+def _check_output(out: Path) -> None:
+    """UserError unless ``out`` has a known suffix and its folder exists."""
+    if out.suffix.lower() not in FORMATS:
+        raise UserError(f"{out}: unsupported output format {out.suffix or '(none)'!r}; "
+                        f"use {' or '.join(FORMATS)}")
+    if not out.parent.is_dir():
+        raise UserError(f"{out}: the folder {out.parent} does not exist")
+
+
+def _save(fig: Figure, out: Path) -> None:
+    """Render ``fig`` in memory in the format of ``out``'s suffix and write it atomically."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=FORMATS[out.suffix.lower()], dpi=fig.dpi)
+    try:
+        atomic_write_bytes(out, buffer.getvalue())
+    except OSError as exc:
+        raise UserError(f"{out}: cannot write ({exc.strerror or exc})") from None

@@ -54,24 +54,28 @@ def pmns_matrix(sin2_theta12, sin2_theta13, sin2_theta23, delta_cp_deg) -> np.nd
     return u
 
 
-def mixing_weights(params: Params) -> np.ndarray:
-    """|U_ai|^2 with shape (3 flavours, 3 mass states, ...), in closed form.
-
-    Real arithmetic on the standard parametrisation; equal to ``abs(pmns_matrix)**2``.
-    """
+def _mixing_rows(params: Params, flavours: int) -> tuple:
+    """Rows e, mu (, tau) of |U_ai|^2 as tuples of arrays, in closed form."""
     s12sq, s13sq, s23sq = (np.asarray(params[k], dtype=float) for k in
                            ("sin2_theta12", "sin2_theta13", "sin2_theta23"))
     c12sq, c13sq, c23sq = 1 - s12sq, 1 - s13sq, 1 - s23sq
     cos_delta = np.cos(np.deg2rad(np.asarray(params["delta_cp_deg"], dtype=float)))
     cross = 2 * np.sqrt(s12sq * c12sq * s23sq * c23sq * s13sq) * cos_delta
-    rows = (
-        (c12sq * c13sq, s12sq * c13sq, s13sq),
-        (s12sq * c23sq + c12sq * s23sq * s13sq + cross,
-         c12sq * c23sq + s12sq * s23sq * s13sq - cross, s23sq * c13sq),
-        (s12sq * s23sq + c12sq * c23sq * s13sq - cross,
-         c12sq * s23sq + s12sq * c23sq * s13sq + cross, c23sq * c13sq),
-    )
-    return np.array([np.broadcast_arrays(*row) for row in rows])
+    rows = [(c12sq * c13sq, s12sq * c13sq, s13sq),
+            (s12sq * c23sq + c12sq * s23sq * s13sq + cross,
+             c12sq * c23sq + s12sq * s23sq * s13sq - cross, s23sq * c13sq)]
+    if flavours == 3:
+        rows.append((s12sq * s23sq + c12sq * c23sq * s13sq - cross,
+                     c12sq * s23sq + s12sq * c23sq * s13sq + cross, c23sq * c13sq))
+    return tuple(rows)
+
+
+def mixing_weights(params: Params) -> np.ndarray:
+    """|U_ai|^2 with shape (3 flavours, 3 mass states, ...), in closed form.
+
+    Real arithmetic on the standard parametrisation; equal to ``abs(pmns_matrix)**2``.
+    """
+    return np.array([np.broadcast_arrays(*row) for row in _mixing_rows(params, 3)])
 
 
 def one_minus_sum_ue4(params: Params) -> np.ndarray:
@@ -111,10 +115,10 @@ class DecoherentVacuum:
                                    "delta_cp_deg")
 
     def probabilities(self, params: Params, energy_MeV: float) -> np.ndarray:
-        ue2, umu2, _ = mixing_weights(params)
-        p_ee = np.sum(ue2**2, axis=0)
-        p_emu = np.sum(ue2 * umu2, axis=0)
-        return np.stack((p_ee, p_emu, 1.0 - p_ee - p_emu))
+        ue2, umu2 = _mixing_rows(params, 2)
+        p_ee = ue2[0] ** 2 + ue2[1] ** 2 + ue2[2] ** 2
+        p_emu = ue2[0] * umu2[0] + ue2[1] * umu2[1] + ue2[2] * umu2[2]
+        return np.stack(np.broadcast_arrays(p_ee, p_emu, 1.0 - p_ee - p_emu))
 
 
 @dataclass(frozen=True)
