@@ -108,9 +108,7 @@ class Posterior:
         coords = np.atleast_2d(coords)
         t = coords[:, 0]
         nuisances = dict(zip(self.nuisance_names, coords[:, 1:].T, strict=True))
-        low, high = self.coupling_prior.coordinate_bounds(self.g_max)
-        log_prior = np.where((t >= low) & (t <= high), 0.0, -np.inf)
-        log_prior = log_prior + self.priors.log_density(nuisances)
+        log_prior = self.log_prior(t, nuisances)
         inside = np.isfinite(log_prior)
         if inside.all():
             g = self.coupling_prior.g_from_coordinate(t, self.g_max)
@@ -121,6 +119,12 @@ class Posterior:
             params = {name: value[inside] for name, value in nuisances.items()}
             result[inside] = log_prior[inside] + self.log_likelihood(g, params)
         return result
+
+    def log_prior(self, t: np.ndarray, nuisances: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Log prior of the coupling coordinate t (flat) and the free nuisances."""
+        low, high = self.coupling_prior.coordinate_bounds(self.g_max)
+        return np.where((t >= low) & (t <= high), 0.0, -np.inf) + self.priors.log_density(
+            nuisances)
 
     def parameters(self, nuisances: Mapping[str, np.ndarray]) -> dict:
         """Free nuisances completed with the fixed values of the prior set."""
