@@ -7,7 +7,9 @@ from scipy.integrate import quad
 from mcprop.physics import constants as c
 from mcprop.physics.flavour import (
     NUFIT_5_0_NO_CENTRAL,
+    DecoherentMSW,
     flavour_model,
+    load_solar_profile,
     mixing_weights,
     one_minus_sum_ue4,
     pmns_matrix,
@@ -283,3 +285,52 @@ def test_closed_form_mixing_weights_equal_pmns_moduli():
                     params["delta_cp_deg"])
     np.testing.assert_allclose(np.moveaxis(np.abs(u) ** 2, 0, -1), mixing_weights(params),
                                atol=1e-14)
+
+
+# --- MSW ------------------------------------------------------------------------------------
+
+def test_msw_survival_probability_at_862_kev():
+    p = flavour_model("decoherent-msw").probabilities(CENTRAL, E862)
+    assert 0.51 < p[0] < 0.55
+    assert p.sum() == pytest.approx(1.0, abs=1e-14)
+    vacuum = flavour_model("decoherent-vacuum").probabilities(CENTRAL, E862)
+    # matter raises the nu_mu + nu_tau content from ~0.45 toward ~0.47
+    assert 0.46 < 1 - p[0] < 0.49 and 1 - p[0] > 1 - vacuum[0]
+
+
+def test_msw_limits_vacuum_at_low_and_sin2_theta12_at_high_energy():
+    msw = flavour_model("decoherent-msw")
+    low = msw.probabilities(CENTRAL, 1e-7)
+    np.testing.assert_allclose(low, flavour_model("decoherent-vacuum").probabilities(CENTRAL, 1),
+                               rtol=1e-6)
+    s12, s13 = CENTRAL["sin2_theta12"], CENTRAL["sin2_theta13"]
+    high = msw.probabilities(CENTRAL, 1e5)
+    assert high[0] == pytest.approx((1 - s13) ** 2 * s12 + s13**2, rel=1e-4)
+    assert high[0] == pytest.approx(s12, rel=0.06)
+
+
+def test_msw_one_shell_profile_closed_form(tmp_path):
+    table = tmp_path / "shell.csv"
+    table.write_text("# one shell\nr_over_Rsun,n_e_per_NA_cm3,production_weight\n0.06,90,1\n")
+    model = DecoherentMSW(load_solar_profile(table))
+    s12, s13, dm2 = CENTRAL["sin2_theta12"], CENTRAL["sin2_theta13"], CENTRAL["dm2_21_eV2"]
+    beta = 2 * 7.6325e-14 * 90 * E862 * 1e6 * (1 - s13) / dm2
+    cos2 = 1 - 2 * s12
+    cos2m = (cos2 - beta) / np.hypot(cos2 - beta, np.sqrt(1 - cos2**2))
+    c12m_sq = (1 + cos2m) / 2
+    expected = (1 - s13) ** 2 * (c12m_sq * (1 - s12) + (1 - c12m_sq) * s12) + s13**2
+    assert model.probabilities(CENTRAL, E862)[0] == pytest.approx(expected, rel=1e-4)
+
+
+@pytest.mark.parametrize("content,needle", [
+    ("r,n,w\n0.1,1,1\n", "header"),
+    ("r_over_Rsun,n_e_per_NA_cm3,production_weight\n0.1,abc,1\n", "row 2"),
+    ("r_over_Rsun,n_e_per_NA_cm3,production_weight\n0.1,-5,1\n", "non-negative"),
+    ("r_over_Rsun,n_e_per_NA_cm3,production_weight\n0.1,5,0\n", "sum to zero"),
+])
+def test_bad_solar_profile(tmp_path, content, needle):
+    table = tmp_path / "bad.csv"
+    table.write_text(content)
+    with pytest.raises(ValueError, match=needle) as info:
+        load_solar_profile(table)
+    assert str(table) in str(info.value)

@@ -27,7 +27,12 @@ from mcprop.inference.sampler import SamplerSettings
 from mcprop.inference.scan import ScanPlan
 from mcprop.interface.errors import UserError
 from mcprop.physics.constants import SIN2_THETA_W_LOW_ENERGY
-from mcprop.physics.flavour import FLAVOUR_MODELS, flavour_model
+from mcprop.physics.flavour import (
+    FLAVOUR_MODELS,
+    DecoherentMSW,
+    flavour_model,
+    load_solar_profile,
+)
 from mcprop.physics.kernels import DetectorResponse
 from mcprop.physics.scattering import LMU_LTAU
 from mcprop.physics.solar import BE7_LINES
@@ -41,7 +46,8 @@ DEFAULTS: dict[str, Any] = {
     "name": None,
     "description": "",
     "physics": {"model": LMU_LTAU.name, "flavour_model": "decoherent-vacuum",
-                "interference": True, "sin2_theta_w": SIN2_THETA_W_LOW_ENERGY},
+                "interference": True, "sin2_theta_w": SIN2_THETA_W_LOW_ENERGY,
+                "solar_profile": None},
     "priors": {"files": None},
     "measurements": None,
     "mass_grid": {"mass_min_MeV": None, "mass_max_MeV": None, "n_masses": None},
@@ -61,7 +67,7 @@ MEASUREMENT_KEYS: dict[str, dict[str, Any]] = {
     "survival-probability": {"name": None, "line": None, "value": None, "sigma_plus": None,
                              "sigma_minus": None, "source": None},
 }
-OPTIONAL = {"floor_g", "window_MeV"}
+OPTIONAL = {"floor_g", "window_MeV", "solar_profile"}
 
 
 @dataclass(frozen=True)
@@ -96,12 +102,13 @@ def without_none(value):
 
 def config_hash(resolved: dict[str, Any]) -> str:
     """sha256 of what determines the results: the resolved config without its output
-    folder and description, and the bytes of every prior file."""
+    folder and description, and the bytes of every prior and profile file."""
     content = copy.deepcopy(resolved)
     content.pop("output", None)
     content.pop("description", None)
-    priors = [Path(p).read_bytes().hex() for p in resolved["priors"]["files"]]
-    digest = hashlib.sha256(json.dumps([content, priors], sort_keys=True).encode())
+    files = [*resolved["priors"]["files"], resolved["physics"]["solar_profile"]]
+    data = [Path(p).read_bytes().hex() for p in files if p is not None]
+    digest = hashlib.sha256(json.dumps([content, data], sort_keys=True).encode())
     return digest.hexdigest()
 
 
@@ -196,13 +203,14 @@ def resolve_config(document: dict[str, Any], path: Path) -> RunConfig:
     r.boolean(physics["interference"], "physics.interference")
     r.number(physics["sin2_theta_w"], "physics.sin2_theta_w", 0, 1, True, True)
 
+    flavour = _flavour(r, physics, base)
+
     files = doc["priors"]["files"]
     if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
         raise r.fail("priors.files", "must be a non-empty list of file paths")
     doc["priors"]["files"] = [str((base / f).resolve()) for f in files]
     try:
-        priors = sampled_priors(load_prior_files(doc["priors"]["files"]),
-                                flavour_model(physics["flavour_model"]))
+        priors = sampled_priors(load_prior_files(doc["priors"]["files"]), flavour)
     except PriorError as exc:
         raise r.fail("priors.files", str(exc)) from None
 
@@ -250,7 +258,7 @@ def resolve_config(document: dict[str, Any], path: Path) -> RunConfig:
     plan = ScanPlan(
         masses_MeV=np.geomspace(low, high, count),
         priors=priors,
-        flavour=flavour_model(physics["flavour_model"]),
+        flavour=flavour,
         measurements=measurements,
         coupling_prior=coupling_prior,
         credibility=lim["credibility"],
@@ -262,6 +270,21 @@ def resolve_config(document: dict[str, Any], path: Path) -> RunConfig:
         profile=lim["profile_likelihood"],
     )
     return RunConfig(path, doc, plan)
+
+
+def _flavour(r: _Reader, physics: dict[str, Any], base: Path):
+    """The flavour model; ``decoherent-msw`` reads ``physics.solar_profile`` if given."""
+    name = physics["flavour_model"]
+    if physics["solar_profile"] is None:
+        return flavour_model(name)
+    if name != "decoherent-msw":
+        raise r.fail("physics.solar_profile", "only the decoherent-msw model uses a profile")
+    path = base / r.string(physics["solar_profile"], "physics.solar_profile")
+    physics["solar_profile"] = str(path.resolve())
+    try:
+        return DecoherentMSW(load_solar_profile(path))
+    except ValueError as exc:
+        raise r.fail("physics.solar_profile", str(exc)) from None
 
 
 def _measurements(r: _Reader, doc: dict[str, Any]) -> tuple:

@@ -35,3 +35,8 @@ SIN2_THETA_W_MZ = 0.23121
 #: Electrons per 100 t of pseudocumene C9H12 (66 electrons per 120.19 g/mol), the Borexino
 #: scintillator: 1e8 g / 120.19 g/mol x 66 x N_A = 3.307e31.
 ELECTRONS_PER_100T_PSEUDOCUMENE = 1.0e8 / 120.19 * 66.0 * AVOGADRO_PER_MOL
+
+#: sqrt2 G_F n_e for n_e = N_A cm^-3 [eV], the MSW potential per unit electron density:
+#: sqrt2 G_F N_A (hbar c)^3 = 7.63e-14 eV (PHYSICS.md sec. 3).
+MATTER_POTENTIAL_EV_PER_NA_CM3 = (math.sqrt(2.0) * G_FERMI_PER_MEV2 * AVOGADRO_PER_MOL
+                                  * HBARC2_MEV2_CM2**1.5 * 1e6)

@@ -10,11 +10,16 @@ Parameter names, shared with the prior files: ``sin2_theta12``, ``sin2_theta13``
 ``sin2_theta23``, ``delta_cp_deg``, ``dm2_21_eV2``, ``p_ee``.
 """
 
+import csv
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+from mcprop.physics.constants import MATTER_POTENTIAL_EV_PER_NA_CM3
 
 #: NuFIT 5.0 normal-ordering best fit with SK-atm, I. Esteban et al., JHEP 09 (2020) 178,
 #: www.nu-fit.org v5.0: the central values used by ``mcprop predict``.
@@ -138,8 +143,109 @@ class SurvivalProbability:
                                             (1 - p_ee) * (1 - mu_share)))
 
 
+@dataclass(frozen=True)
+class SolarProfile:
+    """Electron density and 7Be production along the solar radius.
+
+    Attributes
+    ----------
+    radius : array
+        Radius r / R_sun of each shell.
+    electron_density_per_NA_cm3 : array
+        n_e / (N_A cm^-3) in each shell.
+    production_weight : array
+        Fraction of the 7Be neutrinos produced in each shell (sums to 1).
+    source : str
+        Where the table comes from.
+    """
+
+    radius: np.ndarray
+    electron_density_per_NA_cm3: np.ndarray
+    production_weight: np.ndarray
+    source: str
+
+
+COLUMNS = ("r_over_Rsun", "n_e_per_NA_cm3", "production_weight")
+
+
+def load_solar_profile(path: Path | str | None = None) -> SolarProfile:
+    """Read a profile table (CSV, '#' comments, columns r_over_Rsun, n_e_per_NA_cm3,
+    production_weight); the shipped approximation when ``path`` is None.
+
+    Raises ValueError naming the file, line and problem.
+    """
+    if path is None:
+        source = resources.files("mcprop.physics") / "data" / "solar_profile_7be.csv"
+        text, name = source.read_text(), "mcprop default (data/solar_profile_7be.csv)"
+    else:
+        try:
+            text, name = Path(path).read_text(), str(path)
+        except OSError as exc:
+            raise ValueError(f"{path}: cannot read the solar profile ({exc.strerror})") from None
+    rows = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    reader = csv.reader(rows)
+    header = next(reader, None)
+    if header is None or tuple(h.strip() for h in header) != COLUMNS:
+        raise ValueError(f"{name}: the header must be {','.join(COLUMNS)}")
+    values = []
+    for number, row in enumerate(reader, start=2):
+        try:
+            values.append([float(x) for x in row])
+        except ValueError:
+            raise ValueError(f"{name}: data row {number}: not three numbers: {row}") from None
+        if len(row) != 3:
+            raise ValueError(f"{name}: data row {number}: expected 3 columns, got {len(row)}")
+    table = np.array(values)
+    if table.size == 0 or np.any(~np.isfinite(table)) or np.any(table < 0):
+        raise ValueError(f"{name}: needs rows of finite, non-negative numbers")
+    weight = table[:, 2]
+    if weight.sum() <= 0:
+        raise ValueError(f"{name}: production weights sum to zero")
+    return SolarProfile(table[:, 0], table[:, 1], weight / weight.sum(), name)
+
+
+@dataclass(frozen=True)
+class DecoherentMSW:
+    """Decoherent mass states with weights from adiabatic MSW conversion at production.
+
+    w_1 = c13^2 cos^2 theta12m, w_2 = c13^2 sin^2 theta12m, w_3 = s13^2 with
+    cos 2theta12m = (cos 2theta12 - beta)/sqrt((cos 2theta12 - beta)^2 + sin^2 2theta12),
+    beta = 2 sqrt2 G_F n_e E c13^2 / Delta m^2_21, averaged over the 7Be production region
+    of the solar profile (PHYSICS.md sec. 3).
+    """
+
+    profile: SolarProfile = field(default_factory=load_solar_profile)
+    name: str = "decoherent-msw"
+    parameters: tuple[str, ...] = ("sin2_theta12", "sin2_theta13", "sin2_theta23",
+                                   "delta_cp_deg", "dm2_21_eV2")
+
+    def mass_weights(self, params: Params, energy_MeV: float) -> np.ndarray:
+        """Production-averaged w_i, shape (3, ...)."""
+        s12sq, s13sq = (np.asarray(params[k], dtype=float) for k in ("sin2_theta12",
+                                                                      "sin2_theta13"))
+        c13sq = 1 - s13sq
+        cos2 = 1 - 2 * s12sq
+        # beta per shell (leading axis) and sample
+        potential_eV = MATTER_POTENTIAL_EV_PER_NA_CM3 * self.profile.electron_density_per_NA_cm3
+        shape = (-1,) + (1,) * np.ndim(cos2)
+        beta = (2 * potential_eV.reshape(shape) * energy_MeV * 1e6 * c13sq
+                / np.asarray(params["dm2_21_eV2"], dtype=float))
+        cos2_matter = (cos2 - beta) / np.sqrt((cos2 - beta) ** 2 + 1 - cos2**2)
+        cos2_matter_mean = np.tensordot(self.profile.production_weight, cos2_matter, axes=1)
+        cos_sq = 0.5 * (1 + cos2_matter_mean)
+        return np.stack(np.broadcast_arrays(c13sq * cos_sq, c13sq * (1 - cos_sq), s13sq))
+
+    def probabilities(self, params: Params, energy_MeV: float) -> np.ndarray:
+        w = self.mass_weights(params, energy_MeV)
+        ue2, umu2 = _mixing_rows(params, 2)
+        p_ee = w[0] * ue2[0] + w[1] * ue2[1] + w[2] * ue2[2]
+        p_emu = w[0] * umu2[0] + w[1] * umu2[1] + w[2] * umu2[2]
+        return np.stack(np.broadcast_arrays(p_ee, p_emu, 1.0 - p_ee - p_emu))
+
+
 FLAVOUR_MODELS: dict[str, FlavourModel] = {
-    m.name: m for m in (Equipartition(), DecoherentVacuum(), SurvivalProbability())
+    m.name: m for m in (Equipartition(), DecoherentVacuum(), SurvivalProbability(),
+                        DecoherentMSW())
 }
 
 
