@@ -1,8 +1,11 @@
 """Physics core against independent numbers: closed forms, limits, published values."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from scipy.integrate import quad
+from scipy.optimize import brentq
 
 from mcprop.physics import constants as c
 from mcprop.physics.flavour import (
@@ -19,6 +22,8 @@ from mcprop.physics.muon_g2 import G2_2021, delta_a_mu
 from mcprop.physics.prediction import predict
 from mcprop.physics.scattering import (
     K0_MEV2,
+    MODELS,
+    coupling_from_product,
     coupling_product_MeV2,
     dsigma_dT_zprime,
     kinetic_mixing_eps,
@@ -334,3 +339,59 @@ def test_bad_solar_profile(tmp_path, content, needle):
     with pytest.raises(ValueError, match=needle) as info:
         load_solar_profile(table)
     assert str(table) in str(info.value)
+
+
+# --- other U(1)' models -------------------------------------------------------------------
+
+LMU_LTAU_EPS = replace(MODELS["Lmu-Ltau"], kinetic_mixing=2e-5)
+
+
+@pytest.mark.parametrize("model", [MODELS["Le-Lmu"], MODELS["Le-Ltau"], MODELS["B-L"],
+                                   LMU_LTAU_EPS], ids=lambda m: f"{m.name}-{m.kinetic_mixing}")
+def test_kernels_match_direct_integration_other_models(model):
+    masses = [1e-2, 1.0, 100.0, 1e4]
+    response = DetectorResponse((0.27, 1.6), 0.05)
+    kernels = RateKernels.compute(masses, [BE7_862], model, response)
+    p = flavour_model("decoherent-vacuum").probabilities(CENTRAL, E862)
+    for i, mass in enumerate(masses):
+        k = kernels.at_mass(i)
+        scale = coupling_from_product(np.sqrt(k.sm_window.sum() / k.quadratic.sum()), model)
+        for g in scale * np.array([0.05, 0.3, 1.0]):
+            _, _, np_fraction = k.rate_cpd100t(1.0, p[None], coupling_product_MeV2(g, model))
+            t_max = float(t_max_MeV(E862))
+
+            def integrand(t, coupling, mass=mass):
+                d = dsigma_dT_zprime(t, E862, mass, coupling, model)[:, 0]
+                return float(response.weight(t) * (p @ d))
+
+            opts = dict(epsabs=0, epsrel=1e-11, limit=500)
+            sm = quad(integrand, 0, t_max, args=(0.0,), **opts)[0]
+            new = quad(lambda t, g=g: integrand(t, g) - integrand(t, 0.0), 0, t_max, **opts)[0]
+            assert new / sm == pytest.approx(float(np_fraction), rel=1e-6)
+
+
+def test_tree_level_models_limit_is_g2_dominated_at_high_mass():
+    """With a tree-level electron charge the nu_e charged-current interference is linear in
+    C ~ g^2 and dominates at the limit: the new-physics fraction scales as g^2/m^2 there,
+    while L_mu - L_tau (loop-suppressed, mu-tau cancelling interference) scales as g^4/m^4.
+    Either way the high-mass limit grows as g ~ m; it scales with the allowed fraction as
+    its square root (tree level) or fourth root (L_mu - L_tau)."""
+    p = flavour_model("decoherent-vacuum").probabilities(CENTRAL, E862)[None]
+    for model, power in ((MODELS["Le-Lmu"], 2), (MODELS["Lmu-Ltau"], 4)):
+        kernels = RateKernels.compute([100.0, 1000.0], [BE7_862], model)
+        limits = []
+        for i in range(2):
+            k = kernels.at_mass(i)
+
+            def fraction(g, k=k, model=model):
+                return float(k.rate_cpd100t(1.0, p, coupling_product_MeV2(g, model))[2])
+
+            g = brentq(lambda g, f=fraction: abs(f(g)) - 0.1, 1e-8, 10.0, rtol=1e-12)
+            limits.append(g)
+            c = coupling_product_MeV2(g, model)
+            linear = abs(c * np.einsum("la,la->", k.linear, p))
+            quadratic = c**2 * np.einsum("la,la->", k.quadratic, p)
+            assert (linear > 10 * quadratic) if power == 2 else (quadratic > 3 * linear)
+            slope = np.log(fraction(g * 1.001) / fraction(g * 0.999)) / np.log(1.001 / 0.999)
+            assert (1.9 < slope < 2.1) if power == 2 else (4.0 < slope < 5.0)
+        assert limits[1] / limits[0] == pytest.approx(10.0, rel=1e-3)

@@ -11,7 +11,11 @@ from scipy.optimize import brentq, minimize, minimize_scalar
 from scipy.stats import chi2
 
 from mcprop.physics.kernels import MassKernels
-from mcprop.physics.scattering import LMU_LTAU, U1Model, coupling_product_MeV2
+from mcprop.physics.scattering import (
+    LMU_LTAU,
+    U1Model,
+    coupling_from_product,
+)
 
 #: -2 Delta ln L of a one-sided 90% upper limit (1.645^2 = 2.706).
 PROFILE_LEVEL_90 = float(chi2.ppf(0.8, df=1))
@@ -83,4 +87,4 @@ def allowance_limit_g(kernels: MassKernels, probabilities: np.ndarray, flux_cm2s
     quadratic = np.einsum("la,la->", kernels.quadratic, probabilities)
     linear = np.einsum("la,la->", kernels.linear, probabilities) if interference else 0.0
     coupling = (-linear + np.sqrt(linear**2 + 4 * quadratic * target)) / (2 * quadratic)
-    return float(np.sqrt(coupling / coupling_product_MeV2(1.0, model)))
+    return coupling_from_product(coupling, model)

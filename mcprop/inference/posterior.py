@@ -15,7 +15,12 @@ from mcprop.inference.measurements import Measurement, SurvivalProbabilityMeasur
 from mcprop.inference.priors import PriorSet
 from mcprop.physics.flavour import FlavourModel
 from mcprop.physics.kernels import MassKernels
-from mcprop.physics.scattering import LMU_LTAU, U1Model, coupling_product_MeV2
+from mcprop.physics.scattering import (
+    LMU_LTAU,
+    U1Model,
+    coupling_from_product,
+    coupling_product_MeV2,
+)
 from mcprop.physics.solar import BE7_LINES
 
 #: Name of the sampled parameter that carries the Z' flux normalisation.
@@ -175,7 +180,7 @@ def upper_coupling(kernels: MassKernels, central_probabilities: np.ndarray,
     sm = np.einsum("la,la->", kernels.sm_window, central_probabilities)
     quadratic = np.einsum("la,la->", kernels.quadratic, central_probabilities)
     coupling = np.sqrt(upper_np_fraction * sm / quadratic)
-    return float(np.sqrt(coupling / coupling_product_MeV2(1.0, model)))
+    return coupling_from_product(coupling, model)
 
 
 def sampled_priors(priors: PriorSet, flavour: FlavourModel) -> PriorSet:

@@ -10,7 +10,7 @@ import hashlib
 import json
 import math
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +34,10 @@ from mcprop.physics.flavour import (
     load_solar_profile,
 )
 from mcprop.physics.kernels import DetectorResponse
-from mcprop.physics.scattering import LMU_LTAU
+from mcprop.physics.scattering import LMU_LTAU, MODELS
 from mcprop.physics.solar import BE7_LINES
 
 SCHEMA_VERSION = 1
-MODELS = {LMU_LTAU.name: LMU_LTAU}
 
 #: Every section and key a config may hold, with defaults (None: required, no default).
 DEFAULTS: dict[str, Any] = {
@@ -47,7 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "description": "",
     "physics": {"model": LMU_LTAU.name, "flavour_model": "decoherent-vacuum",
                 "interference": True, "sin2_theta_w": SIN2_THETA_W_LOW_ENERGY,
-                "solar_profile": None},
+                "solar_profile": None, "kinetic_mixing": 0.0},
     "priors": {"files": None},
     "measurements": None,
     "mass_grid": {"mass_min_MeV": None, "mass_max_MeV": None, "n_masses": None},
@@ -202,6 +201,8 @@ def resolve_config(document: dict[str, Any], path: Path) -> RunConfig:
     r.string(physics["flavour_model"], "physics.flavour_model", FLAVOUR_MODELS)
     r.boolean(physics["interference"], "physics.interference")
     r.number(physics["sin2_theta_w"], "physics.sin2_theta_w", 0, 1, True, True)
+    r.number(physics["kinetic_mixing"], "physics.kinetic_mixing", -1, 1)
+    model = replace(MODELS[physics["model"]], kinetic_mixing=physics["kinetic_mixing"])
 
     flavour = _flavour(r, physics, base)
 
@@ -265,7 +266,7 @@ def resolve_config(document: dict[str, Any], path: Path) -> RunConfig:
         sampler=settings,
         seed=s["seed"],
         interference=physics["interference"],
-        model=MODELS[physics["model"]],
+        model=model,
         sin2_theta_w=physics["sin2_theta_w"],
         profile=lim["profile_likelihood"],
     )

@@ -35,6 +35,8 @@ _X_NODES, _X_WEIGHTS = 0.5 * (_X_NODES + 1.0), 0.5 * _X_WEIGHTS
 class U1Model:
     """A U(1)' gauge model as seen by solar-neutrino electron scattering.
 
+    The Z' couples to electrons with g_e(q^2) = g [q_e + e eps_loop(q^2)/g] + e eps_extra.
+
     Attributes
     ----------
     name : str
@@ -42,34 +44,50 @@ class U1Model:
     neutrino_charges : tuple of float
         Charges (x_e, x_mu, x_tau) of the neutrinos under the U(1)'.
     electron_charge : float
-        Tree-level charge of the electron under the U(1)'.
+        Tree-level charge q_e of the electron under the U(1)'.
     loop_leptons : tuple of (charge, mass_MeV)
         Charged leptons whose loop induces Z'-photon kinetic mixing (charges must sum to
-        zero so that the mixing is finite and calculable).
+        zero so that the mixing is finite and calculable); empty where it is not.
+    kinetic_mixing : float
+        An extra, fixed kinetic mixing eps_extra. With it, the 1e-5-level running of the
+        loop mixing with q^2 is neglected so that the coupling still factors out of the
+        recoil integrals.
     """
 
     name: str
     neutrino_charges: tuple[float, float, float]
     electron_charge: float
     loop_leptons: tuple[tuple[float, float], ...]
+    kinetic_mixing: float = 0.0
 
     def electron_coupling_per_g(self, q2_MeV2) -> np.ndarray:
-        """g_e(q^2)/g: tree-level charge plus the loop-induced e eps(q^2)/g."""
+        """The part of g_e(q^2) proportional to g, divided by g: q_e + e eps_loop(q^2)/g."""
         return self.electron_charge + E_CHARGE * loop_kinetic_mixing_per_g(q2_MeV2,
                                                                            self.loop_leptons)
 
     @cached_property
     def coupling_per_g2_MeV2(self) -> float:
-        """g_e(0) / (g 2 sqrt2 G_F) [MeV^2]: C = g^2 times this (K0 for L_mu - L_tau)."""
+        """g_e(0) / (g 2 sqrt2 G_F) [MeV^2] without eps_extra (K0 for L_mu - L_tau)."""
         return float(self.electron_coupling_per_g(0.0)) / (2.0 * np.sqrt(2.0) * G_FERMI_PER_MEV2)
 
+    @property
+    def coupling_per_g_MeV2(self) -> float:
+        """e eps_extra / (2 sqrt2 G_F) [MeV^2]: the part of C linear in g."""
+        return E_CHARGE * self.kinetic_mixing / (2.0 * np.sqrt(2.0) * G_FERMI_PER_MEV2)
 
-LMU_LTAU = U1Model(
-    name="Lmu-Ltau",
-    neutrino_charges=(0.0, -1.0, 1.0),
-    electron_charge=0.0,
-    loop_leptons=((-1.0, M_MUON_MEV), (1.0, M_TAU_MEV)),
-)
+
+#: The models a run config can name (PHYSICS.md sec. 1 and 4): neutrino charges
+#: (x_e, x_mu, x_tau), tree-level electron charge, and the leptons of the mixing loop.
+#: B - L has a tree-level electron charge; its loop mixing involves all quarks and leptons
+#: and is not finite by itself, so any kinetic mixing is set with ``kinetic_mixing``.
+LMU_LTAU = U1Model("Lmu-Ltau", (0.0, -1.0, 1.0), 0.0,
+                   ((-1.0, M_MUON_MEV), (1.0, M_TAU_MEV)))
+LE_LMU = U1Model("Le-Lmu", (1.0, -1.0, 0.0), 1.0,
+                 ((1.0, M_ELECTRON_MEV), (-1.0, M_MUON_MEV)))
+LE_LTAU = U1Model("Le-Ltau", (1.0, 0.0, -1.0), 1.0,
+                  ((1.0, M_ELECTRON_MEV), (-1.0, M_TAU_MEV)))
+B_MINUS_L = U1Model("B-L", (-1.0, -1.0, -1.0), -1.0, ())
+MODELS: dict[str, U1Model] = {m.name: m for m in (LMU_LTAU, LE_LMU, LE_LTAU, B_MINUS_L)}
 
 
 def loop_kinetic_mixing_per_g(q2_MeV2, loop_leptons) -> np.ndarray:
@@ -103,12 +121,26 @@ def coupling_product_MeV2(g, model: U1Model = LMU_LTAU) -> np.ndarray:
     r(T) = g_e(q^2)/g_e(0) is the running of the electron coupling (folded into the kernels).
     For L_mu - L_tau, C = g^2 K0.
     """
-    return np.asarray(g, dtype=float) ** 2 * model.coupling_per_g2_MeV2
+    g = np.asarray(g, dtype=float)
+    if model.kinetic_mixing:
+        return g**2 * model.coupling_per_g2_MeV2 + g * model.coupling_per_g_MeV2
+    return g**2 * model.coupling_per_g2_MeV2
+
+
+def coupling_from_product(coupling_MeV2: float, model: U1Model = LMU_LTAU) -> float:
+    """The smallest g > 0 with |coupling_product_MeV2(g)| = |C|."""
+    a, b, c = model.coupling_per_g2_MeV2, model.coupling_per_g_MeV2, abs(float(coupling_MeV2))
+    roots = np.concatenate([np.roots([a, b, -sign * c]) for sign in (1.0, -1.0)])
+    positive = roots[(np.abs(roots.imag) < 1e-12 * np.abs(roots)) & (roots.real > 0)].real
+    return float(positive.min())
 
 
 def electron_coupling_running(T_MeV, model: U1Model = LMU_LTAU) -> np.ndarray:
-    """r(T) = g_e(q^2 = -2 m_e T) / g_e(0)."""
-    q2 = -2.0 * M_ELECTRON_MEV * np.asarray(T_MeV, dtype=float)
+    """r(T) = g_e(q^2 = -2 m_e T) / g_e(0); 1 when the model has an extra kinetic mixing."""
+    T = np.asarray(T_MeV, dtype=float)
+    if model.kinetic_mixing:
+        return np.ones_like(T)
+    q2 = -2.0 * M_ELECTRON_MEV * T
     return model.electron_coupling_per_g(q2) / model.electron_coupling_per_g(0.0)
 
 
