@@ -12,11 +12,14 @@ import arviz as az
 import numpy as np
 import pytest
 from conftest import DATA, REPO
+from scipy.stats import multivariate_normal
 
 from mcprop.inference.diagnostics import coupling_samples
 from mcprop.inference.limits import PROFILE_LEVEL_90, allowance_limit_g, profile_likelihood_limit
 from mcprop.inference.measurements import (
+    RateMeasurement,
     RelativeRateMeasurement,
+    SystematicCorrelation,
     asymmetric_gaussian_log_likelihood,
 )
 from mcprop.inference.posterior import CouplingPrior, sampled_priors
@@ -240,3 +243,20 @@ def test_run_directory_contents(tiny_run):
     # the stored (thinned) draws give the same quantile within a few MC errors
     assert abs(np.quantile(g, 0.9) - row["g_upper"]) < 5 * row["g_upper_mcse"] + 0.02 * row[
         "g_upper"]
+
+
+def test_correlated_systematics_likelihood():
+    first = RateMeasurement("I", ("862keV",), 46.0, 1.5, 1.5, 1.5, "test")
+    second = RateMeasurement("II", ("862keV",), 48.3, 1.1, 0.6, 0.6, "test")
+    rates = np.array([[45.0, 49.0], [47.5, 47.0], [46.0, 48.3]])
+    for rho in (0.0, 0.5, 0.9):
+        term = SystematicCorrelation(0, 1, rho, "test")
+        cov = np.array([[1.5**2 + 1.5**2, rho * 1.5 * 0.6], [rho * 1.5 * 0.6, 1.1**2 + 0.6**2]])
+        dist = multivariate_normal([46.0, 48.3], cov)
+        expected = dist.logpdf(rates) - dist.logpdf([46.0, 48.3])
+        np.testing.assert_allclose(term.log_likelihood(first, rates[:, 0], second, rates[:, 1]),
+                                   expected, rtol=1e-12)
+    independent = (first.log_likelihood(rates[:, 0], None)
+                   + second.log_likelihood(rates[:, 1], None))
+    np.testing.assert_allclose(SystematicCorrelation(0, 1, 0.0, "t").log_likelihood(
+        first, rates[:, 0], second, rates[:, 1]), independent, rtol=1e-12)

@@ -98,3 +98,28 @@ class SurvivalProbabilityMeasurement:
 
 RATE_KINDS = (RateMeasurement, RelativeRateMeasurement)
 Measurement = RateMeasurement | RelativeRateMeasurement | SurvivalProbabilityMeasurement
+
+
+@dataclass(frozen=True)
+class SystematicCorrelation:
+    """Correlated systematic errors of two rate measurements (indices into the run's
+    measurements): their statistical errors are independent, their systematic errors
+    have correlation coefficient ``coefficient``."""
+
+    first: int
+    second: int
+    coefficient: float
+    source: str
+
+    def log_likelihood(self, first: RateMeasurement, rate_first, second: RateMeasurement,
+                       rate_second) -> np.ndarray:
+        """Bivariate Gaussian of the two rates; each side's systematic error (plus or minus)
+        follows the sign of its residual, as in the one-dimensional terms."""
+        r1 = np.asarray(rate_first) - first.value_cpd100t
+        r2 = np.asarray(rate_second) - second.value_cpd100t
+        syst1 = np.where(r1 > 0, first.syst_plus_cpd100t, first.syst_minus_cpd100t)
+        syst2 = np.where(r2 > 0, second.syst_plus_cpd100t, second.syst_minus_cpd100t)
+        var1 = first.stat_cpd100t**2 + syst1**2
+        var2 = second.stat_cpd100t**2 + syst2**2
+        cov = self.coefficient * syst1 * syst2
+        return -0.5 * (r1**2 * var2 - 2 * r1 * r2 * cov + r2**2 * var1) / (var1 * var2 - cov**2)

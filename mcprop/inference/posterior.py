@@ -11,7 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mcprop.inference.measurements import Measurement, SurvivalProbabilityMeasurement
+from mcprop.inference.measurements import (
+    Measurement,
+    SurvivalProbabilityMeasurement,
+    SystematicCorrelation,
+)
 from mcprop.inference.priors import PriorSet
 from mcprop.physics.flavour import FlavourModel
 from mcprop.physics.kernels import MassKernels
@@ -99,6 +103,7 @@ class Posterior:
     kernels: tuple[MassKernels | None, ...]
     interference: bool = True
     model: U1Model = LMU_LTAU
+    correlations: tuple[SystematicCorrelation, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -151,15 +156,22 @@ class Posterior:
             return cache[energy]
 
         coupling = coupling_product_MeV2(g, self.model)
+        paired = {i for c in self.correlations for i in (c.first, c.second)}
+        rates = {}
         total = np.zeros(np.shape(g))
-        for measurement, kernels in zip(self.measurements, self.kernels, strict=True):
+        for i, (measurement, kernels) in enumerate(zip(self.measurements, self.kernels,
+                                                        strict=True)):
             if isinstance(measurement, SurvivalProbabilityMeasurement):
                 total = total + measurement.log_likelihood(probabilities(measurement.line)[0])
                 continue
             p = np.stack([probabilities(line) for line in measurement.lines])
-            rate_sm, rate, _ = kernels.rate_cpd100t(params[FLUX], p, coupling,
-                                                    self.interference)
-            total = total + measurement.log_likelihood(rate, rate_sm)
+            rate_sm, rates[i], _ = kernels.rate_cpd100t(params[FLUX], p, coupling,
+                                                        self.interference)
+            if i not in paired:
+                total = total + measurement.log_likelihood(rates[i], rate_sm)
+        for c in self.correlations:
+            total = total + c.log_likelihood(self.measurements[c.first], rates[c.first],
+                                             self.measurements[c.second], rates[c.second])
         return total
 
     def profile_objective(self, g: float, nuisance_rows: np.ndarray) -> np.ndarray:

@@ -18,7 +18,11 @@ import numpy as np
 from mcprop import __version__
 from mcprop.inference.diagnostics import coupling_samples
 from mcprop.inference.limits import profile_likelihood_limit
-from mcprop.inference.measurements import Measurement, SurvivalProbabilityMeasurement
+from mcprop.inference.measurements import (
+    Measurement,
+    SurvivalProbabilityMeasurement,
+    SystematicCorrelation,
+)
 from mcprop.inference.posterior import CouplingPrior, Posterior, upper_coupling
 from mcprop.inference.priors import PriorSet
 from mcprop.inference.sampler import CheckpointError, SamplerSettings, sample_posterior
@@ -54,6 +58,7 @@ class ScanPlan:
     model: U1Model = LMU_LTAU
     sin2_theta_w: float = SIN2_THETA_W_LOW_ENERGY
     profile: bool = True
+    correlations: tuple[SystematicCorrelation, ...] = ()
 
     def kernels(self) -> list[RateKernels | None]:
         """Rate kernels over the whole mass grid for every rate measurement."""
@@ -74,7 +79,7 @@ class ScanPlan:
                                self.model)
         return Posterior(float(self.masses_MeV[index]), self.priors, self.flavour,
                          self.coupling_prior, g_max, self.measurements, at_mass,
-                         self.interference, self.model)
+                         self.interference, self.model, self.correlations)
 
     def seed_for(self, index: int) -> np.random.SeedSequence:
         """The SeedSequence of mass ``index``: child ``index`` of the run seed."""

@@ -20,6 +20,7 @@ from mcprop.inference.measurements import (
     RateMeasurement,
     RelativeRateMeasurement,
     SurvivalProbabilityMeasurement,
+    SystematicCorrelation,
 )
 from mcprop.inference.posterior import G_PRIOR_POWERS, CouplingPrior, sampled_priors
 from mcprop.inference.priors import PriorError, load_prior_files
@@ -49,6 +50,7 @@ DEFAULTS: dict[str, Any] = {
                 "solar_profile": None, "kinetic_mixing": 0.0},
     "priors": {"files": None},
     "measurements": None,
+    "correlations": [],
     "mass_grid": {"mass_min_MeV": None, "mass_max_MeV": None, "n_masses": None},
     "coupling_prior": {"kind": "flat-g4", "upper_np_fraction": 10.0, "floor_g": None},
     "limits": {"credibility": 0.9, "profile_likelihood": True},
@@ -216,6 +218,7 @@ def resolve_config(document: dict[str, Any], path: Path) -> RunConfig:
         raise r.fail("priors.files", str(exc)) from None
 
     measurements = _measurements(r, doc)
+    correlations = _correlations(r, doc, measurements)
     grid = doc["mass_grid"]
     low = r.number(grid["mass_min_MeV"], "mass_grid.mass_min_MeV", 0, low_open=True)
     high = r.number(grid["mass_max_MeV"], "mass_grid.mass_max_MeV", 0, low_open=True)
@@ -269,6 +272,7 @@ def resolve_config(document: dict[str, Any], path: Path) -> RunConfig:
         model=model,
         sin2_theta_w=physics["sin2_theta_w"],
         profile=lim["profile_likelihood"],
+        correlations=correlations,
     )
     return RunConfig(path, doc, plan)
 
@@ -340,6 +344,41 @@ def _measurements(r: _Reader, doc: dict[str, Any]) -> tuple:
     if all(isinstance(b, SurvivalProbabilityMeasurement) for b in built):
         raise r.fail("measurements", "needs at least one rate or relative-rate measurement")
     doc["measurements"] = resolved
+    return tuple(built)
+
+
+CORRELATION_KEYS = {"measurements": None, "systematic_correlation": None, "source": None}
+
+
+def _correlations(r: _Reader, doc: dict[str, Any], measurements: tuple) -> tuple:
+    """``[[correlations]]``: correlated systematics of pairs of rate measurements."""
+    entries = doc["correlations"]
+    if not isinstance(entries, list):
+        raise r.fail("correlations", "must be an array of tables [[correlations]]")
+    names = [getattr(m, "name", None) for m in measurements]
+    built, used = [], set()
+    for i, entry in enumerate(entries):
+        key = f"correlations[{i}]"
+        c = r.table(entry, key, CORRELATION_KEYS)
+        pair = c["measurements"]
+        if not (isinstance(pair, list) and len(pair) == 2 and pair[0] != pair[1]):
+            raise r.fail(f"{key}.measurements", "must name two different measurements")
+        indices = []
+        for name in pair:
+            if name not in names:
+                raise r.fail(f"{key}.measurements", f"no measurement named {name!r}")
+            index = names.index(name)
+            if not isinstance(measurements[index], RateMeasurement):
+                raise r.fail(f"{key}.measurements", f"{name!r} is not a rate measurement")
+            if index in used:
+                raise r.fail(f"{key}.measurements", f"{name!r} is already in a correlation")
+            used.add(index)
+            indices.append(index)
+        r.number(c["systematic_correlation"], f"{key}.systematic_correlation", -1, 1, True,
+                 True)
+        r.string(c["source"], f"{key}.source")
+        built.append(SystematicCorrelation(*indices, c["systematic_correlation"], c["source"]))
+        entries[i] = c
     return tuple(built)
 
 

@@ -187,6 +187,9 @@ class RunDirectory:
                 f"flavour model: {config['physics']['flavour_model']}; interference: "
                 f"{config['physics']['interference']}",
                 f"data: {measurements}",
+                *[f"systematic correlation {c['systematic_correlation']} between "
+                  f"{' and '.join(c['measurements'])} ({c['source']})"
+                  for c in config.get("correlations", [])],
                 f"priors: {', '.join(Path(p).name for p in config['priors']['files'])}",
                 f"seed: {config['sampler']['seed']}; config hash: "
                 f"{self.manifest().get('config_hash', '')}",
