@@ -151,8 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         quiet = getattr(args, "quiet", False)
-        logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
-                            format="%(levelname)s: %(message)s")
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+        logging.getLogger("mcprop").setLevel(logging.WARNING if quiet else logging.INFO)
         return args.func(args)
     except UserError as exc:
         print(f"mcprop: error: {exc}", file=sys.stderr)

@@ -92,6 +92,11 @@ class RunConfig:
         return config_hash(self.resolved)
 
 
+def mass_grid_MeV(mass_min_MeV: float, mass_max_MeV: float, n_masses: int) -> np.ndarray:
+    """The run's Z' masses [MeV]: ``n_masses`` log-spaced from min to max."""
+    return np.geomspace(mass_min_MeV, mass_max_MeV, n_masses)
+
+
 def without_none(value):
     """A copy of a resolved document without unset (None) entries, as TOML has no null."""
     if isinstance(value, dict):
@@ -260,7 +265,7 @@ def resolve_config(document: dict[str, Any], path: Path) -> RunConfig:
     doc["output"]["directory"] = str((base / out).resolve())
 
     plan = ScanPlan(
-        masses_MeV=np.geomspace(low, high, count),
+        masses_MeV=mass_grid_MeV(low, high, count),
         priors=priors,
         flavour=flavour,
         measurements=measurements,

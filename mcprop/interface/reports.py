@@ -5,19 +5,22 @@ Both read only the run directory (``config.toml``, ``manifest.json``, ``results/
 a malformed file is reported in one line (:class:`UserError`) and nothing is written.
 """
 
-import csv
-import io
-import json
 import logging
 import sys
 from pathlib import Path
 
-import numpy as np
 import yaml
 
 from mcprop.inference.storage import atomic_write_text
+from mcprop.interface.config import mass_grid_MeV
 from mcprop.interface.errors import UserError
-from mcprop.interface.store import LIMIT_COLUMNS, RunDirectory, read_config
+from mcprop.interface.store import (
+    RunDirectory,
+    csv_text,
+    json_text,
+    limit_rows,
+    read_config,
+)
 
 log = logging.getLogger("mcprop")
 
@@ -87,36 +90,12 @@ def _n_masses(run: RunDirectory) -> int:
 def _missing(results: list[dict], n_masses: int, config: dict) -> list[str]:
     """'mass I (m = M MeV)' for every grid mass without a result."""
     grid = config["mass_grid"]
-    masses = np.geomspace(grid["mass_min_MeV"], grid["mass_max_MeV"], n_masses)
+    masses = mass_grid_MeV(grid["mass_min_MeV"], grid["mass_max_MeV"], n_masses)
     done = {r["mass_index"] for r in results}
     return [f"mass {i} (m = {masses[i]:.6g} MeV)" for i in range(n_masses) if i not in done]
 
 
 # --- export ------------------------------------------------------------------------------
-
-def limit_rows(results: list[dict]) -> list[dict]:
-    """One row of ``LIMIT_COLUMNS`` per result, in the order given."""
-    return [{key: result[key] for key in LIMIT_COLUMNS} for result in results]
-
-
-def csv_text(provenance: list[str], rows: list[dict]) -> str:
-    """limits.csv: '#' provenance lines, a header, one row per mass (floats as repr)."""
-    buffer = io.StringIO()
-    for line in provenance:
-        buffer.write(f"# {line}\n")
-    writer = csv.DictWriter(buffer, fieldnames=LIMIT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if v is None else repr(v) if isinstance(v, float) else v
-                         for k, v in row.items()})
-    return buffer.getvalue()
-
-
-def json_text(provenance: list[str], rows: list[dict]) -> str:
-    """limits.json: {"provenance": [...], "columns": [...], "limits": [rows]}."""
-    document = {"provenance": provenance, "columns": list(LIMIT_COLUMNS), "limits": rows}
-    return json.dumps(document, indent=2) + "\n"
-
 
 def hepdata_table(config: dict, rows: list[dict]) -> dict:
     """A HEPData data table: g_90 (with its MC error) and the profile limit versus m_Z'.

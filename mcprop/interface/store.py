@@ -168,9 +168,12 @@ class RunDirectory:
         out = []
         for path in paths:
             try:
-                out.append(json.loads(path.read_text()))
-            except (OSError, json.JSONDecodeError) as exc:
+                result = json.loads(path.read_text())
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise UserError(f"{path}: unreadable result ({exc})") from None
+            if not isinstance(result, dict) or type(result.get("mass_index")) is not int:
+                raise UserError(f"{path}: not a result (no integer mass_index)")
+            out.append(result)
         return sorted(out, key=lambda r: r["mass_index"])
 
     # --- limits ---------------------------------------------------------------------------
@@ -179,7 +182,7 @@ class RunDirectory:
         """'#' lines of limits.csv: what the numbers are and where they come from."""
         measurements = "; ".join(f"{m['name']} ({m['source']})" for m in config["measurements"])
         cp = config["coupling_prior"]
-        prior = cp["kind"] + (f" (floor g = {cp['floor_g']:g})" if cp["floor_g"] else "")
+        prior = cp["kind"] + (f" (floor g = {cp['floor_g']:g})" if cp.get("floor_g") else "")
         return [f"mcprop {__version__}: Bayesian upper limits on the L_mu - L_tau Z' coupling g",
                 f"run: {config['name']}",
                 f"credibility: {config['limits']['credibility']}",
@@ -197,18 +200,34 @@ class RunDirectory:
                 "[dimensionless]; tau_steps [steps]"]
 
     def write_limits(self, results: list[dict], config: dict) -> None:
-        rows = [{k: r.get(k) for k in LIMIT_COLUMNS} for r in results]
-        buffer = io.StringIO()
-        for line in self.provenance_lines(config):
-            buffer.write(f"# {line}\n")
-        writer = csv.DictWriter(buffer, fieldnames=LIMIT_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: ("" if v is None else repr(v) if isinstance(v, float) else v)
-                             for k, v in row.items()})
-        atomic_write_text(self.limits_csv, buffer.getvalue())
-        atomic_write_json(self.limits_json, {"provenance": self.provenance_lines(config),
-                                             "columns": list(LIMIT_COLUMNS), "limits": rows})
+        """limits.csv and limits.json of the finished masses, atomically."""
+        provenance, rows = self.provenance_lines(config), limit_rows(results)
+        atomic_write_text(self.limits_csv, csv_text(provenance, rows))
+        atomic_write_text(self.limits_json, json_text(provenance, rows))
+
+
+def limit_rows(results: list[dict]) -> list[dict]:
+    """One row of ``LIMIT_COLUMNS`` per result, in the order given."""
+    return [{key: result.get(key) for key in LIMIT_COLUMNS} for result in results]
+
+
+def csv_text(provenance: list[str], rows: list[dict]) -> str:
+    """limits.csv: '#' provenance lines, a header, one row per mass (floats as repr)."""
+    buffer = io.StringIO()
+    for line in provenance:
+        buffer.write(f"# {line}\n")
+    writer = csv.DictWriter(buffer, fieldnames=LIMIT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if v is None else repr(v) if isinstance(v, float) else v
+                         for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def json_text(provenance: list[str], rows: list[dict]) -> str:
+    """limits.json: {"provenance": [...], "columns": [...], "limits": [rows]}."""
+    document = {"provenance": provenance, "columns": list(LIMIT_COLUMNS), "limits": rows}
+    return json.dumps(document, indent=2) + "\n"
 
 
 def read_config(run: RunDirectory) -> dict:
