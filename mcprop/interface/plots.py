@@ -28,16 +28,12 @@ from matplotlib.patches import Patch
 from mcprop.inference.limits import allowance_limit_g
 from mcprop.inference.storage import atomic_write_bytes, read_inference_data
 from mcprop.interface.errors import UserError
+from mcprop.interface.store import RunDirectory, read_config
 from mcprop.physics.flavour import BOREXINO_PHASE1_P_EE, NUFIT_5_0_NO_CENTRAL, flavour_model
 from mcprop.physics.kernels import RateKernels
 from mcprop.physics.muon_g2 import G2_2021, G2_2025
 from mcprop.physics.seed_factors import decoherence_factor, error_treatment_factor
 from mcprop.physics.solar import B16_GS98_BE7_FLUX_CM2S, BE7_862
-
-# The run store imports arviz, which logs "arviz_base not installed" at INFO on import; keep
-# that out of the one-line output of the commands.
-logging.getLogger("arviz.preview").setLevel(logging.WARNING)
-from mcprop.interface.store import RunDirectory, read_config  # noqa: E402
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,236 @@
+"""`mcprop plot` and `mcprop corner`: the figures they write and the errors they report."""
+
+import json
+import tomllib
+
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+import tomli_w
+
+from mcprop.interface.errors import UserError
+from mcprop.interface.plots import (
+    DPI,
+    LIMIT_FIGSIZE_IN,
+    corner_command,
+    limit_figure,
+    plot_command,
+    plot_runs,
+    read_overlay,
+    seed_comparison_curves,
+    seed_decoherence_factor,
+)
+from mcprop.physics.seed_factors import error_treatment_factor
+
+LIMIT_PIXELS = (round(LIMIT_FIGSIZE_IN[1] * DPI), round(LIMIT_FIGSIZE_IN[0] * DPI))
+
+
+def assert_png(path, shape=None):
+    """``path`` decodes as a PNG that is not blank; returns its (height, width)."""
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = mpimg.imread(path)
+    if shape is not None:
+        assert image.shape[:2] == shape
+    assert image.std() > 0
+    assert len(np.unique(image.reshape(-1, image.shape[-1]), axis=0)) > 20
+    return image.shape[:2]
+
+
+def assert_one_line_error(result, needle):
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert needle in lines[0]
+
+
+def results_of(run_dir):
+    return [json.loads(p.read_text()) for p in sorted((run_dir / "results").glob("m*.json"))]
+
+
+@pytest.fixture
+def overlay_csv(tmp_path):
+    path = tmp_path / "digitised.csv"
+    path.write_text("# from a figure\n# second comment\nmass_MeV, g\n0.2, 1e-4\n20, 2e-3\n")
+    return path
+
+
+@pytest.fixture
+def equipartition_run(tiny_run, copy_run):
+    """A copy of the tiny run renamed 'tiny-eq' whose config says equipartition."""
+    run = copy_run(tiny_run)
+    config = tomllib.loads((run / "config.toml").read_text())
+    config["name"] = "tiny-eq"
+    config["physics"]["flavour_model"] = "equipartition"
+    (run / "config.toml").write_text(tomli_w.dumps(config))
+    return run
+
+
+# --- mcprop plot ---------------------------------------------------------------------------
+
+def test_plot_one_run_default_output(cli, tiny_run, copy_run):
+    run = copy_run(tiny_run)
+    (run / "limit_curve.png").unlink()
+    result = cli("plot", run)
+    assert result.returncode == 0, result.stderr
+    assert_png(run / "limit_curve.png", LIMIT_PIXELS)
+
+
+def test_plot_several_runs_with_overlay_in_cwd(cli, tiny_run, equipartition_run, overlay_csv,
+                                               tmp_path):
+    result = cli("plot", tiny_run, equipartition_run, "--overlay", f"{overlay_csv}:Digitised",
+                 cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert_png(tmp_path / "limit_curves.png", LIMIT_PIXELS)
+
+
+def test_plot_pdf(tiny_run, tmp_path):
+    out = plot_runs([tiny_run], tmp_path / "curve.pdf")
+    assert out.read_bytes().startswith(b"%PDF")
+
+
+def test_limit_figure_legend(tiny_run, equipartition_run, overlay_csv):
+    fig = limit_figure([tiny_run, equipartition_run],
+                       [f"{overlay_csv}:Digitised", str(overlay_csv)])
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert sum(label in ("tiny", "tiny-eq") for label in labels) == 2
+    assert labels.count("profile likelihood (first run)") == 1
+    assert "Digitised" in labels and "digitised" in labels
+    assert sum("(g-2)" in label for label in labels) == 2
+    assert any("2021" in label and "251" in label for label in labels)
+    assert any("2025" in label and "38" in label for label in labels)
+    assert any("8% allowance" in label for label in labels)
+    assert any("1.316" in label and "eq. 6" in label for label in labels)
+    decoherent = [label for label in labels if "decoherence" in label]
+    assert decoherent == ["tiny-eq × 1.10 (seed decoherence factor)"]
+
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    g_upper = np.array([r["g_upper"] for r in results_of(equipartition_run)])
+    np.testing.assert_allclose(lines[decoherent[0]].get_ydata(),
+                               g_upper * seed_decoherence_factor(), rtol=1e-12)
+    np.testing.assert_allclose(lines["Digitised"].get_xdata(), [0.2, 20])
+    assert "90%" in ax.get_title() and r"L_\mu - L_\tau" in ax.get_title()
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    assert "MeV" in ax.get_xlabel()
+
+
+def test_not_converged_marked(tiny_run, copy_run):
+    run = copy_run(tiny_run)
+    path = sorted((run / "results").glob("m*.json"))[1]
+    result = json.loads(path.read_text())
+    result["converged"] = False
+    path.write_text(json.dumps(result))
+    labels = [t.get_text() for t in limit_figure([run]).axes[0].get_legend().get_texts()]
+    assert "not converged" in labels
+
+
+def test_seed_comparison_curves():
+    masses = np.geomspace(100.0, 1000.0, 7)
+    curves = seed_comparison_curves(masses)
+    assert error_treatment_factor() == pytest.approx(1.316, abs=5e-4)
+    np.testing.assert_allclose(curves.error_treatment, error_treatment_factor()
+                               * curves.allowance, rtol=1e-12)
+    per_mass = curves.allowance / masses  # rate ~ g^4/m^4 at high mass: g ~ m
+    np.testing.assert_allclose(per_mass, per_mass[0], rtol=1e-3)
+    assert seed_decoherence_factor() == pytest.approx(1.10, abs=0.01)
+
+
+def test_read_overlay(tmp_path, overlay_csv):
+    overlay = read_overlay(str(overlay_csv))
+    assert overlay.label == "digitised"
+    np.testing.assert_allclose(overlay.g, [1e-4, 2e-3])
+    bare = tmp_path / "bare.csv"
+    bare.write_text("1,2e-4\n10 3e-4\n")
+    overlay = read_overlay(f"{bare}:My label: v2")
+    assert overlay.label == "My label: v2"
+    np.testing.assert_allclose(overlay.masses_MeV, [1, 10])
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("m,g\n1,2e-4\n10,abc\n", "line 3"),
+    ("# only a comment\n", "no data rows"),
+    ("1,2e-4,7\n", "line 1"),
+    ("1,-2e-4\n", "line 1"),
+])
+def test_read_overlay_errors(tmp_path, text, needle):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(UserError, match=needle) as error:
+        read_overlay(str(path))
+    assert str(error.value).startswith(str(path))
+
+
+# --- mcprop corner -------------------------------------------------------------------------
+
+def test_corner_default_output(cli, tiny_run, copy_run):
+    run = copy_run(tiny_run)
+    result = cli("corner", run, "--mass-MeV", 3)
+    assert result.returncode == 0, result.stderr
+    masses = [r["m_zprime_MeV"] for r in results_of(run)]
+    assert f"{masses[1]:.6g} MeV" in result.stderr  # the grid mass used is logged
+    assert_png(run / "corner_m001.png")
+
+
+def test_corner_pdf(tiny_run, tmp_path):
+    out = tmp_path / "corner.pdf"
+    assert corner_command(tiny_run, 1e5, out) == 0
+    assert out.read_bytes().startswith(b"%PDF")
+
+
+# --- bad inputs ----------------------------------------------------------------------------
+
+@pytest.fixture
+def corrupted_chains(tiny_run, copy_run):
+    run = copy_run(tiny_run)
+    (run / "chains" / "m001.nc").write_bytes(b"not a netCDF file" * 100)
+    return run
+
+
+@pytest.mark.parametrize("case", ["not a run", "mass 0", "jpg", "missing overlay",
+                                  "corrupted chains"])
+def test_bad_input_cli(cli, tiny_run, corrupted_chains, tmp_path, case):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    args, needle, unwritten = {
+        "not a run": (["plot", empty], str(empty), empty / "limit_curve.png"),
+        "mass 0": (["corner", tiny_run, "--mass-MeV", 0, "--out", tmp_path / "c.png"],
+                   "mass", tmp_path / "c.png"),
+        "jpg": (["plot", tiny_run, "--out", tmp_path / "x.jpg"], "x.jpg: unsupported",
+                tmp_path / "x.jpg"),
+        "missing overlay": (["plot", tiny_run, "--overlay", tmp_path / "nope.csv:Nope",
+                             "--out", tmp_path / "x.png"], "nope.csv: no such overlay file",
+                            tmp_path / "x.png"),
+        "corrupted chains": (["corner", corrupted_chains, "--mass-MeV", 3],
+                             "m001.nc: unreadable chain file",
+                             corrupted_chains / "corner_m001.png"),
+    }[case]
+    before = sorted(tmp_path.rglob("*"))
+    assert_one_line_error(cli(*args), needle)
+    assert not unwritten.exists()
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("mass", [-3.0, 0.0, float("nan"), float("inf")])
+def test_corner_bad_mass(tiny_run, tmp_path, mass):
+    with pytest.raises(UserError, match="mass"):
+        corner_command(tiny_run, mass, tmp_path / "c.png")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("name", ["x.jpg", "x", "missing-folder/x.png"])
+def test_bad_output(tiny_run, tmp_path, name):
+    out = tmp_path / name
+    with pytest.raises(UserError, match=str(out)):
+        plot_command([tiny_run], out, [])
+    with pytest.raises(UserError, match=str(out)):
+        corner_command(tiny_run, 1.0, out)
+    assert not list(tmp_path.iterdir())
+
+
+def test_bad_overlay_writes_nothing(tiny_run, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("# comment\n1,2e-4\n1;2\n")
+    with pytest.raises(UserError, match="bad.csv: line 3"):
+        plot_command([tiny_run], tmp_path / "x.png", [str(bad)])
+    assert sorted(tmp_path.iterdir()) == [bad]
