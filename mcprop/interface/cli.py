@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Z' mass [MeV]")
     p.add_argument("--g", type=float, required=True, help="Z' coupling g")
     p.add_argument("--flavour", default="decoherent-vacuum",
-                   help="flavour model: equipartition, decoherent-vacuum, pee")
+                   help="flavour model: equipartition, decoherent-vacuum, decoherent-msw, pee")
     p.add_argument("--no-interference", action="store_true",
                    help="drop the SM-Z' interference term")
     p.add_argument("--json", action="store_true", help="print JSON")

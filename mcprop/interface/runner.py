@@ -9,6 +9,7 @@ from tqdm import tqdm
 from mcprop.inference.scan import make_executor, run_scan
 from mcprop.interface.config import RunConfig, load_config, resolve_config
 from mcprop.interface.errors import UserError
+from mcprop.interface.plots import plot_runs
 from mcprop.interface.store import RunDirectory, now
 
 log = logging.getLogger("mcprop")
@@ -75,8 +76,6 @@ def run(config: RunConfig, argv: list[str], resume: bool = False, force: bool = 
             ordered = run_scan(plan, store.files_for, pool, done, on_result)
 
     store.write_limits(ordered, config.resolved)
-    from mcprop.interface.plots import plot_runs
-
     plot_runs([store.root], store.plot_file)
     manifest["finished"] = now()
     manifest["n_converged"] = sum(r["converged"] for r in ordered)
