@@ -36,12 +36,16 @@ class Diagnostics:
 
 
 def autocorrelation_time(coords: np.ndarray) -> float:
-    """Largest integrated autocorrelation time [steps] over parameters and ensembles.
+    """Largest integrated autocorrelation time [steps] over parameters and ensembles,
+    estimated on the second half of the chains (clear of the start-up transient).
 
     coords: (n_ensembles, n_steps, n_walkers, n_dim).
+    A walker that has not moved over that stretch gives NaN; tau is then infinite (the
+    chains are not yet long enough for an estimate).
     """
-    return float(max(np.max(emcee.autocorr.integrated_time(chain, c=5, tol=0))
-                     for chain in coords))
+    later = coords[:, coords.shape[1] // 2:]
+    taus = [emcee.autocorr.integrated_time(chain, c=5, tol=0) for chain in later]
+    return math.inf if np.isnan(taus).any() else float(np.max(taus))
 
 
 def coupling_samples(posterior, coords: np.ndarray) -> np.ndarray:
@@ -61,7 +65,7 @@ def ensembles_as_chains(x: np.ndarray) -> np.ndarray:
 
 def burn_in_steps(tau: float, n_steps: int, settings) -> int:
     """Burn-in of ``burn_in_tau`` autocorrelation times, at most half the chain."""
-    return min(int(math.ceil(settings.burn_in_tau * tau)), n_steps // 2)
+    return min(math.ceil(min(settings.burn_in_tau * tau, n_steps)), n_steps // 2)
 
 
 def long_enough(tau: float, n_steps: int, settings) -> bool:

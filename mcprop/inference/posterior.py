@@ -8,6 +8,7 @@ the log-flat prior), so that the prior choice is explicit and recorded.
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -44,8 +45,8 @@ class CouplingPrior:
     kind : str
         ``flat-g4`` (default), ``flat-g2``, ``flat-g`` or ``log-flat``.
     upper_np_fraction : float
-        The upper bound g_max(m) is the coupling at which the pure Z' term adds this multiple
-        of the SM window rate at central inputs, so the bound scales with the mass.
+        The upper bound g_max(m) is the coupling at which the Z' changes the SM window rate
+        by this multiple at central inputs, so the bound scales with the mass.
     floor_g : float or None
         Lower bound of g for ``log-flat`` (required there, unused otherwise).
     """
@@ -98,12 +99,31 @@ class Posterior:
     priors: PriorSet
     flavour: FlavourModel
     coupling_prior: CouplingPrior
-    g_max: float
     measurements: tuple[Measurement, ...]
     kernels: tuple[MassKernels | None, ...]
     interference: bool = True
     model: U1Model = LMU_LTAU
     correlations: tuple[SystematicCorrelation, ...] = ()
+
+    @cached_property
+    def g_max(self) -> float:
+        """Upper bound of g at this mass (``coupling_prior.upper_np_fraction``)."""
+        return self.coupling_at_np_fraction(self.coupling_prior.upper_np_fraction)
+
+    def coupling_at_np_fraction(self, np_fraction: float) -> float:
+        """The g at which the Z' changes the window counts of the first rate measurement by
+        ``np_fraction`` at central inputs, counting the interference term with its size:
+        C^2 Q + C |L| = np_fraction x SM."""
+        index, kernels = next((i, k) for i, k in enumerate(self.kernels) if k is not None)
+        centres = self.priors.centres()
+        p = np.stack([self.flavour.probabilities(centres, BE7_LINES[name].energy_MeV)
+                      for name in self.measurements[index].lines])
+        sm, linear, quadratic = (np.einsum("la,la->", k, p) for k in
+                                 (kernels.sm_window, kernels.linear, kernels.quadratic))
+        linear = abs(linear) if self.interference else 0.0
+        coupling = (-linear + np.sqrt(linear**2 + 4 * quadratic * np_fraction * sm)) / (
+            2 * quadratic)
+        return coupling_from_product(coupling, self.model)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -184,15 +204,6 @@ class Posterior:
         value = self.priors.log_density(nuisances) + self.log_likelihood(
             np.full(rows.shape[0], g), nuisances)
         return -2.0 * value
-
-
-def upper_coupling(kernels: MassKernels, central_probabilities: np.ndarray,
-                   upper_np_fraction: float, model: U1Model = LMU_LTAU) -> float:
-    """g_max: the coupling whose pure Z' term is ``upper_np_fraction`` of the SM window rate."""
-    sm = np.einsum("la,la->", kernels.sm_window, central_probabilities)
-    quadratic = np.einsum("la,la->", kernels.quadratic, central_probabilities)
-    coupling = np.sqrt(upper_np_fraction * sm / quadratic)
-    return coupling_from_product(coupling, model)
 
 
 def sampled_priors(priors: PriorSet, flavour: FlavourModel) -> PriorSet:

@@ -100,8 +100,7 @@ def _initial_chains(posterior: Posterior, settings: SamplerSettings,
     """Walkers started inside the support: nuisances from their priors, the coupling
     coordinate uniform up to where the Z' adds ``initial_np_fraction`` of the SM rate."""
     low, high = posterior.coupling_prior.coordinate_bounds(posterior.g_max)
-    g_start = posterior.g_max * (settings.initial_np_fraction
-                                 / posterior.coupling_prior.upper_np_fraction) ** 0.25
+    g_start = posterior.coupling_at_np_fraction(settings.initial_np_fraction)
     start_high = float(posterior.coupling_prior.coordinate_from_g(g_start, posterior.g_max))
     coords, log_probs, states = [], [], []
     for seed in seeds:

@@ -23,7 +23,7 @@ from mcprop.inference.measurements import (
     SurvivalProbabilityMeasurement,
     SystematicCorrelation,
 )
-from mcprop.inference.posterior import CouplingPrior, Posterior, upper_coupling
+from mcprop.inference.posterior import CouplingPrior, Posterior
 from mcprop.inference.priors import PriorSet
 from mcprop.inference.sampler import CheckpointError, SamplerSettings, sample_posterior
 from mcprop.inference.storage import atomic_write_json, write_inference_data
@@ -70,16 +70,9 @@ class ScanPlan:
     def posterior(self, index: int, kernels: list[RateKernels | None]) -> Posterior:
         """The posterior at grid mass ``index``."""
         at_mass = tuple(None if k is None else k.at_mass(index) for k in kernels)
-        first = next(i for i, k in enumerate(at_mass) if k is not None)
-        centres = self.priors.centres()
-        lines = self.measurements[first].lines
-        central = np.stack([self.flavour.probabilities(centres, BE7_LINES[name].energy_MeV)
-                            for name in lines])
-        g_max = upper_coupling(at_mass[first], central, self.coupling_prior.upper_np_fraction,
-                               self.model)
         return Posterior(float(self.masses_MeV[index]), self.priors, self.flavour,
-                         self.coupling_prior, g_max, self.measurements, at_mass,
-                         self.interference, self.model, self.correlations)
+                         self.coupling_prior, self.measurements, at_mass, self.interference,
+                         self.model, self.correlations)
 
     def seed_for(self, index: int) -> np.random.SeedSequence:
         """The SeedSequence of mass ``index``: child ``index`` of the run seed."""
