@@ -107,7 +107,7 @@ def run_mass(posterior: Posterior, plan: ScanPlan, index: int, files: MassFiles)
         result.update(profile_likelihood_limit(posterior, start=start))
     else:
         result["g_upper_profile"] = None
-    thin = max(1, int(diag.tau_steps // DRAWS_PER_TAU))
+    thin = max(1, int(diag.tau_steps // DRAWS_PER_TAU)) if np.isfinite(diag.tau_steps) else 1
     kept = chains.coords[:, diag.burn_in::thin]
     samples = {"g": coupling_samples(posterior, kept)}
     for j, name in enumerate(posterior.nuisance_names, start=1):
