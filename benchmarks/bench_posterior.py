@@ -18,7 +18,7 @@ from scipy.integrate import quad
 
 from mcprop.inference.posterior import FLUX
 from mcprop.interface.config import load_config
-from mcprop.physics.constants import SECONDS_PER_DAY
+from mcprop.physics.constants import M_ELECTRON_MEV, SECONDS_PER_DAY
 from mcprop.physics.kernels import TOTAL_RATE
 from mcprop.physics.scattering import dsigma_dT_zprime, t_max_MeV
 from mcprop.physics.solar import BE7_LINES
@@ -32,7 +32,7 @@ class NaivePosterior:
 
     def _window_integral(self, response, line, mass, g, probabilities):
         low, high = response.integration_range_MeV(float(t_max_MeV(line.energy_MeV)))
-        peak = mass**2 / (2 * 0.51099895)
+        peak = mass**2 / (2 * M_ELECTRON_MEV)
 
         def integrand(t):
             d = dsigma_dT_zprime(t, line.energy_MeV, mass, g, self.posterior.model,

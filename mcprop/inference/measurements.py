@@ -96,7 +96,6 @@ class SurvivalProbabilityMeasurement:
                                                   self.sigma_minus)
 
 
-RATE_KINDS = (RateMeasurement, RelativeRateMeasurement)
 Measurement = RateMeasurement | RelativeRateMeasurement | SurvivalProbabilityMeasurement
 
 

@@ -147,11 +147,25 @@ def _split_normal_logpdf(x: np.ndarray, mean: float, sigma_plus: float,
 
 
 @dataclass(frozen=True)
-class Normal(Distribution):
+class _OnTheRealLine(Distribution):
+    """A family on the whole real line, centred on its field ``mean``."""
+
+    mean: float
+
+    @property
+    def support(self) -> tuple[float, float]:
+        return (-math.inf, math.inf)
+
+    @property
+    def centre(self) -> float:
+        return self.mean
+
+
+@dataclass(frozen=True)
+class Normal(_OnTheRealLine):
     """Normal distribution with ``mean`` and standard deviation ``sigma`` > 0."""
 
     family: ClassVar[str] = "normal"
-    mean: float
     sigma: float
 
     def _validate(self) -> None:
@@ -164,17 +178,9 @@ class Normal(Distribution):
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return rng.normal(self.mean, self.sigma, size)
 
-    @property
-    def support(self) -> tuple[float, float]:
-        return (-math.inf, math.inf)
-
-    @property
-    def centre(self) -> float:
-        return self.mean
-
 
 @dataclass(frozen=True)
-class AsymmetricNormal(Distribution):
+class AsymmetricNormal(_OnTheRealLine):
     """Split normal: mode ``mean``, width ``sigma_plus`` above it and ``sigma_minus`` below.
 
     Continuous at the mean and normalised, so [mean - sigma_minus, mean + sigma_plus] holds
@@ -183,7 +189,6 @@ class AsymmetricNormal(Distribution):
     """
 
     family: ClassVar[str] = "asymmetric-normal"
-    mean: float
     sigma_plus: float
     sigma_minus: float
 
@@ -198,14 +203,6 @@ class AsymmetricNormal(Distribution):
         below = rng.random(size) < self.sigma_minus / (self.sigma_plus + self.sigma_minus)
         half_normal = np.abs(rng.standard_normal(size))
         return self.mean + np.where(below, -self.sigma_minus, self.sigma_plus) * half_normal
-
-    @property
-    def support(self) -> tuple[float, float]:
-        return (-math.inf, math.inf)
-
-    @property
-    def centre(self) -> float:
-        return self.mean
 
 
 @dataclass(frozen=True)
