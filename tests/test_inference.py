@@ -22,10 +22,10 @@ from mcprop.inference.measurements import (
     SystematicCorrelation,
     asymmetric_gaussian_log_likelihood,
 )
+from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import CouplingPrior, sampled_priors
 from mcprop.inference.priors import load_prior_files
 from mcprop.inference.sampler import SamplerSettings, sample_posterior
-from mcprop.inference.scan import ScanPlan
 from mcprop.physics.flavour import NUFIT_5_0_NO_CENTRAL, flavour_model
 from mcprop.physics.kernels import RateKernels
 from mcprop.physics.scattering import coupling_product_MeV2

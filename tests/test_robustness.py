@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mcprop.inference.measurements import RateMeasurement
+from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import sampled_priors
 from mcprop.inference.priors import load_prior_files
-from mcprop.inference.scan import ScanPlan
 from mcprop.physics.flavour import NUFIT_5_0_NO_CENTRAL, flavour_model
 from mcprop.physics.kernels import DetectorResponse, RateKernels
 from mcprop.physics.scattering import coupling_product_MeV2

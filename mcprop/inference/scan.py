@@ -18,20 +18,10 @@ import numpy as np
 from mcprop import __version__
 from mcprop.inference.diagnostics import coupling_samples
 from mcprop.inference.limits import profile_likelihood_limit
-from mcprop.inference.measurements import (
-    Measurement,
-    SurvivalProbabilityMeasurement,
-    SystematicCorrelation,
-)
-from mcprop.inference.posterior import CouplingPrior, Posterior
-from mcprop.inference.priors import PriorSet
-from mcprop.inference.sampler import CheckpointError, SamplerSettings, sample_posterior
+from mcprop.inference.plan import ScanPlan
+from mcprop.inference.posterior import Posterior
+from mcprop.inference.sampler import CheckpointError, sample_posterior
 from mcprop.inference.storage import atomic_write_json, write_inference_data
-from mcprop.physics.constants import SIN2_THETA_W_LOW_ENERGY
-from mcprop.physics.flavour import FlavourModel
-from mcprop.physics.kernels import RateKernels
-from mcprop.physics.scattering import LMU_LTAU, U1Model
-from mcprop.physics.solar import BE7_LINES
 
 log = logging.getLogger(__name__)
 
@@ -40,43 +30,6 @@ RESULT_KEYS = ("mass_index", "m_zprime_MeV", "g_upper", "g_upper_mcse", "ess", "
                "tau_steps", "acceptance", "converged", "g_upper_profile")
 #: Stored draws per walker after burn-in are thinned to about this many per tau.
 DRAWS_PER_TAU = 2
-
-
-@dataclass(frozen=True)
-class ScanPlan:
-    """Everything a scan needs, independent of files and the command line."""
-
-    masses_MeV: np.ndarray
-    priors: PriorSet
-    flavour: FlavourModel
-    measurements: tuple[Measurement, ...]
-    coupling_prior: CouplingPrior = CouplingPrior()
-    credibility: float = 0.9
-    sampler: SamplerSettings = SamplerSettings()
-    seed: int = 0
-    interference: bool = True
-    model: U1Model = LMU_LTAU
-    sin2_theta_w: float = SIN2_THETA_W_LOW_ENERGY
-    profile: bool = True
-    correlations: tuple[SystematicCorrelation, ...] = ()
-
-    def kernels(self) -> list[RateKernels | None]:
-        """Rate kernels over the whole mass grid for every rate measurement."""
-        return [None if isinstance(m, SurvivalProbabilityMeasurement) else
-                RateKernels.compute(self.masses_MeV, [BE7_LINES[name] for name in m.lines],
-                                    self.model, m.response, self.sin2_theta_w)
-                for m in self.measurements]
-
-    def posterior(self, index: int, kernels: list[RateKernels | None]) -> Posterior:
-        """The posterior at grid mass ``index``."""
-        at_mass = tuple(None if k is None else k.at_mass(index) for k in kernels)
-        return Posterior(float(self.masses_MeV[index]), self.priors, self.flavour,
-                         self.coupling_prior, self.measurements, at_mass, self.interference,
-                         self.model, self.correlations)
-
-    def seed_for(self, index: int) -> np.random.SeedSequence:
-        """The SeedSequence of mass ``index``: child ``index`` of the run seed."""
-        return np.random.SeedSequence(self.seed, spawn_key=(index,))
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,10 @@ from mcprop.inference.measurements import (
     SurvivalProbabilityMeasurement,
     SystematicCorrelation,
 )
+from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import G_PRIOR_POWERS, CouplingPrior, sampled_priors
 from mcprop.inference.priors import PriorError, load_prior_files
 from mcprop.inference.sampler import SamplerSettings
-from mcprop.inference.scan import ScanPlan
 from mcprop.interface.errors import UserError
 from mcprop.physics.constants import SIN2_THETA_W_LOW_ENERGY
 from mcprop.physics.flavour import (

@@ -1,0 +1,101 @@
+"""What a run computes, independent of files and the command line: the scan plan.
+
+A :class:`ScanPlan` is built by the config reader (or directly in Python) and consumed by
+the sampling engine. It names the mass grid (or none: one posterior), the priors, the
+flavour model, the measurements, the coupling prior, the limit settings and the sampler.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mcprop.inference.measurements import (
+    Measurement,
+    SurvivalProbabilityMeasurement,
+    SystematicCorrelation,
+)
+from mcprop.inference.posterior import CouplingPrior, Posterior
+from mcprop.inference.priors import PriorSet
+from mcprop.inference.sampler import SamplerSettings
+from mcprop.physics.constants import SIN2_THETA_W_LOW_ENERGY
+from mcprop.physics.flavour import FlavourModel
+from mcprop.physics.kernels import RateKernels
+from mcprop.physics.scattering import LMU_LTAU, U1Model
+from mcprop.physics.solar import BE7_LINES
+
+#: -2 Delta ln L of a one-sided 90% upper limit: 1.6449^2 = 2.7055 (the 90% quantile of a
+#: chi^2 with one degree of freedom, chi2.ppf(0.9, 1)).
+PROFILE_LEVEL_90 = 2.705543454095404
+
+
+@dataclass(frozen=True)
+class ScanPlan:
+    """Everything a scan needs, independent of files and the command line.
+
+    Attributes
+    ----------
+    masses_MeV : array
+        The Z' masses [MeV] of the scan, in grid order.
+    priors : PriorSet
+        Priors of the sampled nuisances (only what the model reads).
+    flavour : FlavourModel
+        Flavour composition at the detector.
+    measurements : tuple
+        Likelihood terms.
+    coupling_prior : CouplingPrior
+        The prior on g and its upper bound g_max(m).
+    credibility : float
+        Credibility of the upper limit (0.9).
+    sampler : SamplerSettings
+        Ensembles, walkers, chunking and convergence criteria.
+    seed : int
+        The run seed (SeedSequence root).
+    interference : bool
+        Keep the SM-Z' interference.
+    model : U1Model
+        The U(1)' model.
+    sin2_theta_w : float
+        Weak mixing angle of the tree-level couplings.
+    radiative_corrections : bool
+        One-loop electroweak and QED corrections to nu-e scattering.
+    profile : bool
+        Compute the profile-likelihood limit beside the credible limit.
+    profile_level : float
+        -2 Delta ln L of the profile-likelihood limit (2.7055: one-sided 90%).
+    correlations : tuple
+        Correlated systematics between rate measurements.
+    """
+
+    masses_MeV: np.ndarray
+    priors: PriorSet
+    flavour: FlavourModel
+    measurements: tuple[Measurement, ...]
+    coupling_prior: CouplingPrior = CouplingPrior()
+    credibility: float = 0.9
+    sampler: SamplerSettings = SamplerSettings()
+    seed: int = 0
+    interference: bool = True
+    model: U1Model = LMU_LTAU
+    sin2_theta_w: float = SIN2_THETA_W_LOW_ENERGY
+    radiative_corrections: bool = False
+    profile: bool = True
+    profile_level: float = PROFILE_LEVEL_90
+    correlations: tuple[SystematicCorrelation, ...] = ()
+
+    def kernels(self) -> list[RateKernels | None]:
+        """Rate kernels over the whole mass grid for every rate measurement."""
+        return [None if isinstance(m, SurvivalProbabilityMeasurement) else
+                RateKernels.compute(self.masses_MeV, [BE7_LINES[name] for name in m.lines],
+                                    self.model, m.response, self.sin2_theta_w)
+                for m in self.measurements]
+
+    def posterior(self, index: int, kernels: list[RateKernels | None]) -> Posterior:
+        """The posterior at grid mass ``index``."""
+        at_mass = tuple(None if k is None else k.at_mass(index) for k in kernels)
+        return Posterior(float(self.masses_MeV[index]), self.priors, self.flavour,
+                         self.coupling_prior, self.measurements, at_mass, self.interference,
+                         self.model, self.correlations)
+
+    def seed_for(self, index: int) -> np.random.SeedSequence:
+        """The SeedSequence of mass ``index``: child ``index`` of the run seed."""
+        return np.random.SeedSequence(self.seed, spawn_key=(index,))
