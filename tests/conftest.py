@@ -1,18 +1,41 @@
 """Shared test helpers and fixtures."""
 
+import contextlib
+import io
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from mcprop.interface import cli as cli_module
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
 
 
-def run_cli(*args, cwd=None, timeout=1200) -> subprocess.CompletedProcess:
-    """Run ``python -m mcprop ARGS`` as a user would and capture its output."""
+@dataclass
+class CliResult:
+    """Exit code and output of one command, in-process or in a real process."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args, cwd=None) -> CliResult:
+    """Run ``mcprop ARGS`` in this process (``cli.main``) and capture what it prints."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.chdir(cwd or REPO), contextlib.redirect_stdout(out), \
+            contextlib.redirect_stderr(err):
+        code = cli_module.main([str(a) for a in args])
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def run_process(*args, cwd=None, timeout=600) -> subprocess.CompletedProcess:
+    """Run ``python -m mcprop ARGS`` in a real process (signals, the console script)."""
     return subprocess.run([sys.executable, "-m", "mcprop", *map(str, args)], cwd=cwd or REPO,
                           capture_output=True, text=True, timeout=timeout)
 
@@ -29,7 +52,7 @@ def tiny_run(tmp_path_factory) -> Path:
     Tests must not modify it; copy it (``copy_run``) to change anything.
     """
     out = tmp_path_factory.mktemp("runs") / "tiny"
-    result = run_cli("run", DATA / "tiny.toml", "--out", out, "--quiet")
+    result = run_cli("run", DATA / "tiny.toml", "--out", out, "--quiet", "--workers", "1")
     assert result.returncode == 0, result.stderr
     return out
 
@@ -40,5 +63,6 @@ def copy_run(tmp_path):
     def _copy(run_dir: Path) -> Path:
         target = tmp_path / run_dir.name
         shutil.copytree(run_dir, target)
+        (target / ".lock").unlink(missing_ok=True)
         return target
     return _copy

@@ -233,7 +233,7 @@ CORRUPTIONS = {
     "result is a list": ("results/m001.json", lambda data: b"[1, 2]\n", ["m001.json"]),
     "result without a limit": ("results/m001.json",
                                lambda data: b'{"mass_index": 1, "m_zprime_MeV": 3.16}\n',
-                               ["m001.json", "g_upper"]),
+                               ["m001.json", "run identity"]),
     "truncated manifest": ("manifest.json", lambda data: data[:40], ["manifest.json"]),
     "bad stored config": ("config.toml", lambda data: data + b"\n[limits\n", ["config.toml"]),
 }

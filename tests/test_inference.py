@@ -14,8 +14,9 @@ import pytest
 from conftest import DATA, REPO
 from scipy.stats import multivariate_normal
 
-from mcprop.inference.diagnostics import coupling_samples
-from mcprop.inference.limits import PROFILE_LEVEL_90, allowance_limit_g, profile_likelihood_limit
+from scipy.stats import norm
+
+from mcprop.inference.limits import allowance_limit_g, profile_likelihood_limit
 from mcprop.inference.measurements import (
     RateMeasurement,
     RelativeRateMeasurement,
@@ -25,7 +26,7 @@ from mcprop.inference.measurements import (
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import CouplingPrior, sampled_priors
 from mcprop.inference.priors import load_prior_files
-from mcprop.inference.sampler import SamplerSettings, sample_posterior
+from mcprop.inference.sampler import SamplerSettings, sample_masses
 from mcprop.physics.flavour import NUFIT_5_0_NO_CENTRAL, flavour_model
 from mcprop.physics.kernels import RateKernels
 from mcprop.physics.scattering import coupling_product_MeV2
@@ -49,9 +50,16 @@ def _seed_plan(flavour="pee", min_ess=2000.0, masses=(10.0,), coupling_prior=Non
                     interference=False)
 
 
+def _sample(plan, index=0):
+    """The posterior of a plan and the sample of its mass ``index``."""
+    posterior = plan.posterior()
+    (sample,) = sample_masses(posterior, [index], plan.sampler, plan.seed, plan.credibility)
+    return posterior, sample
+
+
 def _np_rate(plan, index, g, p_ee):
     """New-physics rate [cpd/100t] at coupling g with fixed inputs (total rate)."""
-    kernels = plan.posterior(index, plan.kernels()).kernels[0]
+    kernels = plan.kernels()[0].at_mass(index)
     p = flavour_model("pee").probabilities({**NUFIT_5_0_NO_CENTRAL, "p_ee": p_ee},
                                            BE7_862.energy_MeV)[None]
     rate_sm, rate, _ = kernels.rate_cpd100t(B16_GS98_BE7_FLUX_CM2S, p, coupling_product_MeV2(g),
@@ -66,27 +74,27 @@ def test_asymmetric_gaussian_sides():
 
 def test_half_normal_quantile():
     """Flat prior on the new-physics rate, Gaussian centred on the SM: the posterior is
-    half-normal and its 90% quantile is 1.645 sigma (PHYSICS.md sec. 9)."""
-    plan = _seed_plan(min_ess=40000.0)
-    posterior = plan.posterior(0, plan.kernels())
-    chains, diag = sample_posterior(posterior, plan.sampler, plan.seed_for(0), 0.9)
+    half-normal and its 90% quantile is 1.645 sigma (docs/physics.md)."""
+    plan = _seed_plan(min_ess=20000.0)
+    _, sample = _sample(plan)
+    diag = sample.diagnostics
     assert diag.converged, diag.problems
     sigma = 0.14 * 46.0
     assert _np_rate(plan, 0, diag.g_upper, 0.53) / sigma == pytest.approx(1.6449, rel=0.01)
     # the whole posterior of the rate is half-normal: check two more quantiles
-    g = coupling_samples(posterior, chains.coords[:, diag.burn_in:]).ravel()
+    g = sample.g.ravel()
     for q, z in ((0.5, 0.6745), (0.68, 0.9945)):
         assert _np_rate(plan, 0, np.quantile(g, q), 0.53) / sigma == pytest.approx(z, rel=0.03)
 
 
 def test_profile_limit_closed_form():
-    """Without nuisances the profile limit is where the rate is sqrt(2.706) sigma."""
+    """Without nuisances the one-sided 90% profile limit (the plan's default level) is where
+    the new-physics rate is the 95% quantile of a unit normal, 1.645 sigma."""
     plan = _seed_plan()
-    posterior = plan.posterior(0, plan.kernels())
-    result = profile_likelihood_limit(posterior)
+    result = profile_likelihood_limit(plan.posterior(), 0, plan.profile_level)
     sigma = 0.14 * 46.0
     assert _np_rate(plan, 0, result["g_upper_profile"], 0.53) == pytest.approx(
-        np.sqrt(PROFILE_LEVEL_90) * sigma, rel=1e-4)
+        norm.ppf(0.95) * sigma, rel=1e-4)
     assert result["g_hat_profile"] == pytest.approx(0.0, abs=1e-3 * result["g_upper_profile"])
 
 
@@ -103,7 +111,9 @@ def test_allowance_limit_closed_form():
 
 
 def test_seed_equivalent_runs_reproduce_fixed_factors(cli, tmp_path):
-    """Sampling the seed's own assumptions reproduces its factors 1.316 and 1.10."""
+    """Sampling the seed's own assumptions reproduces its factors 1.316 and 1.10, and there
+    the profile-likelihood and the Bayesian limits coincide (both are 1.645 sigma of the
+    new-physics rate)."""
     for name in ("seed-reproduction", "seed-equipartition", "seed-decoherent-vacuum"):
         out = cli("run", SEED_RUNS / f"{name}.toml", "--out", tmp_path / name, "--quiet")
         assert out.returncode == 0, out.stderr
@@ -117,6 +127,7 @@ def test_seed_equivalent_runs_reproduce_fixed_factors(cli, tmp_path):
         allowance = allowance_limit_g(kernels.at_mass(i), p51, B16_GS98_BE7_FLUX_CM2S,
                                       0.08 * 46.0)
         assert row["g_upper"] / allowance == pytest.approx(error_treatment_factor(), rel=0.02)
+        assert row["g_upper_profile"] / row["g_upper"] == pytest.approx(1.0, abs=0.02)
     equi = _limits(tmp_path / "seed-equipartition")
     deco = _limits(tmp_path / "seed-decoherent-vacuum")
     factor = decoherence_factor(NUFIT_5_0_NO_CENTRAL)
@@ -131,14 +142,17 @@ def test_vectorised_posterior_matches_rows_and_is_never_nan():
                                    flavour_model("decoherent-vacuum")),
                     flavour_model("decoherent-vacuum"),
                     (RelativeRateMeasurement("r", ("862keV",), 0.1, 46.0, "test"),))
-    posterior = plan.posterior(1, plan.kernels())
+    posterior = plan.posterior()
     rng = np.random.default_rng(0)
     draws = posterior.priors.sample(rng, 200)
     coords = np.column_stack([rng.uniform(-0.2, 1.2, 200)]
                              + [draws[n] for n in posterior.nuisance_names])
     coords[:5, 1] = [-0.1, 1.5, np.inf, -np.inf, 0.3]
-    vector = posterior(coords)
-    rows = np.array([posterior(row[None])[0] for row in coords])
+    vector = posterior(coords, 1)
+    rows = np.array([posterior(row[None], 1)[0] for row in coords])
+    mixed = posterior(np.vstack([coords, coords]), np.repeat([1, 0], len(coords)))
+    np.testing.assert_array_equal(mixed[:len(coords)], vector)
+    np.testing.assert_array_equal(mixed[len(coords):], posterior(coords, 0))
     np.testing.assert_allclose(vector, rows, rtol=1e-12)
     assert not np.isnan(vector).any()
     outside = (coords[:, 0] < 0) | (coords[:, 0] > 1) | ~np.isfinite(coords[:, 1]) | (
@@ -168,8 +182,7 @@ def test_upper_bound_does_not_change_the_limit():
     limits = []
     for upper in (10.0, 40.0):
         plan = _seed_plan(coupling_prior=CouplingPrior("flat-g4", upper))
-        posterior = plan.posterior(0, plan.kernels())
-        _, diag = sample_posterior(posterior, plan.sampler, plan.seed_for(0), 0.9)
+        diag = _sample(plan)[1].diagnostics
         limits.append((diag.g_upper, diag.g_upper_mcse))
     (a, da), (b, db) = limits
     assert abs(a - b) < 4 * np.hypot(da, db)

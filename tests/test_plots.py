@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import tomli_w
 
+import mcprop
 from mcprop.interface.errors import UserError
 from mcprop.interface.plots import (
     DPI,
@@ -15,7 +16,6 @@ from mcprop.interface.plots import (
     corner_command,
     limit_figure,
     plot_command,
-    plot_runs,
     read_overlay,
     seed_comparison_curves,
     seed_decoherence_factor,
@@ -85,12 +85,12 @@ def test_plot_several_runs_with_overlay_in_cwd(cli, tiny_run, equipartition_run,
 
 
 def test_plot_pdf(tiny_run, tmp_path):
-    out = plot_runs([tiny_run], tmp_path / "curve.pdf")
-    assert out.read_bytes().startswith(b"%PDF")
+    mcprop.load(tiny_run).plot(tmp_path / "curve.pdf")
+    assert (tmp_path / "curve.pdf").read_bytes().startswith(b"%PDF")
 
 
 def test_limit_figure_legend(tiny_run, equipartition_run, overlay_csv):
-    fig = limit_figure([tiny_run, equipartition_run],
+    fig = limit_figure([mcprop.load(tiny_run), mcprop.load(equipartition_run)],
                        [f"{overlay_csv}:Digitised", str(overlay_csv)])
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
@@ -121,7 +121,7 @@ def test_not_converged_marked(tiny_run, copy_run):
     result = json.loads(path.read_text())
     result["converged"] = False
     path.write_text(json.dumps(result))
-    labels = [t.get_text() for t in limit_figure([run]).axes[0].get_legend().get_texts()]
+    labels = [t.get_text() for t in limit_figure([mcprop.load(run)]).axes[0].get_legend().get_texts()]
     assert "not converged" in labels
 
 

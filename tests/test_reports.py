@@ -7,7 +7,7 @@ import json
 import yaml
 from hepdata_validator.data_file_validator import DataFileValidator
 
-from mcprop.interface.store import LIMIT_COLUMNS
+from mcprop.inference.results import LIMIT_COLUMNS
 
 INTEGER_COLUMNS = {"n_steps", "burn_in"}
 

@@ -33,7 +33,7 @@ def test_corrupted_checkpoint_is_reported_and_recomputed(tiny_run, copy_run, cli
     (run / "results" / "m001.json").unlink()
     (run / "chains" / "m001.nc").unlink()
     (run / "checkpoints" / "m001.npz").write_bytes(b"PK\x03\x04 truncated")
-    out = cli("run", DATA / "tiny.toml", "--out", run, "--resume", "--quiet")
+    out = cli("run", DATA / "tiny.toml", "--out", run, "--resume", "--quiet", "--workers", 1)
     assert out.returncode == 0, out.stderr
     warnings = [line for line in out.stderr.splitlines() if "m001.npz" in line]
     assert len(warnings) == 1 and "checkpoint" in warnings[0]
@@ -142,10 +142,10 @@ def _plan(masses, window):
                        min_size=12, max_size=12))
 def test_posterior_is_finite_or_minus_infinity(log_mass, window, coords):
     plan = _plan([10.0**log_mass], window)
-    posterior = plan.posterior(0, plan.kernels())
+    posterior = plan.posterior()
     x = np.array(coords).reshape(2, 6)
     x[1] = [0.5, *[plan.priors.centres()[n] for n in posterior.nuisance_names]]
-    values = posterior(x)
+    values = posterior(x, 0)
     assert not np.isnan(values).any()
     assert values[1] > -np.inf  # the prior centre with g at half its range
 

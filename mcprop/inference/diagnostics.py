@@ -2,16 +2,23 @@
 
 ArviZ does the statistics: rank-normalised split R-hat with the independent ensembles as
 chains (emcee walkers of one ensemble are not independent chains), bulk ESS and the MCSE of
-the quantile with walkers as chains (as ``arviz.from_emcee`` maps them). emcee estimates the
-integrated autocorrelation time that sets burn-in and chain length.
+the quantile with walkers as chains (as ``arviz.from_emcee`` maps them). They run on the
+stored draws: the chains after burn-in, thinned to about two draws per autocorrelation
+time, so that anyone recomputing them from a run's chain files gets the same numbers.
+The integrated autocorrelation time that sets burn-in, chain length and thinning is emcee's
+estimator (Sokal's automatic window, c = 5), computed for many chains at once with FFTs.
 """
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 
-import arviz as az
-import emcee
 import numpy as np
+
+#: Stored draws per walker after burn-in are thinned to about this many per tau.
+DRAWS_PER_TAU = 2
+#: Sokal's window constant of emcee.autocorr.integrated_time.
+_WINDOW_C = 5.0
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,7 @@ class Diagnostics:
     acceptance: float
     n_steps: int
     burn_in: int
+    thin: int
     converged: bool
     problems: tuple[str, ...] = ()
 
@@ -35,22 +43,64 @@ class Diagnostics:
         return d
 
 
-def autocorrelation_time(coords: np.ndarray) -> float:
+def integrated_time(chains: np.ndarray) -> np.ndarray:
+    """Integrated autocorrelation time [steps] of many chains at once.
+
+    chains: (..., n_walkers, n_steps). The normalised autocorrelation function of each
+    walker (FFT), averaged over walkers, summed up to Sokal's window (c = 5): the estimator
+    of ``emcee.autocorr.integrated_time(x, c=5, tol=0)``, which loops over walkers and
+    parameters in Python. Returns (...); NaN where a walker has not moved.
+    """
+    from scipy import fft
+
+    x = np.asarray(chains)
+    n = x.shape[-1]
+    x = x - x.mean(axis=-1, keepdims=True)
+    power = np.abs(fft.rfft(x, n=fft.next_fast_len(2 * n - 1, real=True), axis=-1)) ** 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # each walker's autocorrelation normalised at lag 0 (its sum of squares), then the
+        # walker average, all in one inverse transform (the transform is linear)
+        power = np.mean(power / np.sum(x * x, axis=-1, keepdims=True), axis=-2)
+    acf = fft.irfft(power, axis=-1)[..., :n]
+    taus = 2.0 * np.cumsum(acf, axis=-1) - 1.0
+    inside = np.arange(n) < _WINDOW_C * taus
+    window = np.where(inside.all(axis=-1), n - 1, np.argmin(inside, axis=-1))
+    tau = np.take_along_axis(taus, window[..., None], axis=-1)[..., 0]
+    return np.where(np.isnan(taus).any(axis=-1), np.nan, tau)
+
+
+def autocorrelation_time(history: np.ndarray) -> float:
     """Largest integrated autocorrelation time [steps] over parameters and ensembles,
     estimated on the second half of the chains (clear of the start-up transient).
 
-    coords: (n_ensembles, n_steps, n_walkers, n_dim).
-    A walker that has not moved over that stretch gives NaN; tau is then infinite (the
-    chains are not yet long enough for an estimate).
+    history: (n_ensembles, n_steps, n_walkers, n_dim). A walker that has not moved over
+    that stretch makes tau infinite (the chains are not yet long enough for an estimate).
     """
-    later = coords[:, coords.shape[1] // 2:]
-    taus = [emcee.autocorr.integrated_time(chain, c=5, tol=0) for chain in later]
-    return math.inf if np.isnan(taus).any() else float(np.max(taus))
+    later = history[:, history.shape[1] // 2:]
+    tau = integrated_time(np.moveaxis(later, 1, -1))
+    return math.inf if np.isnan(tau).any() else float(np.max(tau))
 
 
-def coupling_samples(posterior, coords: np.ndarray) -> np.ndarray:
-    """g from the sampled coupling coordinate, same shape as coords[..., 0]."""
-    return posterior.coupling_prior.g_from_coordinate(coords[..., 0], posterior.g_max)
+def burn_in_steps(tau: float, n_steps: int, settings) -> int:
+    """Burn-in of ``burn_in_tau`` autocorrelation times, at most half the chain."""
+    return min(math.ceil(min(settings.burn_in_tau * tau, n_steps)), n_steps // 2)
+
+
+def thinning(tau: float) -> int:
+    """Steps between stored draws: about ``DRAWS_PER_TAU`` draws per tau."""
+    return max(1, int(tau // DRAWS_PER_TAU)) if math.isfinite(tau) else 1
+
+
+def long_enough(tau: float, n_steps: int, settings) -> bool:
+    """Whether ``min_kept_tau`` autocorrelation times remain after burn-in."""
+    return n_steps - burn_in_steps(tau, n_steps, settings) >= settings.min_kept_tau * tau
+
+
+def expected_ess(tau: float, n_steps: int, n_chains: int, settings) -> float:
+    """The ESS the chains can hold at most: walkers x kept steps / tau."""
+    if not math.isfinite(tau):
+        return 0.0
+    return n_chains * (n_steps - burn_in_steps(tau, n_steps, settings)) / max(tau, 1.0)
 
 
 def walkers_as_chains(x: np.ndarray) -> np.ndarray:
@@ -59,36 +109,31 @@ def walkers_as_chains(x: np.ndarray) -> np.ndarray:
 
 
 def ensembles_as_chains(x: np.ndarray) -> np.ndarray:
-    """(n_ens, n_steps, n_walkers) -> (n_ens, n_steps * n_walkers), step-major."""
-    return x.reshape(x.shape[0], -1)
+    """(n_ens, n_steps, n_walkers, ...) -> (n_ens, n_steps * n_walkers, ...), step-major."""
+    return x.reshape(x.shape[0], -1, *x.shape[3:])
 
 
-def burn_in_steps(tau: float, n_steps: int, settings) -> int:
-    """Burn-in of ``burn_in_tau`` autocorrelation times, at most half the chain."""
-    return min(math.ceil(min(settings.burn_in_tau * tau, n_steps)), n_steps // 2)
+def diagnose(g_kept: np.ndarray, coords_kept: np.ndarray, settings, credibility: float,
+             tau: float, n_steps: int, burn_in: int, thin: int,
+             acceptance: float) -> Diagnostics:
+    """Limit, MCSE, ESS, R-hat and the converged flag from the stored draws.
 
+    g_kept: (n_ens, n_draws, n_walkers) couplings; coords_kept: (n_ens, n_draws, n_walkers,
+    n_dim) sampled coordinates, both after burn-in and thinning.
+    """
+    import arviz as az
 
-def long_enough(tau: float, n_steps: int, settings) -> bool:
-    """Whether ``min_kept_tau`` autocorrelation times remain after burn-in."""
-    return n_steps - burn_in_steps(tau, n_steps, settings) >= settings.min_kept_tau * tau
-
-
-def diagnose(posterior, chains, settings, credibility: float, tau: float) -> Diagnostics:
-    """Limit, MCSE, ESS, R-hat and the converged flag for chains with autocorrelation time
-    ``tau`` [steps]."""
-    burn = burn_in_steps(tau, chains.n_steps, settings)
-    kept = chains.coords[:, burn:]
-    g = coupling_samples(posterior, kept)
-    g_chains = walkers_as_chains(g)
-    g_upper = float(np.quantile(g, credibility))
-    mcse = float(az.mcse(g_chains, method="quantile", prob=credibility))
-    ess = float(az.ess(g_chains, method="bulk"))
-    rhat = max(float(az.rhat(ensembles_as_chains(kept[..., j])))
-               for j in range(kept.shape[-1]))
-    acceptance = float(np.mean(chains.accepted) / max(chains.n_steps - 1, 1))
+    g_chains = walkers_as_chains(g_kept)
+    g_upper = float(np.quantile(g_kept, credibility))
+    with warnings.catch_warnings():  # fewer draws than chains is expected for walkers
+        warnings.simplefilter("ignore")
+        mcse = float(az.mcse(g_chains, method="quantile", prob=credibility))
+        ess = float(az.ess(g_chains, method="bulk"))
+        by_ensemble = az.convert_to_dataset(ensembles_as_chains(coords_kept))
+        rhat = float(np.max(az.rhat(by_ensemble, method="rank")["x"].values))
     problems = []
-    if not long_enough(tau, chains.n_steps, settings):
-        problems.append(f"{chains.n_steps - burn} steps after burn-in < "
+    if not long_enough(tau, n_steps, settings):
+        problems.append(f"{n_steps - burn_in} steps after burn-in < "
                         f"{settings.min_kept_tau:g} x tau = {settings.min_kept_tau * tau:.0f}")
     if not ess >= settings.min_ess:
         problems.append(f"ESS(g) = {ess:.0f} < {settings.min_ess:g}")
@@ -97,5 +142,5 @@ def diagnose(posterior, chains, settings, credibility: float, tau: float) -> Dia
     if not mcse <= settings.max_relative_mcse * g_upper:
         problems.append(f"MCSE(g_upper)/g_upper = {mcse / g_upper:.4f} > "
                         f"{settings.max_relative_mcse:g}")
-    return Diagnostics(g_upper, mcse, ess, rhat, tau, acceptance, chains.n_steps, burn,
+    return Diagnostics(g_upper, mcse, ess, rhat, tau, acceptance, n_steps, burn_in, thin,
                        not problems, tuple(problems))

@@ -1,14 +1,14 @@
 """Frequentist and fixed-allowance limits beside the Bayesian credible limit.
 
 - :func:`profile_likelihood_limit`: the nuisances profiled (their priors act as constraint
-  terms), upper limit where -2 Delta ln L = 2.71 (one-sided 90%, the seed's 1.645 sigma).
+  terms), upper limit where -2 Delta ln L reaches a level (2.7055 for one-sided 90%, the
+  seed's 1.645 sigma).
 - :func:`allowance_limit_g`: the coupling at which the Z' adds a fixed rate, the way the
   seed and earlier work turned an allowed excess into a limit.
 """
 
 import numpy as np
 from scipy.optimize import brentq, minimize, minimize_scalar
-from scipy.stats import chi2
 
 from mcprop.physics.kernels import MassKernels
 from mcprop.physics.scattering import (
@@ -17,8 +17,6 @@ from mcprop.physics.scattering import (
     coupling_from_product,
 )
 
-#: -2 Delta ln L of a one-sided 90% upper limit (1.645^2 = 2.706).
-PROFILE_LEVEL_90 = float(chi2.ppf(0.8, df=1))
 #: Forward-difference step [prior widths] and the cap on -2 ln L outside the support.
 _GRADIENT_STEP = 1e-6
 _OUTSIDE = 1e12
@@ -34,9 +32,10 @@ def _nuisance_scales(posterior, rng_seed: int = 0) -> tuple[np.ndarray, np.ndarr
     return centre, np.where(width > 0, width, 1.0)
 
 
-def profile_likelihood_limit(posterior, level: float = PROFILE_LEVEL_90,
+def profile_likelihood_limit(posterior, mass_index: int, level: float,
                              start: np.ndarray | None = None) -> dict[str, float]:
-    """Upper limit on g where the profile -2 Delta ln L over g >= 0 reaches ``level``.
+    """Upper limit on g at grid mass ``mass_index`` of a :class:`ScanPosterior` where the
+    profile -2 Delta ln L over g >= 0 reaches ``level`` (2.7055 for one-sided 90%).
 
     The nuisances are profiled with L-BFGS-B in prior-standardised units; the gradient
     comes from one vectorised posterior call per iteration (forward differences). Returns
@@ -48,19 +47,19 @@ def profile_likelihood_limit(posterior, level: float = PROFILE_LEVEL_90,
     best = [np.zeros(n) if start is None else (np.asarray(start, dtype=float) - centre) / width]
 
     def objective_and_gradient(z, g):
-        values = posterior.profile_objective(g, centre + width * (z + steps))
+        values = posterior.profile_objective(mass_index, g, centre + width * (z + steps))
         values = np.minimum(values, _OUTSIDE)
         return values[0], (values[1:] - values[0]) / _GRADIENT_STEP
 
     def profile(g: float) -> float:
         if n == 0:
-            return float(posterior.profile_objective(g, np.empty((1, 0)))[0])
+            return float(posterior.profile_objective(mass_index, g, np.empty((1, 0)))[0])
         result = minimize(objective_and_gradient, best[0], args=(g,), jac=True,
                           method="L-BFGS-B", options={"ftol": 1e-10, "gtol": 1e-5})
         best[0] = result.x
         return float(result.fun)
 
-    g_max = posterior.g_max
+    g_max = float(posterior.g_max[mass_index])
     fit = minimize_scalar(profile, bounds=(0.0, g_max), method="bounded",
                           options={"xatol": 1e-3 * g_max})
     g_hat, q_min = float(fit.x), float(fit.fun)

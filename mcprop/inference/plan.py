@@ -14,7 +14,7 @@ from mcprop.inference.measurements import (
     SurvivalProbabilityMeasurement,
     SystematicCorrelation,
 )
-from mcprop.inference.posterior import CouplingPrior, Posterior
+from mcprop.inference.posterior import CouplingPrior, ScanPosterior
 from mcprop.inference.priors import PriorSet
 from mcprop.inference.sampler import SamplerSettings
 from mcprop.physics.constants import SIN2_THETA_W_LOW_ENERGY
@@ -89,13 +89,9 @@ class ScanPlan:
                                     self.model, m.response, self.sin2_theta_w)
                 for m in self.measurements]
 
-    def posterior(self, index: int, kernels: list[RateKernels | None]) -> Posterior:
-        """The posterior at grid mass ``index``."""
-        at_mass = tuple(None if k is None else k.at_mass(index) for k in kernels)
-        return Posterior(float(self.masses_MeV[index]), self.priors, self.flavour,
-                         self.coupling_prior, self.measurements, at_mass, self.interference,
-                         self.model, self.correlations)
-
-    def seed_for(self, index: int) -> np.random.SeedSequence:
-        """The SeedSequence of mass ``index``: child ``index`` of the run seed."""
-        return np.random.SeedSequence(self.seed, spawn_key=(index,))
+    def posterior(self) -> ScanPosterior:
+        """The posterior over the whole mass grid (kernels computed here, once)."""
+        return ScanPosterior(np.asarray(self.masses_MeV, dtype=float), self.priors,
+                             self.flavour, self.coupling_prior, self.measurements,
+                             tuple(self.kernels()), self.interference, self.model,
+                             self.correlations)

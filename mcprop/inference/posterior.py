@@ -19,7 +19,7 @@ from mcprop.inference.measurements import (
 )
 from mcprop.inference.priors import PriorSet
 from mcprop.physics.flavour import FlavourModel
-from mcprop.physics.kernels import MassKernels
+from mcprop.physics.kernels import RateKernels, contract
 from mcprop.physics.scattering import (
     LMU_LTAU,
     U1Model,
@@ -68,13 +68,18 @@ class CouplingPrior:
     def power(self) -> int | None:
         return G_PRIOR_POWERS[self.kind]
 
-    def coordinate_bounds(self, g_max: float) -> tuple[float, float]:
-        """Range of the sampled coordinate t."""
+    def coordinate_bounds(self, g_max):
+        """Range (low, high) of the sampled coordinate t for upper bounds ``g_max``."""
         if self.power is None:
-            if self.floor_g >= g_max:
-                raise ValueError(f"floor_g = {self.floor_g:g} is above g_max = {g_max:.3g}")
-            return float(np.log(self.floor_g / g_max)), 0.0
+            return np.log(self.floor_g / np.asarray(g_max)), 0.0
         return 0.0, 1.0
+
+    def check_floor(self, g_max: np.ndarray, masses_MeV: np.ndarray) -> None:
+        """ValueError if the log-flat floor is not below g_max at every mass."""
+        if self.power is None and np.any(self.floor_g >= g_max):
+            i = int(np.argmax(self.floor_g >= g_max))
+            raise ValueError(f"floor_g = {self.floor_g:g} is not below g_max = "
+                             f"{g_max[i]:.3g} at m = {masses_MeV[i]:.4g} MeV")
 
     def g_from_coordinate(self, t, g_max: float) -> np.ndarray:
         t = np.asarray(t, dtype=float)
@@ -92,38 +97,45 @@ class CouplingPrior:
 
 
 @dataclass(frozen=True)
-class Posterior:
-    """log p(t, nu | D) up to a constant, at one mass; callable on (n_walkers, n_dim)."""
+class ScanPosterior:
+    """log p(t, nu | D) up to a constant at every mass of a grid, vectorised over walkers.
 
-    mass_MeV: float
+    Each row of ``coords`` (n, n_dim) belongs to the grid mass ``mass_index[row]``: the
+    kernels of that mass are gathered per row, so one call evaluates walkers of many masses.
+
+    >>> log_prob = posterior(coords, mass_index)          # doctest: +SKIP
+    """
+
+    masses_MeV: np.ndarray
     priors: PriorSet
     flavour: FlavourModel
     coupling_prior: CouplingPrior
     measurements: tuple[Measurement, ...]
-    kernels: tuple[MassKernels | None, ...]
+    kernels: tuple[RateKernels | None, ...]
     interference: bool = True
     model: U1Model = LMU_LTAU
     correlations: tuple[SystematicCorrelation, ...] = ()
 
     @cached_property
-    def g_max(self) -> float:
-        """Upper bound of g at this mass (``coupling_prior.upper_np_fraction``)."""
+    def g_max(self) -> np.ndarray:
+        """Upper bound of g at each grid mass (``coupling_prior.upper_np_fraction``)."""
         return self.coupling_at_np_fraction(self.coupling_prior.upper_np_fraction)
 
-    def coupling_at_np_fraction(self, np_fraction: float) -> float:
-        """The g at which the Z' changes the window counts of the first rate measurement by
-        ``np_fraction`` at central inputs, counting the interference term with its size:
-        C^2 Q + C |L| = np_fraction x SM."""
-        index, kernels = next((i, k) for i, k in enumerate(self.kernels) if k is not None)
+    def coupling_at_np_fraction(self, np_fraction: float) -> np.ndarray:
+        """The g at each grid mass at which the Z' changes the window counts of the first rate
+        measurement by ``np_fraction`` at central inputs, counting the interference term with
+        its size: C^2 Q + C |L| = np_fraction x SM."""
+        index, grid = next((i, k) for i, k in enumerate(self.kernels) if k is not None)
+        kernels = grid.at_mass(np.arange(len(self.masses_MeV)))
         centres = self.priors.centres()
         p = np.stack([self.flavour.probabilities(centres, BE7_LINES[name].energy_MeV)
-                      for name in self.measurements[index].lines])
-        sm, linear, quadratic = (np.einsum("la,la->", k, p) for k in
+                      for name in self.measurements[index].lines])[..., None]
+        sm, linear, quadratic = (contract(k, p) for k in
                                  (kernels.sm_window, kernels.linear, kernels.quadratic))
-        linear = abs(linear) if self.interference else 0.0
+        linear = np.abs(linear) if self.interference else 0.0
         coupling = (-linear + np.sqrt(linear**2 + 4 * quadratic * np_fraction * sm)) / (
             2 * quadratic)
-        return coupling_from_product(coupling, self.model)
+        return np.array([coupling_from_product(c, self.model) for c in coupling])
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -134,25 +146,31 @@ class Posterior:
     def nuisance_names(self) -> tuple[str, ...]:
         return self.priors.free_names
 
-    def __call__(self, coords: np.ndarray) -> np.ndarray:
+    def coupling(self, t, mass_index) -> np.ndarray:
+        """g from the sampled coordinate t at grid masses ``mass_index`` (broadcast)."""
+        return self.coupling_prior.g_from_coordinate(t, self.g_max[mass_index])
+
+    def __call__(self, coords: np.ndarray, mass_index) -> np.ndarray:
         coords = np.atleast_2d(coords)
+        mass_index = np.broadcast_to(mass_index, coords.shape[:1])
         t = coords[:, 0]
         nuisances = dict(zip(self.nuisance_names, coords[:, 1:].T, strict=True))
-        log_prior = self.log_prior(t, nuisances)
+        log_prior = self.log_prior(t, nuisances, mass_index)
         inside = np.isfinite(log_prior)
         if inside.all():
-            g = self.coupling_prior.g_from_coordinate(t, self.g_max)
-            return log_prior + self.log_likelihood(g, nuisances)
+            return log_prior + self.log_likelihood(self.coupling(t, mass_index), nuisances,
+                                                   mass_index)
         result = np.full(t.shape, -np.inf)
         if inside.any():
-            g = self.coupling_prior.g_from_coordinate(t[inside], self.g_max)
             params = {name: value[inside] for name, value in nuisances.items()}
-            result[inside] = log_prior[inside] + self.log_likelihood(g, params)
+            result[inside] = log_prior[inside] + self.log_likelihood(
+                self.coupling(t[inside], mass_index[inside]), params, mass_index[inside])
         return result
 
-    def log_prior(self, t: np.ndarray, nuisances: Mapping[str, np.ndarray]) -> np.ndarray:
+    def log_prior(self, t: np.ndarray, nuisances: Mapping[str, np.ndarray],
+                  mass_index) -> np.ndarray:
         """Log prior of the coupling coordinate t (flat) and the free nuisances."""
-        low, high = self.coupling_prior.coordinate_bounds(self.g_max)
+        low, high = self.coupling_prior.coordinate_bounds(self.g_max[mass_index])
         return np.where((t >= low) & (t <= high), 0.0, -np.inf) + self.priors.log_density(
             nuisances)
 
@@ -160,33 +178,33 @@ class Posterior:
         """Free nuisances completed with the fixed values of the prior set."""
         return {**self.priors.fixed_values, **nuisances}
 
-    def log_likelihood(self, g, nuisances: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Sum of the measurement log-likelihoods at couplings g and free nuisances."""
+    def log_likelihood(self, g, nuisances: Mapping[str, np.ndarray], mass_index) -> np.ndarray:
+        """Sum of the measurement log-likelihoods at couplings g (n,), free nuisances and
+        grid masses ``mass_index`` (n,)."""
         params = self.parameters(nuisances)
+        shape = np.shape(g)
         cache: dict[float, np.ndarray] = {}
 
         def probabilities(line: str) -> np.ndarray:
-            """P_ea at the line energy with shape (3, *g.shape), computed once per energy."""
+            """P_ea at the line energy with shape (3, n), computed once per energy."""
             energy = BE7_LINES[line].energy_MeV
             if energy not in cache:
-                value = self.flavour.probabilities(params, energy)
-                missing = (1,) * (1 + np.ndim(g) - value.ndim)
-                cache[energy] = np.broadcast_to(value.reshape((3, *missing, *value.shape[1:])),
-                                                (3, *np.shape(g)))
+                cache[energy] = np.broadcast_to(
+                    self.flavour.probabilities(params, energy).reshape(3, -1), (3, *shape))
             return cache[energy]
 
         coupling = coupling_product_MeV2(g, self.model)
         paired = {i for c in self.correlations for i in (c.first, c.second)}
         rates = {}
-        total = np.zeros(np.shape(g))
-        for i, (measurement, kernels) in enumerate(zip(self.measurements, self.kernels,
-                                                        strict=True)):
+        total = np.zeros(shape)
+        for i, (measurement, grid) in enumerate(zip(self.measurements, self.kernels,
+                                                    strict=True)):
             if isinstance(measurement, SurvivalProbabilityMeasurement):
                 total = total + measurement.log_likelihood(probabilities(measurement.line)[0])
                 continue
             p = np.stack([probabilities(line) for line in measurement.lines])
-            rate_sm, rates[i], _ = kernels.rate_cpd100t(params[FLUX], p, coupling,
-                                                        self.interference)
+            rate_sm, rates[i], _ = grid.at_mass(mass_index).rate_cpd100t(
+                params[FLUX], p, coupling, self.interference)
             if i not in paired:
                 total = total + measurement.log_likelihood(rates[i], rate_sm)
         for c in self.correlations:
@@ -194,15 +212,16 @@ class Posterior:
                                              self.measurements[c.second], rates[c.second])
         return total
 
-    def profile_objective(self, g: float, nuisance_rows: np.ndarray) -> np.ndarray:
-        """-2 ln [L(D | g, nu) pi(nu)] for each row of nuisances (n, n_nuisances).
-
-        The nuisance priors act as constraint terms of the profile likelihood.
-        """
+    def profile_objective(self, mass_index: int, g: float,
+                          nuisance_rows: np.ndarray) -> np.ndarray:
+        """-2 ln [L(D | g, nu) pi(nu)] at grid mass ``mass_index`` for each row of nuisances
+        (n, n_nuisances). The nuisance priors act as constraint terms of the profile
+        likelihood."""
         rows = np.atleast_2d(nuisance_rows)
         nuisances = dict(zip(self.nuisance_names, rows.T, strict=True))
+        index = np.full(rows.shape[0], mass_index)
         value = self.priors.log_density(nuisances) + self.log_likelihood(
-            np.full(rows.shape[0], g), nuisances)
+            np.full(rows.shape[0], g), nuisances, index)
         return -2.0 * value
 
 

@@ -1,17 +1,21 @@
-"""Sampling one posterior with several independent emcee ensembles.
+"""Sampling the posteriors of many masses in lockstep with emcee.
 
-The ensembles use differential-evolution moves (ter Braak 2006, emcee's DEMove), which
-on these posteriors have about half the autocorrelation time of the default stretch move.
-Each ensemble gets its own child of one SeedSequence (walker starts and emcee's generator),
-so a run is reproducible bit for bit. The ensembles advance in chunks; after every chunk the
-chains and generator states are checkpointed atomically and convergence is checked: burn-in
-and length follow the measured autocorrelation time, and sampling stops when the
-diagnostics pass or at the step cap. Resuming from a checkpoint continues the same streams,
-so an interrupted run ends with the same chains as an uninterrupted one.
+Every mass has ``n_ensembles`` independent emcee ensembles of ``n_walkers`` walkers. All
+ensembles of all active masses advance together in one ``emcee.EnsembleSampler`` whose move
+(:class:`~mcprop.inference.moves.GroupedDEMove`) keeps each ensemble separate, so one
+posterior call evaluates a half-ensemble of every mass. After every chunk of steps the
+masses due a check are diagnosed; a mass leaves the batch once it passes the convergence
+criteria or reaches the step cap. Random numbers are a pure function of the run seed, the
+mass, the ensemble and the step, so a mass's chains are the same whatever other masses share
+its batch, and a run continued from a checkpoint ends exactly as an uninterrupted one.
 """
 
+import json
 import logging
-from dataclasses import dataclass
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import emcee
@@ -20,10 +24,15 @@ import numpy as np
 from mcprop.inference.diagnostics import (
     Diagnostics,
     autocorrelation_time,
+    burn_in_steps,
     diagnose,
+    expected_ess,
     long_enough,
+    thinning,
 )
-from mcprop.inference.posterior import Posterior
+from mcprop.inference.moves import GroupedDEMove
+from mcprop.inference.posterior import ScanPosterior
+from mcprop.inference.random import group_keys
 from mcprop.inference.storage import atomic_write_npz
 
 log = logging.getLogger(__name__)
@@ -31,7 +40,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SamplerSettings:
-    """How long and how wide to sample, and when a mass counts as converged."""
+    """How long and how wide to sample, and when a mass counts as converged.
+
+    ``max_steps`` is rounded up to whole chunks; ``checkpoint_interval_s`` is the least time
+    between two checkpoints of the masses in progress (a killed run loses at most that).
+    """
 
     n_ensembles: int = 4
     n_walkers: int = 48
@@ -43,133 +56,245 @@ class SamplerSettings:
     max_rhat: float = 1.01
     max_relative_mcse: float = 0.01
     initial_np_fraction: float = 0.3
+    checkpoint_interval_s: float = 30.0
 
     def __post_init__(self):
         if self.n_ensembles < 2:
             raise ValueError("n_ensembles must be >= 2 (R-hat compares ensembles)")
         if self.chunk_steps < 1 or self.max_steps < self.chunk_steps:
             raise ValueError("need 1 <= chunk_steps <= max_steps")
+        if self.n_walkers < 4:
+            raise ValueError("n_walkers must be >= 4")
 
 
 class CheckpointError(Exception):
-    """A checkpoint file that cannot be used (truncated, corrupted or from other settings)."""
+    """A checkpoint that cannot be used (unreadable, from another run, or inconsistent)."""
 
 
 @dataclass
-class Chains:
-    """Chains of all ensembles: coords (n_ens, n_steps, n_walkers, n_dim), log_prob, accepted
-    moves per walker (n_ens, n_walkers) and each ensemble's generator state."""
+class MassChains:
+    """The chains of one mass: every step so far (float32, for the diagnostics and the
+    stored draws) and the current state (float64, to continue from).
 
+    history: (n_ens, n_steps, n_walkers, n_dim), step 0 is the initial state.
+    """
+
+    history: np.ndarray
     coords: np.ndarray
     log_prob: np.ndarray
     accepted: np.ndarray
-    random_states: list[tuple]
+    pending: list = field(default_factory=list)
+    next_check: int = 0
 
     @property
     def n_steps(self) -> int:
-        return self.coords.shape[1]
+        return self.history.shape[1] + sum(chunk.shape[1] for chunk in self.pending)
 
-    def save(self, path: Path) -> None:
-        keys = np.stack([s[1] for s in self.random_states])
-        extra = np.array([[s[2], s[3], s[4]] for s in self.random_states], dtype=float)
-        atomic_write_npz(path, coords=self.coords, log_prob=self.log_prob,
-                         accepted=self.accepted, rng_keys=keys, rng_extra=extra)
+    def full_history(self) -> np.ndarray:
+        if self.pending:
+            self.history = np.concatenate([self.history, *self.pending], axis=1)
+            self.pending = []
+        return self.history
+
+    def save(self, path: Path, identity: dict) -> None:
+        atomic_write_npz(path, history=self.full_history(), coords=self.coords,
+                         log_prob=self.log_prob, accepted=self.accepted,
+                         next_check=np.array(self.next_check),
+                         identity=np.array(json.dumps(identity, sort_keys=True)))
 
     @classmethod
-    def load(cls, path: Path, n_ensembles: int, n_walkers: int, n_dim: int) -> "Chains":
+    def load(cls, path: Path, identity: dict, posterior: ScanPosterior, mass_index: int,
+             settings: SamplerSettings) -> "MassChains":
+        """Read a checkpoint and verify it belongs to this run and mass and is consistent."""
         try:
-            with np.load(path) as data:
-                arrays = {k: data[k] for k in ("coords", "log_prob", "accepted", "rng_keys",
-                                               "rng_extra")}
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in ("history", "coords", "log_prob", "accepted",
+                                               "next_check", "identity")}
+            stored = json.loads(str(arrays.pop("identity")))
         except Exception as exc:
             raise CheckpointError(f"{path}: unreadable checkpoint ({exc})") from None
-        coords = arrays["coords"]
-        if coords.ndim != 4 or coords.shape[0] != n_ensembles or coords.shape[2:] != (
-                n_walkers, n_dim) or arrays["log_prob"].shape != coords.shape[:3]:
-            raise CheckpointError(f"{path}: checkpoint shape {coords.shape} does not match the "
-                                  f"sampler settings")
-        if not np.all(np.isfinite(coords)):
+        if stored != json.loads(json.dumps(identity, sort_keys=True)):
+            raise CheckpointError(f"{path}: checkpoint of another run or mass")
+        shape = (settings.n_ensembles, settings.n_walkers, len(posterior.names))
+        history, coords = arrays["history"], arrays["coords"]
+        n_steps = history.shape[1] if history.ndim == 4 else -1
+        if (coords.shape != shape or history.shape[::2] != shape[::2] or history.shape[3]
+                != shape[2] or arrays["log_prob"].shape != shape[:2]
+                or arrays["accepted"].shape != shape[:2] or history.dtype != np.float32):
+            raise CheckpointError(f"{path}: checkpoint shape does not match the settings")
+        if (n_steps - 1) % settings.chunk_steps or n_steps - 1 > _capped_steps(settings):
+            raise CheckpointError(f"{path}: checkpoint length {n_steps} does not match the "
+                                  f"chunking or the step cap")
+        if not (np.all(np.isfinite(history)) and np.all(np.isfinite(coords))):
             raise CheckpointError(f"{path}: checkpoint holds non-finite coordinates")
-        states = [("MT19937", keys.astype(np.uint32), int(extra[0]), int(extra[1]), extra[2])
-                  for keys, extra in zip(arrays["rng_keys"], arrays["rng_extra"], strict=True)]
-        return cls(coords, arrays["log_prob"], arrays["accepted"], states)
+        recomputed = posterior(coords.reshape(-1, shape[2]), mass_index).reshape(shape[:2])
+        if not np.array_equal(recomputed, arrays["log_prob"]) or not np.all(
+                np.isfinite(recomputed)):
+            raise CheckpointError(f"{path}: checkpoint state does not match the posterior")
+        accepted = arrays["accepted"]
+        if np.any(accepted < 0) or np.any(accepted > n_steps):
+            raise CheckpointError(f"{path}: checkpoint acceptance counts out of range")
+        return cls(history, coords, recomputed, accepted.astype(np.int64),
+                   next_check=int(arrays["next_check"]))
 
 
-def _initial_chains(posterior: Posterior, settings: SamplerSettings,
-                    seeds: list[np.random.SeedSequence]) -> Chains:
+@dataclass(frozen=True)
+class MassSample:
+    """What sampling one mass produced: the stored draws and the diagnostics."""
+
+    mass_index: int
+    coords: np.ndarray          # (n_ens, n_draws, n_walkers, n_dim), after burn-in, thinned
+    g: np.ndarray               # (n_ens, n_draws, n_walkers)
+    best_coords: np.ndarray     # (n_dim,), the highest-posterior walker of the last step
+    diagnostics: Diagnostics
+
+
+def _capped_steps(settings: SamplerSettings) -> int:
+    """The step cap rounded up to whole chunks."""
+    return math.ceil(settings.max_steps / settings.chunk_steps) * settings.chunk_steps
+
+
+def initial_chains(posterior: ScanPosterior, mass_index: int, settings: SamplerSettings,
+                   seed: int) -> MassChains:
     """Walkers started inside the support: nuisances from their priors, the coupling
     coordinate uniform up to where the Z' adds ``initial_np_fraction`` of the SM rate."""
-    low, high = posterior.coupling_prior.coordinate_bounds(posterior.g_max)
-    g_start = posterior.coupling_at_np_fraction(settings.initial_np_fraction)
-    start_high = float(posterior.coupling_prior.coordinate_from_g(g_start, posterior.g_max))
-    coords, log_probs, states = [], [], []
-    for seed in seeds:
-        init_seed, chain_seed = seed.spawn(2)
-        rng = np.random.default_rng(init_seed)
-        position = np.empty((settings.n_walkers, len(posterior.names)))
-        log_prob = np.full(settings.n_walkers, -np.inf)
+    g_max = posterior.g_max[mass_index]
+    low, _ = posterior.coupling_prior.coordinate_bounds(g_max)
+    g_start = posterior.coupling_at_np_fraction(settings.initial_np_fraction)[mass_index]
+    high = float(posterior.coupling_prior.coordinate_from_g(g_start, g_max))
+    shape = (settings.n_ensembles, settings.n_walkers, len(posterior.names))
+    coords, log_prob = np.empty(shape), np.full(shape[:2], -np.inf)
+    for k in range(settings.n_ensembles):
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(mass_index, k, 1)))
         for _ in range(100):
-            todo = ~np.isfinite(log_prob)
+            todo = ~np.isfinite(log_prob[k])
             if not todo.any():
                 break
             n = int(todo.sum())
-            position[todo, 0] = rng.uniform(low, start_high, n)
+            coords[k, todo, 0] = rng.uniform(low, high, n)
             draws = posterior.priors.sample(rng, n)
             for j, name in enumerate(posterior.nuisance_names, start=1):
-                position[todo, j] = draws[name]
-            log_prob[todo] = posterior(position[todo])
+                coords[k, todo, j] = draws[name]
+            log_prob[k, todo] = posterior(coords[k, todo], mass_index)
         else:
             raise RuntimeError(f"no walker start with finite posterior at m = "
-                               f"{posterior.mass_MeV:g} MeV")
-        coords.append(position[None])
-        log_probs.append(log_prob[None])
-        states.append(np.random.RandomState(np.random.MT19937(chain_seed)).get_state())
-    return Chains(np.stack(coords), np.stack(log_probs),
-                  np.zeros((len(seeds), settings.n_walkers)), states)
+                               f"{posterior.masses_MeV[mass_index]:g} MeV")
+    return MassChains(coords[:, None].astype(np.float32), coords, log_prob,
+                      np.zeros(shape[:2], dtype=np.int64), next_check=settings.chunk_steps + 1)
 
 
-def _advance(posterior: Posterior, chains: Chains, steps: int) -> Chains:
-    """Run every ensemble ``steps`` further from its last state."""
-    n_ens, _, n_walkers, n_dim = chains.coords.shape
-    new_coords, new_log_prob, accepted, states = [], [], [], []
-    for k in range(n_ens):
-        sampler = emcee.EnsembleSampler(n_walkers, n_dim, posterior, vectorize=True,
-                                        moves=emcee.moves.DEMove())
-        start = emcee.State(chains.coords[k, -1], log_prob=chains.log_prob[k, -1],
-                            random_state=chains.random_states[k])
-        state = sampler.run_mcmc(start, steps, skip_initial_state_check=True)
-        new_coords.append(sampler.get_chain())
-        new_log_prob.append(sampler.get_log_prob())
-        accepted.append(chains.accepted[k] + sampler.backend.accepted)
-        states.append(state.random_state)
-    return Chains(np.concatenate([chains.coords, np.stack(new_coords)], axis=1),
-                  np.concatenate([chains.log_prob, np.stack(new_log_prob)], axis=1),
-                  np.stack(accepted), states)
-
-
-def sample_posterior(posterior: Posterior, settings: SamplerSettings,
-                     seed: np.random.SeedSequence, credibility: float,
-                     checkpoint: Path | None = None) -> tuple[Chains, Diagnostics]:
-    """Sample until converged or ``max_steps``; checkpoint after every chunk.
-
-    An existing checkpoint is continued (raises CheckpointError if it is unusable). The
-    first chunk's initial state is step 0 of the chains.
-    """
+def _advance(posterior: ScanPosterior, chains: dict[int, MassChains], keys: dict[int, np.ndarray],
+             settings: SamplerSettings) -> None:
+    """Every mass in ``chains`` ``chunk_steps`` further, in one emcee run."""
+    masses = list(chains)
+    n_ens, n_walkers = settings.n_ensembles, settings.n_walkers
     n_dim = len(posterior.names)
-    if checkpoint is not None and checkpoint.exists():
-        chains = Chains.load(checkpoint, settings.n_ensembles, settings.n_walkers, n_dim)
-        log.debug("resuming m = %g MeV from step %d", posterior.mass_MeV, chains.n_steps)
-    else:
-        chains = _initial_chains(posterior, settings, seed.spawn(settings.n_ensembles))
-    while True:
-        if chains.n_steps > 1:
-            tau = autocorrelation_time(chains.coords)
-            at_cap = chains.n_steps >= settings.max_steps
-            if at_cap or long_enough(tau, chains.n_steps, settings):
-                result = diagnose(posterior, chains, settings, credibility, tau)
-                if result.converged or at_cap:
-                    return chains, result
-        steps = min(settings.chunk_steps, settings.max_steps - chains.n_steps)
-        chains = _advance(posterior, chains, steps)
-        if checkpoint is not None:
-            chains.save(checkpoint)
+    group_mass = np.repeat(masses, n_ens)
+    coords = np.concatenate([chains[m].coords for m in masses]).reshape(-1, n_dim)
+    log_prob = np.concatenate([chains[m].log_prob for m in masses]).ravel()
+    steps = np.repeat([chains[m].n_steps - 1 for m in masses], n_ens)
+
+    def log_prob_rows(x, group):
+        return posterior(x, group_mass[group])
+
+    move = GroupedDEMove(log_prob_rows, np.concatenate([keys[m] for m in masses]), steps,
+                         n_walkers)
+    sampler = emcee.EnsembleSampler(
+        len(coords), n_dim, lambda x: log_prob_rows(x, np.arange(len(x)) // n_walkers),
+        moves=[move], vectorize=True, backend=emcee.backends.Backend(dtype=np.float32))
+    state = sampler.run_mcmc(emcee.State(coords, log_prob=log_prob), settings.chunk_steps,
+                             skip_initial_state_check=True, progress=False)
+    new = sampler.get_chain().reshape(settings.chunk_steps, len(masses), n_ens, n_walkers,
+                                      n_dim)
+    accepted = sampler.backend.accepted.astype(np.int64).reshape(len(masses), n_ens, n_walkers)
+    final = state.coords.reshape(len(masses), n_ens, n_walkers, n_dim)
+    final_log_prob = state.log_prob.reshape(len(masses), n_ens, n_walkers)
+    for i, m in enumerate(masses):
+        c = chains[m]
+        c.pending.append(np.moveaxis(new[:, i], 0, 1))
+        c.coords, c.log_prob = final[i], final_log_prob[i]
+        c.accepted = c.accepted + accepted[i]
+
+
+def _check(posterior: ScanPosterior, mass_index: int, chains: MassChains,
+           settings: SamplerSettings, credibility: float) -> MassSample | None:
+    """Diagnose a mass due a check: its sample when converged or capped, else None (and
+    the step of its next check, from the autocorrelation time, in ``chains.next_check``)."""
+    n_steps = chains.n_steps
+    at_cap = n_steps - 1 >= _capped_steps(settings)
+    history = chains.full_history()
+    tau = autocorrelation_time(history)
+    n_chains = settings.n_ensembles * settings.n_walkers
+    ready = long_enough(tau, n_steps, settings) and expected_ess(
+        tau, n_steps, n_chains, settings) >= settings.min_ess
+    if ready or at_cap:
+        burn = burn_in_steps(tau, n_steps, settings)
+        thin = thinning(tau)
+        kept = history[:, burn::thin].astype(np.float64)
+        g = posterior.coupling(kept[..., 0], mass_index)
+        acceptance = float(np.mean(chains.accepted) / max(n_steps - 1, 1))
+        diagnostics = diagnose(g, kept, settings, credibility, tau, n_steps, burn, thin,
+                               acceptance)
+        if diagnostics.converged or at_cap:
+            best = np.unravel_index(np.argmax(chains.log_prob), chains.log_prob.shape)
+            return MassSample(mass_index, kept, g, chains.coords[best], diagnostics)
+    chains.next_check = max(n_steps + settings.chunk_steps, _predicted_length(tau, settings))
+    return None
+
+
+def _predicted_length(tau: float, settings: SamplerSettings) -> int:
+    """Steps at which chains of autocorrelation time tau pass the length and ESS tests."""
+    if not math.isfinite(tau):
+        return 0
+    n_chains = settings.n_ensembles * settings.n_walkers
+    kept = max(settings.min_kept_tau * tau, settings.min_ess * tau / n_chains)
+    return int(kept + settings.burn_in_tau * tau)
+
+
+def sample_masses(posterior: ScanPosterior, mass_indices: Iterable[int],
+                  settings: SamplerSettings, seed: int, credibility: float,
+                  on_done: Callable[[MassSample], None] = lambda sample: None,
+                  checkpoint_for: Callable[[int], Path] | None = None,
+                  identity_for: Callable[[int], dict] = lambda index: {}) -> list[MassSample]:
+    """Sample the masses ``mass_indices`` of ``posterior`` in lockstep until each converges
+    or reaches the step cap; ``on_done`` is called as each finishes.
+
+    With ``checkpoint_for(index) -> path``, a mass continues from its checkpoint if one
+    exists (a checkpoint that fails verification is discarded with a warning), and the
+    masses in progress are checkpointed at chunk ends, at most every
+    ``settings.checkpoint_interval_s`` seconds.
+    """
+    indices = [int(i) for i in mass_indices]
+    keys = dict(zip(indices, group_keys(seed, indices, settings.n_ensembles), strict=True))
+    active: dict[int, MassChains] = {}
+    for index in indices:
+        path = checkpoint_for(index) if checkpoint_for else None
+        if path is not None and path.exists():
+            try:
+                active[index] = MassChains.load(path, identity_for(index), posterior, index,
+                                                settings)
+                continue
+            except CheckpointError as exc:
+                log.warning("%s; sampling m = %g MeV from the start", exc,
+                            posterior.masses_MeV[index])
+                path.unlink(missing_ok=True)
+        active[index] = initial_chains(posterior, index, settings, seed)
+    done = []
+    last_checkpoint = time.monotonic()
+    while active:
+        cap = _capped_steps(settings) + 1
+        for index in [i for i, c in active.items() if c.n_steps >= min(c.next_check, cap)]:
+            sample = _check(posterior, index, active[index], settings, credibility)
+            if sample is not None:
+                del active[index]
+                done.append(sample)
+                on_done(sample)
+        if not active:
+            break
+        _advance(posterior, active, keys, settings)
+        if checkpoint_for and time.monotonic() - last_checkpoint >= \
+                settings.checkpoint_interval_s:
+            for index, chains in active.items():
+                chains.save(checkpoint_for(index), identity_for(index))
+            last_checkpoint = time.monotonic()
+    return done

@@ -1,120 +1,182 @@
-"""The scan over Z' masses: one independent sampling task per mass, on any executor.
+"""The scan over Z' masses: blocks of masses sampled in lockstep, on any executor.
 
-Kernels for the whole grid are computed once, in one vectorised call per measurement. Each
-mass task samples its posterior, writes its chains (InferenceData) and its result (JSON)
-atomically as soon as it finishes, and returns the result; a finished mass is reused on
-resume, an unfinished one continues from its checkpoint.
+The kernels of the whole grid are computed once. The masses still to do are dealt into
+blocks (interleaved, so that light and heavy masses share the work); each block samples its
+masses in lockstep (:func:`~mcprop.inference.sampler.sample_masses`) and turns each
+finished mass into a :class:`~mcprop.inference.results.MassResult`, handing it to
+``on_result`` where it runs. Results do not depend on the blocks: the same seed gives the
+same limits with one process, several, or a dask cluster.
 """
 
 import logging
-from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
-from mcprop import __version__
-from mcprop.inference.diagnostics import coupling_samples
 from mcprop.inference.limits import profile_likelihood_limit
 from mcprop.inference.plan import ScanPlan
-from mcprop.inference.posterior import Posterior
-from mcprop.inference.sampler import CheckpointError, sample_posterior
-from mcprop.inference.storage import atomic_write_json, write_inference_data
+from mcprop.inference.posterior import ScanPosterior
+from mcprop.inference.results import MassResult
+from mcprop.inference.sampler import MassSample, sample_masses
 
 log = logging.getLogger(__name__)
 
-#: Keys every per-mass result holds; a result file without them is treated as corrupted.
-RESULT_KEYS = ("mass_index", "m_zprime_MeV", "g_upper", "g_upper_mcse", "ess", "rhat",
-               "tau_steps", "acceptance", "converged", "g_upper_profile")
-#: Stored draws per walker after burn-in are thinned to about this many per tau.
-DRAWS_PER_TAU = 2
+#: Most masses in one block: bounds a worker's memory (chains of every mass in progress).
+MAX_BLOCK_MASSES = 64
 
 
 @dataclass(frozen=True)
-class MassFiles:
-    """Where one mass task keeps its checkpoint, chains and result."""
+class BlockTask:
+    """One block of masses to sample, with where (if anywhere) its files go.
 
-    checkpoint: Path
-    chains: Path
-    result: Path
+    ``writer`` is called in the worker with each finished :class:`MassResult`;
+    ``checkpoint_for(index)`` and ``identity_for(index)`` locate and identify checkpoints.
+    """
+
+    plan: ScanPlan
+    posterior: ScanPosterior
+    mass_indices: tuple[int, ...]
+    writer: Callable[[MassResult], None] | None = None
+    checkpoint_for: Callable[[int], Path] | None = None
+    identity_for: Callable[[int], dict] | None = None
 
 
-def run_mass(posterior: Posterior, plan: ScanPlan, index: int, files: MassFiles) -> dict:
-    """Sample one mass, write its chains and result atomically, return the result."""
-    try:
-        chains, diag = sample_posterior(posterior, plan.sampler, plan.seed_for(index),
-                                        plan.credibility, files.checkpoint)
-    except CheckpointError as exc:
-        log.warning("%s; sampling m = %g MeV from the start", exc, posterior.mass_MeV)
-        files.checkpoint.unlink(missing_ok=True)
-        chains, diag = sample_posterior(posterior, plan.sampler, plan.seed_for(index),
-                                        plan.credibility, files.checkpoint)
-    result = {"mass_index": index, "m_zprime_MeV": posterior.mass_MeV,
-              **diag.as_dict(), "g_max": posterior.g_max,
-              "credibility": plan.credibility, "coupling_prior": plan.coupling_prior.kind}
+def mass_result(plan: ScanPlan, posterior: ScanPosterior, sample: MassSample) -> MassResult:
+    """A finished mass's result: the credible limit, the profile limit, the stored draws."""
+    index = sample.mass_index
+    profile = None
+    problems = []
     if plan.profile:
-        best = chains.log_prob[:, -1].argmax()
-        start = chains.coords[:, -1].reshape(-1, chains.coords.shape[-1])[best, 1:]
-        result.update(profile_likelihood_limit(posterior, start=start))
-    else:
-        result["g_upper_profile"] = None
-    thin = max(1, int(diag.tau_steps // DRAWS_PER_TAU)) if np.isfinite(diag.tau_steps) else 1
-    kept = chains.coords[:, diag.burn_in::thin]
-    samples = {"g": coupling_samples(posterior, kept)}
+        try:
+            # one BLAS thread: the optimiser's many tiny BLAS calls are ~6x slower with a
+            # thread pool (workers are processes already)
+            with threadpool_limits(1):
+                profile = profile_likelihood_limit(posterior, index, plan.profile_level,
+                                                   start=sample.best_coords[1:])
+        except ValueError as exc:
+            problems.append(f"profile-likelihood limit not found ({exc})")
+    draws = {"g": sample.g}
     for j, name in enumerate(posterior.nuisance_names, start=1):
-        samples[name] = kept[..., j]
-    samples = {name: np.moveaxis(x, 2, 1).reshape(-1, x.shape[1]) for name, x in samples.items()}
-    attrs = {"mcprop_version": __version__, "seed": plan.seed, "mass_index": index,
-             "m_zprime_MeV": posterior.mass_MeV, "credibility": plan.credibility,
-             "coupling_prior": plan.coupling_prior.kind, "g_max": posterior.g_max,
-             "g_upper": diag.g_upper, "n_ensembles": plan.sampler.n_ensembles,
-             "walkers_per_ensemble": plan.sampler.n_walkers, "thin": thin,
-             "burn_in": diag.burn_in, "chain_layout": "chain = ensemble * walkers + walker"}
-    write_inference_data(files.chains, samples, attrs)
-    atomic_write_json(files.result, result)
-    files.checkpoint.unlink(missing_ok=True)
+        draws[name] = sample.coords[..., j]
+    draws = {name: np.moveaxis(x, 2, 1).reshape(-1, x.shape[1]) for name, x in draws.items()}
+    result = MassResult.from_sampling(index, float(posterior.masses_MeV[index]),
+                                      sample.diagnostics, float(posterior.g_max[index]), draws,
+                                      profile)
+    if problems:
+        result = MassResult(**{**result.__dict__, "problems": result.problems + tuple(problems)})
     return result
 
 
-def run_scan(plan: ScanPlan, files_for: Callable[[int], MassFiles], executor: Executor,
-             done: dict[int, dict] | None = None,
-             on_result: Callable[[dict], None] = lambda result: None) -> list[dict]:
-    """Sample every grid mass not in ``done``; call ``on_result`` as each finishes.
+def run_block(task: BlockTask) -> list[MassResult]:
+    """Sample one block; returns its results in the order they finished."""
+    results = []
 
-    Returns the results of all masses in grid order.
+    def on_done(sample: MassSample) -> None:
+        result = mass_result(task.plan, task.posterior, sample)
+        if task.writer is not None:
+            task.writer(result)
+        results.append(result)
+
+    sample_masses(task.posterior, task.mass_indices, task.plan.sampler, task.plan.seed,
+                  task.plan.credibility, on_done, task.checkpoint_for,
+                  task.identity_for or (lambda index: {}))
+    return results
+
+
+def blocks(indices: Sequence[int], n_blocks: int) -> list[tuple[int, ...]]:
+    """Deal ``indices`` into at least ``n_blocks`` interleaved blocks of at most
+    ``MAX_BLOCK_MASSES``."""
+    count = max(n_blocks, -(-len(indices) // MAX_BLOCK_MASSES))
+    return [tuple(indices[k::count]) for k in range(count) if indices[k::count]]
+
+
+def run_scan(plan: ScanPlan, posterior: ScanPosterior, todo: Sequence[int],
+             executor: Executor | None, n_blocks: int,
+             on_block: Callable[[list[MassResult]], None] = lambda results: None,
+             poll: Callable[[], None] = lambda: None,
+             task_files: Callable[[tuple[int, ...]], dict] = lambda indices: {}
+             ) -> list[MassResult]:
+    """Sample the masses ``todo`` in blocks; ``on_block`` gets each block's results as it
+    ends, ``poll`` runs about twice a second while blocks are in flight.
+
+    Without an executor the blocks run one after another in this process.
     """
-    results = dict(done or {})
-    kernels = plan.kernels()
-    futures = {executor.submit(run_mass, plan.posterior(i, kernels), plan, i, files_for(i)): i
-               for i in range(len(plan.masses_MeV)) if i not in results}
+    posterior.g_max  # noqa: B018 - computed once here, shipped with the posterior
+    tasks = [BlockTask(plan, posterior, block, **task_files(block))
+             for block in blocks(list(todo), n_blocks)]
+    results: list[MassResult] = []
+    if executor is None:
+        for task in tasks:
+            block_results = run_block(task)
+            results.extend(block_results)
+            on_block(block_results)
+        return results
+    futures = {executor.submit(run_block, task) for task in tasks}
     try:
-        for future in as_completed(futures):
-            result = future.result()
-            results[futures[future]] = result
-            on_result(result)
+        while futures:
+            finished, futures = wait(futures, timeout=0.5, return_when=FIRST_COMPLETED)
+            for future in finished:
+                block_results = future.result()
+                results.extend(block_results)
+                on_block(block_results)
+            poll()
     except BaseException:
         for future in futures:
             future.cancel()
         raise
-    return [results[i] for i in range(len(plan.masses_MeV))]
+    return results
+
+
+def _start_worker(parent: int) -> None:
+    """In a worker: one BLAS thread (the workers are the parallelism), Ctrl-C ignored (the
+    main process handles it), and exit as soon as the main process is gone, whatever killed
+    it."""
+    threadpool_limits(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 @contextmanager
 def make_executor(kind: str = "local", workers: int = 2,
-                  scheduler: str | None = None) -> Iterator[Executor]:
-    """Local processes, or a dask.distributed cluster (a LocalCluster when no address)."""
+                  scheduler: str | None = None) -> Iterator[Executor | None]:
+    """None for one local worker (the scan runs in this process), local processes, or a
+    dask.distributed cluster (a LocalCluster when no scheduler address is given)."""
     if kind == "local":
-        with ProcessPoolExecutor(max_workers=workers) as executor:
-            yield executor
+        if workers == 1:
+            yield None
+            return
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
+                                   initargs=(os.getpid(),))
+        try:
+            yield pool
+        except BaseException:
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
         return
     if kind != "dask":
         raise ValueError(f"unknown executor {kind!r}; choose local or dask")
     from distributed import Client, LocalCluster
 
     if scheduler:
-        with Client(scheduler) as client:
+        with Client(scheduler, timeout="10s") as client:
             yield client.get_executor()
         return
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,

@@ -15,15 +15,22 @@ from pathlib import Path
 import numpy as np
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and an atomic rename."""
+#: Permissions of every file a run writes (read for all, as any output file).
+FILE_MODE = 0o644
+
+
+def atomic_write_bytes(path: Path, data: bytes, sync: bool = True) -> None:
+    """Write ``data`` to ``path`` via a temporary file and an atomic rename; ``sync`` also
+    flushes it to the disk before the rename (a checkpoint needs only the rename)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -35,30 +42,37 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def atomic_write_json(path: Path, obj) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+    atomic_write_text(path, json.dumps(obj, indent=2, allow_nan=False) + "\n")
 
 
 def atomic_write_npz(path: Path, **arrays: np.ndarray) -> None:
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_bytes(path, buffer.getvalue(), sync=False)
 
 
-def write_inference_data(path: Path, samples: Mapping[str, np.ndarray],
-                         attrs: Mapping[str, object]) -> None:
-    """Save samples {name: (chain, draw)} as ArviZ InferenceData netCDF, atomically;
-    ``attrs`` go to the posterior group."""
+def inference_data(samples: Mapping[str, np.ndarray], attrs: Mapping[str, object]):
+    """ArviZ InferenceData of samples {name: (chain, draw)}; ``attrs`` go to the posterior
+    group. The one conversion of the project's draws to ArviZ."""
     import arviz as az
 
     with warnings.catch_warnings():  # thinned chains may hold fewer draws than walkers
         warnings.filterwarnings("ignore", message="More chains")
         idata = az.from_dict(posterior=dict(samples))
     idata.posterior.attrs.update(attrs)
+    return idata
+
+
+def write_inference_data(path: Path, samples: Mapping[str, np.ndarray],
+                         attrs: Mapping[str, object]) -> None:
+    """Save samples {name: (chain, draw)} as ArviZ InferenceData netCDF, atomically."""
+    idata = inference_data(samples, attrs)
     fd, tmp = tempfile.mkstemp(prefix=f".{Path(path).name}.", suffix=".tmp",
                                dir=Path(path).parent)
+    os.fchmod(fd, FILE_MODE)
     os.close(fd)
     try:
-        idata.to_netcdf(tmp)
+        idata.to_netcdf(tmp, engine="netcdf4")
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

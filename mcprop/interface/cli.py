@@ -49,21 +49,38 @@ def _cmd_predict(args) -> int:
 
 
 def _cmd_run(args) -> int:
-    from mcprop.interface.runner import configure, run
+    from mcprop.interface.config import load_config
+    from mcprop.interface.runner import run_config
 
-    config = configure(args.config, args.seed, args.out)
+    overrides: dict = {}
+    if args.seed is not None:
+        overrides["sampler"] = {"seed": args.seed}
+    if args.out is not None:
+        overrides["output"] = {"directory": str(Path(args.out).resolve())}
+    config = load_config(args.config, overrides)
+    if args.executor == "dask" and args.scheduler is not None:
+        _check_scheduler(args.scheduler)
     try:
-        store = run(config, sys.argv, resume=args.resume, force=args.force,
-                    executor=args.executor, workers=args.workers, scheduler=args.scheduler,
-                    quiet=args.quiet)
+        scan = run_config(config, write=True, workers=args.workers, executor=args.executor,
+                          scheduler=args.scheduler, resume=args.resume, force=args.force,
+                          progress=not args.quiet, argv=sys.argv)
     except KeyboardInterrupt:
         print(f"mcprop: interrupted; finished masses are saved, continue with "
               f"'mcprop run {args.config} --resume'", file=sys.stderr)
         return 130
-    manifest = store.manifest()
-    log.info("done: %d/%d masses converged; limits in %s, plot in %s",
-             manifest["n_converged"], manifest["n_masses"], store.limits_csv, store.plot_file)
+    n_converged = sum(r.converged for r in scan.results)
+    log.info("done: %d/%d masses converged; limits in %s, plot in %s", n_converged,
+             len(scan.masses_MeV), scan.run_dir / "limits.csv", scan.run_dir / "limit_curve.png")
     return 0
+
+
+def _check_scheduler(address: str) -> None:
+    """A dask scheduler address must be host:port, optionally with a tcp/tls/ws scheme."""
+    import re
+
+    if not re.fullmatch(r"((tcp|tls|ws|wss|inproc|ucx)://)?[\w.\-\[\]:]+:\d{1,5}", address):
+        raise UserError(f"--scheduler: not a dask scheduler address (host:port or "
+                        f"tcp://host:port): {address!r}")
 
 
 def _cmd_corner(args) -> int:
@@ -151,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         quiet = getattr(args, "quiet", False)
-        logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s",
+                            stream=sys.stderr, force=True)
         logging.getLogger("mcprop").setLevel(logging.WARNING if quiet else logging.INFO)
         return args.func(args)
     except UserError as exc:

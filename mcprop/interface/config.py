@@ -10,6 +10,7 @@ import hashlib
 import json
 import math
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -177,8 +178,27 @@ class _Reader:
         return value
 
 
-def load_config(path: Path | str) -> RunConfig:
-    """Read, validate and resolve a run config; build its scan plan."""
+def _merged(document: dict, overrides: Mapping | None) -> dict:
+    """``document`` with the nested ``overrides`` applied (tables merged, values replaced)."""
+    merged = dict(document)
+    for key, value in (overrides or {}).items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merged(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def config_from_dict(document: Mapping, base_dir: Path | str = ".",
+                     overrides: Mapping | None = None) -> RunConfig:
+    """Validate a config given as a dict; relative paths resolve against ``base_dir``."""
+    path = Path(base_dir).resolve() / "<dict>"
+    return resolve_config(_merged(copy.deepcopy(dict(document)), overrides), path)
+
+
+def load_config(path: Path | str, overrides: Mapping | None = None) -> RunConfig:
+    """Read, validate and resolve a run config (with ``overrides``, a nested dict such as
+    ``{"sampler": {"seed": 5}}``, applied before resolution); build its scan plan."""
     path = Path(path).resolve() if Path(path).exists() else Path(path)
     try:
         document = tomllib.loads(path.read_text())
@@ -188,7 +208,7 @@ def load_config(path: Path | str) -> RunConfig:
         raise UserError(f"{path}: cannot read the config ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{path}: invalid TOML ({exc})") from None
-    return resolve_config(document, path)
+    return resolve_config(_merged(document, overrides), path)
 
 
 def resolve_config(document: dict[str, Any], path: Path) -> RunConfig:

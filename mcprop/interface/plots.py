@@ -26,9 +26,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from mcprop.inference.limits import allowance_limit_g
-from mcprop.inference.storage import atomic_write_bytes, read_inference_data
+from mcprop.inference.storage import atomic_write_bytes
 from mcprop.interface.errors import UserError
-from mcprop.interface.store import RunDirectory, read_config
 from mcprop.physics.flavour import BOREXINO_PHASE1_P_EE, NUFIT_5_0_NO_CENTRAL, flavour_model
 from mcprop.physics.kernels import RateKernels
 from mcprop.physics.muon_g2 import G2_2021, G2_2025
@@ -139,26 +138,24 @@ class RunCurve:
     g_upper_profile: np.ndarray  # NaN where no profile-likelihood limit was computed
     converged: np.ndarray
 
-    @classmethod
-    def load(cls, root: Path) -> "RunCurve":
-        """Read a run directory; UserError if it is not one or has no finished mass."""
-        run = RunDirectory.open(root)
-        config = read_config(run)
-        results = run.results()
-        if not results:
-            raise UserError(f"{run.root}: no finished masses to plot")
-        try:
-            def column(key):
-                return np.array([np.nan if r[key] is None else r[key] for r in results],
-                                dtype=float)
+    model: str = "Lmu-Ltau"
 
-            return cls(config["name"], float(config["limits"]["credibility"]),
-                       config["physics"]["flavour_model"], column("m_zprime_MeV"),
-                       column("g_upper"), column("g_upper_mcse"), column("g_upper_profile"),
-                       np.array([bool(r["converged"]) for r in results]))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise UserError(f"{run.root}: incomplete results or config "
-                            f"({type(exc).__name__}: {exc})") from None
+    @classmethod
+    def from_result(cls, scan) -> "RunCurve":
+        """The curve of a :class:`~mcprop.interface.api.ScanResult`; UserError if it has no
+        finished mass."""
+        if not scan.results:
+            raise UserError(f"{scan.run_dir or scan.name}: no finished masses to plot")
+
+        def column(key):
+            return np.array([np.nan if getattr(r, key) is None else getattr(r, key)
+                             for r in scan.results], dtype=float)
+
+        return cls(scan.name, float(scan.config["limits"]["credibility"]),
+                   scan.config["physics"]["flavour_model"], column("m_zprime_MeV"),
+                   column("g_upper"), column("g_upper_mcse"), column("g_upper_profile"),
+                   np.array([r.converged for r in scan.results]),
+                   scan.config["physics"]["model"])
 
 
 # --- comparison curves ------------------------------------------------------------------
@@ -214,31 +211,37 @@ def _percent(credibility: float) -> str:
 Legend = tuple[list, list[str]]
 
 
-def limit_figure(run_dirs: Sequence[Path], overlays: Sequence[str] = ()) -> Figure:
-    """The limit-curve figure of runs, with (g-2)_mu bands, the seed's curves and overlays.
+def limit_figure(scans: Sequence, overlays: Sequence[str] = (),
+                 context: Sequence[str] = ()) -> Figure:
+    """The limit-curve figure of runs, with overlays; for L_mu - L_tau runs also the
+    (g-2)_mu bands and the seed's fixed-factor curves.
 
     Parameters
     ----------
-    run_dirs : sequence of Path
-        Run directories; the first one also contributes its profile-likelihood limit.
+    scans : sequence of ScanResult
+        The runs; the first one also contributes its profile-likelihood limit.
     overlays : sequence of str
         ``CSV[:LABEL]`` specifications of extra curves (mass [MeV], g).
+    context : sequence of str
+        Other experiments' constraints to draw (names of ``CONTEXT_CURVES``).
 
     Returns
     -------
     Figure
         A log-log plot of g versus m_Z' [MeV], ``LIMIT_FIGSIZE_IN`` at ``DPI``.
     """
-    runs = [RunCurve.load(Path(root)) for root in run_dirs]
+    runs = [RunCurve.from_result(scan) for scan in scans]
     extra = [read_overlay(spec) for spec in overlays]
+    lmu_ltau = all(r.model == "Lmu-Ltau" for r in runs)
     low = min(r.masses_MeV.min() for r in runs)
     high = max(r.masses_MeV.max() for r in runs)
     masses = np.geomspace(low, high, N_CURVE_MASSES) if high > low else np.array([low])
-    seed = seed_comparison_curves(masses)
-    bands = {a: {n: a.coupling_band(masses, n) for n in (1, 2)} for a in (G2_2021, G2_2025)}
+    seed = seed_comparison_curves(masses) if lmu_ltau else None
+    bands = ({a: {n: a.coupling_band(masses, n) for n in (1, 2)} for a in (G2_2021, G2_2025)}
+             if lmu_ltau else {})
 
-    shown = [r.g_upper for r in runs] + list(seed) + [edge for band in bands.values()
-                                                       for edge in band[2]]
+    shown = [r.g_upper for r in runs] + list(seed or ()) + [
+        edge for band in bands.values() for edge in band[2]]
     shown += [o.g[(o.masses_MeV >= low * (1 - 1e-9)) & (o.masses_MeV <= high * (1 + 1e-9))]
               for o in extra]
     shown = np.concatenate(shown)
@@ -253,16 +256,18 @@ def limit_figure(run_dirs: Sequence[Path], overlays: Sequence[str] = ()) -> Figu
     ax.set_xlim((low, high) if high > low else (low / 2, high * 2))
     ax.set_ylim(*y_range)
     handles, labels = [], []
-    for part in (_draw_g2_bands(ax, masses, bands, y_range[0]),
-                 _draw_seed_curves(ax, masses, seed),
-                 _draw_runs(ax, runs, y_range[1]),
-                 _draw_overlays(ax, extra)):
+    parts = [_draw_runs(ax, runs, y_range[1]), _draw_overlays(ax, extra)]
+    if lmu_ltau:
+        parts[:0] = [_draw_g2_bands(ax, masses, bands, y_range[0]),
+                     _draw_seed_curves(ax, masses, seed)]
+    for part in parts:
         handles += part[0]
         labels += part[1]
     ax.legend(handles, labels, loc="lower right", fontsize=7.5, framealpha=0.92,
               handler_map={tuple: HandlerTuple(ndivide=None, pad=0)}, handlelength=2.6)
     credibility = " / ".join(dict.fromkeys(_percent(r.credibility) for r in runs))
-    ax.set_title(rf"$L_\mu - L_\tau$ $Z'$: {credibility} credible upper limits on $g_{{Z'}}$"
+    models = " / ".join(dict.fromkeys(model_tex(r.model) for r in runs))
+    ax.set_title(rf"{models} $Z'$: {credibility} credible upper limits on $g_{{Z'}}$"
                  "\n(shaded: excluded; thin band around a limit: its MC standard error)",
                  fontsize=10)
     ax.set_xlabel(r"$m_{Z'}$ [MeV]")
@@ -349,52 +354,42 @@ def _draw_overlays(ax, overlays: list[Overlay]) -> Legend:
     return handles, [o.label for o in overlays]
 
 
-def plot_runs(run_dirs: Sequence[Path], out: Path, overlays: Sequence[str] = ()) -> Path:
-    """Write the limit-curve figure of ``run_dirs`` to ``out`` (.png or .pdf); return it."""
-    out = Path(out)
-    _check_output(out)
-    _save(limit_figure(run_dirs, overlays), out)
-    return out
-
-
-def plot_command(run_dirs: list[Path], out: Path | None, overlays: list[str]) -> int:
+def plot_command(run_dirs: list[Path], out: Path | None, overlays: list[str],
+                 context: Sequence[str] = ()) -> int:
     """``mcprop plot``: the default output is ``RUN_DIR/limit_curve.png`` for one run,
     ``./limit_curves.png`` for several. Returns the exit code."""
+    from mcprop.interface.api import load
+
     if out is None:
-        out = (RunDirectory(run_dirs[0]).plot_file if len(run_dirs) == 1
+        out = (Path(run_dirs[0]) / "limit_curve.png" if len(run_dirs) == 1
                else Path("limit_curves.png"))
-    for root in run_dirs:
-        RunDirectory.open(root)
-    plot_runs(run_dirs, out, overlays)
+    check_output(out)
+    scans = [load(root) for root in run_dirs]
+    save_figure(limit_figure(scans, overlays, context), out)
     log.info("limit curves written to %s", out)
     return 0
 
 
+def model_tex(model: str) -> str:
+    """A U(1)' model name in TeX: 'Lmu-Ltau' -> '$L_\\mu - L_\\tau$'."""
+    names = {"e": "e", "mu": r"\mu", "tau": r"\tau"}
+    parts = [f"L_{names[p[1:]]}" if p[1:] in names and p[0] == "L" else p
+             for p in model.split("-")]
+    return "$" + " - ".join(parts) + "$"
+
+
 # --- corner plots -----------------------------------------------------------------------
 
-def corner_figure(run_dir: Path, mass_MeV: float) -> tuple[Figure, dict]:
-    """Corner plot of g and the nuisances at the grid mass nearest (in log m) ``mass_MeV``.
-
-    Returns
-    -------
-    (Figure, dict)
-        The figure and the result of the mass used (``mass_index``, ``m_zprime_MeV``,
-        ``g_upper``, ...).
-    """
+def corner_figure(scan, mass_MeV: float) -> Figure:
+    """Corner plot of g and the nuisances of a ScanResult at the grid mass nearest (in
+    log m) ``mass_MeV``."""
     import corner
 
-    run = RunDirectory.open(run_dir)
-    mass_MeV = _positive_mass(mass_MeV)
-    config = read_config(run)
-    results = run.results()
-    if not results:
-        raise UserError(f"{run.root}: no finished masses")
-    grid = np.array([r["m_zprime_MeV"] for r in results], dtype=float)
-    result = results[int(np.argmin(np.abs(np.log(grid / mass_MeV))))]
-    names, samples = _posterior_samples(run.files_for(result["mass_index"]).chains)
-    if not math.isclose(result["m_zprime_MeV"], mass_MeV, rel_tol=1e-6):
+    result = scan.result_at(mass_MeV)
+    names, samples = _posterior_samples(scan.chains(mass_MeV), scan.run_dir)
+    if not math.isclose(result.m_zprime_MeV, mass_MeV, rel_tol=1e-6):
         log.info("using the grid mass %.6g MeV nearest to the requested %.6g MeV",
-                 result["m_zprime_MeV"], mass_MeV)
+                 result.m_zprime_MeV, mass_MeV)
 
     labels = [PARAMETER_LABELS.get(n, n) for n in names]
     for j in range(1, len(names)):  # a y-axis offset text would overlap the panel above
@@ -405,16 +400,17 @@ def corner_figure(run_dir: Path, mass_MeV: float) -> tuple[Figure, dict]:
 
     fig = Figure(figsize=(2.0 * len(names) + 0.1 * (len(names) - 1) + 1.4,) * 2, dpi=100)
     corner.corner(samples, fig=fig, labels=labels,
-                  truths=[result["g_upper"]] + [None] * (len(names) - 1),
+                  truths=[result.g_upper] + [None] * (len(names) - 1),
                   truth_color="tab:red", color="tab:blue", bins=30, smooth=0.8,
                   use_math_text=True, label_kwargs={"fontsize": 13}, max_n_ticks=4)
-    credibility = _percent(float(config["limits"]["credibility"]))
-    fig.suptitle(rf"{config['name']}: posterior at $m_{{Z'}}$ = {result['m_zprime_MeV']:.4g} MeV"
-                 rf" ($L_\mu - L_\tau$)", fontsize=16, y=0.99)
-    fig.text(0.97, 0.93, f"red line: $g_{{90}}$ = {result['g_upper']:.3g}\n"
+    credibility = _percent(float(scan.config["limits"]["credibility"]))
+    fig.suptitle(rf"{scan.name}: posterior at $m_{{Z'}}$ = {result.m_zprime_MeV:.4g} MeV"
+                 rf" ({model_tex(scan.config['physics']['model'])})", fontsize=16, y=0.99)
+    g90 = "n/a" if result.g_upper is None else f"{result.g_upper:.3g}"
+    fig.text(0.97, 0.93, f"red line: $g_{{90}}$ = {g90}\n"
                          f"({credibility} credible upper limit)\n{len(samples)} samples",
              ha="right", va="top", fontsize=14, color="tab:red")
-    return fig, result
+    return fig
 
 
 def _with_unit_factor(label: str, exponent: int) -> str:
@@ -424,17 +420,11 @@ def _with_unit_factor(label: str, exponent: int) -> str:
     return f"{head} [{power} {unit}" if bracket else f"{label} [{power}]"
 
 
-def _posterior_samples(path: Path) -> tuple[list[str], np.ndarray]:
-    """Names (g first) and samples (n, k) of the varying posterior variables in ``path``."""
-    if not path.is_file():
-        raise UserError(f"{path}: chain file missing")
-    try:
-        posterior = read_inference_data(path).posterior
-        columns = {name: np.asarray(posterior[name].values, dtype=float).ravel()
-                   for name in posterior.data_vars}
-    except Exception as exc:  # netCDF/HDF5 raise many types for a damaged file
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"{path}: unreadable chain file ({reason})") from None
+def _posterior_samples(idata, path) -> tuple[list[str], np.ndarray]:
+    """Names (g first) and samples (n, k) of the varying posterior variables."""
+    posterior = idata.posterior
+    columns = {name: np.asarray(posterior[name].values, dtype=float).ravel()
+               for name in posterior.data_vars}
     if "g" not in columns:
         raise UserError(f"{path}: no posterior variable 'g' in the chain file")
     names = ["g"] + [name for name in columns if name != "g"]
@@ -454,25 +444,23 @@ def _posterior_samples(path: Path) -> tuple[list[str], np.ndarray]:
 
 def corner_command(run_dir: Path, mass_MeV: float, out: Path | None) -> int:
     """``mcprop corner``: default output ``RUN_DIR/corner_mNNN.png``. Returns the exit code."""
+    from mcprop.interface.api import load
+
     if out is not None:
-        _check_output(out)
-    fig, result = corner_figure(run_dir, mass_MeV)
+        check_output(out)
+    scan = load(run_dir)
+    result = scan.result_at(mass_MeV)
+    fig = corner_figure(scan, mass_MeV)
     if out is None:
-        out = Path(run_dir) / f"corner_m{result['mass_index']:03d}.png"
-    _save(fig, out)
-    log.info("corner plot of m = %.4g MeV written to %s", result["m_zprime_MeV"], out)
+        out = Path(run_dir) / f"corner_m{result.mass_index:03d}.png"
+    save_figure(fig, out)
+    log.info("corner plot of m = %.4g MeV written to %s", result.m_zprime_MeV, out)
     return 0
 
 
 # --- output -----------------------------------------------------------------------------
 
-def _positive_mass(mass_MeV: float) -> float:
-    if not (math.isfinite(mass_MeV) and mass_MeV > 0):
-        raise UserError(f"--mass-MeV: must be a finite mass > 0 MeV, got {mass_MeV!r}")
-    return float(mass_MeV)
-
-
-def _check_output(out: Path) -> None:
+def check_output(out: Path) -> None:
     """UserError unless ``out`` has a known suffix and its folder exists."""
     if out.suffix.lower() not in FORMATS:
         raise UserError(f"{out}: unsupported output format {out.suffix or '(none)'!r}; "
@@ -481,8 +469,9 @@ def _check_output(out: Path) -> None:
         raise UserError(f"{out}: the folder {out.parent} does not exist")
 
 
-def _save(fig: Figure, out: Path) -> None:
+def save_figure(fig: Figure, out: Path) -> None:
     """Render ``fig`` in memory in the format of ``out``'s suffix and write it atomically."""
+    check_output(out)
     buffer = io.BytesIO()
     fig.savefig(buffer, format=FORMATS[out.suffix.lower()], dpi=fig.dpi)
     try:

@@ -1,83 +1,191 @@
-"""``mcprop run``: a sampling run over the mass grid of a config, into a run directory."""
+"""Running a config: the scan, with or without a run directory, and saving a result.
+
+With a run directory every finished mass is written by the worker that sampled it (chains
+first, result last), the manifest and limits are updated as blocks finish, and masses in
+progress are checkpointed; ``--resume`` reuses what is there after verifying it.
+"""
 
 import logging
-import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
+from mcprop.inference.results import MassResult
 from mcprop.inference.scan import make_executor, run_scan
-from mcprop.interface.config import RunConfig, load_config, resolve_config
+from mcprop.interface.api import ScanResult, chain_attrs
+from mcprop.interface.config import RunConfig
 from mcprop.interface.errors import UserError
-from mcprop.interface.plots import plot_runs
-from mcprop.interface.store import RunDirectory, now
+from mcprop.interface.store import RunDirectory, RunIdentity, now
 
 log = logging.getLogger("mcprop")
 
 
-def configure(path: Path, seed: int | None, out: Path | None) -> RunConfig:
-    """Load a config, with the command line's --seed and --out applied."""
-    config = load_config(path)
-    if seed is None and out is None:
-        return config
-    document = tomllib.loads(Path(path).read_text())
-    if seed is not None:
-        document.setdefault("sampler", {})["seed"] = seed
-    if out is not None:
-        document.setdefault("output", {})["directory"] = str(Path(out).resolve())
-    return resolve_config(document, config.path)
+@dataclass(frozen=True)
+class MassWriter:
+    """Writes a finished mass into a run directory (picklable: runs in workers)."""
+
+    root: Path
+    identity: RunIdentity
+    config: dict
+
+    def __call__(self, result: MassResult) -> None:
+        RunDirectory(self.root).write_mass(result, self.identity, chain_attrs(self.config,
+                                                                              result))
 
 
-def _summary(result: dict) -> dict:
+@dataclass(frozen=True)
+class CheckpointIdentity:
+    """The identity a mass's checkpoint must carry: the run, the mass, the sampler."""
+
+    identity: RunIdentity
+    masses_MeV: tuple[float, ...]
+    sampler: tuple
+
+    def __call__(self, index: int) -> dict:
+        return {**self.identity.for_mass(index, self.masses_MeV[index]),
+                "sampler": list(self.sampler)}
+
+
+def _summary(result: MassResult) -> dict:
     """What the manifest records of a finished mass."""
-    return {key: result.get(key) for key in ("m_zprime_MeV", "g_upper", "converged",
-                                              "problems")}
+    return {"m_zprime_MeV": result.m_zprime_MeV, "g_upper": result.g_upper,
+            "converged": result.converged, "problems": list(result.problems)}
 
 
-def run(config: RunConfig, argv: list[str], resume: bool = False, force: bool = False,
-        executor: str = "local", workers: int = 2, scheduler: str | None = None,
-        quiet: bool = False) -> RunDirectory:
-    """Sample every mass of ``config`` and write the run directory; returns it."""
+def run_config(config: RunConfig, write: bool = True, workers: int = 2,
+               executor: str = "local", scheduler: str | None = None, resume: bool = False,
+               force: bool = False, progress: bool = True,
+               argv: list[str] | None = None) -> ScanResult:
+    """Sample every mass of ``config``; with ``write``, into its run directory."""
     plan = config.plan
-    n_masses = len(plan.masses_MeV)
+    masses = np.asarray(plan.masses_MeV, dtype=float)
+    posterior = plan.posterior()
+    try:
+        posterior.coupling_prior.check_floor(posterior.g_max, masses)
+    except ValueError as exc:
+        raise UserError(f"{config.path}: coupling_prior.floor_g: {exc}") from None
+    identity = RunIdentity(config.config_hash, plan.seed)
+    store, manifest, done = None, None, {}
+    if write:
+        store, manifest, done = _open_store(config, identity, resume, force, argv or [])
+        manifest.update(executor=executor, workers=workers)
+        store.write_manifest(manifest)
+    results = dict(done)
+    todo = [i for i in range(len(masses)) if i not in done]
+    log.info("%s: %d masses from %g to %g MeV, %d already done%s", config.name, len(masses),
+             masses[0], masses[-1], len(done),
+             f"; writing to {store.root}" if store else "")
+
+    def task_files(indices):
+        if store is None:
+            return {}
+        return {"writer": MassWriter(store.root, identity, config.resolved),
+                "checkpoint_for": store.checkpoint_file,
+                "identity_for": CheckpointIdentity(identity, tuple(masses),
+                                                   tuple(vars(plan.sampler).values()))}
+
+    try:
+        with tqdm(total=len(masses), initial=len(done), unit="mass", disable=not progress,
+                  desc=config.name) as bar:
+            def on_block(block: list[MassResult]) -> None:
+                for result in block:
+                    results[result.mass_index] = result
+                    if not result.converged:
+                        log.warning("m = %.4g MeV did not converge: %s", result.m_zprime_MeV,
+                                    "; ".join(result.problems))
+                if store is not None:
+                    for result in block:
+                        manifest["masses"][str(result.mass_index)] = _summary(result)
+                    store.write_manifest(manifest)
+                    _write_limits(store, _scan_result(config, masses, results, store))
+                bar.update(len(results) - bar.n)
+
+            def poll() -> None:
+                if store is not None:
+                    finished = sum(store.result_file(i).exists() for i in range(len(masses)))
+                    bar.update(max(0, finished - bar.n))
+
+            with make_executor(executor, workers, scheduler) as pool:
+                run_scan(plan, posterior, todo, pool, workers, on_block, poll, task_files)
+        scan = _scan_result(config, masses, results, store)
+        if store is not None:
+            _write_limits(store, scan)
+            scan.plot(store.plot_file)
+            manifest.update(finished=now(), n_converged=sum(r.converged for r in scan.results))
+            store.write_manifest(manifest)
+            scan.manifest = manifest
+        return scan
+    finally:
+        if store is not None:
+            store.release_lock()
+
+
+def _scan_result(config: RunConfig, masses: np.ndarray, results: dict,
+                 store: RunDirectory | None) -> ScanResult:
+    return ScanResult(config.resolved, masses, [results[i] for i in sorted(results)],
+                      config.config_hash, store.root if store else None)
+
+
+def _open_store(config: RunConfig, identity: RunIdentity, resume: bool, force: bool,
+                argv: list[str]) -> tuple[RunDirectory, dict, dict]:
+    """The run directory, its manifest and the verified finished results."""
+    n_masses = len(config.plan.masses_MeV)
     if resume and config.output_dir.exists():
         store = RunDirectory.open(config.output_dir)
         manifest = store.manifest()
-        if manifest.get("config_hash") != config.config_hash:
-            raise UserError(f"{store.root}: was run with a different config or prior files "
-                            f"(config hash differs); start it again with --force")
-        done = store.finished_results(n_masses)
+        if manifest["config_hash"] != config.config_hash or manifest["seed"] != identity.seed:
+            raise UserError(f"{store.root}: was run with a different config, prior files or "
+                            f"seed (config hash differs); start it again with --force")
+        if manifest["n_masses"] != n_masses:
+            raise UserError(f"{store.manifest_file}: n_masses: {manifest['n_masses']} does "
+                            f"not match the config's {n_masses}")
+        store.acquire_lock()
+        try:
+            done = {r.mass_index: r for r in store.results(strict=False)}
+        except UserError:
+            store.release_lock()
+            raise
         manifest.setdefault("resumed", []).append(now())
     else:
-        store = RunDirectory.create(config, force=force)
-        manifest = store.new_manifest(config, argv)
+        store = RunDirectory.create(config.output_dir, config.resolved, force=force)
+        manifest = store.new_manifest(config.name, str(config.path), config.config_hash,
+                                      identity.seed, n_masses, argv)
         done = {}
-    manifest.update(executor=executor, workers=workers, finished=None)
+    for result in done.values():
+        manifest["masses"][str(result.mass_index)] = _summary(result)
+    manifest.update(finished=None)
     store.write_manifest(manifest)
-    results = dict(done)
-    log.info("%s: %d masses from %g to %g MeV, %d already done; writing to %s", config.name,
-             n_masses, plan.masses_MeV[0], plan.masses_MeV[-1], len(done), store.root)
+    return store, manifest, done
 
-    with tqdm(total=n_masses, initial=len(done), unit="mass", disable=quiet,
-              desc=config.name) as bar:
-        def on_result(result: dict) -> None:
-            results[result["mass_index"]] = result
-            manifest["masses"][str(result["mass_index"])] = _summary(result)
-            store.write_manifest(manifest)
-            store.write_limits([results[i] for i in sorted(results)], config.resolved)
-            if not result["converged"]:
-                log.warning("m = %.4g MeV did not converge: %s", result["m_zprime_MeV"],
-                            "; ".join(result["problems"]))
-            bar.update(1)
 
-        for result in done.values():
-            manifest["masses"][str(result["mass_index"])] = _summary(result)
-        with make_executor(executor, workers, scheduler) as pool:
-            ordered = run_scan(plan, store.files_for, pool, done, on_result)
+def _write_limits(store: RunDirectory, scan: ScanResult) -> None:
+    from mcprop.inference.storage import atomic_write_text
 
-    store.write_limits(ordered, config.resolved)
-    plot_runs([store.root], store.plot_file)
-    manifest["finished"] = now()
-    manifest["n_converged"] = sum(r["converged"] for r in ordered)
-    store.write_manifest(manifest)
-    return store
+    atomic_write_text(store.limits_csv, scan.to_csv())
+    atomic_write_text(store.limits_json, scan.to_json())
+
+
+def save_result(scan: ScanResult, directory: Path) -> Path:
+    """Write a result held in memory as a run directory at ``directory``."""
+    resolved = {**scan.config, "output": {"directory": str(directory.resolve())}}
+    store = RunDirectory.create(directory, resolved, force=False)
+    try:
+        identity = RunIdentity(scan.config_hash, scan.seed)
+        manifest = store.new_manifest(scan.name, "<saved from Python>", scan.config_hash,
+                                      scan.seed, len(scan.masses_MeV), [])
+        writer = MassWriter(store.root, identity, scan.config)
+        for result in scan.results:
+            if not result.draws and scan.run_dir is not None:
+                draws = RunDirectory(scan.run_dir).read_draws(result.mass_index)
+                result = MassResult.from_record(result.record(), draws)
+            writer(result)
+            manifest["masses"][str(result.mass_index)] = _summary(result)
+        manifest.update(finished=now(), n_converged=sum(r.converged for r in scan.results))
+        store.write_manifest(manifest)
+        _write_limits(store, scan)
+        scan.plot(store.plot_file)
+    finally:
+        store.release_lock()
+    return store.root

@@ -1,47 +1,59 @@
-"""The run directory: resolved config, manifest, per-mass chains and results, limits.
+"""The run directory: the one writer and the one reader of a run's files.
 
 Layout of ``RUN_DIR``::
 
     config.toml            the resolved config (defaults filled in, absolute paths)
     manifest.json          versions, seed, config hash, timings, per-mass convergence
-    chains/mNNN.nc         ArviZ InferenceData (netCDF) of mass NNN, post burn-in
+    chains/mNNN.nc         ArviZ InferenceData (netCDF) of mass NNN: the stored draws
     results/mNNN.json      limit and diagnostics of mass NNN (written last: marks it done)
     checkpoints/mNNN.npz   chains of a mass in progress (removed when it finishes)
     limits.csv, limits.json, limit_curve.png
+    .lock                  PID of the process running the run
 
-Everything is written atomically; a finished mass is written as soon as it finishes.
+Everything is written atomically; a finished mass is written as soon as it finishes. Every
+file read back is checked: a result must carry the run's identity (config hash, seed), a
+mass index inside the grid with that grid's mass, and only finite numbers.
 """
 
-import csv
-import io
 import json
 import logging
+import os
 import platform
 import tomllib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import tomli_w
 
 from mcprop import __version__
-from mcprop.inference.scan import RESULT_KEYS, MassFiles
+from mcprop.inference.results import MassResult, ResultError
 from mcprop.inference.storage import (
     atomic_write_bytes,
     atomic_write_json,
-    atomic_write_text,
     read_inference_data,
+    write_inference_data,
 )
-from mcprop.interface.config import RunConfig, without_none
+from mcprop.interface.config import mass_grid_MeV, without_none
 from mcprop.interface.errors import UserError
 
 log = logging.getLogger(__name__)
 
-#: Columns of limits.csv, in order, with their units in the names.
-LIMIT_COLUMNS = ("m_zprime_MeV", "g_upper", "g_upper_mcse", "g_upper_profile", "ess", "rhat",
-                 "tau_steps", "acceptance", "n_steps", "burn_in", "converged")
 PACKAGES = ("mcprop", "numpy", "scipy", "emcee", "arviz", "corner", "matplotlib", "xarray",
-            "netCDF4", "distributed")
+            "netCDF4", "distributed", "pandas")
+#: Files and folders a run writes; --force removes these and nothing else.
+OWN_FILES = ("config.toml", "manifest.json", "limits.csv", "limits.json", "limit_curve.png")
+OWN_FOLDERS = {"chains": ".nc", "results": ".json", "checkpoints": ".npz"}
+#: Keys of the stored config that readers use, as dotted paths.
+CONFIG_KEYS = ("name", "measurements", "physics.model", "physics.flavour_model",
+               "physics.interference", "priors.files", "mass_grid.mass_min_MeV",
+               "mass_grid.mass_max_MeV", "mass_grid.n_masses", "coupling_prior.kind",
+               "coupling_prior.upper_np_fraction", "limits.credibility", "sampler.seed")
+#: Keys of the manifest with their types.
+MANIFEST_TYPES = {"mcprop_version": str, "name": str, "config_hash": str, "seed": int,
+                  "n_masses": int, "masses": dict}
 
 
 def now() -> str:
@@ -58,6 +70,18 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+@dataclass(frozen=True)
+class RunIdentity:
+    """What ties a file to its run: the config hash and the seed."""
+
+    config_hash: str
+    seed: int
+
+    def for_mass(self, index: int, mass_MeV: float) -> dict:
+        return {"config_hash": self.config_hash, "seed": self.seed, "mass_index": int(index),
+                "m_zprime_MeV": float(mass_MeV)}
+
+
 class RunDirectory:
     """A run directory on disk."""
 
@@ -69,31 +93,54 @@ class RunDirectory:
     limits_csv = property(lambda self: self.root / "limits.csv")
     limits_json = property(lambda self: self.root / "limits.json")
     plot_file = property(lambda self: self.root / "limit_curve.png")
+    lock_file = property(lambda self: self.root / ".lock")
 
-    def files_for(self, index: int) -> MassFiles:
-        return MassFiles(self.root / "checkpoints" / f"m{index:03d}.npz",
-                         self.root / "chains" / f"m{index:03d}.nc",
-                         self.root / "results" / f"m{index:03d}.json")
+    def chains_file(self, index: int) -> Path:
+        return self.root / "chains" / f"m{index:03d}.nc"
 
-    # --- creating and opening -------------------------------------------------------------
+    def result_file(self, index: int) -> Path:
+        return self.root / "results" / f"m{index:03d}.json"
+
+    def checkpoint_file(self, index: int) -> Path:
+        return self.root / "checkpoints" / f"m{index:03d}.npz"
+
+    # --- creating, opening, locking ------------------------------------------------------
+
+    def is_run(self) -> bool:
+        return self.config_file.is_file() and self.manifest_file.is_file()
 
     @classmethod
-    def create(cls, config: RunConfig, force: bool = False) -> "RunDirectory":
-        """A new run directory for ``config`` (an existing one only with ``force``)."""
-        run = cls(config.output_dir)
-        if run.root.exists() and any(run.root.iterdir()) and not force:
-            raise UserError(f"{run.root}: run directory exists; use --resume to continue it "
-                            f"or --force to start it again")
+    def create(cls, root: Path, resolved: dict, force: bool = False) -> "RunDirectory":
+        """A new run directory at ``root`` for the resolved config ``resolved``. An existing
+        non-empty directory is started again only with ``force`` and only if it is a run
+        directory; then only the run's own files are removed, and no symlink is followed."""
+        run = cls(root)
+        if run.root.is_symlink() or (run.root.exists() and not run.root.is_dir()):
+            raise UserError(f"{run.root}: not a directory")
+        if run.root.exists() and any(run.root.iterdir()):
+            if not force:
+                raise UserError(f"{run.root}: run directory exists; use --resume to continue "
+                                f"it or --force to start it again")
+            if not run.is_run():
+                raise UserError(f"{run.root}: not an mcprop run directory (no config.toml "
+                                f"and manifest.json); refusing to remove anything in it")
+            for sub in OWN_FOLDERS:
+                folder = run.root / sub
+                if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+                    raise UserError(f"{folder}: not a plain folder (a symlink?); refusing to "
+                                    f"remove anything in it")
         try:
             run.root.mkdir(parents=True, exist_ok=True)
-            for sub in ("chains", "results", "checkpoints"):
+            run.acquire_lock()
+            for sub, suffix in OWN_FOLDERS.items():
                 folder = run.root / sub
                 folder.mkdir(exist_ok=True)
-                for old in folder.iterdir():
-                    old.unlink()
-            for old in (run.limits_csv, run.limits_json, run.plot_file):
-                old.unlink(missing_ok=True)
-            document = tomli_w.dumps(without_none(config.resolved))
+                for old in folder.glob(f"m*{suffix}"):
+                    if old.is_file() and not old.is_symlink():
+                        old.unlink()
+            for name in OWN_FILES:
+                (run.root / name).unlink(missing_ok=True)
+            document = tomli_w.dumps(without_none(resolved))
             atomic_write_bytes(run.config_file, document.encode())
         except OSError as exc:
             raise UserError(f"{run.root}: cannot write the run directory ({exc.strerror})") \
@@ -111,128 +158,195 @@ class RunDirectory:
                 raise UserError(f"{run.root}: not a run directory (no {required.name})")
         return run
 
-    def manifest(self) -> dict:
+    def acquire_lock(self) -> None:
+        """Mark the directory as in use by this process; UserError if another live
+        process holds it (a lock left by a dead process is taken over)."""
         try:
-            return json.loads(self.manifest_file.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+            fd = os.open(self.lock_file, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                owner = int(self.lock_file.read_text().strip() or 0)
+            except (OSError, ValueError):
+                owner = 0
+            if owner and owner != os.getpid() and _alive(owner):
+                raise UserError(f"{self.root}: in use by process {owner} (remove "
+                                f"{self.lock_file.name} if that is wrong)") from None
+            self.lock_file.unlink(missing_ok=True)
+            return self.acquire_lock()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"{os.getpid()}\n")
+
+    def release_lock(self) -> None:
+        try:
+            if int(self.lock_file.read_text().strip()) == os.getpid():
+                self.lock_file.unlink()
+        except (OSError, ValueError):
+            pass
+
+    # --- config and manifest -------------------------------------------------------------
+
+    def config(self) -> dict:
+        """The resolved config stored in the run, checked for the keys readers use."""
+        try:
+            config = tomllib.loads(_read_text(self.config_file))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise UserError(f"{self.config_file}: unreadable resolved config ({exc})") from None
+        for dotted in CONFIG_KEYS:
+            value = config
+            for part in dotted.split("."):
+                if not isinstance(value, dict) or part not in value:
+                    raise UserError(f"{self.config_file}: {dotted}: missing from the resolved "
+                                    f"config")
+                value = value[part]
+        if not isinstance(config["measurements"], list) or not all(
+                isinstance(m, dict) and isinstance(m.get("name"), str)
+                and isinstance(m.get("source"), str) for m in config["measurements"]):
+            raise UserError(f"{self.config_file}: measurements: must be tables with a name "
+                            f"and a source")
+        return config
+
+    def manifest(self) -> dict:
+        """The manifest, checked for its keys and their types."""
+        try:
+            manifest = json.loads(_read_text(self.manifest_file))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise UserError(f"{self.manifest_file}: unreadable manifest ({exc})") from None
+        if not isinstance(manifest, dict):
+            raise UserError(f"{self.manifest_file}: not a JSON object")
+        for key, kind in MANIFEST_TYPES.items():
+            value = manifest.get(key)
+            if isinstance(value, bool) or not isinstance(value, kind):
+                raise UserError(f"{self.manifest_file}: {key}: must be a {kind.__name__}, got "
+                                f"{value!r}")
+        if manifest["n_masses"] < 1:
+            raise UserError(f"{self.manifest_file}: n_masses: must be >= 1")
+        return manifest
 
     def write_manifest(self, manifest: dict) -> None:
         atomic_write_json(self.manifest_file, manifest)
 
-    def new_manifest(self, config: RunConfig, argv: list[str]) -> dict:
-        plan = config.plan
-        return {"mcprop_version": __version__, "name": config.name, "config": str(config.path),
-                "config_hash": config.config_hash, "seed": plan.seed,
-                "command": " ".join(argv), "packages": package_versions(),
-                "platform": platform.platform(), "started": now(), "finished": None,
-                "n_masses": len(plan.masses_MeV), "masses": {}}
+    @staticmethod
+    def new_manifest(name: str, config_path: str, config_hash: str, seed: int, n_masses: int,
+                     argv: list[str]) -> dict:
+        return {"mcprop_version": __version__, "name": name, "config": config_path,
+                "config_hash": config_hash, "seed": seed, "command": " ".join(argv),
+                "packages": package_versions(), "platform": platform.platform(),
+                "started": now(), "finished": None, "n_masses": n_masses, "masses": {}}
+
+    def identity(self) -> RunIdentity:
+        manifest = self.manifest()
+        return RunIdentity(manifest["config_hash"], manifest["seed"])
+
+    def grid_MeV(self, config: dict | None = None) -> np.ndarray:
+        config = config or self.config()
+        grid = config["mass_grid"]
+        try:
+            return mass_grid_MeV(float(grid["mass_min_MeV"]), float(grid["mass_max_MeV"]),
+                                 int(grid["n_masses"]))
+        except (TypeError, ValueError) as exc:
+            raise UserError(f"{self.config_file}: mass_grid: {exc}") from None
 
     # --- per-mass results ----------------------------------------------------------------
 
-    def finished_results(self, n_masses: int) -> dict[int, dict]:
-        """Results of finished masses; a corrupted result or chain file is reported in one
-        line and its mass left to be recomputed."""
-        done = {}
-        for index in range(n_masses):
-            files = self.files_for(index)
-            if not files.result.exists():
-                continue
-            problem = self._check_finished(files)
-            if problem is None:
-                done[index] = json.loads(files.result.read_text())
-                continue
-            log.warning("mass %d: %s; it will be recomputed", index, problem)
-            files.result.unlink(missing_ok=True)
-            files.chains.unlink(missing_ok=True)
-        return done
+    def write_mass(self, result: MassResult, identity: RunIdentity, attrs: dict) -> None:
+        """The chains and the result of a finished mass (the result last), atomically; then
+        its checkpoint goes."""
+        index = result.mass_index
+        write_inference_data(self.chains_file(index), result.draws,
+                             {**attrs, "config_hash": identity.config_hash})
+        record = {"run": identity.for_mass(index, result.m_zprime_MeV), **result.record()}
+        atomic_write_json(self.result_file(index), record)
+        self.checkpoint_file(index).unlink(missing_ok=True)
 
-    @staticmethod
-    def _check_finished(files: MassFiles) -> str | None:
+    def read_result(self, index: int, identity: RunIdentity, grid_MeV: np.ndarray,
+                    with_draws: bool = False) -> MassResult:
+        """The result of grid mass ``index``, verified; ResultError saying what is wrong."""
+        path = self.result_file(index)
         try:
-            result = json.loads(files.result.read_text())
-        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-            return f"corrupted result file {files.result}"
-        if not isinstance(result, dict) or any(k not in result for k in RESULT_KEYS):
-            return f"incomplete result file {files.result}"
+            record = json.loads(_read_text(path))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ResultError(f"{path}: unreadable result ({exc})") from None
+        if not isinstance(record, dict):
+            raise ResultError(f"{path}: not a JSON object")
+        expected = identity.for_mass(index, grid_MeV[index])
+        stored = record.pop("run", None)
+        if not isinstance(stored, dict) or {k: stored.get(k) for k in expected} != expected:
+            raise ResultError(f"{path}: result of another run or mass (run identity "
+                              f"{stored!r} does not match {expected!r})")
         try:
-            idata = read_inference_data(files.chains)
-            idata.posterior["g"].values  # noqa: B018 - reads the data
-        except Exception:
-            return f"corrupted or missing chain file {files.chains}"
-        return None
+            result = MassResult.from_record(record)
+        except ResultError as exc:
+            raise ResultError(f"{path}: {exc}") from None
+        if result.mass_index != index or not np.isclose(result.m_zprime_MeV, grid_MeV[index],
+                                                        rtol=1e-12):
+            raise ResultError(f"{path}: holds mass {result.mass_index} "
+                              f"(m = {result.m_zprime_MeV:g} MeV), not mass {index}")
+        if with_draws:
+            draws = self.read_draws(index)
+            result = MassResult.from_record(record, draws)
+        return result
 
-    def results(self) -> list[dict]:
-        """All finished results in grid order (reads results/*.json)."""
-        paths = sorted((self.root / "results").glob("m*.json"))
+    def read_draws(self, index: int) -> dict[str, np.ndarray]:
+        path = self.chains_file(index)
+        try:
+            posterior = read_inference_data(path).posterior
+            return {name: np.asarray(posterior[name].values) for name in posterior.data_vars}
+        except Exception as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ResultError(f"{path}: unreadable chain file ({reason})") from None
+
+    def stray_results(self, n_masses: int) -> list[Path]:
+        """Result files that name no grid mass (a run's own writer never makes them)."""
+        names = {self.result_file(i).name for i in range(n_masses)}
+        folder = self.root / "results"
+        return sorted(p for p in folder.glob("*.json") if p.name not in names) \
+            if folder.is_dir() else []
+
+    def results(self, strict: bool = True) -> list[MassResult]:
+        """Every finished result in grid order. ``strict``: a bad or stray result file is a
+        UserError; otherwise it is reported in a warning and left out (to be recomputed)."""
+        config, identity = self.config(), self.identity()
+        grid = self.grid_MeV(config)
+        stray = self.stray_results(len(grid))
+        if stray and strict:
+            raise UserError(f"{stray[0]}: result file for no mass of the grid")
         out = []
-        for path in paths:
+        for index in range(len(grid)):
+            if not self.result_file(index).exists():
+                continue
             try:
-                result = json.loads(path.read_text())
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise UserError(f"{path}: unreadable result ({exc})") from None
-            if not isinstance(result, dict) or type(result.get("mass_index")) is not int:
-                raise UserError(f"{path}: not a result (no integer mass_index)")
-            out.append(result)
-        return sorted(out, key=lambda r: r["mass_index"])
-
-    # --- limits ---------------------------------------------------------------------------
-
-    def provenance_lines(self, config: dict) -> list[str]:
-        """'#' lines of limits.csv: what the numbers are and where they come from."""
-        measurements = "; ".join(f"{m['name']} ({m['source']})" for m in config["measurements"])
-        cp = config["coupling_prior"]
-        prior = cp["kind"] + (f" (floor g = {cp['floor_g']:g})" if cp.get("floor_g") else "")
-        return [f"mcprop {__version__}: Bayesian upper limits on the L_mu - L_tau Z' coupling g",
-                f"run: {config['name']}",
-                f"credibility: {config['limits']['credibility']}",
-                f"prior on g: {prior}, upper bound at {cp['upper_np_fraction']:g} x SM rate",
-                f"flavour model: {config['physics']['flavour_model']}; interference: "
-                f"{config['physics']['interference']}",
-                f"data: {measurements}",
-                *[f"systematic correlation {c['systematic_correlation']} between "
-                  f"{' and '.join(c['measurements'])} ({c['source']})"
-                  for c in config.get("correlations", [])],
-                f"priors: {', '.join(Path(p).name for p in config['priors']['files'])}",
-                f"seed: {config['sampler']['seed']}; config hash: "
-                f"{self.manifest().get('config_hash', '')}",
-                "columns: m_zprime_MeV [MeV]; g_upper, g_upper_mcse, g_upper_profile "
-                "[dimensionless]; tau_steps [steps]"]
-
-    def write_limits(self, results: list[dict], config: dict) -> None:
-        """limits.csv and limits.json of the finished masses, atomically."""
-        provenance, rows = self.provenance_lines(config), limit_rows(results)
-        atomic_write_text(self.limits_csv, csv_text(provenance, rows))
-        atomic_write_text(self.limits_json, json_text(provenance, rows))
+                out.append(self.read_result(index, identity, grid))
+                if not strict:  # resuming: the chains must be readable too
+                    self.read_draws(index)
+            except ResultError as exc:
+                if strict:
+                    raise UserError(str(exc)) from None
+                log.warning("%s; mass %d will be recomputed", exc, index)
+                self.result_file(index).unlink(missing_ok=True)
+                self.chains_file(index).unlink(missing_ok=True)
+        return out
 
 
-def limit_rows(results: list[dict]) -> list[dict]:
-    """One row of ``LIMIT_COLUMNS`` per result, in the order given."""
-    return [{key: result.get(key) for key in LIMIT_COLUMNS} for result in results]
-
-
-def csv_text(provenance: list[str], rows: list[dict]) -> str:
-    """limits.csv: '#' provenance lines, a header, one row per mass (floats as repr)."""
-    buffer = io.StringIO()
-    for line in provenance:
-        buffer.write(f"# {line}\n")
-    writer = csv.DictWriter(buffer, fieldnames=LIMIT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if v is None else repr(v) if isinstance(v, float) else v
-                         for k, v in row.items()})
-    return buffer.getvalue()
-
-
-def json_text(provenance: list[str], rows: list[dict]) -> str:
-    """limits.json: {"provenance": [...], "columns": [...], "limits": [rows]}."""
-    document = {"provenance": provenance, "columns": list(LIMIT_COLUMNS), "limits": rows}
-    return json.dumps(document, indent=2) + "\n"
-
-
-def read_config(run: RunDirectory) -> dict:
-    """The resolved config stored in a run directory."""
+def _alive(pid: int) -> bool:
     try:
-        return tomllib.loads(run.config_file.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise UserError(f"{run.config_file}: unreadable resolved config ({exc})") from None
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+#: Largest text file a reader accepts [bytes]: far above any config, manifest or result.
+MAX_TEXT_BYTES = 16 * 1024 * 1024
+
+
+def _read_text(path: Path) -> str:
+    """A regular file's text, refusing anything else or anything too large."""
+    if not path.is_file():
+        raise OSError(f"not a regular file: {path}")
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_TEXT_BYTES + 1)
+    if len(data) > MAX_TEXT_BYTES:
+        raise OSError(f"larger than {MAX_TEXT_BYTES} bytes")
+    return data.decode()

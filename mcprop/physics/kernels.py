@@ -131,12 +131,29 @@ def _zprime_kernels(line, masses, response, model, g_left, g_right):
     return _PREFACTOR_CM2_PER_MEV * i1, _PREFACTOR_CM2_PER_MEV * i2
 
 
+def contract(kernel: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """sum over lines l and flavours a of kernel[l, a, ...] probabilities[l, a, ...].
+
+    Either array may carry trailing sample axes (the other is broadcast); the sum runs in
+    the same order for every sample, so a sample's value does not depend on the batch.
+    """
+    kernel, probabilities = np.asarray(kernel), np.asarray(probabilities)
+    extra = probabilities.ndim - kernel.ndim
+    if extra > 0:
+        kernel = kernel.reshape(kernel.shape + (1,) * extra)
+    elif extra < 0:
+        probabilities = probabilities.reshape(probabilities.shape + (1,) * -extra)
+    return np.sum(kernel * probabilities, axis=(0, 1))
+
+
 @dataclass(frozen=True)
 class MassKernels:
     """Kernels at one mass, contracted with the line branchings and the model charges.
 
-    All arrays have shape (n_lines, 3 flavours) and units of cm^2 (times MeV^-2 for
-    ``linear`` and MeV^-4 for ``quadratic``, to be multiplied by C and C^2).
+    Arrays have shape (n_lines, 3 flavours); ``linear`` and ``quadratic`` gathered per
+    sample at n grid masses (``RateKernels.at_mass`` of an index array) have shape
+    (n_lines, 3, n). Units: cm^2 (times MeV^-2 for ``linear`` and MeV^-4 for
+    ``quadratic``, to be multiplied by C and C^2).
     """
 
     mass_MeV: float
@@ -164,15 +181,13 @@ class MassKernels:
         -------
         (rate_sm, rate, np_fraction) : arrays broadcast over the sample axes.
         """
-        def contract(kernel):
-            return np.einsum("la,la...->...", kernel, probabilities)
-
-        sm_window = contract(self.sm_window)
-        new_physics = coupling_MeV2**2 * contract(self.quadratic)
+        sm_window = contract(self.sm_window, probabilities)
+        new_physics = coupling_MeV2**2 * contract(self.quadratic, probabilities)
         if interference:
-            new_physics = new_physics + coupling_MeV2 * contract(self.linear)
+            new_physics = new_physics + coupling_MeV2 * contract(self.linear, probabilities)
         np_fraction = new_physics / sm_window
-        rate_sm = flux_cm2s * self.electrons * SECONDS_PER_DAY * contract(self.sm_total)
+        rate_sm = (flux_cm2s * self.electrons * SECONDS_PER_DAY
+                   * contract(self.sm_total, probabilities))
         return rate_sm, rate_sm * (1.0 + np_fraction), np_fraction
 
 
@@ -210,15 +225,25 @@ class RateKernels:
                                                              g_left, g_right)
         return cls(masses, tuple(lines), model, response, i0_window, i0_total, i1, i2)
 
-    def at_mass(self, index: int) -> MassKernels:
-        """Kernels at grid mass ``index``, weighted by branchings and model charges."""
+    def at_mass(self, index) -> MassKernels:
+        """Kernels at grid mass ``index``, weighted by branchings and model charges.
+
+        An integer index gives arrays (n_lines, 3); an index array (n,) gathers the mass
+        kernels per sample, with the sample axis last: (n_lines, 3, n).
+        """
         branching = np.array([line.branching for line in self.lines])[:, None]
         charges = np.asarray(self.model.neutrino_charges)
+        i1, i2 = self.i1_cm2_per_MeV2[index], self.i2_cm2_per_MeV4[index]
+        if np.ndim(index):  # sample axis last
+            i1 = np.moveaxis(i1, 0, -1) * (branching * charges)[..., None]
+            i2 = i2.T[:, None, :] * (branching * charges**2)[..., None]
+        else:
+            i1, i2 = branching * charges * i1, branching * charges**2 * i2[:, None]
         return MassKernels(
-            mass_MeV=float(self.masses_MeV[index]),
+            mass_MeV=self.masses_MeV[index],
             sm_window=branching * self.i0_window_cm2,
             sm_total=branching * self.i0_total_cm2,
-            linear=branching * charges * self.i1_cm2_per_MeV2[index],
-            quadratic=branching * charges**2 * self.i2_cm2_per_MeV4[index][:, None],
+            linear=i1,
+            quadratic=i2,
             electrons=self.electrons,
         )

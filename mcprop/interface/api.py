@@ -1,0 +1,258 @@
+"""The Python API: run a config, load a run directory, and work with the result.
+
+>>> import mcprop                                                    # doctest: +SKIP
+>>> r = mcprop.run("runs/borexino-phase1.toml")          # in memory, no files written
+>>> r.limits.head()                                      # a pandas DataFrame
+>>> r.corner(10)                                         # corner plot at m = 10 MeV
+>>> r.save("runs/output/phase1")                         # a run directory
+>>> mcprop.load("runs/output/phase1").limits.equals(r.limits)
+True
+
+The command line (``mcprop run``, ``export``, ``plot``, ``corner``, ``diagnose``) is a thin
+layer over these functions.
+"""
+
+import logging
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mcprop import __version__
+from mcprop.inference.results import LIMIT_COLUMNS, MassResult
+from mcprop.interface.errors import UserError
+
+log = logging.getLogger("mcprop")
+
+
+def model_label(model: str) -> str:
+    """Readable name of a U(1)' model: 'Lmu-Ltau' -> 'L_mu - L_tau', 'B-L' -> 'B - L'."""
+    return " - ".join(re.sub(r"^L(e|mu|tau)$", r"L_\1", part) for part in model.split("-"))
+
+
+def chain_attrs(config: dict, result: MassResult) -> dict:
+    """Attributes stored with a mass's chains (the posterior group of its InferenceData)."""
+    sampler = config["sampler"]
+    return {"mcprop_version": __version__, "seed": int(sampler["seed"]),
+            "mass_index": result.mass_index, "m_zprime_MeV": result.m_zprime_MeV,
+            "credibility": config["limits"]["credibility"],
+            "coupling_prior": config["coupling_prior"]["kind"], "g_max": result.g_max,
+            "g_upper": result.g_upper if result.g_upper is not None else "",
+            "thin": result.thin, "burn_in": result.burn_in,
+            "n_ensembles": sampler["n_ensembles"], "walkers_per_ensemble": sampler["n_walkers"],
+            "chain_layout": "chain = ensemble * walkers + walker"}
+
+
+@dataclass
+class ScanResult:
+    """The result of a run: per-mass limits, diagnostics, chains and provenance.
+
+    Attributes
+    ----------
+    config : dict
+        The resolved config of the run.
+    masses_MeV : array
+        The run's mass grid [MeV].
+    results : list of MassResult
+        The finished masses in grid order (all of them for a complete run).
+    config_hash : str
+        sha256 of what determines the numbers (config and input files).
+    run_dir : Path or None
+        Where the run is stored, if anywhere.
+    """
+
+    config: dict
+    masses_MeV: np.ndarray
+    results: list[MassResult]
+    config_hash: str
+    run_dir: Path | None = None
+    manifest: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.config["name"]
+
+    @property
+    def seed(self) -> int:
+        return int(self.config["sampler"]["seed"])
+
+    @property
+    def complete(self) -> bool:
+        return len(self.results) == len(self.masses_MeV)
+
+    @property
+    def converged(self) -> bool:
+        return self.complete and all(r.converged for r in self.results)
+
+    @property
+    def limits(self):
+        """The limits as a pandas DataFrame with the columns of limits.csv."""
+        import pandas as pd
+
+        return pd.DataFrame([r.row() for r in self.results], columns=list(LIMIT_COLUMNS))
+
+    def result_at(self, mass_MeV: float) -> MassResult:
+        """The finished result at the grid mass nearest ``mass_MeV`` (in log m)."""
+        if not (isinstance(mass_MeV, int | float) and np.isfinite(mass_MeV) and mass_MeV > 0):
+            raise UserError(f"--mass-MeV: must be a finite number > 0, got {mass_MeV!r}")
+        if not self.results:
+            raise UserError(f"{self.run_dir or self.name}: no finished masses")
+        masses = np.array([r.m_zprime_MeV for r in self.results])
+        return self.results[int(np.argmin(np.abs(np.log(masses / mass_MeV))))]
+
+    def chains(self, mass_MeV: float):
+        """ArviZ InferenceData of the stored draws at the grid mass nearest ``mass_MeV``."""
+        from mcprop.inference.storage import inference_data
+
+        result = self.result_at(mass_MeV)
+        draws = result.draws
+        if not draws and self.run_dir is not None:
+            from mcprop.interface.store import RunDirectory
+
+            from mcprop.inference.results import ResultError
+
+            try:
+                draws = RunDirectory(self.run_dir).read_draws(result.mass_index)
+            except ResultError as exc:
+                raise UserError(str(exc)) from None
+        return inference_data(draws, chain_attrs(self.config, result))
+
+    def provenance(self) -> list[str]:
+        """What the numbers are and where they come from (the '#' lines of limits.csv)."""
+        c = self.config
+        cp = c["coupling_prior"]
+        prior = cp["kind"] + (f" (floor g = {cp['floor_g']:g})" if cp.get("floor_g") else "")
+        measurements = "; ".join(f"{m['name']} ({m['source']})" for m in c["measurements"])
+        physics = c["physics"]
+        return [f"mcprop {__version__}: Bayesian upper limits on the "
+                f"{model_label(physics['model'])} Z' coupling g",
+                f"run: {c['name']}",
+                f"credibility: {c['limits']['credibility']}",
+                f"prior on g: {prior}, upper bound at {cp['upper_np_fraction']:g} x SM rate",
+                f"flavour model: {physics['flavour_model']}; interference: "
+                f"{physics['interference']}; radiative corrections: "
+                f"{physics.get('radiative_corrections', False)}",
+                f"data: {measurements}",
+                *[f"systematic correlation {k['systematic_correlation']} between "
+                  f"{' and '.join(k['measurements'])} ({k['source']})"
+                  for k in c.get("correlations", [])],
+                f"priors: {', '.join(Path(p).name for p in c['priors']['files'])}",
+                f"seed: {self.seed}; config hash: {self.config_hash}",
+                "columns: m_zprime_MeV [MeV]; g_upper, g_upper_mcse, g_upper_profile "
+                "[dimensionless]; tau_steps, n_steps, burn_in [steps]"]
+
+    # --- outputs -------------------------------------------------------------------------
+
+    def to_csv(self) -> str:
+        from mcprop.interface.formats import csv_text
+
+        return csv_text(self.provenance(), [r.row() for r in self.results])
+
+    def to_json(self) -> str:
+        from mcprop.interface.formats import json_text
+
+        return json_text(self.provenance(), [r.row() for r in self.results])
+
+    def to_hepdata(self, path: Path | str | None = None) -> str:
+        """The HEPData table (YAML); written to ``path`` if given."""
+        from mcprop.interface.formats import hepdata_text, write_output
+
+        text = hepdata_text(self.provenance(), self.config, [r.row() for r in self.results])
+        if path is not None:
+            write_output(Path(path), text)
+        return text
+
+    def plot(self, out: Path | str | None = None, others: Sequence["ScanResult"] = (),
+             overlays: Sequence[str] = (), context: Sequence[str] = ()):
+        """The limit-curve figure of this run (and ``others``); saved to ``out`` if given.
+
+        Returns the matplotlib Figure.
+        """
+        from mcprop.interface.plots import limit_figure, save_figure
+
+        figure = limit_figure([self, *others], overlays, context)
+        if out is not None:
+            save_figure(figure, Path(out))
+        return figure
+
+    def corner(self, mass_MeV: float, out: Path | str | None = None):
+        """Corner plot of g and the nuisances at the grid mass nearest ``mass_MeV``."""
+        from mcprop.interface.plots import corner_figure, save_figure
+
+        figure = corner_figure(self, mass_MeV)
+        if out is not None:
+            save_figure(figure, Path(out))
+        return figure
+
+    def save(self, directory: Path | str) -> Path:
+        """Write the run directory (config, manifest, chains, results, limits, plot)."""
+        from mcprop.interface.runner import save_result
+
+        return save_result(self, Path(directory))
+
+
+def load(run_dir: Path | str, strict: bool = True) -> ScanResult:
+    """The result stored in a run directory (checked: UserError naming what is wrong)."""
+    from mcprop.interface.store import RunDirectory
+
+    run = RunDirectory.open(run_dir)
+    config, manifest = run.config(), run.manifest()
+    grid = run.grid_MeV(config)
+    if manifest["n_masses"] != len(grid):
+        raise UserError(f"{run.manifest_file}: n_masses = {manifest['n_masses']} does not "
+                        f"match the config's grid of {len(grid)} masses")
+    return ScanResult(config, grid, run.results(strict), manifest["config_hash"], run.root,
+                      manifest)
+
+
+def run(config: Path | str | Mapping, out: Path | str | None = None, *, workers: int = 2,
+        seed: int | None = None, executor: str = "local", scheduler: str | None = None,
+        resume: bool = False, force: bool = False, progress: bool = False,
+        argv: Sequence[str] | None = None) -> ScanResult:
+    """Sample every mass of a run config and return the result.
+
+    Parameters
+    ----------
+    config : path or dict
+        A run config (TOML file) or the same content as a dict (relative paths resolve
+        against the current folder).
+    out : path, optional
+        Write the run directory here (each mass as soon as it finishes). Without it,
+        nothing is written.
+    workers : int
+        Parallel processes (1: sample in this process).
+    seed : int, optional
+        Override the config's seed.
+    executor, scheduler : str
+        ``"local"`` processes or ``"dask"`` (a LocalCluster, or the scheduler's address).
+    resume, force : bool
+        Continue an interrupted run in ``out``, or start an existing one again.
+    progress : bool
+        Show a progress bar over masses.
+
+    Examples
+    --------
+    >>> r = mcprop.run("runs/borexino-phase1.toml", workers=2)         # doctest: +SKIP
+    >>> float(r.limits.g_upper.iloc[0])                                # doctest: +SKIP
+    3.1e-05
+    """
+    from mcprop.interface.config import config_from_dict, load_config
+    from mcprop.interface.runner import run_config
+
+    overrides: dict = {}
+    if seed is not None:
+        overrides["sampler"] = {"seed": seed}
+    if out is not None:
+        overrides["output"] = {"directory": str(Path(out).resolve())}
+    if isinstance(config, Mapping):
+        document = dict(config)
+        document.setdefault("output", {"directory": "mcprop-output"})
+        resolved = config_from_dict(document, Path.cwd(), overrides)
+    else:
+        resolved = load_config(config, overrides)
+    return run_config(resolved, write=out is not None, workers=workers, executor=executor,
+                      scheduler=scheduler, resume=resume, force=force, progress=progress,
+                      argv=list(argv if argv is not None else sys.argv))
