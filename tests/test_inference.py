@@ -12,9 +12,7 @@ import arviz as az
 import numpy as np
 import pytest
 from conftest import DATA, REPO
-from scipy.stats import multivariate_normal
-
-from scipy.stats import norm
+from scipy.stats import multivariate_normal, norm
 
 from mcprop.inference.limits import allowance_limit_g, profile_likelihood_limit
 from mcprop.inference.measurements import (

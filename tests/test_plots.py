@@ -121,7 +121,8 @@ def test_not_converged_marked(tiny_run, copy_run):
     result = json.loads(path.read_text())
     result["converged"] = False
     path.write_text(json.dumps(result))
-    labels = [t.get_text() for t in limit_figure([mcprop.load(run)]).axes[0].get_legend().get_texts()]
+    legend = limit_figure([mcprop.load(run)]).axes[0].get_legend()
+    labels = [t.get_text() for t in legend.get_texts()]
     assert "not converged" in labels
 
 

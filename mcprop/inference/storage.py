@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 #: Permissions of every file a run writes (read for all, as any output file).
 FILE_MODE = 0o644
 

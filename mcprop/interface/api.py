@@ -110,9 +110,8 @@ class ScanResult:
         result = self.result_at(mass_MeV)
         draws = result.draws
         if not draws and self.run_dir is not None:
-            from mcprop.interface.store import RunDirectory
-
             from mcprop.inference.results import ResultError
+            from mcprop.interface.store import RunDirectory
 
             try:
                 draws = RunDirectory(self.run_dir).read_draws(result.mass_index)
