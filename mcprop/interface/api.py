@@ -62,6 +62,13 @@ class ScanResult:
         sha256 of what determines the numbers (config and input files).
     run_dir : Path or None
         Where the run is stored, if anywhere.
+
+    Examples
+    --------
+    >>> r = mcprop.load("runs/output/borexino-phase1")                 # doctest: +SKIP
+    >>> r.limits[["m_zprime_MeV", "g_upper", "g_upper_mcse"]].head()   # doctest: +SKIP
+    >>> r.plot("curve.pdf"); r.corner(10, "corner.png")                # doctest: +SKIP
+    >>> r.to_hepdata("table.yaml")                                     # doctest: +SKIP
     """
 
     config: dict
@@ -194,7 +201,16 @@ class ScanResult:
 
 
 def load(run_dir: Path | str, strict: bool = True) -> ScanResult:
-    """The result stored in a run directory (checked: UserError naming what is wrong)."""
+    """The result stored in a run directory (checked: UserError naming what is wrong).
+
+    ``strict=False`` leaves out a damaged result with a warning instead.
+
+    Examples
+    --------
+    >>> r = mcprop.load("runs/output/borexino-phase1")                 # doctest: +SKIP
+    >>> r.converged, len(r.results)                                    # doctest: +SKIP
+    (True, 50)
+    """
     from mcprop.interface.store import RunDirectory
 
     run = RunDirectory.open(run_dir)

@@ -34,12 +34,19 @@ def _non_negative_int(text: str) -> int:
 
 
 def _cmd_predict(args) -> int:
+    import numpy as np
+
     from mcprop.physics.prediction import predict
 
     try:
-        result = predict(args.mass_MeV, args.g, args.flavour, not args.no_interference)
+        with np.errstate(all="ignore"):
+            result = predict(args.mass_MeV, args.g, args.flavour, not args.no_interference)
     except ValueError as exc:
         raise UserError(f"predict: {exc}") from None
+    bad = [key for key, value in result.items() if not np.isfinite(value)]
+    if bad:
+        raise UserError(f"predict: {', '.join(bad)} not finite at --mass-MeV {args.mass_MeV:g} "
+                        f"--g {args.g:g} (outside the range the model can compute)")
     if args.json:
         print(json.dumps(result, indent=2))
     else:
