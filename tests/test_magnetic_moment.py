@@ -15,6 +15,7 @@ from mcprop.physics.magnetic_moment import (
     effective_moment_squared,
     flavour_moments_squared,
     magnetic_recoil_integral,
+    moment_squared_upper_limit,
 )
 from mcprop.physics.scattering import dsigma_dT_cm2_per_MeV, sm_chiral_couplings, t_max_MeV
 from mcprop.physics.solar import B16_GS98_BE7_FLUX_CM2S, BE7_384, BE7_862
@@ -193,7 +194,9 @@ def test_mu2_limit_against_numerical_posterior(kernels):
     posterior = np.exp(-0.5 * ((rate - rate_sm) / sigma) ** 2)
     cdf = np.cumsum(posterior)
     numeric = np.interp(0.9, cdf / cdf[-1], mu2_grid)
-    assert added_rate_upper_limit(sigma) / slope == pytest.approx(numeric, rel=1e-4)
+    assert moment_squared_upper_limit(sigma, slope) == pytest.approx(numeric, rel=1e-4)
+    assert moment_squared_upper_limit(sigma, slope) == pytest.approx(1.645 * sigma / slope,
+                                                                     rel=3e-4)
 
 
 def test_bad_credibility_and_sigma():
@@ -201,3 +204,5 @@ def test_bad_credibility_and_sigma():
         added_rate_upper_limit(1.0, credibility=1.0)
     with pytest.raises(ValueError, match="sigma"):
         added_rate_upper_limit(0.0)
+    with pytest.raises(ValueError, match="slope"):
+        moment_squared_upper_limit(1.0, 0.0)

@@ -266,3 +266,17 @@ def added_rate_upper_limit(sigma, excess=0.0, credibility: float = 0.9) -> np.nd
         raise ValueError("the rate uncertainty sigma must be > 0")
     lower_tail = ndtr(-np.asarray(excess, dtype=float) / sigma)
     return excess + sigma * ndtri(lower_tail + credibility * (1.0 - lower_tail))
+
+
+def moment_squared_upper_limit(sigma, rate_per_mu2, excess=0.0,
+                               credibility: float = 0.9) -> np.ndarray:
+    """Credible upper limit on (mu/mu_B)^2 with a flat prior in mu^2 >= 0.
+
+    The rate is linear in mu^2 with slope ``rate_per_mu2`` [cpd/100t per (mu/mu_B)^2] at
+    fixed flavour content, so the limit is :func:`added_rate_upper_limit` / slope (for data
+    on the SM prediction, 1.645 sigma / slope at 90%).
+    """
+    slope = np.asarray(rate_per_mu2, dtype=float)
+    if np.any(~(slope > 0)):
+        raise ValueError("the rate slope dR/dmu^2 must be > 0")
+    return added_rate_upper_limit(sigma, excess, credibility) / slope
