@@ -1,0 +1,88 @@
+"""Context curves on limit plots: converted package data and the drawing."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from mcprop.interface.context import CONTEXT_CURVES, draw_context  # noqa: E402
+
+
+def _log_interp(mass_MeV, masses, g):
+    return float(np.exp(np.interp(np.log(mass_MeV), np.log(masses), np.log(g))))
+
+
+@pytest.mark.parametrize("mass_MeV, expected", [(10.0, 8.2e-4), (100.0, 1.1e-3),
+                                                (1000.0, 2.7e-3)])
+def test_ccfr_values_in_MeV(mass_MeV, expected):
+    """CCFR trident values quoted in shared/data/constraints/README.md (Altmannshofer et al.,
+    PRL 113, 091801 (2014)): g ~ 8.2e-4 at 10 MeV, 1.1e-3 at 100 MeV, 2.7e-3 at 1 GeV."""
+    (masses, g), = CONTEXT_CURVES["ccfr"].segments()
+    assert _log_interp(mass_MeV, masses, g) == pytest.approx(expected, rel=0.05)
+
+
+def test_ccfr_mass_range_in_MeV():
+    (masses, _), = CONTEXT_CURVES["ccfr"].segments()
+    assert masses[0] == pytest.approx(1.0)          # 0.001 GeV in the source
+    assert masses[-1] == pytest.approx(3.16228e6)   # 3162.28 GeV
+    assert np.all(np.diff(masses) > 0)
+
+
+def test_babar_range_gap_and_no_closing_rows():
+    """BaBar, PRD 94, 011102 (2016): 0.214 to 7.7 GeV; the Darkcast g = 1e5 rows close the
+    region at both ends and open one gap at 309.62 MeV."""
+    segments = CONTEXT_CURVES["babar"].segments()
+    assert len(segments) == 2
+    (m1, g1), (m2, g2) = segments
+    assert m1[0] == pytest.approx(213.71) and m2[-1] == pytest.approx(7681.8)
+    assert m1[-1] < 309.62 < m2[0]
+    g = np.concatenate([g1, g2])
+    assert g.max() < 1.0 and g.min() > 5e-4
+    # at 1 GeV BaBar excludes g above ~1e-3 to 2e-3 (Lees et al. 2016, fig. 5)
+    assert 7e-4 < _log_interp(1000.0, m2, g2) < 3e-3
+
+
+def _axes():
+    ax = Figure().add_subplot()
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    return ax
+
+
+def test_draw_context_labels_and_artists():
+    ax = _axes()
+    handles = draw_context(ax, ["ccfr", "babar", "icecube", "g-2"])
+    labels = [h.get_label() for h in handles]
+    assert len(handles) == 4
+    assert "Altmannshofer" in labels[0] and "digitised" in labels[0]
+    assert "Lees" in labels[1] and "digitised" in labels[1]
+    assert all("IceCube" in label for label in labels[2:])
+    points = {(tuple(h.get_xdata()), tuple(h.get_ydata())) for h in handles[2:]}
+    assert points == {((11.0,), (5e-4,)), ((9.0,), (4e-4,))}
+    assert {h.get_marker() for h in handles[2:]} == {"+", "x"}
+    # one curve line per segment (1 CCFR + 2 BaBar) and two markers; two shaded regions
+    assert len(ax.lines) == 5
+    assert len(ax.collections) == 2
+    legend = ax.legend(handles=handles)
+    assert [t.get_text() for t in legend.get_texts()] == labels
+
+
+def test_shading_does_not_widen_the_data_limits():
+    ax = _axes()
+    draw_context(ax, ["ccfr"])
+    ax.autoscale_view()
+    assert ax.get_ylim()[1] < 100  # CCFR reaches g = 5.9; the shading goes to 1e3
+
+
+def test_g2_only_draws_nothing_and_repeats_are_drawn_once():
+    ax = _axes()
+    assert draw_context(ax, ["g-2"]) == []
+    assert len(draw_context(ax, ["ccfr", "ccfr"])) == 1
+
+
+def test_unknown_name_lists_known_ones():
+    with pytest.raises(ValueError, match="'lhcb'.*known: ccfr, babar, icecube, g-2"):
+        draw_context(_axes(), ["ccfr", "lhcb"])
