@@ -1,85 +1,134 @@
-"""End to end: the default run config, wall time, samples per second, memory, profile.
+"""End to end: the default run config, wall time, overhead factor, where the time goes.
 
-    python benchmarks/bench_end_to_end.py [--workers 2] [--profile]
+    python benchmarks/bench_end_to_end.py [--repeats 3]
 
-Runs ``runs/borexino-phase1.toml`` into benchmarks/output/ (every mass, 4 ensembles), then
-reports wall time, posterior evaluations and effective samples per second, the convergence
-of every mass, and the peak resident memory of the run (main process and workers). With
---profile it also profiles one mass in-process and prints where the time goes.
+In one process, side by side: the default run (``runs/borexino-phase1.toml``, 50 masses,
+every mass to convergence) with 2 workers and with 1 worker (medians of ``--repeats``),
+the kernel posterior's cost per sample at a batch of 10,000, and an instrumented 1-worker
+run that splits the time into posterior, moves, diagnostics, profile fits and I/O. The
+overhead factor is wall x cores / (posterior evaluations x kernel time per sample).
 """
 
 import argparse
-import cProfile
-import io
-import json
 import platform
-import pstats
 import resource
-import sys
 import time
 import warnings
-from dataclasses import replace
+from collections import defaultdict
+from contextlib import contextmanager
 from datetime import date
 
 import numpy as np
-from common import DEFAULT_CONFIG, OUTPUT
+from common import DEFAULT_CONFIG, OUTPUT, median_seconds
 
-from mcprop.inference.scan import MassFiles, run_mass
-from mcprop.interface.runner import configure, run
+import mcprop
+from mcprop.inference import moves, sampler, scan
+from mcprop.inference.posterior import ScanPosterior
+from mcprop.interface import runner, store
+from mcprop.interface.config import load_config
 
 
-def profile_one_mass(config, index: int) -> str:
-    """cProfile of one mass, in this process: the top functions by cumulative time."""
-    plan = config.plan
-    kernels = plan.kernels()
-    folder = OUTPUT / "profile"
-    folder.mkdir(parents=True, exist_ok=True)
-    files = MassFiles(folder / "c.npz", folder / "c.nc", folder / "r.json")
-    run_mass(plan.posterior(index, kernels), plan, index, files)  # warm up imports
-    profiler = cProfile.Profile()
-    profiler.runcall(run_mass, plan.posterior(index, kernels), plan, index, files)
-    text = io.StringIO()
-    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(25)
-    return text.getvalue()
+@contextmanager
+def instrumented():
+    """Accumulate the time spent in the parts of a run (this process only)."""
+    spent = defaultdict(float)
+    patches = []
+
+    def wrap(owner, name, part):
+        original = getattr(owner, name)
+
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent[part] += time.perf_counter() - start
+
+        setattr(owner, name, timed)
+        patches.append((owner, name, original))
+
+    wrap(ScanPosterior, "__call__", "posterior")
+    wrap(moves.GroupedDEMove, "propose", "moves+posterior")
+    wrap(sampler, "autocorrelation_time", "diagnostics")
+    wrap(sampler, "diagnose", "diagnostics")
+    wrap(scan, "profile_likelihood_limit", "profile fits")
+    wrap(store.RunDirectory, "write_mass", "I/O")
+    wrap(runner, "_write_limits", "I/O")
+    wrap(mcprop.ScanResult, "plot", "I/O")
+    try:
+        yield spent
+    finally:
+        for owner, name, original in patches:
+            setattr(owner, name, original)
+
+
+def kernel_ns_per_sample(repeats: int = 21, n: int = 10_000) -> float:
+    posterior = load_config(DEFAULT_CONFIG).plan.posterior()
+    rng = np.random.default_rng(1)
+    draws = posterior.priors.sample(rng, n)
+    coords = np.column_stack([rng.uniform(0, 0.05, n)]
+                             + [draws[k] for k in posterior.nuisance_names])
+    index = rng.integers(0, len(posterior.masses_MeV), n)
+    seconds, _ = median_seconds(lambda: posterior(coords, index), repeats)
+    return seconds / n * 1e9
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
+    out = OUTPUT / "end-to-end"
 
-    config = configure(DEFAULT_CONFIG, None, OUTPUT / "end-to-end")
-    start = time.perf_counter()
-    store = run(config, sys.argv, force=True, workers=args.workers, quiet=True)
-    wall = time.perf_counter() - start
-    results = [json.loads(p.read_text()) for p in sorted((store.root / "results").glob("*.json"))]
-    settings = config.plan.sampler
-    evaluations = sum(r["n_steps"] for r in results) * settings.n_walkers * settings.n_ensembles
-    ess = sum(r["ess"] for r in results)
+    def run(workers):
+        return mcprop.run(DEFAULT_CONFIG, out, workers=workers, force=True)
+
+    result = run(2)  # warm-up, and the result whose numbers are reported
+    two, two_all = median_seconds(lambda: run(2), args.repeats)
+    one, one_all = median_seconds(lambda: run(1), args.repeats)
+    kernel_ns = kernel_ns_per_sample()
+    with instrumented() as spent:
+        start = time.perf_counter()
+        run(1)
+        instrumented_wall = time.perf_counter() - start
+
+    rows = result.limits
+    settings = load_config(DEFAULT_CONFIG).plan.sampler
+    walkers = settings.n_walkers * settings.n_ensembles
+    evaluations = int(((rows.n_steps - 1) * walkers).sum())
+    posterior_s = evaluations * kernel_ns * 1e-9
     peak_mb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                   resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-    converged = sum(r["converged"] for r in results)
-    mcse = max(r["g_upper_mcse"] / r["g_upper"] for r in results)
-    ratio = np.array([r["g_upper"] / r["g_upper_profile"] for r in results])
-    print(f"date {date.today()}, {platform.machine()}, Python {platform.python_version()}, "
-          f"{args.workers} workers")
-    print(f"default run: {len(results)} masses x {settings.n_ensembles} ensembles x "
-          f"{settings.n_walkers} walkers")
-    print(f"wall time            : {wall:8.1f} s")
-    print(f"posterior samples/s  : {evaluations / wall:8.0f}  ({evaluations} in all)")
-    print(f"effective samples/s  : {ess / wall:8.0f}  (ESS of g summed over masses: {ess:.0f})")
-    print(f"converged            : {converged}/{len(results)}; min ESS "
-          f"{min(r['ess'] for r in results):.0f}, max R-hat "
-          f"{max(r['rhat'] for r in results):.4f}, max MCSE/g_90 {mcse:.2%}")
-    print(f"steps per ensemble   : median {np.median([r['n_steps'] for r in results]):.0f}, "
-          f"tau median {np.median([r['tau_steps'] for r in results]):.1f}")
-    print(f"Bayes / profile limit: median {np.median(ratio):.3f}, range "
-          f"{ratio.min():.3f}-{ratio.max():.3f}")
-    print(f"peak memory (RSS)    : {peak_mb:8.0f} MiB (largest process)")
-    if args.profile:
-        print(profile_one_mass(replace(config), len(results) // 2))
+    ratio = rows.g_upper / rows.g_upper_profile
+    print(f"date {date.today()}, {platform.machine()}, Python {platform.python_version()}")
+    print(f"default run: {len(rows)} masses x {settings.n_ensembles} ensembles x "
+          f"{settings.n_walkers} walkers; {evaluations} posterior evaluations")
+    print(f"converged            : {int(rows.converged.sum())}/{len(rows)}; min ESS "
+          f"{rows.ess.min():.0f}, max R-hat {rows.rhat.max():.4f}, max MCSE/g_90 "
+          f"{(rows.g_upper_mcse / rows.g_upper).max():.2%}")
+    print(f"steps per ensemble   : median {rows.n_steps.median():.0f}, tau median "
+          f"{rows.tau_steps.median():.1f}, acceptance {rows.acceptance.median():.3f}")
+    print(f"Bayes / profile limit: median {ratio.median():.3f}, range {ratio.min():.3f}-"
+          f"{ratio.max():.3f}")
+    print(f"wall, 2 workers      : {two:7.2f} s (median of {args.repeats}: "
+          f"{', '.join(f'{t:.2f}' for t in two_all)})")
+    print(f"wall, 1 worker       : {one:7.2f} s (median of {args.repeats}: "
+          f"{', '.join(f'{t:.2f}' for t in one_all)})")
+    print(f"speed-up 2 vs 1      : {one / two:7.2f}x")
+    print(f"kernel posterior     : {kernel_ns:7.1f} ns/sample (batch of 10,000, median of 21)")
+    print(f"overhead factor      : {two * 2 / posterior_s:7.1f} (2 workers: wall x 2 cores / "
+          f"evaluations x kernel time = {two * 2:.1f} / {posterior_s:.2f} s)")
+    print(f"                       {one / posterior_s:7.1f} (1 worker)")
+    print(f"peak memory (RSS)    : {peak_mb:7.0f} MiB (largest process)")
+    print(f"where the time goes (1 worker, instrumented run of {instrumented_wall:.2f} s):")
+    moves_only = spent["moves+posterior"] - spent["posterior"]
+    parts = {"posterior": spent["posterior"], "moves (emcee + grouped DE)": moves_only,
+             "diagnostics (tau, ArviZ)": spent["diagnostics"],
+             "profile fits": spent["profile fits"], "I/O (chains, results, limits, plot)":
+             spent["I/O"]}
+    parts["other (kernels, set-up, imports)"] = instrumented_wall - sum(parts.values())
+    for name, seconds in parts.items():
+        print(f"  {name:36s} {seconds:6.2f} s  {seconds / instrumented_wall:6.1%}")
 
 
 if __name__ == "__main__":

@@ -235,3 +235,18 @@ def test_bad_overlay_writes_nothing(tiny_run, tmp_path):
     with pytest.raises(UserError, match="bad.csv: line 3"):
         plot_command([tiny_run], tmp_path / "x.png", [str(bad)])
     assert sorted(tmp_path.iterdir()) == [bad]
+
+
+def test_plot_with_context(cli, tiny_run, tmp_path):
+    out = tmp_path / "context.png"
+    result = cli("plot", tiny_run, "--out", out, "--context", "ccfr,babar,icecube,g-2")
+    assert result.returncode == 0, result.stderr
+    assert_png(out, LIMIT_PIXELS)
+    fig = mcprop.load(tiny_run).plot(context=["ccfr", "babar", "icecube"])
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert sum("digitised" in label for label in labels) == 2
+    assert any("CCFR" in label for label in labels) and any("BaBar" in label for label in labels)
+    assert sum("IceCube" in label for label in labels) >= 1
+    bad = cli("plot", tiny_run, "--out", tmp_path / "bad.png", "--context", "lep")
+    assert_one_line_error(bad, "--context")
+    assert not (tmp_path / "bad.png").exists()

@@ -99,7 +99,9 @@ def _cmd_corner(args) -> int:
 def _cmd_plot(args) -> int:
     from mcprop.interface.plots import plot_command
 
-    return plot_command(args.run_dirs, args.out, args.overlay)
+    context = [name.strip() for name in args.context.split(",") if name.strip()] \
+        if args.context else []
+    return plot_command(args.run_dirs, args.out, args.overlay, context)
 
 
 def _cmd_export(args) -> int:
@@ -156,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="output file, .png or .pdf")
     p.add_argument("--overlay", action="append", default=[], metavar="CSV[:LABEL]",
                    help="extra curve from a CSV of m_zprime_MeV,g (repeatable)")
+    p.add_argument("--context", metavar="NAMES",
+                   help="other experiments' constraints, comma-separated: ccfr, babar, "
+                        "icecube, g-2 (digitised curves, labelled as such)")
     p.set_defaults(func=_cmd_plot)
 
     p = sub.add_parser("export", help="export the credible-limit curve")

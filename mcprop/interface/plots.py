@@ -230,6 +230,12 @@ def limit_figure(scans: Sequence, overlays: Sequence[str] = (),
     Figure
         A log-log plot of g versus m_Z' [MeV], ``LIMIT_FIGSIZE_IN`` at ``DPI``.
     """
+    from mcprop.interface.context import check_context_names, draw_context
+
+    try:
+        check_context_names(context)
+    except ValueError as exc:
+        raise UserError(f"--context: {exc}") from None
     runs = [RunCurve.from_result(scan) for scan in scans]
     extra = [read_overlay(spec) for spec in overlays]
     lmu_ltau = all(r.model == "Lmu-Ltau" for r in runs)
@@ -263,6 +269,9 @@ def limit_figure(scans: Sequence, overlays: Sequence[str] = (),
     for part in parts:
         handles += part[0]
         labels += part[1]
+    drawn = draw_context(ax, context)
+    handles += drawn
+    labels += [h.get_label() for h in drawn]
     ax.legend(handles, labels, loc="lower right", fontsize=7.5, framealpha=0.92,
               handler_map={tuple: HandlerTuple(ndivide=None, pad=0)}, handlelength=2.6)
     credibility = " / ".join(dict.fromkeys(_percent(r.credibility) for r in runs))
