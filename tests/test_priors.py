@@ -450,18 +450,19 @@ def test_set_log_density_is_the_sum_of_independent_terms(standard_set):
 
 
 def test_set_log_density_is_minus_inf_outside_physical_domains():
-    prior_set = PriorSet({"sin2_theta13": Normal(0.0, 0.1), "flux_7be_cm2s": Normal(1.0, 2.0)},
+    prior_set = PriorSet({"sin2_theta13": Normal(0.0, 0.1),
+                          "flux_7be_cm2s": Normal(1e9, 2e9)},
                          {"sin2_theta13": "test", "flux_7be_cm2s": "test"})
     values = {"sin2_theta13": np.array([-0.01, 0.01, 0.5, 1.01]),
-              "flux_7be_cm2s": np.array([1.0, -0.5, 1.0, 1.0])}
+              "flux_7be_cm2s": np.array([1e9, -0.5e9, 1e9, 1e9])}
     result = prior_set.log_density(values)
     assert np.all(np.isinf(result[[0, 1, 3]])) and np.all(result[[0, 1, 3]] < 0)
-    expected = stats.norm.logpdf(0.5, 0.0, 0.1) + stats.norm.logpdf(1.0, 1.0, 2.0)
+    expected = stats.norm.logpdf(0.5, 0.0, 0.1) + stats.norm.logpdf(1e9, 1e9, 2e9)
     assert result[2] == pytest.approx(expected)
 
 
 def test_set_sample_stays_in_physical_domains():
-    prior_set = PriorSet({"p_ee": Normal(0.9, 0.2), "dm2_21_eV2": Uniform(-1.0, 1.0)},
+    prior_set = PriorSet({"p_ee": Normal(0.9, 0.2), "dm2_21_eV2": Uniform(-1e-4, 1e-4)},
                          {"p_ee": "test", "dm2_21_eV2": "test"})
     draws = prior_set.sample(np.random.default_rng(3), 10_000)
     assert set(draws) == {"p_ee", "dm2_21_eV2"}
@@ -470,8 +471,26 @@ def test_set_sample_stays_in_physical_domains():
     assert np.all(np.isfinite(prior_set.log_density(draws)))
 
 
-def test_set_sample_gives_up_when_the_domain_is_almost_missed():
-    prior_set = PriorSet({"p_ee": Normal(-10.0, 1.0)}, {"p_ee": "test"})
+def test_set_sample_draws_a_prior_mostly_outside_its_domain():
+    """1.3% of Normal(-0.1, 0.045) lies in [0, 1]: the draws are its truncation there."""
+    dist = Normal(-0.1, 0.045)
+    inside = stats.norm.sf(0.0, -0.1, 0.045)
+    assert dist.probability_between(0.0, 1.0) == pytest.approx(inside, rel=1e-12)
+    draws = PriorSet({"p_ee": dist}, {"p_ee": "test"}).sample(np.random.default_rng(4),
+                                                               20_000)["p_ee"]
+    assert np.all((draws >= 0) & (draws <= 1))
+    # mean of the normal truncated to [0, inf): mu + sigma phi(a) / (1 - Phi(a)), a = -mu/sigma
+    expected = stats.truncnorm.mean(0.1 / 0.045, np.inf, loc=-0.1, scale=0.045)
+    assert draws.mean() == pytest.approx(expected, rel=0.02)
+
+
+def test_set_sample_gives_up_when_the_probability_inside_is_overstated():
+    class Overstated(Normal):
+        def probability_between(self, low, high):
+            return 1.0
+
+    prior_set = PriorSet({"p_ee": Normal(0.5, 0.1)}, {"p_ee": "test"})
+    prior_set.distributions["p_ee"] = Overstated(-10.0, 1.0)
     with pytest.raises(PriorError, match="p_ee"):
         prior_set.sample(np.random.default_rng(0), 10)
 
