@@ -12,6 +12,7 @@ interface layer, so that both can use it.
 """
 
 import os
+import reprlib
 import stat
 import tomllib
 from pathlib import Path
@@ -24,6 +25,19 @@ MAX_INPUT_BYTES = 1 << 20
 def printable(text: str) -> str:
     """``text`` with every non-printable character escaped, safe for a one-line message."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+_BRIEF = reprlib.Repr()
+_BRIEF.maxlevel, _BRIEF.maxstring, _BRIEF.maxother, _BRIEF.maxlong = 2, 60, 60, 40
+
+
+def brief_repr(value: Any) -> str:
+    """A short, one-line repr of a value read from an input: long strings and numbers and
+    deep or long tables and lists are cut."""
+    try:
+        return _BRIEF.repr(value)
+    except ValueError:  # an integer beyond Python's limit for conversion to text
+        return f"<{type(value).__name__} too large to print>"
 
 
 class InputFileError(ValueError):
@@ -119,7 +133,7 @@ def read_toml(path: Path | str, max_bytes: int = MAX_INPUT_BYTES) -> dict[str, A
     text = read_text(path, max_bytes)
     try:
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputFileError(path, f"invalid TOML ({exc})") from None
+    except ValueError as exc:  # TOMLDecodeError, or an integer of over 4300 digits
+        raise InputFileError(path, f"invalid TOML ({printable(str(exc))})") from None
     except RecursionError:
         raise InputFileError(path, "invalid TOML (arrays or tables nested too deeply)") from None

@@ -162,7 +162,6 @@ def oversized_prior(doc, tmp_path):
     doc["priors"]["files"][1] = str(target)
 
 
-MEASUREMENT = "measurements[0]"
 PRIOR_FILE = "ssm-b16-gs98.toml"
 FLUX = ('family = "normal"\nmean = 4.93e9\nsigma = 0.2958e9', )
 
@@ -199,6 +198,12 @@ CONFIG_CASES = {
                  ["measurements[0].value_cpd100t", "finite"]),
     "infinite credibility": (set_key("limits.credibility", float("inf")),
                              ["limits.credibility", "finite"]),
+    "seed of 30 digits": (set_key("sampler.seed", 10**30), ["sampler.seed", "1000000"]),
+    "min_ess of 400 digits": (set_key("sampler.min_ess", 10**400),
+                              ["sampler.min_ess", "finite", "..."]),
+    "prior mean of 400 digits": (prior_file(1, PRIOR_FILE, ("mean = 4.93e9", "mean = 1"
+                                                            + "0" * 400)),
+                                 [PRIOR_FILE, "flux_7be_cm2s.mean", "finite"]),
     "rate 1e308": (set_key("measurements.value_cpd100t", 1e308),
                    ["measurements[0].value_cpd100t", "1e+308"]),
     "errors 1e-300": (update("measurements", stat_cpd100t=1e-300, syst_plus_cpd100t=1e-300,
@@ -379,7 +384,8 @@ def written(name: str, content):
     return make
 
 
-#: Config files that cannot be read: how to make one, and what the error says.
+#: Config files that cannot be read, or that TOML cannot describe as a config: how to make
+#: one, and what the error says.
 UNREADABLE_CONFIGS = {
     "missing": (lambda tmp_path: tmp_path / "nowhere.toml", ["nowhere.toml", "no such"]),
     "/dev/zero": (lambda tmp_path: Path("/dev/zero"), ["/dev/zero", "not a regular file"]),
@@ -398,6 +404,12 @@ UNREADABLE_CONFIGS = {
     "arrays nested 600 deep": (written("deep.toml", lambda tmp_path: "schema_version = 1\n"
                                        "name = " + "[" * 600 + "]" * 600 + "\n"),
                                ["deep.toml", "nested too deeply"]),
+    "a model 5000 tables deep": (written("deep.toml", lambda tmp_path: config_text(tmp_path)
+                                          + "[physics.model" + ".a" * 5000 + "]\nb = 1\n"),
+                                  ["deep.toml", "physics.model", "must be a string", "{...}"]),
+    "an integer of 5000 digits": (written("long.toml", lambda tmp_path: config_text(
+        tmp_path).replace("seed = 7", "seed = " + "7" * 5000)), ["long.toml", "invalid TOML",
+                                                                 "4300 digits"]),
     "tables nested 600 deep": (written("deep.toml", lambda tmp_path: "x = " + "{a = " * 600
                                        + "1" + "}" * 600 + "\n"),
                                ["deep.toml", "nested too deeply"]),

@@ -35,7 +35,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 from scipy import special, stats
 
-from mcprop.files import InputFileError, printable, read_toml
+from mcprop.files import InputFileError, brief_repr, printable, read_toml
 from mcprop.physics.flavour import NUFIT_5_0_NO_CENTRAL
 from mcprop.physics.solar import B16_GS98_BE7_FLUX_CM2S
 
@@ -123,10 +123,14 @@ class Distribution(ABC):
         for field_ in fields(self):
             value = getattr(self, field_.name)
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise PriorError(f"must be a number, got {value!r}", key=field_.name)
-            if not math.isfinite(value):
-                raise PriorError(f"must be finite, got {value}", key=field_.name)
-            object.__setattr__(self, field_.name, float(value))
+                raise PriorError(f"must be a number, got {brief_repr(value)}", key=field_.name)
+            try:
+                number = float(value)
+            except OverflowError:  # an integer beyond the range of floats
+                number = math.inf
+            if not math.isfinite(number):
+                raise PriorError(f"must be finite, got {brief_repr(value)}", key=field_.name)
+            object.__setattr__(self, field_.name, number)
         self._validate()
 
     @abstractmethod
@@ -762,13 +766,13 @@ def _parse_document(path: Path, document: dict[str, Any]
                          key="schema_version")
     version = document["schema_version"]
     if type(version) is not int or version != SCHEMA_VERSION:
-        raise PriorError(f"unsupported value {version!r}; only {SCHEMA_VERSION} is supported",
-                         key="schema_version")
+        raise PriorError(f"unsupported value {brief_repr(version)}; only {SCHEMA_VERSION} is "
+                         f"supported", key="schema_version")
     strings = {key: document.get(key, "") for key in ("name", "description", "reference")}
     for key, value in strings.items():
         if not isinstance(value, str) or not value.isprintable():
             raise PriorError(f"must be a string without control characters (newline, tab, "
-                             f"NUL), got {value!r:.80}", key=key)
+                             f"NUL), got {brief_repr(value)}", key=key)
     if not strings["name"].strip():
         raise PriorError("missing or empty", key="name")
     if "parameters" not in document:
@@ -798,7 +802,7 @@ def _parse_parameter(name: str, table: Any) -> tuple[Distribution, str]:
         value = table[key]
         if not isinstance(value, str) or not value.strip() or not value.isprintable():
             raise PriorError(f"must be a non-empty string without control characters "
-                             f"(newline, tab, NUL), got {value!r:.80}", key=key)
+                             f"(newline, tab, NUL), got {brief_repr(value)}", key=key)
     family = table["family"]
     if family not in FAMILIES:
         raise PriorError(f"unknown family {family!r} (known: {', '.join(FAMILIES)})",

@@ -27,14 +27,22 @@ import json
 import math
 import re
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass, make_dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
 import numpy as np
 
-from mcprop.files import InputFileError, printable, read_bytes, read_text, read_toml, resolve_path
+from mcprop.files import (
+    InputFileError,
+    brief_repr,
+    printable,
+    read_bytes,
+    read_text,
+    read_toml,
+    resolve_path,
+)
 from mcprop.inference.measurements import (
     RateMeasurement,
     RelativeRateMeasurement,
@@ -70,15 +78,17 @@ MAX_RESOLUTION_MEV = 1.0
 #: Most entries of any list (prior files, lines, measurements, correlations).
 MAX_ITEMS = 100
 
-#: Text kinds of string keys: the pattern a value must match, and what the pattern says.
-_NAME_CHARACTERS = "A-Z a-z 0-9 . _ + -"
-_LABEL_CHARACTERS = "letters, digits, spaces and . _ + , : ; ( ) [ ] ' = % & -"
-TEXT_KINDS: dict[str, tuple[re.Pattern, str]] = {
-    "name": (re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}"),
-             f"1 to 100 characters {_NAME_CHARACTERS}, starting with a letter or digit"),
-    "label": (re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._+,:;()\[\]'=%&-]{0,99}"),
-              f"1 to 100 characters: {_LABEL_CHARACTERS}, starting with a letter or digit"),
-    "prose": (re.compile(r"[^\x00-\x1f\x7f-\x9f]{1,2000}"),
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
+_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._+,:;()\[\]'=%&-]{0,99}")
+#: Kinds of free text: the test a value must pass, and what it requires. Names (of runs and
+#: data sets) become parts of paths; labels (of measurements) appear in legends and CSV
+#: comment lines; prose (sources, descriptions) in provenance records.
+TEXT_KINDS: dict[str, tuple[Callable[[str], bool], str]] = {
+    "name": (_NAME.fullmatch, "1 to 100 characters A-Z a-z 0-9 . _ + -, starting with a "
+                              "letter or digit"),
+    "label": (_LABEL.fullmatch, "1 to 100 characters: letters, digits, spaces and "
+                                ". _ + , : ; ( ) [ ] ' = % & -, starting with a letter or digit"),
+    "prose": (lambda text: 0 < len(text) <= 2000 and text.isprintable(),
               "one line of at most 2000 printable characters (no newline, tab or other "
               "control character)"),
 }
@@ -374,7 +384,7 @@ SAMPLER_RULES: dict[str, Rule] = {
     "max_steps": Rule(low=1, high=10**8),
     "burn_in_tau": Rule(low=0, high=1000),
     "min_kept_tau": Rule(low=0, high=10**4),
-    "min_ess": Rule(low=0, high=10**9),
+    "min_ess": Rule(low=0),  # an unreachable ESS runs every mass to max_steps
     "max_rhat": Rule(low=1, high=10, low_open=True),
     "max_relative_mcse": Rule(low=0, high=1, low_open=True),
     "initial_np_fraction": Rule(low=0, high=1e6, low_open=True),
@@ -440,16 +450,10 @@ class RunSchema:
 # --- the reader --------------------------------------------------------------------------
 
 
-def _show(value: Any) -> str:
-    """A value for an error message: its repr, on one line, cut at 60 characters."""
-    text = repr(value)
-    return text if len(text) <= 60 else f"{text[:57]}..."
-
-
 def _read_section(cls: type, table: Any, where: str, base_dir: Path):
     """The section ``cls`` from the table ``table`` found at key ``where``."""
     if not isinstance(table, Mapping):
-        raise ConfigError(where, f"must be a table, got {_show(table)}")
+        raise ConfigError(where, f"must be a table, got {brief_repr(table)}")
     names = [f.name for f in fields(cls)]
     for name in table:
         if name not in names:
@@ -488,12 +492,12 @@ def _read_value(tp: Any, value: Any, rule: Rule, where: str, base_dir: Path):
         return _read_tagged(args, value, where, base_dir)
     if origin is tuple:
         if not isinstance(value, list | tuple):
-            raise ConfigError(where, f"must be a list, got {_show(value)}")
+            raise ConfigError(where, f"must be a list, got {brief_repr(value)}")
         variable = len(args) == 2 and args[1] is Ellipsis
         low, high = (rule.min_items, rule.max_items) if variable else (len(args), len(args))
         if not low <= len(value) <= high:
             size = f"{low}" if low == high else f"{low} to {high}"
-            raise ConfigError(where, f"must be a list of {size} entries, got {_show(value)}")
+            raise ConfigError(where, f"must be a list of {size} entries, got {brief_repr(value)}")
         item_types = [args[0]] * len(value) if variable else args
         # Tables of a list are named by their index; numbers and strings by the list's key.
         return tuple(_read_value(item_type, item, rule,
@@ -502,7 +506,7 @@ def _read_value(tp: Any, value: Any, rule: Rule, where: str, base_dir: Path):
                      for i, (item_type, item) in enumerate(zip(item_types, value, strict=True)))
     if tp is bool:
         if not isinstance(value, bool):
-            raise ConfigError(where, f"must be true or false, got {_show(value)}")
+            raise ConfigError(where, f"must be true or false, got {brief_repr(value)}")
         return value
     if tp is int or tp is float:
         return _read_number(tp, value, rule, where)
@@ -514,14 +518,14 @@ def _read_value(tp: Any, value: Any, rule: Rule, where: str, base_dir: Path):
 def _read_tagged(classes: tuple[type, ...], table: Any, where: str, base_dir: Path):
     """One of the sections ``classes``, chosen by the table's ``kind`` key."""
     if not isinstance(table, Mapping):
-        raise ConfigError(where, f"must be a table, got {_show(table)}")
+        raise ConfigError(where, f"must be a table, got {brief_repr(table)}")
     by_kind = {cls.kind: cls for cls in classes}
     if "kind" not in table:
         raise ConfigError(_join(where, "kind"), f"missing (required): one of "
                                                 f"{', '.join(by_kind)}")
     kind = table["kind"]
     if kind not in by_kind:
-        raise ConfigError(_join(where, "kind"), f"unknown value {_show(kind)} (choose one of "
+        raise ConfigError(_join(where, "kind"), f"unknown value {brief_repr(kind)} (choose one of "
                                                 f"{', '.join(by_kind)})")
     return _read_section(by_kind[kind], {k: v for k, v in table.items() if k != "kind"}, where,
                          base_dir)
@@ -531,22 +535,28 @@ def _read_number(tp: type, value: Any, rule: Rule, where: str):
     kinds = int if tp is int else (int, float)
     if isinstance(value, bool) or not isinstance(value, kinds):
         raise ConfigError(where, f"must be {'an integer' if tp is int else 'a number'}, "
-                                 f"got {_show(value)}")
-    if not math.isfinite(value):
-        raise ConfigError(where, f"must be finite, got {_show(value)}")
+                                 f"got {brief_repr(value)}")
+    if tp is float:
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond the range of floats
+            number = math.inf
+        if not math.isfinite(number):
+            raise ConfigError(where, f"must be finite, got {brief_repr(value)}")
+        value = number
     too_low = value <= rule.low if rule.low_open else value < rule.low
     too_high = value >= rule.high if rule.high_open else value > rule.high
     if too_low or too_high:
-        raise ConfigError(where, f"must lie in {rule.bounds_text()}, got {_show(value)}")
+        raise ConfigError(where, f"must lie in {rule.bounds_text()}, got {brief_repr(value)}")
     return tp(value)
 
 
 def _read_text(value: Any, rule: Rule, where: str, base_dir: Path) -> str:
     if not isinstance(value, str):
-        raise ConfigError(where, f"must be a string, got {_show(value)}")
+        raise ConfigError(where, f"must be a string, got {brief_repr(value)}")
     if rule.choices is not None:
         if value not in rule.choices:
-            raise ConfigError(where, f"unknown value {_show(value)} (choose one of "
+            raise ConfigError(where, f"unknown value {brief_repr(value)} (choose one of "
                                      f"{', '.join(rule.choices)})")
         return value
     if rule.text == "path":
@@ -556,9 +566,9 @@ def _read_text(value: Any, rule: Rule, where: str, base_dir: Path) -> str:
             raise ConfigError(where, exc.reason) from None
     if value == "" and rule.empty_ok:
         return value
-    pattern, meaning = TEXT_KINDS[rule.text]
-    if not pattern.fullmatch(value):
-        raise ConfigError(where, f"must be {meaning}, got {_show(value)}")
+    passes, meaning = TEXT_KINDS[rule.text]
+    if not passes(value):
+        raise ConfigError(where, f"must be {meaning}, got {brief_repr(value)}")
     return value
 
 
@@ -677,15 +687,16 @@ def _resolve(document: Any, base_dir: Path, source: str, path: Path,
              overrides: Mapping | None) -> RunConfig:
     try:
         if not isinstance(document, Mapping):
-            raise ConfigError("", f"must be a table of keys, got {_show(document)}")
+            raise ConfigError("", f"must be a table of keys, got {brief_repr(document)}")
         if overrides is not None:
             if not isinstance(overrides, Mapping):
                 raise ConfigError("", f"overrides must be a table of keys, got "
-                                      f"{_show(overrides)}")
+                                      f"{brief_repr(overrides)}")
             document = _merged(document, overrides)
         version = document.get("schema_version")
         if type(version) is not int or version != SCHEMA_VERSION:
-            raise ConfigError("schema_version", f"must be {SCHEMA_VERSION}, got {_show(version)}")
+            raise ConfigError("schema_version", f"must be {SCHEMA_VERSION}, got "
+                                                f"{brief_repr(version)}")
         schema = _read_section(RunSchema, document, "", base_dir)
         resolved, plan = _plan(schema)
     except ConfigError as exc:
