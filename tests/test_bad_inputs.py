@@ -185,6 +185,8 @@ CONFIG_CASES = {
                               ["physics.flavour_model", "bogus"]),
     "unknown measurement kind": (set_key("measurements.kind", "flux"),
                                  ["measurements[0].kind", "flux"]),
+    "measurement kind a list": (set_key("measurements.kind", ["rate"]),
+                                ["measurements[0].kind", "['rate']"]),
     "measurement without kind": (drop("measurements.kind"), ["measurements[0].kind",
                                                                 "missing"]),
     "unknown line": (set_key("measurements.lines", ["1.4MeV"]), ["measurements[0].lines",

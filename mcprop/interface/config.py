@@ -524,7 +524,7 @@ def _read_tagged(classes: tuple[type, ...], table: Any, where: str, base_dir: Pa
         raise ConfigError(_join(where, "kind"), f"missing (required): one of "
                                                 f"{', '.join(by_kind)}")
     kind = table["kind"]
-    if kind not in by_kind:
+    if not isinstance(kind, str) or kind not in by_kind:
         raise ConfigError(_join(where, "kind"), f"unknown value {brief_repr(kind)} (choose one of "
                                                 f"{', '.join(by_kind)})")
     return _read_section(by_kind[kind], {k: v for k, v in table.items() if k != "kind"}, where,
