@@ -11,6 +11,7 @@ from scipy import integrate, stats
 
 from mcprop.inference.priors import (
     FAMILIES,
+    PARAMETER_SCALES,
     PHYSICAL_DOMAINS,
     AsymmetricNormal,
     Circular,
@@ -169,6 +170,52 @@ def test_log_density_is_never_nan_for_finite_x(dist):
 ], ids=lambda value: getattr(value, "family", ""))
 def test_density_integrates_to_one(dist, low, high, points):
     assert integrate_density(dist, low, high, points) == pytest.approx(1.0, abs=1e-6)
+
+
+# --- probability of an interval -------------------------------------------------------------
+
+
+def split_normal_probability(low, high, mean, sigma_plus, sigma_minus):
+    """Quadrature of the closed-form split-normal density over [low, high]."""
+    value, _ = integrate.quad(lambda x: split_normal_pdf(x, mean, sigma_plus, sigma_minus),
+                              low, high, points=[mean] if low < mean < high else None,
+                              epsabs=1e-13, epsrel=1e-12, limit=200)
+    return value
+
+
+@pytest.mark.parametrize(("dist", "low", "high", "expected"), [
+    (Normal(0.3, 0.1), 0.0, 1.0, stats.norm.cdf(7.0) - stats.norm.cdf(-3.0)),
+    (Normal(-0.1, 0.045), 0.0, np.inf, stats.norm.sf(0.1 / 0.045)),
+    (Normal(4.93e9, 0.2958e9), 0.0, np.inf, stats.norm.sf(-4.93 / 0.2958)),
+    (AsymmetricNormal(0.573, 0.016, 0.020), 0.55, 0.6,
+     split_normal_probability(0.55, 0.6, 0.573, 0.016, 0.020)),
+    (AsymmetricNormal(0.573, 0.016, 0.020), 0.58, 0.6,
+     split_normal_probability(0.58, 0.6, 0.573, 0.016, 0.020)),
+    (AsymmetricNormal(0.573, 0.016, 0.020), 0.5, 0.56,
+     split_normal_probability(0.5, 0.56, 0.573, 0.016, 0.020)),
+    (TruncatedNormal(0.51, 0.07, 0.0, 1.0), 0.4, 2.0,
+     stats.truncnorm.sf(0.4, -0.51 / 0.07, 0.49 / 0.07, 0.51, 0.07)),
+    (TruncatedNormal(3.0, 0.5, -5.0, 5.0), 0.0, 1.0,
+     np.diff(stats.truncnorm.cdf([0.0, 1.0], -16.0, 4.0, 3.0, 0.5))[0]),
+    (Uniform(-2.0, 3.0), 0.0, 10.0, 0.6),
+    (LogUniform(1e-6, 1e-2), 1e-4, 1.0, 0.5),
+    (Fixed(0.3), 0.0, 1.0, 1.0),
+    (Fixed(1.3), 0.0, 1.0, 0.0),
+])
+def test_probability_between(dist, low, high, expected):
+    assert dist.probability_between(low, high) == pytest.approx(expected, rel=1e-9, abs=1e-15)
+
+
+@pytest.mark.parametrize("dist", [Circular(197.0, 27.0, 24.0), Circular(10.0, 400.0, 250.0)],
+                         ids=["narrow", "wide"])
+def test_circular_probability_between_integrates_the_density(dist):
+    support_low, support_high = dist.support
+    assert dist.probability_between(-np.inf, np.inf) == pytest.approx(1.0, rel=1e-12)
+    for low, high in [(support_low, support_low + 90.0), (150.0, 260.0), (0.0, 1000.0)]:
+        inside_low, inside_high = max(low, support_low), min(high, support_high)
+        peak = [dist.mean_deg] if inside_low < dist.mean_deg < inside_high else None
+        expected = integrate_density(dist, inside_low, inside_high, peak)
+        assert dist.probability_between(low, high) == pytest.approx(expected, rel=1e-7)
 
 
 # --- the asymmetric normal ------------------------------------------------------------------
@@ -450,18 +497,19 @@ def test_set_log_density_is_the_sum_of_independent_terms(standard_set):
 
 
 def test_set_log_density_is_minus_inf_outside_physical_domains():
-    prior_set = PriorSet({"sin2_theta13": Normal(0.0, 0.1), "flux_7be_cm2s": Normal(1.0, 2.0)},
+    prior_set = PriorSet({"sin2_theta13": Normal(0.0, 0.1),
+                          "flux_7be_cm2s": Normal(1e9, 2e9)},
                          {"sin2_theta13": "test", "flux_7be_cm2s": "test"})
     values = {"sin2_theta13": np.array([-0.01, 0.01, 0.5, 1.01]),
-              "flux_7be_cm2s": np.array([1.0, -0.5, 1.0, 1.0])}
+              "flux_7be_cm2s": np.array([1e9, -0.5e9, 1e9, 1e9])}
     result = prior_set.log_density(values)
     assert np.all(np.isinf(result[[0, 1, 3]])) and np.all(result[[0, 1, 3]] < 0)
-    expected = stats.norm.logpdf(0.5, 0.0, 0.1) + stats.norm.logpdf(1.0, 1.0, 2.0)
+    expected = stats.norm.logpdf(0.5, 0.0, 0.1) + stats.norm.logpdf(1e9, 1e9, 2e9)
     assert result[2] == pytest.approx(expected)
 
 
 def test_set_sample_stays_in_physical_domains():
-    prior_set = PriorSet({"p_ee": Normal(0.9, 0.2), "dm2_21_eV2": Uniform(-1.0, 1.0)},
+    prior_set = PriorSet({"p_ee": Normal(0.9, 0.2), "dm2_21_eV2": Uniform(-1e-4, 1e-4)},
                          {"p_ee": "test", "dm2_21_eV2": "test"})
     draws = prior_set.sample(np.random.default_rng(3), 10_000)
     assert set(draws) == {"p_ee", "dm2_21_eV2"}
@@ -470,8 +518,26 @@ def test_set_sample_stays_in_physical_domains():
     assert np.all(np.isfinite(prior_set.log_density(draws)))
 
 
-def test_set_sample_gives_up_when_the_domain_is_almost_missed():
-    prior_set = PriorSet({"p_ee": Normal(-10.0, 1.0)}, {"p_ee": "test"})
+def test_set_sample_draws_a_prior_mostly_outside_its_domain():
+    """1.3% of Normal(-0.1, 0.045) lies in [0, 1]: the draws are its truncation there."""
+    dist = Normal(-0.1, 0.045)
+    inside = stats.norm.sf(0.0, -0.1, 0.045)
+    assert dist.probability_between(0.0, 1.0) == pytest.approx(inside, rel=1e-12)
+    draws = PriorSet({"p_ee": dist}, {"p_ee": "test"}).sample(np.random.default_rng(4),
+                                                               20_000)["p_ee"]
+    assert np.all((draws >= 0) & (draws <= 1))
+    # mean of the normal truncated to [0, inf): mu + sigma phi(a) / (1 - Phi(a)), a = -mu/sigma
+    expected = stats.truncnorm.mean(0.1 / 0.045, np.inf, loc=-0.1, scale=0.045)
+    assert draws.mean() == pytest.approx(expected, rel=0.02)
+
+
+def test_set_sample_gives_up_when_the_probability_inside_is_overstated():
+    class Overstated(Normal):
+        def probability_between(self, low, high):
+            return 1.0
+
+    prior_set = PriorSet({"p_ee": Normal(0.5, 0.1)}, {"p_ee": "test"})
+    prior_set.distributions["p_ee"] = Overstated(-10.0, 1.0)
     with pytest.raises(PriorError, match="p_ee"):
         prior_set.sample(np.random.default_rng(0), 10)
 
@@ -504,6 +570,63 @@ def test_physical_domains():
     assert PHYSICAL_DOMAINS["delta_cp_deg"] == (-math.inf, math.inf)
     assert PHYSICAL_DOMAINS["p_ee"] == (0.0, 1.0)
     assert PHYSICAL_DOMAINS["dm2_21_eV2"] == (0.0, math.inf)
+    assert set(PARAMETER_SCALES) == set(PHYSICAL_DOMAINS)
+
+
+# --- priors that make no physical sense -------------------------------------------------------
+
+SENSELESS = {
+    "flux fixed at 0": ("flux_7be_cm2s", Fixed(0.0), None, "fixed value 0"),
+    "Dm^2_21 fixed at 0": ("dm2_21_eV2", Fixed(0.0), None, "(0, inf]"),
+    "P_ee fixed above 1": ("p_ee", Fixed(1.2), None, "outside the physical domain [0, 1]"),
+    "flux width 1e308": ("flux_7be_cm2s", Normal(4.93e9, 1e308), "sigma", "1e+308"),
+    "flux mean 1e300": ("flux_7be_cm2s", Normal(1e300, 1e9), "mean", "1000 times"),
+    "circular width 1e-300": ("delta_cp_deg", Circular(197.0, 1e-300, 24.0),
+                              "sigma_plus_deg", "fixed"),
+    "flux width 1e-3": ("flux_7be_cm2s", Normal(4.93e9, 1e-3), "sigma", "below 1e-09"),
+    "uniform narrower than resolution": ("sin2_theta12", Uniform(0.3, 0.3 + 1e-12), None,
+                                         "narrower"),
+    "normal far outside [0, 1]": ("p_ee", Normal(-10.0, 1.0), None, "only"),
+    "truncated normal outside [0, 1]": ("p_ee", TruncatedNormal(3.0, 0.5, -5.0, 5.0), None,
+                                        "inside the physical domain"),
+    "uniform outside [0, 1]": ("sin2_theta13", Uniform(1.5, 2.0), None,
+                               "outside the physical domain"),
+}
+
+
+@pytest.mark.parametrize("case", SENSELESS)
+def test_senseless_priors_are_refused(case):
+    name, dist, key, reason = SENSELESS[case]
+    with pytest.raises(PriorError) as info:
+        PriorSet({name: dist}, {name: "test"})
+    assert info.value.key == (name if key is None else f"{name}.{key}")
+    assert reason in str(info.value)
+
+
+@pytest.mark.parametrize(("name", "dist"), [
+    ("sin2_theta13", Fixed(0.0)),                     # two-flavour limit
+    ("flux_7be_cm2s", Normal(4.93e9, 4.93e9)),         # 100% uncertain
+    ("flux_7be_cm2s", Uniform(0.0, 2e10)),
+    ("sin2_theta12", Normal(0.3, 5.0)),                # 8% of it inside [0, 1]
+    ("p_ee", TruncatedNormal(-0.5, 0.1, 0.0, 1.0)),    # mean 5 sigma below the range
+    ("dm2_21_eV2", LogUniform(1e-10, 1e-3)),           # vacuum to LMA solutions
+    ("delta_cp_deg", Uniform(-180.0, 180.0)),
+])
+def test_wide_but_sensible_priors_are_accepted(name, dist):
+    prior_set = PriorSet({name: dist}, {name: "test"})
+    draws = prior_set.sample(np.random.default_rng(5), 1000)
+    assert np.all(np.isfinite(prior_set.log_density(draws)))
+
+
+def test_truncated_normal_without_probability_in_its_range():
+    with pytest.raises(PriorError, match="no probability") as info:
+        TruncatedNormal(5.1, 0.01, 0.0, 1.0)
+    assert info.value.key == "mean"
+    # 40 sigma away still has a representable probability, and a finite density
+    far = TruncatedNormal(-3.5, 0.1, 0.0, 1.0)
+    x = np.array([0.0, 0.05])
+    expected = stats.truncnorm.logpdf(x, 35.0, 45.0, -3.5, 0.1)
+    np.testing.assert_allclose(far.log_density(x), expected, rtol=1e-9)
 
 
 # --- malformed prior files ------------------------------------------------------------------
@@ -547,6 +670,16 @@ MALFORMED = {
     "outside-domain": (HEADER + '[parameters.sin2_theta12]\nfamily = "uniform"\nlow = 1.5\n'
                        'high = 2.0\nsource = "s"\n', "parameters.sin2_theta12",
                        "outside the physical domain"),
+    "flux-fixed-at-zero": (HEADER + '[parameters.flux_7be_cm2s]\nfamily = "fixed"\n'
+                           'value = 0.0\nsource = "s"\n', "parameters.flux_7be_cm2s",
+                           "outside the physical domain (0, inf]"),
+    "source-with-newline": (HEADER + GOOD_P_EE.replace('"a source"', '"a\\nsource"'),
+                            "parameters.p_ee.source", "control characters"),
+    "name-with-escape": (HEADER.replace('"test"', '"te\\u001bst"') + GOOD_P_EE, "name",
+                         "control characters"),
+    "not-utf8": (HEADER.replace("test", "t\xe9st") + GOOD_P_EE, None, "not UTF-8"),
+    "deeply-nested": (HEADER + "x = " + "[" * 1000 + "]" * 1000 + "\n", None,
+                      "nested too deeply"),
 }
 
 
@@ -554,7 +687,7 @@ MALFORMED = {
 def test_malformed_file_raises_one_line_error_naming_file_and_key(tmp_path, case):
     text, key, reason = MALFORMED[case]
     path = tmp_path / f"{case}.toml"
-    path.write_text(text)
+    path.write_bytes(text.encode("latin-1" if case == "not-utf8" else "utf-8"))
     with pytest.raises(PriorError) as info:
         load_prior_files([path])
     message = str(info.value)
@@ -571,6 +704,17 @@ def test_unknown_family_lists_known_families(tmp_path):
     with pytest.raises(PriorError) as info:
         load_prior_files([path])
     assert all(family in str(info.value) for family in FAMILIES)
+
+
+@pytest.mark.parametrize(("path", "reason"), [
+    ("/dev/zero", "not a regular file"),
+    ("/", "not a regular file"),
+    ("nul\0.toml", "NUL"),
+])
+def test_unusable_prior_paths_raise(path, reason):
+    with pytest.raises(PriorError, match=reason) as info:
+        load_prior_files([path])
+    assert "\n" not in str(info.value)
 
 
 def test_missing_file_raises(tmp_path):

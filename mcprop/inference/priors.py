@@ -16,11 +16,16 @@ number with its source::
 
 The families are the keys of :data:`FAMILIES`. Every number is in the unit of its parameter:
 mixing angles as sin^2, delta_CP in degrees, Dm^2_21 in eV^2, the 7Be flux in cm^-2 s^-1.
+
+Beyond its family's own rules, a prior must make sense for its parameter: at least
+:data:`MIN_DOMAIN_PROBABILITY` of it inside the parameter's physical domain, its numbers
+within :data:`SANITY_FACTOR` times the parameter's typical size (:data:`PARAMETER_SCALES`)
+and its widths at least :data:`MIN_RELATIVE_WIDTH` times that size (narrower is a fixed
+value: use the ``fixed`` family).
 """
 
 import math
 import numbers
-import tomllib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
@@ -30,10 +35,15 @@ from typing import Any, ClassVar, Self
 import numpy as np
 from scipy import special, stats
 
+from mcprop.files import InputFileError, brief_repr, printable, read_toml
+from mcprop.physics.flavour import NUFIT_5_0_NO_CENTRAL
+from mcprop.physics.solar import B16_GS98_BE7_FLUX_CM2S
+
 #: The only prior-file schema this module reads.
 SCHEMA_VERSION = 1
 
-#: Physical range (low, high), bounds included, of each parameter a prior may describe.
+#: Physical range (low, high) of each parameter a prior may describe; bounds included,
+#: except the lower bound 0 of the parameters in :data:`POSITIVE_PARAMETERS`.
 PHYSICAL_DOMAINS: dict[str, tuple[float, float]] = {
     "sin2_theta12": (0.0, 1.0),
     "sin2_theta13": (0.0, 1.0),
@@ -43,6 +53,28 @@ PHYSICAL_DOMAINS: dict[str, tuple[float, float]] = {
     "flux_7be_cm2s": (0.0, math.inf),
     "p_ee": (0.0, 1.0),
 }
+#: Parameters that must be > 0: no solar neutrinos or no mass splitting cannot be computed.
+POSITIVE_PARAMETERS = frozenset({"dm2_21_eV2", "flux_7be_cm2s"})
+
+#: Typical size of each parameter [its unit], used only to refuse absurd prior numbers:
+#: the width of the domain for sin^2 and P_ee, one turn for delta_CP, the NuFIT 5.0 best
+#: fit of Dm^2_21 (JHEP 09 (2020) 178) and the B16-GS98 7Be flux (ApJ 835, 202 (2017)).
+PARAMETER_SCALES: dict[str, float] = {
+    "sin2_theta12": 1.0,
+    "sin2_theta13": 1.0,
+    "sin2_theta23": 1.0,
+    "delta_cp_deg": 360.0,
+    "dm2_21_eV2": NUFIT_5_0_NO_CENTRAL["dm2_21_eV2"],
+    "flux_7be_cm2s": B16_GS98_BE7_FLUX_CM2S,
+    "p_ee": 1.0,
+}
+#: Every number of a prior lies within this multiple of its parameter's scale.
+SANITY_FACTOR = 1e3
+#: Widths (and the length of a bounded support) below this fraction of the parameter's scale
+#: are refused: the walkers could not move (use the ``fixed`` family).
+MIN_RELATIVE_WIDTH = 1e-9
+#: Least probability a prior must put inside its parameter's physical domain.
+MIN_DOMAIN_PROBABILITY = 1e-3
 
 #: Wraps k of the circular family: its density at x sums the split normal at x + 360 k.
 _WRAPS = np.arange(-2, 3)
@@ -50,7 +82,7 @@ _WRAPS = np.arange(-2, 3)
 _WRAP_REACH_DEG = 180.0 + 360.0 * _WRAPS.max()
 #: Widths [deg] above which the wraps |k| = 2 of the circular family contribute.
 _WIDE_WRAP_DEG = 57.0
-#: Redraws allowed in PriorSet.sample before giving up on a parameter's physical domain.
+#: Rounds of redraws in PriorSet.sample before giving up on a parameter's physical domain.
 _MAX_REDRAWS = 100
 
 
@@ -66,7 +98,7 @@ class PriorError(ValueError):
         self.key = key
         self.path = path
         parts = (path, key, self.reason)
-        super().__init__(": ".join(str(part) for part in parts if part is not None))
+        super().__init__(": ".join(printable(str(part)) for part in parts if part is not None))
 
 
 def _prefixed(err: PriorError, prefix: str) -> PriorError:
@@ -84,15 +116,21 @@ class Distribution(ABC):
     """
 
     family: ClassVar[str]
+    #: Fields that are widths (checked against the parameter's scale).
+    widths: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
         for field_ in fields(self):
             value = getattr(self, field_.name)
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise PriorError(f"must be a number, got {value!r}", key=field_.name)
-            if not math.isfinite(value):
-                raise PriorError(f"must be finite, got {value}", key=field_.name)
-            object.__setattr__(self, field_.name, float(value))
+                raise PriorError(f"must be a number, got {brief_repr(value)}", key=field_.name)
+            try:
+                number = float(value)
+            except OverflowError:  # an integer beyond the range of floats
+                number = math.inf
+            if not math.isfinite(number):
+                raise PriorError(f"must be finite, got {brief_repr(value)}", key=field_.name)
+            object.__setattr__(self, field_.name, number)
         self._validate()
 
     @abstractmethod
@@ -111,6 +149,10 @@ class Distribution(ABC):
     @abstractmethod
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """``size`` independent draws, shape ``(size,)``."""
+
+    @abstractmethod
+    def probability_between(self, low: float, high: float) -> float:
+        """Probability of [``low``, ``high``] (infinite bounds allowed)."""
 
     @property
     @abstractmethod
@@ -131,6 +173,28 @@ class Distribution(ABC):
 def _require_ordered(low: float, high: float) -> None:
     if low >= high:
         raise PriorError(f"must be below high = {high}, got {low}", key="low")
+
+
+def _normal_probability(low: float, high: float) -> float:
+    """P(low <= Z <= high) of a standard normal Z, accurate in either tail."""
+    if low > 0:
+        return float(stats.norm.sf(low) - stats.norm.sf(high))
+    return float(stats.norm.cdf(high) - stats.norm.cdf(low))
+
+
+def _split_normal_probability(low: float, high: float, mean: float, sigma_plus: float,
+                              sigma_minus: float) -> float:
+    """Probability of [low, high] under the split normal of :func:`_split_normal_logpdf`:
+    each half is a normal of its own width holding sigma_side / (sigma_plus + sigma_minus)."""
+    if low >= high:
+        return 0.0
+    total = 0.0
+    for sigma, side_low, side_high in ((sigma_minus, low, min(high, mean)),
+                                       (sigma_plus, max(low, mean), high)):
+        if side_low < side_high:
+            total += 2 * sigma / (sigma_plus + sigma_minus) * _normal_probability(
+                (side_low - mean) / sigma, (side_high - mean) / sigma)
+    return total
 
 
 def _split_normal_logpdf(x: np.ndarray, mean: float, sigma_plus: float,
@@ -166,6 +230,7 @@ class Normal(_OnTheRealLine):
     """Normal distribution with ``mean`` and standard deviation ``sigma`` > 0."""
 
     family: ClassVar[str] = "normal"
+    widths: ClassVar[tuple[str, ...]] = ("sigma",)
     sigma: float
 
     def _validate(self) -> None:
@@ -178,6 +243,9 @@ class Normal(_OnTheRealLine):
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return rng.normal(self.mean, self.sigma, size)
 
+    def probability_between(self, low: float, high: float) -> float:
+        return _normal_probability((low - self.mean) / self.sigma, (high - self.mean) / self.sigma)
+
 
 @dataclass(frozen=True)
 class AsymmetricNormal(_OnTheRealLine):
@@ -189,6 +257,7 @@ class AsymmetricNormal(_OnTheRealLine):
     """
 
     family: ClassVar[str] = "asymmetric-normal"
+    widths: ClassVar[tuple[str, ...]] = ("sigma_plus", "sigma_minus")
     sigma_plus: float
     sigma_minus: float
 
@@ -204,12 +273,17 @@ class AsymmetricNormal(_OnTheRealLine):
         half_normal = np.abs(rng.standard_normal(size))
         return self.mean + np.where(below, -self.sigma_minus, self.sigma_plus) * half_normal
 
+    def probability_between(self, low: float, high: float) -> float:
+        return _split_normal_probability(low, high, self.mean, self.sigma_plus,
+                                          self.sigma_minus)
+
 
 @dataclass(frozen=True)
 class TruncatedNormal(Distribution):
     """Normal(``mean``, ``sigma``) restricted to [``low``, ``high``] and renormalised."""
 
     family: ClassVar[str] = "truncated-normal"
+    widths: ClassVar[tuple[str, ...]] = ("sigma",)
     mean: float
     sigma: float
     low: float
@@ -218,6 +292,10 @@ class TruncatedNormal(Distribution):
     def _validate(self) -> None:
         self._require_positive("sigma")
         _require_ordered(self.low, self.high)
+        if not _normal_probability(*self._standard_bounds) > 1e-300:
+            raise PriorError(f"the normal of mean {self.mean} and sigma {self.sigma} has no "
+                             f"probability in [low, high] = [{self.low}, {self.high}]",
+                             key="mean")
 
     @property
     def _standard_bounds(self) -> tuple[float, float]:
@@ -225,8 +303,7 @@ class TruncatedNormal(Distribution):
 
     def log_density(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)
-        low, high = self._standard_bounds
-        log_mass = math.log(stats.norm.cdf(high) - stats.norm.cdf(low))
+        log_mass = math.log(_normal_probability(*self._standard_bounds))
         z = (x - self.mean) / self.sigma
         log_pdf = -0.5 * z**2 - math.log(self.sigma * math.sqrt(2.0 * math.pi)) - log_mass
         return np.where((x >= self.low) & (x <= self.high), log_pdf, -np.inf)
@@ -234,6 +311,14 @@ class TruncatedNormal(Distribution):
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return stats.truncnorm.rvs(*self._standard_bounds, loc=self.mean, scale=self.sigma,
                                    size=size, random_state=rng)
+
+    def probability_between(self, low: float, high: float) -> float:
+        low, high = max(low, self.low), min(high, self.high)
+        if low >= high:
+            return 0.0
+        inside = _normal_probability((low - self.mean) / self.sigma,
+                                     (high - self.mean) / self.sigma)
+        return inside / _normal_probability(*self._standard_bounds)
 
     @property
     def support(self) -> tuple[float, float]:
@@ -262,6 +347,10 @@ class Uniform(Distribution):
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return rng.uniform(self.low, self.high, size)
 
+    def probability_between(self, low: float, high: float) -> float:
+        overlap = min(high, self.high) - max(low, self.low)
+        return max(overlap, 0.0) / (self.high - self.low)
+
     @property
     def support(self) -> tuple[float, float]:
         return (self.low, self.high)
@@ -289,6 +378,12 @@ class LogUniform(Distribution):
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return stats.loguniform.rvs(self.low, self.high, size=size, random_state=rng)
 
+    def probability_between(self, low: float, high: float) -> float:
+        low, high = max(low, self.low), min(high, self.high)
+        if low >= high:
+            return 0.0
+        return math.log(high / low) / math.log(self.high / self.low)
+
     @property
     def support(self) -> tuple[float, float]:
         return (self.low, self.high)
@@ -314,6 +409,9 @@ class Fixed(Distribution):
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return np.full(size, self.value)
+
+    def probability_between(self, low: float, high: float) -> float:
+        return float(low <= self.value <= high)
 
     @property
     def support(self) -> tuple[float, float]:
@@ -341,6 +439,7 @@ class Circular(Distribution):
     """
 
     family: ClassVar[str] = "circular"
+    widths: ClassVar[tuple[str, ...]] = ("sigma_plus_deg", "sigma_minus_deg")
     mean_deg: float
     sigma_plus_deg: float
     sigma_minus_deg: float
@@ -388,6 +487,20 @@ class Circular(Distribution):
         # Rounding can land a draw on `high`, which is the same point of the circle as `low`.
         return np.where(x < high, x, low)
 
+    def probability_between(self, low: float, high: float) -> float:
+        """Sum over the wraps of the split-normal probability of [low, high] + 360 k, within
+        the reach of the wraps, divided by the probability within that reach."""
+        support_low, support_high = self.support
+        low, high = max(low, support_low), min(high, support_high)
+        if low >= high:
+            return 0.0
+        reach_low, reach_high = self.mean_deg - _WRAP_REACH_DEG, self.mean_deg + _WRAP_REACH_DEG
+        inside = sum(_split_normal_probability(max(low + 360.0 * k, reach_low),
+                                               min(high + 360.0 * k, reach_high), self.mean_deg,
+                                               self.sigma_plus_deg, self.sigma_minus_deg)
+                     for k in _WRAPS)
+        return inside / sum(self._half_masses)
+
     @property
     def support(self) -> tuple[float, float]:
         low = self.mean_deg - 180.0
@@ -410,17 +523,48 @@ def _check_name(name: str) -> None:
         raise PriorError(f"unknown parameter (known: {', '.join(PHYSICAL_DOMAINS)})")
 
 
-def _check_domain(name: str, distribution: Distribution) -> None:
-    """Raise PriorError if the prior's support lies entirely outside the physical domain."""
+def _domain_text(name: str) -> str:
     low, high = PHYSICAL_DOMAINS[name]
+    return f"{'(' if name in POSITIVE_PARAMETERS else '['}{low:g}, {high:g}]"
+
+
+def _check_physical(name: str, distribution: Distribution) -> None:
+    """Raise PriorError if ``distribution`` makes no sense as the prior of ``name``.
+
+    Refused: a number beyond SANITY_FACTOR times the parameter's scale, a width (or a
+    bounded support) narrower than MIN_RELATIVE_WIDTH times it, a fixed value outside the
+    physical domain, or less than MIN_DOMAIN_PROBABILITY of the prior inside it.
+    """
+    scale = PARAMETER_SCALES[name]
+    for field_ in fields(distribution):
+        value = getattr(distribution, field_.name)
+        if abs(value) > SANITY_FACTOR * scale:
+            raise PriorError(f"{value:g} is beyond {SANITY_FACTOR:g} times the typical size "
+                             f"{scale:g} of {name}", key=field_.name)
+    for width in distribution.widths:
+        value = getattr(distribution, width)
+        if value < MIN_RELATIVE_WIDTH * scale:
+            raise PriorError(f"{value:g} is below {MIN_RELATIVE_WIDTH:g} times the typical "
+                             f"size {scale:g} of {name} (for a parameter held at one value "
+                             f"use family = \"fixed\")", key=width)
     support_low, support_high = distribution.support
+    if not distribution.is_fixed and support_high - support_low < MIN_RELATIVE_WIDTH * scale:
+        raise PriorError(f"the support [{support_low:g}, {support_high:g}] is narrower than "
+                         f"{MIN_RELATIVE_WIDTH:g} times the typical size {scale:g} of {name}")
+    low, high = PHYSICAL_DOMAINS[name]
     if distribution.is_fixed:
-        overlaps = low <= support_low <= high
-    else:
-        overlaps = max(low, support_low) < min(high, support_high)
-    if not overlaps:
-        raise PriorError(f"prior support [{support_low}, {support_high}] lies outside the "
-                         f"physical domain [{low}, {high}]")
+        value = distribution.centre
+        if not (low < value if name in POSITIVE_PARAMETERS else low <= value) or value > high:
+            raise PriorError(f"fixed value {value:g} lies outside the physical domain "
+                             f"{_domain_text(name)}")
+        return
+    probability = distribution.probability_between(low, high)
+    if probability == 0:
+        raise PriorError(f"prior support [{support_low:g}, {support_high:g}] lies outside the "
+                         f"physical domain {_domain_text(name)}")
+    if probability < MIN_DOMAIN_PROBABILITY:
+        raise PriorError(f"only {probability:.2g} of the prior lies inside the physical "
+                         f"domain {_domain_text(name)} (at least {MIN_DOMAIN_PROBABILITY:g})")
 
 
 @dataclass(frozen=True)
@@ -452,7 +596,7 @@ class PriorSet:
                 _check_name(name)
                 if not isinstance(distribution, Distribution):
                     raise PriorError(f"not a Distribution: {distribution!r}")
-                _check_domain(name, distribution)
+                _check_physical(name, distribution)
                 source = self.references.get(name)
                 if not isinstance(source, str) or not source.strip():
                     raise PriorError("needs a non-empty source string in references")
@@ -510,21 +654,28 @@ class PriorSet:
         return total
 
     def sample(self, rng: np.random.Generator, size: int) -> dict[str, np.ndarray]:
-        """``size`` draws of each free parameter, redrawn until inside its physical domain."""
+        """``size`` draws of each free parameter, redrawn until inside its physical domain.
+
+        Draws outside the domain are replaced from batches sized by the prior's probability
+        inside it (at least MIN_DOMAIN_PROBABILITY), so a few rounds always suffice.
+        """
         draws = {}
         for name in self.free_names:
             distribution = self.distributions[name]
             low, high = PHYSICAL_DOMAINS[name]
+            probability = distribution.probability_between(low, high)
             x = distribution.sample(rng, size)
-            outside = (x < low) | (x > high)
+            outside = np.flatnonzero((x < low) | (x > high))
             for _ in range(_MAX_REDRAWS):
-                if not outside.any():
+                if outside.size == 0:
                     break
-                x[outside] = distribution.sample(rng, int(outside.sum()))
-                outside = (x < low) | (x > high)
-            if outside.any():
+                batch = distribution.sample(rng, math.ceil(outside.size / probability))
+                batch = batch[(batch >= low) & (batch <= high)][:outside.size]
+                x[outside[:batch.size]] = batch
+                outside = outside[batch.size:]
+            if outside.size:
                 raise PriorError(f"almost all of the prior lies outside the physical domain "
-                                 f"[{low}, {high}]", key=name)
+                                 f"{_domain_text(name)}", key=name)
             draws[name] = x
         return draws
 
@@ -595,14 +746,9 @@ def load_prior_files(paths: Sequence[Path | str]) -> PriorSet:
 def _read_prior_file(path: Path) -> tuple[PriorFile, dict[str, Distribution], dict[str, str]]:
     """Parse and validate one prior file; PriorError messages name ``path``."""
     try:
-        with path.open("rb") as handle:
-            document = tomllib.load(handle)
-    except OSError as err:
-        raise PriorError(f"cannot read file: {err.strerror or err}", path=path) from None
-    except UnicodeDecodeError as err:
-        raise PriorError(f"not UTF-8 text: {err.reason}", path=path) from None
-    except tomllib.TOMLDecodeError as err:
-        raise PriorError(f"invalid TOML: {err}", path=path) from None
+        document = read_toml(path)
+    except InputFileError as err:
+        raise PriorError(err.reason, path=err.path) from None
     try:
         return _parse_document(path, document)
     except PriorError as err:
@@ -620,12 +766,13 @@ def _parse_document(path: Path, document: dict[str, Any]
                          key="schema_version")
     version = document["schema_version"]
     if type(version) is not int or version != SCHEMA_VERSION:
-        raise PriorError(f"unsupported value {version!r}; only {SCHEMA_VERSION} is supported",
-                         key="schema_version")
+        raise PriorError(f"unsupported value {brief_repr(version)}; only {SCHEMA_VERSION} is "
+                         f"supported", key="schema_version")
     strings = {key: document.get(key, "") for key in ("name", "description", "reference")}
     for key, value in strings.items():
-        if not isinstance(value, str):
-            raise PriorError(f"must be a string, got {value!r}", key=key)
+        if not isinstance(value, str) or not value.isprintable():
+            raise PriorError(f"must be a string without control characters (newline, tab, "
+                             f"NUL), got {brief_repr(value)}", key=key)
     if not strings["name"].strip():
         raise PriorError("missing or empty", key="name")
     if "parameters" not in document:
@@ -652,8 +799,10 @@ def _parse_parameter(name: str, table: Any) -> tuple[Distribution, str]:
     if "source" not in table:
         raise PriorError("missing; every prior needs a source string", key="source")
     for key in _STRING_KEYS:
-        if not isinstance(table[key], str) or not table[key].strip():
-            raise PriorError(f"must be a non-empty string, got {table[key]!r}", key=key)
+        value = table[key]
+        if not isinstance(value, str) or not value.strip() or not value.isprintable():
+            raise PriorError(f"must be a non-empty string without control characters "
+                             f"(newline, tab, NUL), got {brief_repr(value)}", key=key)
     family = table["family"]
     if family not in FAMILIES:
         raise PriorError(f"unknown family {family!r} (known: {', '.join(FAMILIES)})",
@@ -669,5 +818,5 @@ def _parse_parameter(name: str, table: Any) -> tuple[Distribution, str]:
             raise PriorError(f"missing; family {family!r} needs {', '.join(field_names)}",
                              key=key)
     distribution = cls(**{key: table[key] for key in field_names})
-    _check_domain(name, distribution)
+    _check_physical(name, distribution)
     return distribution, table["source"]

@@ -13,6 +13,7 @@ layer over these functions.
 """
 
 import logging
+import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -261,11 +262,11 @@ def run(config: Path | str | Mapping, out: Path | str | None = None, *, workers:
     if seed is not None:
         overrides["sampler"] = {"seed": seed}
     if out is not None:
-        overrides["output"] = {"directory": str(Path(out).resolve())}
+        overrides["output"] = {"directory": os.path.abspath(out)}
     if isinstance(config, Mapping):
         document = dict(config)
         document.setdefault("output", {"directory": "mcprop-output"})
-        resolved = config_from_dict(document, Path.cwd(), overrides)
+        resolved = config_from_dict(document, Path.cwd(), overrides=overrides)
     else:
         resolved = load_config(config, overrides)
     return run_config(resolved, write=out is not None, workers=workers, executor=executor,

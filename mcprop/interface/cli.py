@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import logging
 import sys
 from pathlib import Path
@@ -63,7 +64,7 @@ def _cmd_run(args) -> int:
     if args.seed is not None:
         overrides["sampler"] = {"seed": args.seed}
     if args.out is not None:
-        overrides["output"] = {"directory": str(Path(args.out).resolve())}
+        overrides["output"] = {"directory": os.path.abspath(args.out)}
     config = load_config(args.config, overrides)
     if args.executor == "dask" and args.scheduler is not None:
         _check_scheduler(args.scheduler)

@@ -1,22 +1,48 @@
-"""Run configuration: loading, validation and resolution of a run's TOML file.
+"""Run configuration: the schema of a run's TOML file, and the one reader that applies it.
 
-Every error names the file, the key and the reason in one line (:class:`UserError`).
-Relative paths resolve against the config's folder. The resolved config (defaults filled
-in, paths absolute) is what a run directory stores and what the config hash covers.
+The schema is a set of frozen dataclasses, one per section: :class:`Physics`,
+:class:`Priors`, one per kind of ``[[measurements]]`` (:class:`Rate`,
+:class:`RelativeRate`, :class:`SurvivalProbability`), :class:`Correlation`,
+:class:`MassGrid`, :class:`CouplingPriorSection`, :class:`Limits`, :data:`Sampler` and
+:class:`Output`, gathered in :class:`RunSchema`. A field is a key: its annotation is the
+type, its default the default (none: required) and its metadata the :class:`Rule` (bounds,
+choices, kind of text, unit). Where an engine dataclass has the same setting, the default
+is read from it (SamplerSettings, CouplingPrior, ScanPlan, DetectorResponse), so every
+default is written once; the sampler section is made from the fields of SamplerSettings.
+
+One generic reader turns a TOML table into a section: unknown keys are refused, missing
+required keys reported, every value checked against its type and rule. Relations between
+the keys of a section are checked by the section's ``__post_init__``, relations between
+sections by :func:`_plan`. Every error is one line, ``FILE: KEY: REASON``
+(:class:`UserError`), raised before anything is written or computed.
+
+Relative paths resolve against the config's folder. The resolved document (defaults filled
+in, paths absolute, the concrete coupling prior) is what a run directory stores and what
+the config hash covers.
 """
 
 import copy
 import hashlib
 import json
 import math
-import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+import re
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass, make_dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
 import numpy as np
 
+from mcprop.files import (
+    InputFileError,
+    brief_repr,
+    printable,
+    read_bytes,
+    read_text,
+    read_toml,
+    resolve_path,
+)
 from mcprop.inference.measurements import (
     RateMeasurement,
     RelativeRateMeasurement,
@@ -28,53 +54,543 @@ from mcprop.inference.posterior import G_PRIOR_POWERS, CouplingPrior, sampled_pr
 from mcprop.inference.priors import PriorError, load_prior_files
 from mcprop.inference.sampler import SamplerSettings
 from mcprop.interface.errors import UserError
-from mcprop.physics.constants import SIN2_THETA_W_LOW_ENERGY
-from mcprop.physics.flavour import (
-    FLAVOUR_MODELS,
-    DecoherentMSW,
-    flavour_model,
-    load_solar_profile,
-)
+from mcprop.physics.flavour import FLAVOUR_MODELS, DecoherentMSW, load_solar_profile
 from mcprop.physics.kernels import DetectorResponse
-from mcprop.physics.scattering import LMU_LTAU, MODELS
+from mcprop.physics.scattering import MODELS, U1Model, t_max_MeV
 from mcprop.physics.solar import BE7_LINES
 
 SCHEMA_VERSION = 1
 
-#: Every section and key a config may hold, with defaults (None: required, no default).
-DEFAULTS: dict[str, Any] = {
-    "schema_version": None,
-    "name": None,
-    "description": "",
-    "physics": {"model": LMU_LTAU.name, "flavour_model": "decoherent-vacuum",
-                "interference": True, "sin2_theta_w": SIN2_THETA_W_LOW_ENERGY,
-                "solar_profile": None, "kinetic_mixing": 0.0},
-    "priors": {"files": None},
-    "measurements": None,
-    "correlations": [],
-    "mass_grid": {"mass_min_MeV": None, "mass_max_MeV": None, "n_masses": None},
-    "coupling_prior": {"kind": "flat-g4", "upper_np_fraction": 10.0, "floor_g": None},
-    "limits": {"credibility": 0.9, "profile_likelihood": True},
-    "sampler": {"seed": None, **{f.name: f.default for f in fields(SamplerSettings)}},
-    "output": {"directory": None},
+#: Z' masses a grid may span [MeV]: 1 eV to 1 TeV. Below 1 eV, m^2 is below 1e-9 of
+#: 2 m_e T at every recoil above 1 keV (a massless Z'); above 1 TeV only g/m matters.
+MASS_RANGE_MEV = (1e-6, 1e6)
+#: Largest rate a measurement may state [cpd/100t]: 75 times the largest solar-neutrino
+#: rate Borexino measures (pp, 134 +- 10 cpd/100t, Nature 562, 505 (2018)).
+MAX_RATE_CPD100T = 1e4
+#: Smallest total error of a measurement relative to its value (or to 1 for P_ee).
+MIN_RELATIVE_ERROR = 1e-6
+#: Largest recoil energy of a window [MeV]: beyond every solar-neutrino recoil (the 8B and
+#: hep spectra end below 20 MeV).
+MAX_RECOIL_MEV = 100.0
+#: Largest resolution coefficient a [MeV] (sigma_T = a sqrt(T/MeV)): 100% at 1 MeV,
+#: twenty times Borexino's 5%.
+MAX_RESOLUTION_MEV = 1.0
+#: Most entries of any list (prior files, lines, measurements, correlations).
+MAX_ITEMS = 100
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
+_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._+,:;()\[\]'=%&-]{0,99}")
+#: Kinds of free text: the test a value must pass, and what it requires. Names (of runs and
+#: data sets) become parts of paths; labels (of measurements) appear in legends and CSV
+#: comment lines; prose (sources, descriptions) in provenance records.
+TEXT_KINDS: dict[str, tuple[Callable[[str], bool], str]] = {
+    "name": (_NAME.fullmatch, "1 to 100 characters A-Z a-z 0-9 . _ + -, starting with a "
+                              "letter or digit"),
+    "label": (_LABEL.fullmatch, "1 to 100 characters: letters, digits, spaces and "
+                                ". _ + , : ; ( ) [ ] ' = % & -, starting with a letter or digit"),
+    "prose": (lambda text: 0 < len(text) <= 2000 and text.isprintable(),
+              "one line of at most 2000 printable characters (no newline, tab or other "
+              "control character)"),
 }
 
-MEASUREMENT_KEYS: dict[str, dict[str, Any]] = {
-    "rate": {"name": None, "lines": None, "value_cpd100t": None, "stat_cpd100t": None,
-             "syst_plus_cpd100t": None, "syst_minus_cpd100t": None, "source": None,
-             "window_MeV": None, "resolution_MeV": 0.0},
-    "relative-rate": {"name": None, "lines": None, "relative_error": None,
-                      "reference_rate_cpd100t": None, "source": None, "window_MeV": None,
-                      "resolution_MeV": 0.0},
-    "survival-probability": {"name": None, "line": None, "value": None, "sigma_plus": None,
-                             "sigma_minus": None, "source": None},
+
+class ConfigError(ValueError):
+    """A bad value in a config document: the dotted ``key`` and the ``reason``."""
+
+    def __init__(self, key: str, reason: str):
+        self.key = key
+        self.reason = reason
+        super().__init__(f"{key}: {reason}")
+
+    def under(self, prefix: str) -> "ConfigError":
+        """The same error with its key placed under ``prefix``."""
+        return ConfigError(_join(prefix, self.key), self.reason)
+
+
+def _join(prefix: str, key: str) -> str:
+    if not prefix:
+        return key
+    if not key or key.startswith("["):
+        return f"{prefix}{key}"
+    return f"{prefix}.{key}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How the value of one key is checked beyond its type.
+
+    Attributes
+    ----------
+    low, high, low_open, high_open : float, bool
+        Bounds of a number (or of each number of a list); open bounds are excluded.
+    choices : tuple of str or None
+        The allowed values of a string.
+    text : str
+        Kind of free text (a key of :data:`TEXT_KINDS`, or ``path``: resolved against
+        the config's folder) when there are no choices.
+    empty_ok : bool
+        An empty string is allowed.
+    min_items, max_items : int
+        Length bounds of a list.
+    unit : str
+        Unit named in the error messages.
+    """
+
+    low: float = -math.inf
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple[str, ...] | None = None
+    text: str = "prose"
+    empty_ok: bool = False
+    min_items: int = 1
+    max_items: int = MAX_ITEMS
+    unit: str = ""
+
+    def bounds_text(self) -> str:
+        interval = (f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}"
+                    f"{')' if self.high_open else ']'}")
+        return f"{interval} {self.unit}".rstrip()
+
+
+def key(default: Any = MISSING, **rule) -> Any:
+    """A schema field: its default (none: required) and its :class:`Rule`."""
+    return field(default=default, metadata={"rule": Rule(**rule)})
+
+
+def default_of(cls: type, name: str) -> Any:
+    """The default of field ``name`` of the dataclass ``cls`` (an engine setting)."""
+    return next(f.default for f in fields(cls) if f.name == name)
+
+
+# --- sections --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Physics:
+    """``[physics]``: the U(1)' model, the flavour picture and the cross section."""
+
+    model: str = key(default_of(ScanPlan, "model").name, choices=tuple(MODELS))
+    flavour_model: str = key("decoherent-vacuum", choices=tuple(FLAVOUR_MODELS))
+    interference: bool = key(default_of(ScanPlan, "interference"))
+    radiative_corrections: bool = key(True)
+    sin2_theta_w: float = key(default_of(ScanPlan, "sin2_theta_w"), low=0, high=1,
+                              low_open=True, high_open=True)
+    solar_profile: str | None = key(None, text="path")
+    kinetic_mixing: float = key(default_of(U1Model, "kinetic_mixing"), low=-1, high=1)
+
+    def __post_init__(self):
+        if self.solar_profile is not None and self.flavour_model != "decoherent-msw":
+            raise ConfigError("solar_profile", "only the decoherent-msw flavour model reads a "
+                                               "solar profile")
+
+    def u1_model(self) -> U1Model:
+        """The U(1)' model with the extra kinetic mixing."""
+        return replace(MODELS[self.model], kinetic_mixing=self.kinetic_mixing)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Priors:
+    """``[priors]``: the prior files; only the parameters the model reads are sampled."""
+
+    files: tuple[str, ...] = key(text="path")
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Measured:
+    """Keys every measurement has; ``dataset`` names the data it is derived from."""
+
+    kind: ClassVar[str]
+    name: str = key(text="label")
+    source: str = key(text="prose")
+    dataset: str | None = key(None, text="name")
+
+
+@dataclass(frozen=True, kw_only=True)
+class _LineRate(_Measured):
+    """Keys of the measurements of a line rate: the lines and the detector response."""
+
+    lines: tuple[str, ...] = key(choices=tuple(BE7_LINES), max_items=len(BE7_LINES))
+    window_MeV: tuple[float, float] | None = key(default_of(DetectorResponse, "window_MeV"),
+                                                 low=0, high=MAX_RECOIL_MEV, unit="MeV")
+    resolution_MeV: float = key(default_of(DetectorResponse, "resolution_MeV"), low=0,
+                                high=MAX_RESOLUTION_MEV, unit="MeV")
+
+    def __post_init__(self):
+        if len(set(self.lines)) < len(self.lines):
+            raise ConfigError("lines", f"names a line twice: {list(self.lines)}")
+        if self.window_MeV is None:
+            if self.resolution_MeV:
+                raise ConfigError("resolution_MeV", "needs window_MeV")
+            return
+        low, high = self.window_MeV
+        if low >= high:
+            raise ConfigError("window_MeV", f"T1 must be below T2, got {list(self.window_MeV)}")
+        t_max = max(float(t_max_MeV(BE7_LINES[line].energy_MeV)) for line in self.lines)
+        if low >= t_max:
+            raise ConfigError("window_MeV", f"starts at T1 = {low:g} MeV, above the largest "
+                                            f"recoil energy T_max = {t_max:.4g} MeV of the "
+                                            f"lines {', '.join(self.lines)} (energies in MeV)")
+
+    def response(self) -> DetectorResponse:
+        return DetectorResponse(self.window_MeV, self.resolution_MeV)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rate(_LineRate):
+    """``kind = "rate"``: a measured rate; stat and syst errors add in quadrature."""
+
+    kind: ClassVar[str] = "rate"
+    value_cpd100t: float = key(low=0, high=MAX_RATE_CPD100T, low_open=True, unit="cpd/100t")
+    stat_cpd100t: float = key(low=0, high=MAX_RATE_CPD100T, unit="cpd/100t")
+    syst_plus_cpd100t: float = key(low=0, high=MAX_RATE_CPD100T, unit="cpd/100t")
+    syst_minus_cpd100t: float = key(low=0, high=MAX_RATE_CPD100T, unit="cpd/100t")
+
+    def __post_init__(self):
+        super().__post_init__()
+        smallest = MIN_RELATIVE_ERROR * self.value_cpd100t
+        for side in ("syst_plus_cpd100t", "syst_minus_cpd100t"):
+            total = math.hypot(self.stat_cpd100t, getattr(self, side))
+            if total < smallest:
+                raise ConfigError(side, f"the total error on this side, {total:g} cpd/100t "
+                                        f"with the stat error, is below {MIN_RELATIVE_ERROR:g} "
+                                        f"of the value")
+
+    def measurement(self) -> RateMeasurement:
+        return RateMeasurement(self.name, self.lines, self.value_cpd100t, self.stat_cpd100t,
+                               self.syst_plus_cpd100t, self.syst_minus_cpd100t, self.source,
+                               self.response())
+
+
+@dataclass(frozen=True, kw_only=True)
+class RelativeRate(_LineRate):
+    """``kind = "relative-rate"``: data equal to the SM with a relative error."""
+
+    kind: ClassVar[str] = "relative-rate"
+    relative_error: float = key(low=MIN_RELATIVE_ERROR, high=10)
+    reference_rate_cpd100t: float = key(low=0, high=MAX_RATE_CPD100T, low_open=True,
+                                        unit="cpd/100t")
+
+    def measurement(self) -> RelativeRateMeasurement:
+        return RelativeRateMeasurement(self.name, self.lines, self.relative_error,
+                                       self.reference_rate_cpd100t, self.source,
+                                       self.response())
+
+
+@dataclass(frozen=True, kw_only=True)
+class SurvivalProbability(_Measured):
+    """``kind = "survival-probability"``: a measured P_ee at one line.
+
+    A P_ee derived from the same data as a rate of the run counts those data twice: it is
+    refused when its ``dataset`` is that of a rate measurement, unless
+    ``allow_shared_dataset`` says the two are independent.
+    """
+
+    kind: ClassVar[str] = "survival-probability"
+    line: str = key(choices=tuple(BE7_LINES))
+    value: float = key(low=0, high=1)
+    sigma_plus: float = key(low=MIN_RELATIVE_ERROR, high=1)
+    sigma_minus: float = key(low=MIN_RELATIVE_ERROR, high=1)
+    allow_shared_dataset: bool = key(False)
+
+    def measurement(self) -> SurvivalProbabilityMeasurement:
+        return SurvivalProbabilityMeasurement(self.name, self.line, self.value,
+                                              self.sigma_plus, self.sigma_minus, self.source)
+
+
+MeasurementSection = Rate | RelativeRate | SurvivalProbability
+
+
+@dataclass(frozen=True, kw_only=True)
+class Correlation:
+    """``[[correlations]]``: correlated systematic errors of two rate measurements."""
+
+    measurements: tuple[str, ...] = key(text="label", min_items=2, max_items=2)
+    systematic_correlation: float = key(low=-1, high=1, low_open=True, high_open=True)
+    source: str = key(text="prose")
+
+    def __post_init__(self):
+        if self.measurements[0] == self.measurements[1]:
+            raise ConfigError("measurements", "must name two different measurements")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MassGrid:
+    """``[mass_grid]``: ``n_masses`` log-spaced Z' masses."""
+
+    mass_min_MeV: float = key(low=MASS_RANGE_MEV[0], high=MASS_RANGE_MEV[1], unit="MeV")
+    mass_max_MeV: float = key(low=MASS_RANGE_MEV[0], high=MASS_RANGE_MEV[1], unit="MeV")
+    n_masses: int = key(low=1, high=10000)
+
+    def __post_init__(self):
+        if self.mass_max_MeV < self.mass_min_MeV or (
+                self.mass_max_MeV == self.mass_min_MeV and self.n_masses > 1):
+            raise ConfigError("mass_max_MeV", f"must exceed mass_min_MeV = "
+                                              f"{self.mass_min_MeV:g}")
+
+    def masses_MeV(self) -> np.ndarray:
+        return mass_grid_MeV(self.mass_min_MeV, self.mass_max_MeV, self.n_masses)
+
+
+#: The coupling-prior kind that is flat in the new-physics rate, resolved per model.
+FLAT_RATE = "flat-rate"
+
+
+def flat_rate_kind(model: U1Model, interference: bool) -> str:
+    """The prior flat in the new-physics rate near the limit, for ``model``.
+
+    With a tree-level electron charge (L_e - L_mu, L_e - L_tau, B - L) the SM-Z'
+    interference dominates and the rate change goes as C ~ g^2: ``flat-g2``. With a
+    loop-induced electron coupling (L_mu - L_tau), or without interference, the Z' term
+    C^2 ~ g^4 dominates: ``flat-g4``.
+    """
+    return "flat-g2" if interference and model.electron_charge else "flat-g4"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CouplingPriorSection:
+    """``[coupling_prior]``: the prior on g and its upper bound g_max(m)."""
+
+    kind: str = key(FLAT_RATE, choices=(FLAT_RATE, *G_PRIOR_POWERS))
+    upper_np_fraction: float = key(default_of(CouplingPrior, "upper_np_fraction"), low=0,
+                                   high=1e6, low_open=True)
+    floor_g: float | None = key(default_of(CouplingPrior, "floor_g"), low=0, high=1,
+                                low_open=True)
+
+    def __post_init__(self):
+        if self.kind == "log-flat" and self.floor_g is None:
+            raise ConfigError("floor_g", "required for the log-flat prior")
+        if self.kind != "log-flat" and self.floor_g is not None:
+            raise ConfigError("floor_g", f"only the log-flat prior has a floor (kind is "
+                                         f"{self.kind!r})")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    """``[limits]``: the credible limit and the profile-likelihood limit."""
+
+    credibility: float = key(default_of(ScanPlan, "credibility"), low=0, high=1, low_open=True,
+                             high_open=True)
+    profile_likelihood: bool = key(default_of(ScanPlan, "profile"))
+    profile_delta_chi2: float = key(default_of(ScanPlan, "profile_level"), low=0, high=100,
+                                    low_open=True)
+
+
+#: Rules of the sampler keys; their types and defaults are those of SamplerSettings.
+SAMPLER_RULES: dict[str, Rule] = {
+    "n_ensembles": Rule(low=2, high=64),
+    "n_walkers": Rule(low=2, high=10000),
+    "chunk_steps": Rule(low=1, high=10**6),
+    "max_steps": Rule(low=1, high=10**8),
+    "burn_in_tau": Rule(low=0, high=1000),
+    "min_kept_tau": Rule(low=0, high=10**4),
+    "min_ess": Rule(low=0),  # an unreachable ESS runs every mass to max_steps
+    "max_rhat": Rule(low=1, high=10, low_open=True),
+    "max_relative_mcse": Rule(low=0, high=1, low_open=True),
+    "initial_np_fraction": Rule(low=0, high=1e6, low_open=True),
 }
-OPTIONAL = {"floor_g", "window_MeV", "solar_profile"}
+
+
+def _sampler_section() -> type:
+    """``[sampler]``: the run seed and the fields of SamplerSettings, with their defaults."""
+    settings = fields(SamplerSettings)
+    unruled = [f.name for f in settings if f.name not in SAMPLER_RULES]
+    if unruled:
+        raise RuntimeError(f"SAMPLER_RULES lacks the SamplerSettings fields {unruled}")
+    hints = get_type_hints(SamplerSettings)
+
+    def settings_of(self) -> SamplerSettings:
+        return SamplerSettings(**{f.name: getattr(self, f.name) for f in settings})
+
+    def check(self):
+        try:
+            settings_of(self)
+        except ValueError as exc:
+            raise ConfigError("", str(exc)) from None
+
+    return make_dataclass(
+        "Sampler",
+        [("seed", int, key(low=0, high=2**63 - 1))]
+        + [(f.name, hints[f.name], field(default=f.default,
+                                         metadata={"rule": SAMPLER_RULES[f.name]}))
+           for f in settings],
+        namespace={"settings": settings_of, "__post_init__": check,
+                   "__doc__": _sampler_section.__doc__},
+        frozen=True, kw_only=True)
+
+
+Sampler = _sampler_section()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Output:
+    """``[output]``: the run directory."""
+
+    directory: str = key(text="path")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSchema:
+    """A whole run config."""
+
+    schema_version: int = key(low=SCHEMA_VERSION, high=SCHEMA_VERSION)
+    name: str = key(text="name")
+    description: str = key("", empty_ok=True)
+    physics: Physics
+    priors: Priors
+    measurements: tuple[MeasurementSection, ...]
+    correlations: tuple[Correlation, ...] = key((), min_items=0)
+    mass_grid: MassGrid
+    coupling_prior: CouplingPriorSection
+    limits: Limits
+    sampler: Sampler
+    output: Output
+
+
+# --- the reader --------------------------------------------------------------------------
+
+
+def _read_section(cls: type, table: Any, where: str, base_dir: Path):
+    """The section ``cls`` from the table ``table`` found at key ``where``."""
+    if not isinstance(table, Mapping):
+        raise ConfigError(where, f"must be a table, got {brief_repr(table)}")
+    names = [f.name for f in fields(cls)]
+    for name in table:
+        if name not in names:
+            raise ConfigError(_join(where, printable(str(name))),
+                              f"unknown key (allowed: {', '.join(names)})")
+    hints = get_type_hints(cls)
+    values = {}
+    for f in fields(cls):
+        at = _join(where, f.name)
+        rule = f.metadata.get("rule", Rule())
+        if f.name in table:
+            values[f.name] = _read_value(hints[f.name], table[f.name], rule, at, base_dir)
+        elif is_dataclass(hints[f.name]):
+            values[f.name] = _read_section(hints[f.name], {}, at, base_dir)
+        elif f.default is not MISSING:
+            values[f.name] = f.default
+        else:
+            raise ConfigError(at, "missing (required)")
+    try:
+        return cls(**values)
+    except ConfigError as exc:
+        raise exc.under(where) from None
+
+
+def _read_value(tp: Any, value: Any, rule: Rule, where: str, base_dir: Path):
+    """``value`` read as the annotated type ``tp`` and checked against ``rule``."""
+    if is_dataclass(tp):
+        return _read_section(tp, value, where, base_dir)
+    origin, args = get_origin(tp), get_args(tp)
+    if origin in (Union, types.UnionType):
+        if type(None) in args:
+            if value is None:
+                return None
+            (inner,) = (arg for arg in args if arg is not type(None))
+            return _read_value(inner, value, rule, where, base_dir)
+        return _read_tagged(args, value, where, base_dir)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ConfigError(where, f"must be a list, got {brief_repr(value)}")
+        variable = len(args) == 2 and args[1] is Ellipsis
+        low, high = (rule.min_items, rule.max_items) if variable else (len(args), len(args))
+        if not low <= len(value) <= high:
+            size = f"{low}" if low == high else f"{low} to {high}"
+            raise ConfigError(where, f"must be a list of {size} entries, got {brief_repr(value)}")
+        item_types = [args[0]] * len(value) if variable else args
+        # Tables of a list are named by their index; numbers and strings by the list's key.
+        return tuple(_read_value(item_type, item, rule,
+                                 where if item_type in (bool, int, float, str) else f"{where}[{i}]",
+                                 base_dir)
+                     for i, (item_type, item) in enumerate(zip(item_types, value, strict=True)))
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(where, f"must be true or false, got {brief_repr(value)}")
+        return value
+    if tp is int or tp is float:
+        return _read_number(tp, value, rule, where)
+    if tp is str:
+        return _read_text(value, rule, where, base_dir)
+    raise TypeError(f"the config schema cannot read the type {tp!r} of {where}")
+
+
+def _read_tagged(classes: tuple[type, ...], table: Any, where: str, base_dir: Path):
+    """One of the sections ``classes``, chosen by the table's ``kind`` key."""
+    if not isinstance(table, Mapping):
+        raise ConfigError(where, f"must be a table, got {brief_repr(table)}")
+    by_kind = {cls.kind: cls for cls in classes}
+    if "kind" not in table:
+        raise ConfigError(_join(where, "kind"), f"missing (required): one of "
+                                                f"{', '.join(by_kind)}")
+    kind = table["kind"]
+    if not isinstance(kind, str) or kind not in by_kind:
+        raise ConfigError(_join(where, "kind"), f"unknown value {brief_repr(kind)} (choose one of "
+                                                f"{', '.join(by_kind)})")
+    return _read_section(by_kind[kind], {k: v for k, v in table.items() if k != "kind"}, where,
+                         base_dir)
+
+
+def _read_number(tp: type, value: Any, rule: Rule, where: str):
+    kinds = int if tp is int else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        raise ConfigError(where, f"must be {'an integer' if tp is int else 'a number'}, "
+                                 f"got {brief_repr(value)}")
+    if tp is float:
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond the range of floats
+            number = math.inf
+        if not math.isfinite(number):
+            raise ConfigError(where, f"must be finite, got {brief_repr(value)}")
+        value = number
+    too_low = value <= rule.low if rule.low_open else value < rule.low
+    too_high = value >= rule.high if rule.high_open else value > rule.high
+    if too_low or too_high:
+        raise ConfigError(where, f"must lie in {rule.bounds_text()}, got {brief_repr(value)}")
+    return tp(value)
+
+
+def _read_text(value: Any, rule: Rule, where: str, base_dir: Path) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(where, f"must be a string, got {brief_repr(value)}")
+    if rule.choices is not None:
+        if value not in rule.choices:
+            raise ConfigError(where, f"unknown value {brief_repr(value)} (choose one of "
+                                     f"{', '.join(rule.choices)})")
+        return value
+    if rule.text == "path":
+        try:
+            return str(resolve_path(value, base_dir))
+        except InputFileError as exc:
+            raise ConfigError(where, exc.reason) from None
+    if value == "" and rule.empty_ok:
+        return value
+    passes, meaning = TEXT_KINDS[rule.text]
+    if not passes(value):
+        raise ConfigError(where, f"must be {meaning}, got {brief_repr(value)}")
+    return value
+
+
+def _document(value: Any) -> Any:
+    """The TOML-ready form of a section (a measurement's ``kind`` first) or value."""
+    if is_dataclass(value):
+        kind = {"kind": value.kind} if isinstance(value, _Measured) else {}
+        return {**kind, **{f.name: _document(getattr(value, f.name)) for f in fields(value)}}
+    if isinstance(value, tuple):
+        return [_document(item) for item in value]
+    return value
+
+
+# --- the run config ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """A validated run config: the resolved document, where it came from, the scan plan."""
+    """A validated run config: where it came from, the resolved document, the scan plan.
+
+    ``path`` is the config file, or ``Path(name_for_errors)`` for a document given in Python.
+    """
 
     path: Path
     resolved: dict[str, Any]
@@ -114,310 +630,168 @@ def config_hash(resolved: dict[str, Any]) -> str:
     content.pop("output", None)
     content.pop("description", None)
     files = [*resolved["priors"]["files"], resolved["physics"]["solar_profile"]]
-    data = [Path(p).read_bytes().hex() for p in files if p is not None]
+    try:
+        data = [read_bytes(p).hex() for p in files if p is not None]
+    except InputFileError as exc:
+        raise UserError(str(exc)) from None
     digest = hashlib.sha256(json.dumps([content, data], sort_keys=True).encode())
     return digest.hexdigest()
 
 
-class _Reader:
-    """Reads typed values from a TOML table, naming file and key in every error."""
+def load_config(path: Path | str, overrides: Mapping | None = None) -> RunConfig:
+    """Read, validate and resolve the run config in the file ``path``; build its plan.
 
-    def __init__(self, path: Path):
-        self.path = path
-
-    def fail(self, key: str, reason: str) -> UserError:
-        return UserError(f"{self.path}: {key}: {reason}")
-
-    def table(self, doc: dict, key: str, defaults: dict[str, Any]) -> dict[str, Any]:
-        """Merge ``doc`` over ``defaults``, refusing unknown and missing keys."""
-        if not isinstance(doc, dict):
-            raise self.fail(key, "must be a table")
-        unknown = sorted(set(doc) - set(defaults))
-        if unknown:
-            raise self.fail(f"{key}.{unknown[0]}" if key else unknown[0],
-                            f"unknown key (allowed: {', '.join(defaults)})")
-        merged = {}
-        for name, default in defaults.items():
-            full = f"{key}.{name}" if key else name
-            if isinstance(default, dict):
-                merged[name] = self.table(doc.get(name, {}), full, default)
-            elif name in doc:
-                merged[name] = doc[name]
-            elif default is None and name not in OPTIONAL:
-                raise self.fail(full, "missing (required)")
-            else:
-                merged[name] = default
-        return merged
-
-    def number(self, value, key: str, low: float = -math.inf, high: float = math.inf,
-               low_open: bool = False, high_open: bool = False, integer: bool = False):
-        kind = int if integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, kind):
-            raise self.fail(key, f"must be {'an integer' if integer else 'a number'}, "
-                                 f"got {value!r}")
-        if not math.isfinite(value):
-            raise self.fail(key, f"must be finite, got {value!r}")
-        too_low = value <= low if low_open else value < low
-        too_high = value >= high if high_open else value > high
-        if too_low or too_high:
-            bounds = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-            raise self.fail(key, f"must lie in {bounds}, got {value!r}")
-        return value
-
-    def string(self, value, key: str, choices=None) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(key, f"must be a non-empty string, got {value!r}")
-        if choices is not None and value not in choices:
-            raise self.fail(key, f"unknown value {value!r} (choose one of "
-                                 f"{', '.join(sorted(choices))})")
-        return value
-
-    def boolean(self, value, key: str) -> bool:
-        if not isinstance(value, bool):
-            raise self.fail(key, f"must be true or false, got {value!r}")
-        return value
+    ``overrides`` is a nested mapping merged into the document before it is read (e.g.
+    ``{"sampler": {"seed": 5}, "output": {"directory": "/abs/dir"}}``); relative paths in
+    it resolve against the config's folder like those of the file.
+    """
+    try:
+        path = resolve_path(path)
+        document = read_toml(path)
+    except InputFileError as exc:
+        raise UserError(str(exc)) from None
+    return _resolve(document, path.parent, str(path), path, overrides)
 
 
-def _merged(document: dict, overrides: Mapping | None) -> dict:
-    """``document`` with the nested ``overrides`` applied (tables merged, values replaced)."""
+def config_from_dict(document: Mapping, base_dir: Path | str, name_for_errors: str = "<dict>",
+                     overrides: Mapping | None = None) -> RunConfig:
+    """Validate and resolve a config given as a nested mapping (the TOML document's shape).
+
+    Relative paths resolve against ``base_dir``; errors name ``name_for_errors``.
+    """
+    try:
+        base = resolve_path(base_dir)
+    except InputFileError as exc:
+        raise UserError(str(exc)) from None
+    return _resolve(document, base, name_for_errors, Path(name_for_errors), overrides)
+
+
+def _merged(document: Mapping, overrides: Mapping) -> dict:
+    """``document`` with ``overrides`` merged in, table by table (neither is changed)."""
     merged = dict(document)
-    for key, value in (overrides or {}).items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = _merged(merged[key], value)
+    for name, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(name), Mapping):
+            merged[name] = _merged(merged[name], value)
         else:
-            merged[key] = value
+            merged[name] = value
     return merged
 
 
-def config_from_dict(document: Mapping, base_dir: Path | str = ".",
-                     overrides: Mapping | None = None) -> RunConfig:
-    """Validate a config given as a dict; relative paths resolve against ``base_dir``."""
-    path = Path(base_dir).resolve() / "<dict>"
-    return resolve_config(_merged(copy.deepcopy(dict(document)), overrides), path)
-
-
-def load_config(path: Path | str, overrides: Mapping | None = None) -> RunConfig:
-    """Read, validate and resolve a run config (with ``overrides``, a nested dict such as
-    ``{"sampler": {"seed": 5}}``, applied before resolution); build its scan plan."""
-    path = Path(path).resolve() if Path(path).exists() else Path(path)
+def _resolve(document: Any, base_dir: Path, source: str, path: Path,
+             overrides: Mapping | None) -> RunConfig:
     try:
-        document = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read the config ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path}: invalid TOML ({exc})") from None
-    return resolve_config(_merged(document, overrides), path)
+        if not isinstance(document, Mapping):
+            raise ConfigError("", f"must be a table of keys, got {brief_repr(document)}")
+        if overrides is not None:
+            if not isinstance(overrides, Mapping):
+                raise ConfigError("", f"overrides must be a table of keys, got "
+                                      f"{brief_repr(overrides)}")
+            document = _merged(document, overrides)
+        version = document.get("schema_version")
+        if type(version) is not int or version != SCHEMA_VERSION:
+            raise ConfigError("schema_version", f"must be {SCHEMA_VERSION}, got "
+                                                f"{brief_repr(version)}")
+        schema = _read_section(RunSchema, document, "", base_dir)
+        resolved, plan = _plan(schema)
+    except ConfigError as exc:
+        raise UserError(": ".join(part for part in (printable(source), exc.key, exc.reason)
+                                  if part)) from None
+    return RunConfig(path, resolved, plan)
 
 
-def resolve_config(document: dict[str, Any], path: Path) -> RunConfig:
-    """Validate a parsed config whose relative paths resolve against ``path``'s folder."""
-    r = _Reader(path)
-    version = document.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise r.fail("schema_version", f"must be {SCHEMA_VERSION}, got {version!r}")
-    doc = r.table(document, "", DEFAULTS)
-    doc["name"] = r.string(doc["name"], "name")
-    if not isinstance(doc["description"], str):
-        raise r.fail("description", "must be a string")
-    base = path.parent
+def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
+    """Check the relations between sections; the resolved document and the scan plan."""
+    physics, sections = schema.physics, schema.measurements
+    model = physics.u1_model()
+    prior = schema.coupling_prior
+    if prior.kind == FLAT_RATE:
+        if physics.kinetic_mixing:
+            raise ConfigError("coupling_prior.kind", "flat-rate is not a power of g with "
+                                                     "physics.kinetic_mixing != 0; choose "
+                                                     f"one of {', '.join(G_PRIOR_POWERS)}")
+        prior = CouplingPriorSection(kind=flat_rate_kind(model, physics.interference),
+                                     upper_np_fraction=prior.upper_np_fraction)
+    if schema.sampler.initial_np_fraction > prior.upper_np_fraction:
+        raise ConfigError("sampler.initial_np_fraction",
+                          f"must not exceed coupling_prior.upper_np_fraction = "
+                          f"{prior.upper_np_fraction:g} (walkers start inside the prior)")
 
-    physics = doc["physics"]
-    r.string(physics["model"], "physics.model", MODELS)
-    r.string(physics["flavour_model"], "physics.flavour_model", FLAVOUR_MODELS)
-    r.boolean(physics["interference"], "physics.interference")
-    r.number(physics["sin2_theta_w"], "physics.sin2_theta_w", 0, 1, True, True)
-    r.number(physics["kinetic_mixing"], "physics.kinetic_mixing", -1, 1)
-    model = replace(MODELS[physics["model"]], kinetic_mixing=physics["kinetic_mixing"])
+    names = [m.name for m in sections]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise ConfigError(f"measurements[{i}].name", f"{name!r} is already the name of "
+                                                         f"measurements[{names.index(name)}]")
+    if all(isinstance(m, SurvivalProbability) for m in sections):
+        raise ConfigError("measurements", "needs at least one rate or relative-rate "
+                                          "measurement")
+    rate_datasets = {m.dataset: m.name for m in sections
+                     if not isinstance(m, SurvivalProbability) and m.dataset is not None}
+    for i, m in enumerate(sections):
+        if (isinstance(m, SurvivalProbability) and m.dataset in rate_datasets
+                and not m.allow_shared_dataset):
+            raise ConfigError(f"measurements[{i}].dataset",
+                              f"{m.dataset!r} is also the dataset of the rate measurement "
+                              f"{rate_datasets[m.dataset]!r}: a P_ee derived from the same "
+                              f"data counts them twice (set allow_shared_dataset = true, "
+                              f"with the reason, if the two are independent)")
+    correlations = _correlations(schema.correlations, sections)
 
-    flavour = _flavour(r, physics, base)
-
-    files = doc["priors"]["files"]
-    if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
-        raise r.fail("priors.files", "must be a non-empty list of file paths")
-    doc["priors"]["files"] = [str((base / f).resolve()) for f in files]
+    flavour = FLAVOUR_MODELS[physics.flavour_model]
+    if physics.solar_profile is not None:
+        try:
+            read_text(physics.solar_profile)  # a bounded read: a regular, small text file
+            flavour = DecoherentMSW(load_solar_profile(physics.solar_profile))
+        except ValueError as exc:  # InputFileError included
+            raise ConfigError("physics.solar_profile", str(exc)) from None
     try:
-        priors = sampled_priors(load_prior_files(doc["priors"]["files"]), flavour)
+        priors = sampled_priors(load_prior_files(schema.priors.files), flavour)
     except PriorError as exc:
-        raise r.fail("priors.files", str(exc)) from None
-
-    measurements = _measurements(r, doc)
-    correlations = _correlations(r, doc, measurements)
-    grid = doc["mass_grid"]
-    low = r.number(grid["mass_min_MeV"], "mass_grid.mass_min_MeV", 0, low_open=True)
-    high = r.number(grid["mass_max_MeV"], "mass_grid.mass_max_MeV", 0, low_open=True)
-    count = r.number(grid["n_masses"], "mass_grid.n_masses", 1, 10000, integer=True)
-    if high < low or (high == low and count > 1):
-        raise r.fail("mass_grid.mass_max_MeV", f"must exceed mass_min_MeV = {low:g}")
-
-    cp = doc["coupling_prior"]
-    r.string(cp["kind"], "coupling_prior.kind", G_PRIOR_POWERS)
-    r.number(cp["upper_np_fraction"], "coupling_prior.upper_np_fraction", 0, low_open=True)
-    if cp["kind"] == "log-flat" or cp["floor_g"] is not None:
-        if cp["floor_g"] is None:
-            raise r.fail("coupling_prior.floor_g", "required for the log-flat prior")
-        r.number(cp["floor_g"], "coupling_prior.floor_g", 0, low_open=True)
-
-    lim = doc["limits"]
-    r.number(lim["credibility"], "limits.credibility", 0, 1, True, True)
-    r.boolean(lim["profile_likelihood"], "limits.profile_likelihood")
-
-    s = doc["sampler"]
-    r.number(s["seed"], "sampler.seed", 0, 2**63 - 1, integer=True)
-    for key in ("n_ensembles", "n_walkers", "chunk_steps", "max_steps"):
-        r.number(s[key], f"sampler.{key}", 1, integer=True)
-    for key in ("burn_in_tau", "min_kept_tau", "min_ess", "initial_np_fraction"):
-        r.number(s[key], f"sampler.{key}", 0)
-    r.number(s["max_rhat"], "sampler.max_rhat", 1, low_open=True)
-    r.number(s["max_relative_mcse"], "sampler.max_relative_mcse", 0, low_open=True)
+        raise ConfigError("priors.files", str(exc)) from None
     n_sampled = len(priors.free_names) + 1
-    if s["n_walkers"] < 2 * n_sampled:
-        raise r.fail("sampler.n_walkers", f"must be at least twice the {n_sampled} sampled "
-                                          f"parameters, got {s['n_walkers']}")
-    try:
-        settings = SamplerSettings(**{k: v for k, v in s.items() if k != "seed"})
-        coupling_prior = CouplingPrior(cp["kind"], cp["upper_np_fraction"], cp["floor_g"])
-    except ValueError as exc:
-        raise r.fail("sampler", str(exc)) from None
+    if schema.sampler.n_walkers < 2 * n_sampled:
+        raise ConfigError("sampler.n_walkers", f"must be at least twice the {n_sampled} "
+                                               f"sampled parameters, got "
+                                               f"{schema.sampler.n_walkers}")
 
-    out = r.string(doc["output"]["directory"], "output.directory")
-    doc["output"]["directory"] = str((base / out).resolve())
-
+    resolved = _document(schema)
+    resolved["coupling_prior"] = _document(prior)
     plan = ScanPlan(
-        masses_MeV=mass_grid_MeV(low, high, count),
+        masses_MeV=schema.mass_grid.masses_MeV(),
         priors=priors,
         flavour=flavour,
-        measurements=measurements,
-        coupling_prior=coupling_prior,
-        credibility=lim["credibility"],
-        sampler=settings,
-        seed=s["seed"],
-        interference=physics["interference"],
+        measurements=tuple(m.measurement() for m in sections),
+        coupling_prior=CouplingPrior(prior.kind, prior.upper_np_fraction, prior.floor_g),
+        credibility=schema.limits.credibility,
+        sampler=schema.sampler.settings(),
+        seed=schema.sampler.seed,
+        interference=physics.interference,
         model=model,
-        sin2_theta_w=physics["sin2_theta_w"],
-        profile=lim["profile_likelihood"],
+        sin2_theta_w=physics.sin2_theta_w,
+        radiative_corrections=physics.radiative_corrections,
+        profile=schema.limits.profile_likelihood,
+        profile_level=schema.limits.profile_delta_chi2,
         correlations=correlations,
     )
-    return RunConfig(path, doc, plan)
+    return resolved, plan
 
 
-def _flavour(r: _Reader, physics: dict[str, Any], base: Path):
-    """The flavour model; ``decoherent-msw`` reads ``physics.solar_profile`` if given."""
-    name = physics["flavour_model"]
-    if physics["solar_profile"] is None:
-        return flavour_model(name)
-    if name != "decoherent-msw":
-        raise r.fail("physics.solar_profile", "only the decoherent-msw model uses a profile")
-    path = base / r.string(physics["solar_profile"], "physics.solar_profile")
-    physics["solar_profile"] = str(path.resolve())
-    try:
-        return DecoherentMSW(load_solar_profile(path))
-    except ValueError as exc:
-        raise r.fail("physics.solar_profile", str(exc)) from None
-
-
-def _measurements(r: _Reader, doc: dict[str, Any]) -> tuple:
-    """Build the measurement terms of ``[[measurements]]``."""
-    entries = doc["measurements"]
-    if not isinstance(entries, list) or not entries:
-        raise r.fail("measurements", "must be a non-empty array of tables [[measurements]]")
-    built, resolved = [], []
-    for i, entry in enumerate(entries):
-        key = f"measurements[{i}]"
-        if not isinstance(entry, dict):
-            raise r.fail(key, "must be a table")
-        kind = r.string(entry.get("kind"), f"{key}.kind", MEASUREMENT_KEYS)
-        m = r.table({k: v for k, v in entry.items() if k != "kind"}, key, MEASUREMENT_KEYS[kind])
-        r.string(m["name"], f"{key}.name")
-        r.string(m["source"], f"{key}.source")
-        if kind == "survival-probability":
-            r.string(m["line"], f"{key}.line", BE7_LINES)
-            r.number(m["value"], f"{key}.value", 0, 1)
-            for side in ("sigma_plus", "sigma_minus"):
-                r.number(m[side], f"{key}.{side}", 0, low_open=True)
-            built.append(SurvivalProbabilityMeasurement(m["name"], m["line"], m["value"],
-                                                        m["sigma_plus"], m["sigma_minus"],
-                                                        m["source"]))
-        else:
-            lines = m["lines"]
-            if not isinstance(lines, list) or not lines:
-                raise r.fail(f"{key}.lines", f"must be a non-empty list of lines from "
-                                             f"{', '.join(BE7_LINES)}")
-            for line in lines:
-                r.string(line, f"{key}.lines", BE7_LINES)
-            response = _response(r, m, key)
-            if kind == "rate":
-                r.number(m["value_cpd100t"], f"{key}.value_cpd100t", 0, low_open=True)
-                for err in ("stat_cpd100t", "syst_plus_cpd100t", "syst_minus_cpd100t"):
-                    r.number(m[err], f"{key}.{err}", 0)
-                if m["stat_cpd100t"] == 0 and 0 in (m["syst_plus_cpd100t"],
-                                                    m["syst_minus_cpd100t"]):
-                    raise r.fail(f"{key}.stat_cpd100t", "the total error must be > 0")
-                built.append(RateMeasurement(m["name"], tuple(lines), m["value_cpd100t"],
-                                             m["stat_cpd100t"], m["syst_plus_cpd100t"],
-                                             m["syst_minus_cpd100t"], m["source"], response))
-            else:
-                r.number(m["relative_error"], f"{key}.relative_error", 0, low_open=True)
-                r.number(m["reference_rate_cpd100t"], f"{key}.reference_rate_cpd100t", 0,
-                         low_open=True)
-                built.append(RelativeRateMeasurement(m["name"], tuple(lines),
-                                                     m["relative_error"],
-                                                     m["reference_rate_cpd100t"], m["source"],
-                                                     response))
-        resolved.append({"kind": kind, **m})
-    if all(isinstance(b, SurvivalProbabilityMeasurement) for b in built):
-        raise r.fail("measurements", "needs at least one rate or relative-rate measurement")
-    doc["measurements"] = resolved
-    return tuple(built)
-
-
-CORRELATION_KEYS = {"measurements": None, "systematic_correlation": None, "source": None}
-
-
-def _correlations(r: _Reader, doc: dict[str, Any], measurements: tuple) -> tuple:
-    """``[[correlations]]``: correlated systematics of pairs of rate measurements."""
-    entries = doc["correlations"]
-    if not isinstance(entries, list):
-        raise r.fail("correlations", "must be an array of tables [[correlations]]")
-    names = [getattr(m, "name", None) for m in measurements]
+def _correlations(entries: tuple[Correlation, ...], sections: tuple) -> tuple:
+    """The correlated systematics of ``[[correlations]]``, by measurement index."""
+    names = [m.name for m in sections]
     built, used = [], set()
     for i, entry in enumerate(entries):
-        key = f"correlations[{i}]"
-        c = r.table(entry, key, CORRELATION_KEYS)
-        pair = c["measurements"]
-        if not (isinstance(pair, list) and len(pair) == 2 and pair[0] != pair[1]):
-            raise r.fail(f"{key}.measurements", "must name two different measurements")
+        where = f"correlations[{i}].measurements"
         indices = []
-        for name in pair:
+        for name in entry.measurements:
             if name not in names:
-                raise r.fail(f"{key}.measurements", f"no measurement named {name!r}")
+                raise ConfigError(where, f"no measurement named {name!r}")
             index = names.index(name)
-            if not isinstance(measurements[index], RateMeasurement):
-                raise r.fail(f"{key}.measurements", f"{name!r} is not a rate measurement")
+            if not isinstance(sections[index], Rate):
+                raise ConfigError(where, f"{name!r} is not a rate measurement")
             if index in used:
-                raise r.fail(f"{key}.measurements", f"{name!r} is already in a correlation")
+                raise ConfigError(where, f"{name!r} is already in a correlation")
             used.add(index)
             indices.append(index)
-        r.number(c["systematic_correlation"], f"{key}.systematic_correlation", -1, 1, True,
-                 True)
-        r.string(c["source"], f"{key}.source")
-        built.append(SystematicCorrelation(*indices, c["systematic_correlation"], c["source"]))
-        entries[i] = c
+        built.append(SystematicCorrelation(*indices, entry.systematic_correlation,
+                                           entry.source))
     return tuple(built)
-
-
-def _response(r: _Reader, m: dict[str, Any], key: str) -> DetectorResponse:
-    window = m["window_MeV"]
-    resolution = r.number(m["resolution_MeV"], f"{key}.resolution_MeV", 0)
-    if window is None:
-        if resolution:
-            raise r.fail(f"{key}.resolution_MeV", "needs window_MeV")
-        return DetectorResponse()
-    if not (isinstance(window, list) and len(window) == 2):
-        raise r.fail(f"{key}.window_MeV", "must be [T1, T2] in MeV")
-    for value in window:
-        r.number(value, f"{key}.window_MeV", 0)
-    if window[0] >= window[1]:
-        raise r.fail(f"{key}.window_MeV", f"T1 must be below T2, got {window}")
-    return DetectorResponse(tuple(window), resolution)
