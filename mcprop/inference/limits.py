@@ -1,8 +1,8 @@
 """Frequentist and fixed-allowance limits beside the Bayesian credible limit.
 
 - :func:`profile_likelihood_limit`: the nuisances profiled (their priors act as constraint
-  terms), upper limit where -2 Delta ln L reaches a level (2.7055 for one-sided 90%, the
-  seed's 1.645 sigma).
+  terms), upper limit where -2 Delta ln L reaches a level (2.7055 = 1.645^2 for the
+  conventional 90% C.L., the seed's 1.645 sigma).
 - :func:`allowance_limit_g`: the coupling at which the Z' adds a fixed rate, the way the
   seed and earlier work turned an allowed excess into a limit.
 """
@@ -35,7 +35,7 @@ def _nuisance_scales(posterior, rng_seed: int = 0) -> tuple[np.ndarray, np.ndarr
 def profile_likelihood_limit(posterior, mass_index: int, level: float,
                              start: np.ndarray | None = None) -> dict[str, float]:
     """Upper limit on g at grid mass ``mass_index`` of a :class:`ScanPosterior` where the
-    profile -2 Delta ln L over g >= 0 reaches ``level`` (2.7055 for one-sided 90%).
+    profile -2 Delta ln L over g >= 0 reaches ``level`` (2.7055 for the conventional 90% C.L.).
 
     The nuisances are profiled with L-BFGS-B in prior-standardised units; the gradient
     comes from one vectorised posterior call per iteration (forward differences). Returns

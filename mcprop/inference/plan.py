@@ -23,8 +23,12 @@ from mcprop.physics.kernels import RateKernels
 from mcprop.physics.scattering import LMU_LTAU, U1Model
 from mcprop.physics.solar import BE7_LINES
 
-#: -2 Delta ln L of a one-sided 90% upper limit: 1.6449^2 = 2.7055 (the 90% quantile of a
-#: chi^2 with one degree of freedom, chi2.ppf(0.9, 1)).
+#: -2 Delta ln L of the conventional 90% C.L. profile-likelihood limit: 1.6449^2 = 2.7055,
+#: chi2.ppf(0.9, 1), the upper end of a two-sided 90% interval (Wilks). With a Gaussian
+#: likelihood in the new-physics rate it puts the limit at 1.645 sigma, where the Bayesian
+#: limit with a prior flat in that rate also lies (a half-normal posterior). A one-sided test
+#: with the boundary at g = 0 (Chernoff: half chi^2_0, half chi^2_1) would use
+#: chi2.ppf(0.8, 1) = 1.642; ``limits.profile_delta_chi2`` selects either.
 PROFILE_LEVEL_90 = 2.705543454095404
 
 
@@ -61,7 +65,7 @@ class ScanPlan:
     profile : bool
         Compute the profile-likelihood limit beside the credible limit.
     profile_level : float
-        -2 Delta ln L of the profile-likelihood limit (2.7055: one-sided 90%).
+        -2 Delta ln L of the profile-likelihood limit (``PROFILE_LEVEL_90``).
     correlations : tuple
         Correlated systematics between rate measurements.
     """

@@ -69,7 +69,7 @@ class ScanResult:
     >>> r = mcprop.load("runs/output/borexino-phase1")                 # doctest: +SKIP
     >>> r.limits[["m_zprime_MeV", "g_upper", "g_upper_mcse"]].head()   # doctest: +SKIP
     >>> r.plot("curve.pdf"); r.corner(10, "corner.png")                # doctest: +SKIP
-    >>> r.to_hepdata("table.yaml")                                     # doctest: +SKIP
+    >>> r.to_hepdata("hepdata-submission")                             # doctest: +SKIP
     """
 
     config: dict
@@ -163,14 +163,25 @@ class ScanResult:
 
         return json_text(self.provenance(), [r.row() for r in self.results])
 
-    def to_hepdata(self, path: Path | str | None = None) -> str:
-        """The HEPData table (YAML); written to ``path`` if given."""
-        from mcprop.interface.formats import hepdata_text, write_output
+    def to_hepdata_table(self) -> str:
+        """The limit curve as one HEPData table (YAML, provenance in '#' comments)."""
+        from mcprop.interface.formats import hepdata_text
 
-        text = hepdata_text(self.provenance(), self.config, [r.row() for r in self.results])
-        if path is not None:
-            write_output(Path(path), text)
-        return text
+        return hepdata_text(self.provenance(), self.config, [r.row() for r in self.results])
+
+    def to_hepdata(self, directory: Path | str) -> Path:
+        """A HEPData submission in the new folder ``directory``: submission.yaml, the table,
+        the limit-curve plot and the tarball to upload (made and validated by hepdata_lib).
+        """
+        import tempfile
+
+        from mcprop.interface.formats import hepdata_submission
+
+        with tempfile.TemporaryDirectory() as folder:
+            plot = Path(folder) / "limit_curve.png"
+            self.plot(plot)
+            return hepdata_submission(self.provenance(), self.config,
+                                      [r.row() for r in self.results], Path(directory), plot)
 
     def plot(self, out: Path | str | None = None, others: Sequence["ScanResult"] = (),
              overlays: Sequence[str] = (), context: Sequence[str] = ()):

@@ -166,8 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="export the credible-limit curve")
     p.add_argument("run_dir", type=Path, help="run directory")
-    p.add_argument("--format", choices=("csv", "json", "hepdata"), required=True)
-    p.add_argument("--out", type=Path, help="output file (default: standard output)")
+    p.add_argument("--format", choices=("csv", "json", "hepdata", "hepdata-submission"),
+                   required=True, help="csv, json, one HEPData table (YAML), or a HEPData "
+                                       "submission folder (hepdata_lib; needs --out)")
+    p.add_argument("--out", type=Path, help="output file (default: standard output); the "
+                                            "new folder for hepdata-submission")
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("diagnose", help="per-mass convergence table; exit 1 if any failed")

@@ -379,7 +379,7 @@ class Limits:
 #: Rules of the sampler keys; their types and defaults are those of SamplerSettings.
 SAMPLER_RULES: dict[str, Rule] = {
     "n_ensembles": Rule(low=2, high=64),
-    "n_walkers": Rule(low=2, high=10000),
+    "n_walkers": Rule(low=4, high=10000),
     "chunk_steps": Rule(low=1, high=10**6),
     "max_steps": Rule(low=1, high=10**8),
     "burn_in_tau": Rule(low=0, high=1000),
@@ -388,6 +388,7 @@ SAMPLER_RULES: dict[str, Rule] = {
     "max_rhat": Rule(low=1, high=10, low_open=True),
     "max_relative_mcse": Rule(low=0, high=1, low_open=True),
     "initial_np_fraction": Rule(low=0, high=1e6, low_open=True),
+    "checkpoint_interval_s": Rule(low=0, high=1e6),
 }
 
 

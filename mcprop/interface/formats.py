@@ -4,20 +4,26 @@ Every format holds only finite numbers: a quantity that could not be computed is
 CSV field, a JSON null or a HEPData "-", with the reason in the result's ``problems``.
 """
 
+import contextlib
 import csv
 import io
 import json
+import logging
+import os
 import re
+import tempfile
 from pathlib import Path
-
-import yaml
 
 from mcprop.inference.results import LIMIT_COLUMNS
 from mcprop.inference.storage import atomic_write_text
 from mcprop.interface.errors import UserError
 
-#: Name and units of the HEPData independent variable.
+log = logging.getLogger(__name__)
+
+#: Name and units of the HEPData independent variable; name and file of the table.
 HEPDATA_MASS = {"name": "$m_{Z'}$", "units": "MeV"}
+HEPDATA_TABLE = "Upper limits on g versus m_Z'"
+HEPDATA_FILE = "upper_limits_on_g_versus_m_z'.yaml"
 
 
 def comment_line(text: str) -> str:
@@ -44,52 +50,92 @@ def json_text(provenance: list[str], rows: list[dict]) -> str:
     return json.dumps(document, indent=2, allow_nan=False) + "\n"
 
 
-def hepdata_table(config: dict, rows: list[dict]) -> dict:
-    """A HEPData data table: g_90 (with its MC error) and the profile limit versus m_Z'.
+def hepdata_table(provenance: list[str], config: dict, rows: list[dict]):
+    """The limit curve as a ``hepdata_lib.Table``: g_90 (with its MC error) and the profile
+    limit versus m_Z'.
 
     The independent variable is the Z' mass [MeV]; the dependent variables are the Bayesian
     credible upper limit on g (dimensionless) with its Monte Carlo standard error as a
     symmetric uncertainty labelled "MC", and, when the run computed it, the
-    profile-likelihood upper limit.
+    profile-likelihood upper limit. A value that could not be computed is "-".
     """
-    def qualifiers(method: str) -> list[dict]:
-        return [{"name": "CL", "value": f"{100 * config['limits']['credibility']:g}%"},
-                {"name": "model", "value": config["physics"]["model"]},
-                {"name": "flavour model", "value": config["physics"]["flavour_model"]},
-                {"name": "data", "value": "; ".join(f"{m['name']} ({m['source']})"
-                                                    for m in config["measurements"])},
-                {"name": "method", "value": method}]
+    from hepdata_lib import Table, Uncertainty, Variable
 
-    def value(row, key):
-        return "-" if row[key] is None else row[key]
+    table = Table(HEPDATA_TABLE)
+    table.description = " ".join(comment_line(line) for line in provenance[:2])
+    table.location = "mcprop limit curve (limit_curve.png)"
+    table.keywords["observables"] = ["UL"]
+    table.keywords["phrases"] = ["Z' boson", "solar neutrinos", "Borexino"]
+    mass = Variable(HEPDATA_MASS["name"], is_independent=True, is_binned=False,
+                    units=HEPDATA_MASS["units"])
+    mass.values = [row["m_zprime_MeV"] for row in rows]
+    table.add_variable(mass)
 
-    bayesian = {
-        "header": {"name": "$g_{Z'}$ upper limit"},
-        "qualifiers": [*qualifiers("Bayesian credible limit (MCMC)"),
-                       {"name": "prior on g", "value": config["coupling_prior"]["kind"]}],
-        "values": [{"value": value(row, "g_upper"),
-                    **({"errors": [{"symerror": row["g_upper_mcse"], "label": "MC"}]}
-                       if row["g_upper_mcse"] is not None else {})}
-                   for row in rows],
-    }
-    dependent = [bayesian]
+    def dependent(name, key, method):
+        variable = Variable(name, is_independent=False, is_binned=False, units="")
+        variable.values = ["-" if row[key] is None else row[key] for row in rows]
+        for label, value in (("CL", f"{100 * config['limits']['credibility']:g}%"),
+                             ("model", config["physics"]["model"]),
+                             ("flavour model", config["physics"]["flavour_model"]),
+                             ("data", "; ".join(f"{m['name']} ({m['source']})"
+                                                for m in config["measurements"])),
+                             ("method", method)):
+            variable.add_qualifier(label, value)
+        return variable
+
+    bayesian = dependent("$g_{Z'}$ upper limit", "g_upper", "Bayesian credible limit (MCMC)")
+    bayesian.add_qualifier("prior on g", config["coupling_prior"]["kind"])
+    mc = Uncertainty("MC", is_symmetric=True)
+    mc.values = [row["g_upper_mcse"] or 0.0 for row in rows]
+    bayesian.add_uncertainty(mc)
+    table.add_variable(bayesian)
     if any(row["g_upper_profile"] is not None for row in rows):
-        dependent.append({
-            "header": {"name": "$g_{Z'}$ upper limit (profile likelihood)"},
-            "qualifiers": qualifiers("profile likelihood"),
-            "values": [{"value": value(row, "g_upper_profile")} for row in rows],
-        })
-    return {"independent_variables": [{"header": dict(HEPDATA_MASS),
-                                       "values": [{"value": row["m_zprime_MeV"]}
-                                                  for row in rows]}],
-            "dependent_variables": dependent}
+        table.add_variable(dependent("$g_{Z'}$ upper limit (profile likelihood)",
+                                     "g_upper_profile", "profile likelihood"))
+    return table
 
 
 def hepdata_text(provenance: list[str], config: dict, rows: list[dict]) -> str:
-    """The HEPData table as YAML, with the provenance as leading '#' comments."""
+    """The HEPData table as YAML (hepdata_lib's), the provenance as leading '#' comments."""
+    with tempfile.TemporaryDirectory() as folder, _quiet():
+        hepdata_table(provenance, config, rows).write_yaml(folder)
+        text = (Path(folder) / HEPDATA_FILE).read_text()
     comments = "".join(f"# {comment_line(line)}\n" for line in provenance)
-    return comments + yaml.safe_dump(hepdata_table(config, rows), sort_keys=False,
-                                     allow_unicode=True, width=100)
+    return comments + text
+
+
+def hepdata_submission(provenance: list[str], config: dict, rows: list[dict],
+                       directory: Path, plot: Path | None = None) -> Path:
+    """A HEPData submission (submission.yaml, the table, the limit-curve plot), made and
+    validated by hepdata_lib, in ``directory`` (created; UserError if it exists)."""
+    from hepdata_lib import Submission
+
+    if directory.exists():
+        raise UserError(f"{directory}: exists; the HEPData submission needs a new folder")
+    if not directory.parent.is_dir():
+        raise UserError(f"{directory}: the folder {directory.parent} does not exist")
+    submission = Submission()
+    submission.comment = " ".join(comment_line(line) for line in provenance)
+    submission.add_table(hepdata_table(provenance, config, rows))
+    if plot is not None and plot.is_file():
+        submission.add_additional_resource("limit curve (mcprop plot)", str(plot),
+                                           copy_file=True)
+    with tempfile.TemporaryDirectory(dir=directory.parent) as staging, _quiet(), \
+            contextlib.chdir(staging):  # hepdata_lib writes its tarball into the working folder
+        submission.create_files("submission", validate=True)
+        os.replace("submission.tar.gz", "submission/submission.tar.gz")
+        os.replace("submission", directory)
+    return directory
+
+
+@contextlib.contextmanager
+def _quiet():
+    """hepdata_lib prints notes on standard output: keep them off the export."""
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        yield
+    for line in buffer.getvalue().splitlines():
+        log.debug("hepdata_lib: %s", line)
 
 
 def write_output(path: Path, text: str) -> None:

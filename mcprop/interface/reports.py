@@ -39,7 +39,13 @@ def export_command(run_dir: Path, fmt: str, out: Path | None) -> int:
     if failed:
         log.warning("%s: not converged at m = %s MeV (see 'mcprop diagnose')", scan.run_dir,
                     ", ".join(failed))
-    renderers = {"csv": scan.to_csv, "json": scan.to_json, "hepdata": scan.to_hepdata}
+    if fmt == "hepdata-submission":
+        if out is None:
+            raise UserError("--format hepdata-submission: needs --out FOLDER (a new folder)")
+        scan.to_hepdata(out)
+        log.info("wrote the HEPData submission %s", out)
+        return 0
+    renderers = {"csv": scan.to_csv, "json": scan.to_json, "hepdata": scan.to_hepdata_table}
     if fmt not in renderers:
         raise UserError(f"--format: unknown format {fmt!r} (choose {', '.join(renderers)})")
     text = renderers[fmt]()
