@@ -74,7 +74,8 @@ def _total_sigma_closed_form(energy, g_left, g_right):
 
 
 def test_sm_kernel_matches_closed_form():
-    kernels = RateKernels.compute([1.0], [BE7_862, BE7_384])
+    # tree level (no radiative corrections): the closed-form integral of dsigma/dT
+    kernels = RateKernels.compute([1.0], [BE7_862, BE7_384], radiative_corrections=False)
     g_left, g_right = sm_chiral_couplings()
     for k, line in enumerate((BE7_862, BE7_384)):
         closed = _total_sigma_closed_form(line.energy_MeV, g_left, g_right)
@@ -85,7 +86,7 @@ def test_numu_to_nue_cross_section_ratio():
     g_left, g_right = sm_chiral_couplings()
     sig = _total_sigma_closed_form(E862, g_left, g_right)
     assert 0.19 < sig[1] / sig[0] < 0.23
-    assert 0.20 < sig[1] / sig[0] < 0.22  # PHYSICS.md sanity value
+    assert 0.20 < sig[1] / sig[0] < 0.22  # tree level with the low-energy sin^2 theta_W
     assert sig[1] == pytest.approx(sig[2], rel=1e-14)
 
 
@@ -156,12 +157,12 @@ def test_seed_factors():
 # --- rates ----------------------------------------------------------------------------------
 
 def test_rates_sanity_values():
-    kernels = RateKernels.compute([10.0], [BE7_862]).at_mass(0)
+    kernels = RateKernels.compute([10.0], [BE7_862], radiative_corrections=False).at_mass(0)
     only_nue = np.array([1.0, 0.0, 0.0])[None, :]
     rate_no_osc, _, _ = kernels.rate_cpd100t(B16_GS98_BE7_FLUX_CM2S, only_nue, 0.0)
     assert 72 < rate_no_osc < 78
     assert 46 < predict(10.0, 0.0)["rate_sm_cpd100t"] < 50
-    # closed form of the no-oscillation rate
+    # closed form of the tree-level no-oscillation rate
     g_left, g_right = sm_chiral_couplings()
     sigma_e = _total_sigma_closed_form(E862, g_left, g_right)[0]
     expected = (B16_GS98_BE7_FLUX_CM2S * BE7_862.branching * c.ELECTRONS_PER_100T_PSEUDOCUMENE
@@ -178,7 +179,8 @@ def _direct_rate_terms(mass, g, probabilities, response=TOTAL_RATE, line=BE7_862
     points = [p for p in (peak, 10 * peak, 100 * peak) if low < p < high]
 
     def integrand(t, coupling):
-        d = dsigma_dT_zprime(t, line.energy_MeV, mass, coupling, interference=interference)
+        d = dsigma_dT_zprime(t, line.energy_MeV, mass, coupling, interference=interference,
+                             radiative_corrections=False)
         return float(response.weight(t) * (probabilities @ d[:, 0]))
 
     opts = dict(epsabs=0, epsrel=1e-11, limit=500, points=points or None)
@@ -196,7 +198,9 @@ MASSES = [1e-3, 1e-2, 0.1, 0.5, 1.0, 10.0, 100.0, 1e3, 1e4]
                                       DetectorResponse((0.19, 2.93), 0.05)],
                          ids=["total", "sharp-window", "window-resolution"])
 def test_kernels_match_direct_integration(response):
-    kernels = RateKernels.compute(MASSES, [BE7_862], response=response)
+    # tree level here (fast quadrature); tests/test_radiative.py repeats it with corrections
+    kernels = RateKernels.compute(MASSES, [BE7_862], response=response,
+                                  radiative_corrections=False)
     p = flavour_model("decoherent-vacuum").probabilities(CENTRAL, E862)
     for i, mass in enumerate(MASSES):
         k = kernels.at_mass(i)
@@ -351,7 +355,7 @@ LMU_LTAU_EPS = replace(MODELS["Lmu-Ltau"], kinetic_mixing=2e-5)
 def test_kernels_match_direct_integration_other_models(model):
     masses = [1e-2, 1.0, 100.0, 1e4]
     response = DetectorResponse((0.27, 1.6), 0.05)
-    kernels = RateKernels.compute(masses, [BE7_862], model, response)
+    kernels = RateKernels.compute(masses, [BE7_862], model, response, radiative_corrections=False)
     p = flavour_model("decoherent-vacuum").probabilities(CENTRAL, E862)
     for i, mass in enumerate(masses):
         k = kernels.at_mass(i)
@@ -361,7 +365,8 @@ def test_kernels_match_direct_integration_other_models(model):
             t_max = float(t_max_MeV(E862))
 
             def integrand(t, coupling, mass=mass):
-                d = dsigma_dT_zprime(t, E862, mass, coupling, model)[:, 0]
+                d = dsigma_dT_zprime(t, E862, mass, coupling, model,
+                                     radiative_corrections=False)[:, 0]
                 return float(response.weight(t) * (p @ d))
 
             opts = dict(epsabs=0, epsrel=1e-11, limit=500)
