@@ -400,3 +400,28 @@ def test_tree_level_models_limit_is_g2_dominated_at_high_mass():
             slope = np.log(fraction(g * 1.001) / fraction(g * 0.999)) / np.log(1.001 / 0.999)
             assert (1.9 < slope < 2.1) if power == 2 else (4.0 < slope < 5.0)
         assert limits[1] / limits[0] == pytest.approx(10.0, rel=1e-3)
+
+
+# --- predict: lines, composition, corrections -------------------------------------------------
+
+def test_predict_lines_composition_and_corrections():
+    both = predict(10.0, 1e-3, lines=("862keV", "384keV"))
+    parts = [predict(10.0, 1e-3, lines=(name,)) for name in ("862keV", "384keV")]
+    for key in ("rate_sm_cpd100t", "rate_cpd100t"):
+        assert both[key] == pytest.approx(parts[0][key] + parts[1][key], rel=1e-12)
+    # B16 7Be fluxes, Vinyoles et al., ApJ 835, 202 (2017), Table 6: 4.50e9 / 4.93e9
+    gs98, agss = (predict(10.0, 0.0, composition=c_)["rate_sm_cpd100t"]
+                  for c_ in ("gs98", "agss09met"))
+    assert agss / gs98 == pytest.approx(4.50 / 4.93, rel=1e-12)
+    # tree level: the closed-form rate with the low-energy sin^2 theta_W
+    p = flavour_model("decoherent-vacuum").probabilities(CENTRAL, E862)
+    sigma = _total_sigma_closed_form(E862, *sm_chiral_couplings())
+    expected = (4.93e9 * BE7_862.branching * c.ELECTRONS_PER_100T_PSEUDOCUMENE * 86400
+                * (p @ sigma))
+    tree = predict(10.0, 0.0, radiative_corrections=False)["rate_sm_cpd100t"]
+    assert tree == pytest.approx(expected, rel=1e-10)
+    for bad in ((), ("862keV", "862keV"), ("pep",)):
+        with pytest.raises(ValueError, match="lines"):
+            predict(10.0, 0.0, lines=bad)
+    with pytest.raises(ValueError, match="composition"):
+        predict(10.0, 0.0, composition="bs05")
