@@ -258,9 +258,9 @@ def test_interference_sign_follows_theta23_octant():
 
 
 def test_interference_size_at_high_mass():
-    # PHYSICS.md sec. 4: at NuFIT 5.0 central values the interference moves the high-mass
-    # limit by a few percent; at a new-physics fraction of 10% the linear term is a few
-    # percent of the quadratic one in g.
+    # The interference is kept (docs/physics.md sec. 3); at NuFIT 5.0 central values it moves
+    # the high-mass limit by a few percent; at a new-physics fraction of 10% the linear term
+    # is a few percent of the quadratic one in g.
     without = predict(1000.0, 1.0, interference=False)["np_fraction"]
     g = (0.1 / without) ** 0.25
     with_int = predict(1000.0, g)["np_fraction"]

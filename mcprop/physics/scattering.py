@@ -78,7 +78,7 @@ class U1Model:
         return E_CHARGE * self.kinetic_mixing / (2.0 * np.sqrt(2.0) * G_FERMI_PER_MEV2)
 
 
-#: The models a run config can name (PHYSICS.md sec. 1 and 4): neutrino charges
+#: The models a run config can name (docs/physics.md sec. 3): neutrino charges
 #: (x_e, x_mu, x_tau), tree-level electron charge, and the leptons of the mixing loop.
 #: B - L has a tree-level electron charge; its loop mixing involves all quarks and leptons
 #: and is not finite by itself, so any kinetic mixing is set with ``kinetic_mixing``.
@@ -96,7 +96,7 @@ def loop_kinetic_mixing_per_g(q2_MeV2, loop_leptons) -> np.ndarray:
     """eps(q^2)/g from the charged-lepton loop (all loop leptons have electric charge -1).
 
     eps(q^2) = (e g / 2 pi^2) sum_f x_f Int_0^1 dx x(1-x) ln(m_f^2 - x(1-x) q^2),
-    which for L_mu - L_tau is PHYSICS.md sec. 5, eps(0) = e g ln(m_tau^2/m_mu^2)/(12 pi^2).
+    which for L_mu - L_tau is docs/physics.md sec. 4, eps(0) = e g ln(m_tau^2/m_mu^2)/(12 pi^2).
     """
     q2 = np.asarray(q2_MeV2, dtype=float)[..., None]
     xx = _X_NODES * (1.0 - _X_NODES)
@@ -112,7 +112,7 @@ def kinetic_mixing_eps(q2_MeV2, g) -> np.ndarray:
 
 
 #: K0 = e^2 ln(m_tau^2/m_mu^2)/(24 sqrt2 pi^2 G_F) [MeV^2]: kappa_a = x_a g^2 K0/(m^2+2 m_e T)
-#: for L_mu - L_tau at q^2 = 0 (PHYSICS.md sec. 5).
+#: for L_mu - L_tau at q^2 = 0 (docs/physics.md sec. 4).
 K0_MEV2 = E_CHARGE**2 * np.log(M_TAU_MEV**2 / M_MUON_MEV**2) / (
     24.0 * np.sqrt(2.0) * np.pi**2 * G_FERMI_PER_MEV2)
 
@@ -181,7 +181,7 @@ def cross_section_coefficients(T_MeV, energy_MeV, radiative_corrections: bool = 
 
     dsigma_a/dT = CROSS_SECTION_PREFACTOR_CM2_PER_MEV x [c0_a + kappa_a c1_a + kappa_a^2 c2],
     from the bracket F_- (gL + kappa)^2 + F_+ (gR + kappa)^2 (1-y)^2
-    - F_+- (gL + kappa)(gR + kappa) m_e T/E^2 (y = T/E; docs/physics.md secs. 4-6).
+    - F_+- (gL + kappa)(gR + kappa) m_e T/E^2 (y = T/E; docs/physics.md secs. 3, 5, 6).
 
     Parameters
     ----------
@@ -223,7 +223,7 @@ def cross_section_coefficients(T_MeV, energy_MeV, radiative_corrections: bool = 
 
 
 def zprime_kappa(T_MeV, mass_MeV, g, model: U1Model = LMU_LTAU) -> np.ndarray:
-    """kappa_a(T) for a = e, mu, tau, stacked on axis 0 (PHYSICS.md sec. 4)."""
+    """kappa_a(T) for a = e, mu, tau, stacked on axis 0 (docs/physics.md sec. 3)."""
     T = np.asarray(T_MeV, dtype=float)
     propagator = electron_coupling_running(T, model) / (mass_MeV**2 + 2 * M_ELECTRON_MEV * T)
     c = coupling_product_MeV2(g, model)
