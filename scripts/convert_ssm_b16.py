@@ -20,6 +20,7 @@ Run from anywhere: ``python3 scripts/convert_ssm_b16.py [--source DIR]``.
 
 import argparse
 import hashlib
+import os
 import sys
 from pathlib import Path
 
@@ -137,7 +138,7 @@ What `scripts/convert_ssm_b16.py` did:
 - fluxes: labelled the eight unlabelled rows with their sources in the order of Vinyoles et
   al. Table 6 (pp, pep, hep, 7Be, 8B, 13N, 15O, 17F; checked on the 7Be, 8B and pp values),
   multiplied by the unit of each row given in the file header, kept the relative errors.
-- source folder used: `{source}`.
+- source folder used (relative to the repository root): `{source}`.
 """)
     return out
 
@@ -155,7 +156,9 @@ def main(argv=None) -> int:
     fluxes_path = args.source / "fluxes_b16.dat"
     print(f"wrote {write_fluxes(read_fluxes(fluxes_path))}")
     inputs.append(fluxes_path)
-    print(f"wrote {write_provenance(args.source.resolve(), inputs)}")
+    source = args.source.resolve()
+    shown = Path(os.path.relpath(source, REPO)) if source.is_relative_to(REPO.parent) else source
+    print(f"wrote {write_provenance(shown, inputs)}")
     return 0
 
 

@@ -7,7 +7,8 @@ probability P_ea = sum_i w_i |U_ai|^2. Every flavour model maps named parameter 
 P_ee, P_emu, P_etau.
 
 Parameter names, shared with the prior files: ``sin2_theta12``, ``sin2_theta13``,
-``sin2_theta23``, ``delta_cp_deg``, ``dm2_21_eV2``, ``p_ee``.
+``sin2_theta23``, ``delta_cp_deg``, ``dm2_21_eV2``, ``p_ee`` (and ``dm2_31_eV2`` for
+:func:`msw_probabilities`).
 """
 
 import csv
