@@ -74,7 +74,8 @@ def _total_sigma_closed_form(energy, g_left, g_right):
 
 
 def test_sm_kernel_matches_closed_form():
-    kernels = RateKernels.compute([1.0], [BE7_862, BE7_384])
+    # tree level (no radiative corrections): the closed-form integral of dsigma/dT
+    kernels = RateKernels.compute([1.0], [BE7_862, BE7_384], radiative_corrections=False)
     g_left, g_right = sm_chiral_couplings()
     for k, line in enumerate((BE7_862, BE7_384)):
         closed = _total_sigma_closed_form(line.energy_MeV, g_left, g_right)
@@ -85,7 +86,7 @@ def test_numu_to_nue_cross_section_ratio():
     g_left, g_right = sm_chiral_couplings()
     sig = _total_sigma_closed_form(E862, g_left, g_right)
     assert 0.19 < sig[1] / sig[0] < 0.23
-    assert 0.20 < sig[1] / sig[0] < 0.22  # PHYSICS.md sanity value
+    assert 0.20 < sig[1] / sig[0] < 0.22  # tree level with the low-energy sin^2 theta_W
     assert sig[1] == pytest.approx(sig[2], rel=1e-14)
 
 
@@ -156,12 +157,12 @@ def test_seed_factors():
 # --- rates ----------------------------------------------------------------------------------
 
 def test_rates_sanity_values():
-    kernels = RateKernels.compute([10.0], [BE7_862]).at_mass(0)
+    kernels = RateKernels.compute([10.0], [BE7_862], radiative_corrections=False).at_mass(0)
     only_nue = np.array([1.0, 0.0, 0.0])[None, :]
     rate_no_osc, _, _ = kernels.rate_cpd100t(B16_GS98_BE7_FLUX_CM2S, only_nue, 0.0)
     assert 72 < rate_no_osc < 78
     assert 46 < predict(10.0, 0.0)["rate_sm_cpd100t"] < 50
-    # closed form of the no-oscillation rate
+    # closed form of the tree-level no-oscillation rate
     g_left, g_right = sm_chiral_couplings()
     sigma_e = _total_sigma_closed_form(E862, g_left, g_right)[0]
     expected = (B16_GS98_BE7_FLUX_CM2S * BE7_862.branching * c.ELECTRONS_PER_100T_PSEUDOCUMENE
@@ -178,7 +179,8 @@ def _direct_rate_terms(mass, g, probabilities, response=TOTAL_RATE, line=BE7_862
     points = [p for p in (peak, 10 * peak, 100 * peak) if low < p < high]
 
     def integrand(t, coupling):
-        d = dsigma_dT_zprime(t, line.energy_MeV, mass, coupling, interference=interference)
+        d = dsigma_dT_zprime(t, line.energy_MeV, mass, coupling, interference=interference,
+                             radiative_corrections=False)
         return float(response.weight(t) * (probabilities @ d[:, 0]))
 
     opts = dict(epsabs=0, epsrel=1e-11, limit=500, points=points or None)
@@ -196,7 +198,9 @@ MASSES = [1e-3, 1e-2, 0.1, 0.5, 1.0, 10.0, 100.0, 1e3, 1e4]
                                       DetectorResponse((0.19, 2.93), 0.05)],
                          ids=["total", "sharp-window", "window-resolution"])
 def test_kernels_match_direct_integration(response):
-    kernels = RateKernels.compute(MASSES, [BE7_862], response=response)
+    # tree level here (fast quadrature); tests/test_radiative.py repeats it with corrections
+    kernels = RateKernels.compute(MASSES, [BE7_862], response=response,
+                                  radiative_corrections=False)
     p = flavour_model("decoherent-vacuum").probabilities(CENTRAL, E862)
     for i, mass in enumerate(MASSES):
         k = kernels.at_mass(i)
@@ -254,9 +258,9 @@ def test_interference_sign_follows_theta23_octant():
 
 
 def test_interference_size_at_high_mass():
-    # PHYSICS.md sec. 4: at NuFIT 5.0 central values the interference moves the high-mass
-    # limit by a few percent; at a new-physics fraction of 10% the linear term is a few
-    # percent of the quadratic one in g.
+    # The interference is kept (docs/physics.md sec. 3); at NuFIT 5.0 central values it moves
+    # the high-mass limit by a few percent; at a new-physics fraction of 10% the linear term
+    # is a few percent of the quadratic one in g.
     without = predict(1000.0, 1.0, interference=False)["np_fraction"]
     g = (0.1 / without) ** 0.25
     with_int = predict(1000.0, g)["np_fraction"]
@@ -351,7 +355,7 @@ LMU_LTAU_EPS = replace(MODELS["Lmu-Ltau"], kinetic_mixing=2e-5)
 def test_kernels_match_direct_integration_other_models(model):
     masses = [1e-2, 1.0, 100.0, 1e4]
     response = DetectorResponse((0.27, 1.6), 0.05)
-    kernels = RateKernels.compute(masses, [BE7_862], model, response)
+    kernels = RateKernels.compute(masses, [BE7_862], model, response, radiative_corrections=False)
     p = flavour_model("decoherent-vacuum").probabilities(CENTRAL, E862)
     for i, mass in enumerate(masses):
         k = kernels.at_mass(i)
@@ -361,7 +365,8 @@ def test_kernels_match_direct_integration_other_models(model):
             t_max = float(t_max_MeV(E862))
 
             def integrand(t, coupling, mass=mass):
-                d = dsigma_dT_zprime(t, E862, mass, coupling, model)[:, 0]
+                d = dsigma_dT_zprime(t, E862, mass, coupling, model,
+                                     radiative_corrections=False)[:, 0]
                 return float(response.weight(t) * (p @ d))
 
             opts = dict(epsabs=0, epsrel=1e-11, limit=500)
@@ -395,3 +400,28 @@ def test_tree_level_models_limit_is_g2_dominated_at_high_mass():
             slope = np.log(fraction(g * 1.001) / fraction(g * 0.999)) / np.log(1.001 / 0.999)
             assert (1.9 < slope < 2.1) if power == 2 else (4.0 < slope < 5.0)
         assert limits[1] / limits[0] == pytest.approx(10.0, rel=1e-3)
+
+
+# --- predict: lines, composition, corrections -------------------------------------------------
+
+def test_predict_lines_composition_and_corrections():
+    both = predict(10.0, 1e-3, lines=("862keV", "384keV"))
+    parts = [predict(10.0, 1e-3, lines=(name,)) for name in ("862keV", "384keV")]
+    for key in ("rate_sm_cpd100t", "rate_cpd100t"):
+        assert both[key] == pytest.approx(parts[0][key] + parts[1][key], rel=1e-12)
+    # B16 7Be fluxes, Vinyoles et al., ApJ 835, 202 (2017), Table 6: 4.50e9 / 4.93e9
+    gs98, agss = (predict(10.0, 0.0, composition=c_)["rate_sm_cpd100t"]
+                  for c_ in ("gs98", "agss09met"))
+    assert agss / gs98 == pytest.approx(4.50 / 4.93, rel=1e-12)
+    # tree level: the closed-form rate with the low-energy sin^2 theta_W
+    p = flavour_model("decoherent-vacuum").probabilities(CENTRAL, E862)
+    sigma = _total_sigma_closed_form(E862, *sm_chiral_couplings())
+    expected = (4.93e9 * BE7_862.branching * c.ELECTRONS_PER_100T_PSEUDOCUMENE * 86400
+                * (p @ sigma))
+    tree = predict(10.0, 0.0, radiative_corrections=False)["rate_sm_cpd100t"]
+    assert tree == pytest.approx(expected, rel=1e-10)
+    for bad in ((), ("862keV", "862keV"), ("pep",)):
+        with pytest.raises(ValueError, match="lines"):
+            predict(10.0, 0.0, lines=bad)
+    with pytest.raises(ValueError, match="composition"):
+        predict(10.0, 0.0, composition="bs05")

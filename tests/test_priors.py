@@ -388,12 +388,12 @@ SHIPPED = {
         "delta_cp_deg": ("circular", 197.0, 27.0, 24.0),
         "dm2_21_eV2": ("asymmetric-normal", 7.42e-5, 0.21e-5, 0.20e-5),
     },
-    "nufit-6.0-no.toml": {  # NuFIT 6.0 best fits; widths borrowed from NuFIT 5.0
-        "sin2_theta12": ("asymmetric-normal", 0.308, 0.012, 0.012),
-        "sin2_theta13": ("asymmetric-normal", 0.02215, 0.00062, 0.00063),
-        "sin2_theta23": ("asymmetric-normal", 0.470, 0.016, 0.020),
-        "delta_cp_deg": ("circular", 212.0, 27.0, 24.0),
-        "dm2_21_eV2": ("asymmetric-normal", 7.49e-5, 0.21e-5, 0.20e-5),
+    "nufit-6.0-no.toml": {  # NuFIT 6.0 NO with SK-atm, JHEP 12 (2024) 216, 1-sigma ranges
+        "sin2_theta12": ("asymmetric-normal", 0.308, 0.012, 0.011),
+        "sin2_theta13": ("asymmetric-normal", 0.02215, 0.00056, 0.00058),
+        "sin2_theta23": ("asymmetric-normal", 0.470, 0.017, 0.013),
+        "delta_cp_deg": ("circular", 212.0, 26.0, 41.0),
+        "dm2_21_eV2": ("asymmetric-normal", 7.49e-5, 0.19e-5, 0.19e-5),
     },
     "ssm-b16-gs98.toml": {"flux_7be_cm2s": ("normal", 4.93e9, 0.2958e9)},
     "ssm-b16-agss09met.toml": {"flux_7be_cm2s": ("normal", 4.50e9, 0.27e9)},
@@ -433,11 +433,10 @@ def test_shipped_file_loads_with_published_numbers(filename):
     assert all(entry["source"] for entry in provenance["parameters"].values())
 
 
-def test_nufit_6_file_says_its_widths_are_borrowed():
+def test_nufit_6_file_cites_its_own_ranges():
     prior_set = load_prior_files([PRIOR_DIR / "nufit-6.0-no.toml"])
-    assert "borrowed" in prior_set.description.lower()
     for source in prior_set.references.values():
-        assert "widths BORROWED from" in source and "NuFIT 5.0" in source
+        assert "JHEP 12 (2024) 216" in source and "BORROWED" not in source
         assert "JHEP 12 (2024) 216" in source and "JHEP 09 (2020) 178" in source
 
 

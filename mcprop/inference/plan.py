@@ -17,7 +17,6 @@ from mcprop.inference.measurements import (
 from mcprop.inference.posterior import CouplingPrior, ScanPosterior
 from mcprop.inference.priors import PriorSet
 from mcprop.inference.sampler import SamplerSettings
-from mcprop.physics.constants import SIN2_THETA_W_LOW_ENERGY
 from mcprop.physics.flavour import FlavourModel
 from mcprop.physics.kernels import RateKernels
 from mcprop.physics.scattering import LMU_LTAU, U1Model
@@ -58,10 +57,16 @@ class ScanPlan:
         Keep the SM-Z' interference.
     model : U1Model
         The U(1)' model.
-    sin2_theta_w : float
-        Weak mixing angle of the tree-level couplings.
+    sin2_theta_w : float or None
+        Weak mixing angle; None takes the convention of the cross section (0.23121 at M_Z
+        MS-bar with radiative corrections, 0.23867 at low energy at tree level).
     radiative_corrections : bool
-        One-loop electroweak and QED corrections to nu-e scattering.
+        One-loop electroweak and QED corrections to nu-e scattering (Bahcall, Kamionkowski,
+        Sirlin 1995; docs/physics.md).
+    matter_potential : bool
+        The Z' matter potential in the Sun enters the MSW flavour content (models with a
+        tree-level electron charge and the decoherent-msw flavour model; docs/physics.md
+        sec. 9).
     profile : bool
         Compute the profile-likelihood limit beside the credible limit.
     profile_level : float
@@ -80,8 +85,9 @@ class ScanPlan:
     seed: int = 0
     interference: bool = True
     model: U1Model = LMU_LTAU
-    sin2_theta_w: float = SIN2_THETA_W_LOW_ENERGY
-    radiative_corrections: bool = False
+    sin2_theta_w: float | None = None
+    radiative_corrections: bool = True
+    matter_potential: bool = False
     profile: bool = True
     profile_level: float = PROFILE_LEVEL_90
     correlations: tuple[SystematicCorrelation, ...] = ()
@@ -90,7 +96,8 @@ class ScanPlan:
         """Rate kernels over the whole mass grid for every rate measurement."""
         return [None if isinstance(m, SurvivalProbabilityMeasurement) else
                 RateKernels.compute(self.masses_MeV, [BE7_LINES[name] for name in m.lines],
-                                    self.model, m.response, self.sin2_theta_w)
+                                    self.model, m.response, self.sin2_theta_w,
+                                    self.radiative_corrections)
                 for m in self.measurements]
 
     def posterior(self) -> ScanPosterior:
@@ -98,4 +105,4 @@ class ScanPlan:
         return ScanPosterior(np.asarray(self.masses_MeV, dtype=float), self.priors,
                              self.flavour, self.coupling_prior, self.measurements,
                              tuple(self.kernels()), self.interference, self.model,
-                             self.correlations)
+                             self.correlations, self.matter_potential)

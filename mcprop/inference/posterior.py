@@ -18,7 +18,7 @@ from mcprop.inference.measurements import (
     SystematicCorrelation,
 )
 from mcprop.inference.priors import PriorSet
-from mcprop.physics.flavour import FlavourModel
+from mcprop.physics.flavour import FlavourModel, msw_probabilities, zprime_potential_ratios
 from mcprop.physics.kernels import RateKernels, contract
 from mcprop.physics.scattering import (
     LMU_LTAU,
@@ -38,7 +38,7 @@ G_PRIOR_POWERS = {"flat-g4": 4, "flat-g2": 2, "flat-g": 1, "log-flat": None}
 
 @dataclass(frozen=True)
 class CouplingPrior:
-    """The prior on g >= 0, an explicit choice (PHYSICS.md sec. 9).
+    """The prior on g >= 0, an explicit choice (docs/physics.md sec. 6).
 
     Attributes
     ----------
@@ -115,6 +115,7 @@ class ScanPosterior:
     interference: bool = True
     model: U1Model = LMU_LTAU
     correlations: tuple[SystematicCorrelation, ...] = ()
+    matter_potential: bool = False
 
     @cached_property
     def g_max(self) -> np.ndarray:
@@ -189,8 +190,13 @@ class ScanPosterior:
             """P_ea at the line energy with shape (3, n), computed once per energy."""
             energy = BE7_LINES[line].energy_MeV
             if energy not in cache:
-                cache[energy] = np.broadcast_to(
-                    self.flavour.probabilities(params, energy).reshape(3, -1), (3, *shape))
+                if self.matter_potential:  # the Z' potential changes MSW (docs sec. 9)
+                    ratios = zprime_potential_ratios(self.model, g,
+                                                     self.masses_MeV[mass_index])
+                    value = msw_probabilities(params, energy, self.flavour.profile, ratios)
+                else:
+                    value = self.flavour.probabilities(params, energy)
+                cache[energy] = np.broadcast_to(value.reshape(3, -1), (3, *shape))
             return cache[energy]
 
         coupling = coupling_product_MeV2(g, self.model)

@@ -41,7 +41,9 @@ def _cmd_predict(args) -> int:
 
     try:
         with np.errstate(all="ignore"):
-            result = predict(args.mass_MeV, args.g, args.flavour, not args.no_interference)
+            result = predict(args.mass_MeV, args.g, args.flavour, not args.no_interference,
+                             lines=tuple(args.lines.split(",")), composition=args.composition,
+                             radiative_corrections=not args.tree_level)
     except ValueError as exc:
         raise UserError(f"predict: {exc}") from None
     bad = [key for key, value in result.items() if not np.isfinite(value)]
@@ -130,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="flavour model: equipartition, decoherent-vacuum, decoherent-msw, pee")
     p.add_argument("--no-interference", action="store_true",
                    help="drop the SM-Z' interference term")
+    p.add_argument("--lines", default="862keV",
+                   help="7Be lines in the rate, comma-separated: 862keV,384keV (default 862keV)")
+    p.add_argument("--composition", choices=("gs98", "agss09met"), default="gs98",
+                   help="B16 solar model for the 7Be flux and the MSW profile (default gs98)")
+    p.add_argument("--tree-level", action="store_true",
+                   help="tree-level cross section (default: with radiative corrections)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_predict)
 

@@ -57,7 +57,7 @@ from mcprop.interface.errors import UserError
 from mcprop.physics.flavour import FLAVOUR_MODELS, DecoherentMSW, load_solar_profile
 from mcprop.physics.kernels import DetectorResponse
 from mcprop.physics.scattering import MODELS, U1Model, t_max_MeV
-from mcprop.physics.solar import BE7_LINES
+from mcprop.physics.solar import BE7_LINES, COMPOSITIONS
 
 SCHEMA_VERSION = 1
 
@@ -174,8 +174,10 @@ class Physics:
     flavour_model: str = key("decoherent-vacuum", choices=tuple(FLAVOUR_MODELS))
     interference: bool = key(default_of(ScanPlan, "interference"))
     radiative_corrections: bool = key(True)
-    sin2_theta_w: float = key(default_of(ScanPlan, "sin2_theta_w"), low=0, high=1,
-                              low_open=True, high_open=True)
+    composition: str = key("gs98", choices=COMPOSITIONS)
+    zprime_matter_potential: bool = key(True)
+    sin2_theta_w: float | None = key(default_of(ScanPlan, "sin2_theta_w"), low=0, high=1,
+                                     low_open=True, high_open=True)
     solar_profile: str | None = key(None, text="path")
     kinetic_mixing: float = key(default_of(U1Model, "kinetic_mixing"), low=-1, high=1)
 
@@ -738,6 +740,8 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
     correlations = _correlations(schema.correlations, sections)
 
     flavour = FLAVOUR_MODELS[physics.flavour_model]
+    if physics.flavour_model == "decoherent-msw":
+        flavour = DecoherentMSW.from_solar_model(physics.composition)
     if physics.solar_profile is not None:
         try:
             read_text(physics.solar_profile)  # a bounded read: a regular, small text file
@@ -769,6 +773,8 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
         model=model,
         sin2_theta_w=physics.sin2_theta_w,
         radiative_corrections=physics.radiative_corrections,
+        matter_potential=(physics.zprime_matter_potential and isinstance(flavour, DecoherentMSW)
+                          and model.electron_charge != 0),
         profile=schema.limits.profile_likelihood,
         profile_level=schema.limits.profile_delta_chi2,
         correlations=correlations,

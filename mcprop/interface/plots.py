@@ -182,7 +182,7 @@ def allowance_curve(masses_MeV) -> np.ndarray:
     flux and no SM-Z' interference: the way earlier work turned an allowance into a limit.
     """
     masses = np.atleast_1d(np.asarray(masses_MeV, dtype=float))
-    kernels = RateKernels.compute(masses, [BE7_862])
+    kernels = RateKernels.compute(masses, [BE7_862], radiative_corrections=False)
     params = {**NUFIT_5_0_NO_CENTRAL, "p_ee": BOREXINO_PHASE1_P_EE}
     probabilities = flavour_model("pee").probabilities(params, BE7_862.energy_MeV)[None]
     allowed = ALLOWED_FRACTION * PHASE1_RATE_CPD100T

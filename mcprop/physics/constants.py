@@ -2,7 +2,7 @@
 
 Values are from the Review of Particle Physics, R.L. Workman et al. (Particle Data Group),
 PTEP 2022, 083C01, and its 2024 update (S. Navas et al., PRD 110, 030001 (2024)), as listed
-in the project's physics specification (PHYSICS.md, sec. 2).
+in docs/physics.md sec. 2.
 """
 
 import math
@@ -37,6 +37,6 @@ SIN2_THETA_W_MZ = 0.23121
 ELECTRONS_PER_100T_PSEUDOCUMENE = 1.0e8 / 120.19 * 66.0 * AVOGADRO_PER_MOL
 
 #: sqrt2 G_F n_e for n_e = N_A cm^-3 [eV], the MSW potential per unit electron density:
-#: sqrt2 G_F N_A (hbar c)^3 = 7.63e-14 eV (PHYSICS.md sec. 3).
+#: sqrt2 G_F N_A (hbar c)^3 = 7.63e-14 eV (docs/physics.md sec. 8).
 MATTER_POTENTIAL_EV_PER_NA_CM3 = (math.sqrt(2.0) * G_FERMI_PER_MEV2 * AVOGADRO_PER_MOL
                                   * HBARC2_MEV2_CM2**1.5 * 1e6)

@@ -7,19 +7,21 @@ probability P_ea = sum_i w_i |U_ai|^2. Every flavour model maps named parameter 
 P_ee, P_emu, P_etau.
 
 Parameter names, shared with the prior files: ``sin2_theta12``, ``sin2_theta13``,
-``sin2_theta23``, ``delta_cp_deg``, ``dm2_21_eV2``, ``p_ee``.
+``sin2_theta23``, ``delta_cp_deg``, ``dm2_21_eV2``, ``p_ee`` (and ``dm2_31_eV2`` for
+:func:`msw_probabilities`).
 """
 
 import csv
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from mcprop.physics.constants import MATTER_POTENTIAL_EV_PER_NA_CM3
+from mcprop.physics.constants import G_FERMI_PER_MEV2, MATTER_POTENTIAL_EV_PER_NA_CM3
+from mcprop.physics.scattering import U1Model
+from mcprop.physics.solar import SolarProfile, solar_model
 
 #: NuFIT 5.0 normal-ordering best fit with SK-atm, I. Esteban et al., JHEP 09 (2020) 178,
 #: www.nu-fit.org v5.0: the central values used by ``mcprop predict``.
@@ -143,45 +145,20 @@ class SurvivalProbability:
                                             (1 - p_ee) * (1 - mu_share)))
 
 
-@dataclass(frozen=True)
-class SolarProfile:
-    """Electron density and 7Be production along the solar radius.
-
-    Attributes
-    ----------
-    radius : array
-        Radius r / R_sun of each shell.
-    electron_density_per_NA_cm3 : array
-        n_e / (N_A cm^-3) in each shell.
-    production_weight : array
-        Fraction of the 7Be neutrinos produced in each shell (sums to 1).
-    source : str
-        Where the table comes from.
-    """
-
-    radius: np.ndarray
-    electron_density_per_NA_cm3: np.ndarray
-    production_weight: np.ndarray
-    source: str
-
-
 COLUMNS = ("r_over_Rsun", "n_e_per_NA_cm3", "production_weight")
 
 
-def load_solar_profile(path: Path | str | None = None) -> SolarProfile:
-    """Read a profile table (CSV, '#' comments, columns r_over_Rsun, n_e_per_NA_cm3,
-    production_weight); the shipped approximation when ``path`` is None.
+def load_solar_profile(path: Path | str) -> SolarProfile:
+    """Read a user profile table (CSV, '#' comments, columns r_over_Rsun, n_e_per_NA_cm3,
+    production_weight; weights are normalised to sum 1).
 
+    The shipped profiles are the B16 standard solar models: ``solar_model(c).profile(s)``.
     Raises ValueError naming the file, line and problem.
     """
-    if path is None:
-        source = resources.files("mcprop.physics") / "data" / "solar_profile_7be.csv"
-        text, name = source.read_text(), "mcprop default (data/solar_profile_7be.csv)"
-    else:
-        try:
-            text, name = Path(path).read_text(), str(path)
-        except OSError as exc:
-            raise ValueError(f"{path}: cannot read the solar profile ({exc.strerror})") from None
+    try:
+        text, name = Path(path).read_text(), str(path)
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the solar profile ({exc.strerror})") from None
     rows = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
     reader = csv.reader(rows)
     header = next(reader, None)
@@ -204,20 +181,31 @@ def load_solar_profile(path: Path | str | None = None) -> SolarProfile:
     return SolarProfile(table[:, 0], table[:, 1], weight / weight.sum(), name)
 
 
+def _b16_7be_profile() -> SolarProfile:
+    return solar_model("gs98").profile("7Be")
+
+
 @dataclass(frozen=True)
 class DecoherentMSW:
     """Decoherent mass states with weights from adiabatic MSW conversion at production.
 
     w_1 = c13^2 cos^2 theta12m, w_2 = c13^2 sin^2 theta12m, w_3 = s13^2 with
     cos 2theta12m = (cos 2theta12 - beta)/sqrt((cos 2theta12 - beta)^2 + sin^2 2theta12),
-    beta = 2 sqrt2 G_F n_e E c13^2 / Delta m^2_21, averaged over the 7Be production region
-    of the solar profile (PHYSICS.md sec. 3).
+    beta = 2 sqrt2 G_F n_e E c13^2 / Delta m^2_21, averaged over the production region of the
+    profile (docs/physics.md secs. 7-8): by default the 7Be production of the B16-GS98 solar
+    model, ``DecoherentMSW.from_solar_model(composition, source)`` for another. The average
+    uses the Gauss rule in n_e of :attr:`SolarProfile.density_quadrature`.
     """
 
-    profile: SolarProfile = field(default_factory=load_solar_profile)
+    profile: SolarProfile = field(default_factory=_b16_7be_profile)
     name: str = "decoherent-msw"
     parameters: tuple[str, ...] = ("sin2_theta12", "sin2_theta13", "sin2_theta23",
                                    "delta_cp_deg", "dm2_21_eV2")
+
+    @classmethod
+    def from_solar_model(cls, composition: str = "gs98", source: str = "7Be") -> "DecoherentMSW":
+        """The model with the production profile of ``source`` in a B16 composition."""
+        return cls(solar_model(composition).profile(source))
 
     def mass_weights(self, params: Params, energy_MeV: float) -> np.ndarray:
         """Production-averaged w_i, shape (3, ...)."""
@@ -225,13 +213,13 @@ class DecoherentMSW:
                                                                       "sin2_theta13"))
         c13sq = 1 - s13sq
         cos2 = 1 - 2 * s12sq
-        # beta per shell (leading axis) and sample
-        potential_eV = MATTER_POTENTIAL_EV_PER_NA_CM3 * self.profile.electron_density_per_NA_cm3
+        density, node_weight = self.profile.density_quadrature
+        potential_eV = MATTER_POTENTIAL_EV_PER_NA_CM3 * density
         shape = (-1,) + (1,) * np.ndim(cos2)
         beta = (2 * potential_eV.reshape(shape) * energy_MeV * 1e6 * c13sq
                 / np.asarray(params["dm2_21_eV2"], dtype=float))
         cos2_matter = (cos2 - beta) / np.sqrt((cos2 - beta) ** 2 + 1 - cos2**2)
-        cos2_matter_mean = np.tensordot(self.profile.production_weight, cos2_matter, axes=1)
+        cos2_matter_mean = np.tensordot(node_weight, cos2_matter, axes=1)
         cos_sq = 0.5 * (1 + cos2_matter_mean)
         return np.stack(np.broadcast_arrays(c13sq * cos_sq, c13sq * (1 - cos_sq), s13sq))
 
@@ -241,6 +229,95 @@ class DecoherentMSW:
         p_ee = w[0] * ue2[0] + w[1] * ue2[1] + w[2] * ue2[2]
         p_emu = w[0] * umu2[0] + w[1] * umu2[1] + w[2] * umu2[2]
         return np.stack(np.broadcast_arrays(p_ee, p_emu, 1.0 - p_ee - p_emu))
+
+
+#: Delta m^2_31 [eV^2] used by :func:`msw_probabilities` when ``params`` has none: NuFIT 5.0
+#: normal ordering with SK-atm, JHEP 09 (2020) 178 (best fit 2.517e-3 eV^2).
+DM2_31_DEFAULT_EV2 = 2.517e-3
+
+
+def msw_probabilities(params: Params, energy_MeV: float, profile: SolarProfile,
+                      potential_ratios=None, density_nodes=None) -> np.ndarray:
+    """P_ee, P_emu, P_etau (axis 0) for decoherent mass states after adiabatic MSW
+    conversion, with an optional extra flavour-diagonal matter potential.
+
+    At each production point the flavour Hamiltonian is
+
+        H = U diag(0, Dm^2_21, Dm^2_31) U^dagger / (2E)
+            + sqrt2 G_F n_e(r) diag(1 + eps_e, eps_mu, eps_tau),
+
+    eps_a the ratio of the extra potential to the charged-current one (position independent,
+    :func:`zprime_potential_ratios`; docs/physics.md sec. 9). A nu_e produced there is the
+    superposition sum_k V_ek |k> of the matter eigenstates; each evolves adiabatically into the
+    vacuum mass state of the same eigenvalue rank, so w_i = <|V_e k(i)|^2> over production
+    and P_ea = sum_i w_i |U_ai|^2. Vectorised: a 3x3 eigh per sample and n_e node.
+
+    Parameters
+    ----------
+    params : mapping
+        sin2_theta12, sin2_theta13, sin2_theta23, delta_cp_deg, dm2_21_eV2 and optionally
+        dm2_31_eV2 (default DM2_31_DEFAULT_EV2), arrays broadcasting to the sample shape.
+    energy_MeV : float
+        Neutrino energy.
+    profile : SolarProfile
+        Electron density and production weights.
+    potential_ratios : array (3, ...) or None
+        eps_e, eps_mu, eps_tau; None for the Standard Model.
+    density_nodes : (n_e nodes, weights) or None
+        The production average; None takes ``profile.density_quadrature``. Passing
+        (profile.electron_density_per_NA_cm3, profile.production_weight) averages over the
+        full table.
+
+    Returns
+    -------
+    array (3, ...)
+    """
+    u = pmns_matrix(params["sin2_theta12"], params["sin2_theta13"], params["sin2_theta23"],
+                    params["delta_cp_deg"])
+    dm21 = np.asarray(params["dm2_21_eV2"], dtype=float)
+    dm31 = np.asarray(params.get("dm2_31_eV2", DM2_31_DEFAULT_EV2), dtype=float)
+    eps = np.zeros(3) if potential_ratios is None else np.asarray(potential_ratios, dtype=float)
+    sample_shape = np.broadcast_shapes(u.shape[:-2], dm21.shape, dm31.shape, eps.shape[1:])
+    u = np.broadcast_to(u, sample_shape + (3, 3))
+    splittings = np.stack(np.broadcast_arrays(np.zeros(sample_shape), dm21, dm31), axis=-1)
+    energy_eV = energy_MeV * 1e6
+    vacuum = np.einsum("...ai,...i,...bi->...ab", u, splittings / (2 * energy_eV), u.conj())
+    flavour_potential = np.moveaxis(np.broadcast_to(eps, (3,) + sample_shape), 0, -1)
+    flavour_potential = flavour_potential + np.array([1.0, 0.0, 0.0])
+    density, node_weight = profile.density_quadrature if density_nodes is None else density_nodes
+    node_shape = (-1,) + (1,) * len(sample_shape)
+    potential_eV = MATTER_POTENTIAL_EV_PER_NA_CM3 * np.asarray(density, float).reshape(node_shape)
+    hamiltonian = vacuum + np.einsum("n...,...a,ab->n...ab", potential_eV, flavour_potential,
+                                     np.eye(3))
+    _, vectors = np.linalg.eigh(hamiltonian)
+    matter_weights = np.tensordot(np.asarray(node_weight, dtype=float),
+                                  np.abs(vectors[..., 0, :]) ** 2, axes=1)
+    # the k-th matter eigenvalue connects to the k-th vacuum eigenvalue
+    rank = np.argsort(splittings, axis=-1)
+    mass_weights = np.zeros_like(matter_weights)
+    np.put_along_axis(mass_weights, rank, matter_weights, axis=-1)
+    probabilities = np.einsum("...i,...ai->a...", mass_weights, np.abs(u) ** 2)
+    return probabilities
+
+
+def zprime_potential_ratios(model: U1Model, g, mass_MeV) -> np.ndarray:
+    """eps_a = V'_a / (sqrt2 G_F n_e) = x_a q_e g^2 / (sqrt2 G_F m^2) for a = e, mu, tau (axis 0).
+
+    The matter potential of a Z' of coupling g and mass m [MeV] in the Sun: forward
+    scattering on electrons through their tree-level charge q_e (docs/physics.md sec. 9).
+    Kinetic mixing couples the Z' to the electromagnetic current, which vanishes in neutral
+    matter, so it adds nothing; L_mu - L_tau (q_e = 0) has no potential, and B - L (charges
+    on neutrons too) has a flavour-universal one, which is dropped. Positive eps_a raises the
+    energy of nu_a (repulsion between like charges).
+    """
+    g, mass = np.broadcast_arrays(np.asarray(g, dtype=float), np.asarray(mass_MeV, dtype=float))
+    if np.any(mass <= 0) or np.any(~np.isfinite(mass)):
+        raise ValueError("Z' masses must be finite and > 0 MeV")
+    charges = np.asarray(model.neutrino_charges, dtype=float)
+    if np.ptp(charges) == 0:
+        charges = np.zeros(3)  # a universal potential is a common phase
+    strength = model.electron_charge * g**2 / (np.sqrt(2.0) * G_FERMI_PER_MEV2 * mass**2)
+    return charges.reshape((3,) + (1,) * strength.ndim) * strength
 
 
 FLAVOUR_MODELS: dict[str, FlavourModel] = {

@@ -1,11 +1,14 @@
 """Rate kernels: the recoil-energy integrals of the cross section, computed once per mass.
 
-Expanding dsigma_a/dT in kappa_a = x_a C r(T) h(T), h = 1/(m^2 + 2 m_e T) (PHYSICS.md sec. 6),
+Expanding dsigma_a/dT in kappa_a = x_a C r(T) h(T), h = 1/(m^2 + 2 m_e T) (docs/physics.md
+sec. 6),
 
     sigma_eff = sum_a P_a [ I0_a + x_a C I1_a(m) + x_a^2 C^2 I2(m) ],
 
 with I0_a = Int resp c0_a, I1_a = Int resp c1_a r h, I2 = Int resp c2 r^2 h^2 (times the
-cross-section prefactor) over 0 <= T <= T_max. Every sampled quantity (flavour
+cross-section prefactor) over 0 <= T <= T_max; c0, c1, c2 are those of
+:func:`mcprop.physics.scattering.cross_section_coefficients`, with or without the radiative
+corrections. Every sampled quantity (flavour
 probabilities, flux, coupling) factors out of the integrals, so evaluating a rate is a few
 multiply-adds: no quadrature at run time.
 
@@ -23,23 +26,27 @@ from mcprop.physics.constants import (
     ELECTRONS_PER_100T_PSEUDOCUMENE,
     M_ELECTRON_MEV,
     SECONDS_PER_DAY,
-    SIN2_THETA_W_LOW_ENERGY,
 )
 from mcprop.physics.scattering import (
-    _PREFACTOR_CM2_PER_MEV,
+    CROSS_SECTION_PREFACTOR_CM2_PER_MEV,
     LMU_LTAU,
     U1Model,
+    cross_section_coefficients,
+    default_sin2_theta_w,
     electron_coupling_running,
-    sm_chiral_couplings,
     t_max_MeV,
 )
 from mcprop.physics.solar import NeutrinoLine
 
-#: Composite Gauss-Legendre rule on [0, 1]: 64 panels of 16 nodes.
+#: Composite Gauss-Legendre rule on [0, 1] (64 panels of 16 nodes) in v, mapped to
+#: s = 1 - (1 - v)^3: the nodes crowd toward the upper end, where the O(alpha) QED factors
+#: have an integrable logarithmic singularity at T_max (machine precision for it, and for the
+#: smooth tree-level integrands).
 _PANELS, _ORDER = 64, 16
 _gl_x, _gl_w = np.polynomial.legendre.leggauss(_ORDER)
-_S_NODES = ((np.arange(_PANELS)[:, None] + 0.5 * (_gl_x + 1.0)) / _PANELS).ravel()
-_S_WEIGHTS = np.tile(0.5 * _gl_w / _PANELS, _PANELS)
+_V_NODES = ((np.arange(_PANELS)[:, None] + 0.5 * (_gl_x + 1.0)) / _PANELS).ravel()
+_S_NODES = 1.0 - (1.0 - _V_NODES) ** 3
+_S_WEIGHTS = np.tile(0.5 * _gl_w / _PANELS, _PANELS) * 3.0 * (1.0 - _V_NODES) ** 2
 #: Masses per block when the running coupling is evaluated on the quadrature nodes.
 _MASS_BLOCK = 32
 
@@ -92,26 +99,18 @@ class DetectorResponse:
 TOTAL_RATE = DetectorResponse()
 
 
-def _coefficients(T, energy, g_left, g_right):
-    """c0, c1 (per flavour, last axis) and c2 of the expansion of the cross-section bracket."""
-    y = (T / energy)[..., None]
-    recoil = (M_ELECTRON_MEV * T / energy**2)[..., None]
-    c0 = g_left**2 + g_right**2 * (1 - y) ** 2 - g_left * g_right * recoil
-    c1 = 2 * g_left + 2 * g_right * (1 - y) ** 2 - (g_left + g_right) * recoil
-    c2 = 1 + (1 - y[..., 0]) ** 2 - recoil[..., 0]
-    return c0, c1, c2
-
-
-def _sm_kernel(line, response, g_left, g_right) -> np.ndarray:
-    """Int resp(T) c0_a(T) dT x prefactor [cm^2], per flavour."""
+def sm_kernel_cm2(line, response, corrections) -> np.ndarray:
+    """Int resp(T) c0_a(T) dT x prefactor [cm^2], per flavour: the SM cross section of a
+    line seen through ``response``; ``corrections`` is the pair (radiative_corrections,
+    sin2_theta_w) of :func:`cross_section_coefficients`."""
     low, high = response.integration_range_MeV(float(t_max_MeV(line.energy_MeV)))
     T = low + (high - low) * _S_NODES
-    c0, _, _ = _coefficients(T, line.energy_MeV, g_left, g_right)
+    c0, _, _ = cross_section_coefficients(T, line.energy_MeV, *corrections)
     weights = (high - low) * _S_WEIGHTS * response.weight(T)
-    return _PREFACTOR_CM2_PER_MEV * weights @ c0
+    return CROSS_SECTION_PREFACTOR_CM2_PER_MEV * weights @ c0
 
 
-def _zprime_kernels(line, masses, response, model, g_left, g_right):
+def _zprime_kernels(line, masses, response, model, corrections):
     """I1_a(m) [cm^2/MeV^2] (n_m, 3) and I2(m) [cm^2/MeV^4] (n_m,) for one line.
 
     The recoil integral is taken in u = ln(m^2 + 2 m_e T), in which the Z' propagator peak
@@ -124,11 +123,12 @@ def _zprime_kernels(line, masses, response, model, g_left, g_right):
     T = low + a / (2 * M_ELECTRON_MEV) * np.expm1(_S_NODES * log_span)
     dT = _S_WEIGHTS * a / (2 * M_ELECTRON_MEV) * log_span * growth
     h = electron_coupling_running(T, model) / (a * growth)
-    _, c1, c2 = _coefficients(T, line.energy_MeV, g_left, g_right)
+    _, c1, c2 = cross_section_coefficients(T, line.energy_MeV, *corrections)
     weights = dT * response.weight(T)
     i1 = np.einsum("mn,mna->ma", weights * h, c1)
     i2 = np.sum(weights * h**2 * c2, axis=-1)
-    return _PREFACTOR_CM2_PER_MEV * i1, _PREFACTOR_CM2_PER_MEV * i2
+    return (CROSS_SECTION_PREFACTOR_CM2_PER_MEV * i1,
+            CROSS_SECTION_PREFACTOR_CM2_PER_MEV * i2)
 
 
 def contract(kernel: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
@@ -203,27 +203,37 @@ class RateKernels:
     i0_total_cm2: np.ndarray          # (n_lines, 3)
     i1_cm2_per_MeV2: np.ndarray       # (n_masses, n_lines, 3)
     i2_cm2_per_MeV4: np.ndarray       # (n_masses, n_lines)
+    radiative_corrections: bool
+    sin2_theta_w: float
     electrons: float = ELECTRONS_PER_100T_PSEUDOCUMENE
 
     @classmethod
     def compute(cls, masses_MeV, lines: Sequence[NeutrinoLine], model: U1Model = LMU_LTAU,
-                response: DetectorResponse = TOTAL_RATE,
-                sin2_theta_w: float = SIN2_THETA_W_LOW_ENERGY) -> "RateKernels":
-        """Integrate the kernels for every mass and line in one vectorised pass."""
+                response: DetectorResponse = TOTAL_RATE, sin2_theta_w: float | None = None,
+                radiative_corrections: bool = True) -> "RateKernels":
+        """Integrate the kernels for every mass and line in one vectorised pass.
+
+        ``radiative_corrections`` selects the BKS cross section (default) or tree level;
+        ``sin2_theta_w`` None takes the convention's value (0.23121 at M_Z with corrections,
+        0.23867 at low energy without; docs/physics.md sec. 5).
+        """
         masses = np.atleast_1d(np.asarray(masses_MeV, dtype=float))
         if np.any(~np.isfinite(masses)) or np.any(masses <= 0):
             raise ValueError("Z' masses must be finite and > 0 MeV")
-        g_left, g_right = sm_chiral_couplings(sin2_theta_w)
-        i0_window = np.array([_sm_kernel(line, response, g_left, g_right) for line in lines])
-        i0_total = np.array([_sm_kernel(line, TOTAL_RATE, g_left, g_right) for line in lines])
+        if sin2_theta_w is None:
+            sin2_theta_w = default_sin2_theta_w(radiative_corrections)
+        corrections = (bool(radiative_corrections), float(sin2_theta_w))
+        i0_window = np.array([sm_kernel_cm2(line, response, corrections) for line in lines])
+        i0_total = np.array([sm_kernel_cm2(line, TOTAL_RATE, corrections) for line in lines])
         i1 = np.empty((masses.size, len(lines), 3))
         i2 = np.empty((masses.size, len(lines)))
         for start in range(0, masses.size, _MASS_BLOCK):
             block = slice(start, start + _MASS_BLOCK)
             for k, line in enumerate(lines):
                 i1[block, k], i2[block, k] = _zprime_kernels(line, masses[block], response, model,
-                                                             g_left, g_right)
-        return cls(masses, tuple(lines), model, response, i0_window, i0_total, i1, i2)
+                                                             corrections)
+        return cls(masses, tuple(lines), model, response, i0_window, i0_total, i1, i2,
+                   *corrections)
 
     def at_mass(self, index) -> MassKernels:
         """Kernels at grid mass ``index``, weighted by branchings and model charges.

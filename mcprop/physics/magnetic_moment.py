@@ -14,7 +14,7 @@ flavour-diagonal moments the detector sees the effective moment
 
     mu_eff^2 = sum_a P_ea mu_a^2.
 
-Every run-time quantity factors out of the recoil integral, as for the Z' (PHYSICS.md
+Every run-time quantity factors out of the recoil integral, as for the Z' (docs/physics.md sec. 6
 sec. 6): per line, J = Int resp(T) (1/T - 1/E) dT x pi alpha^2/m_e^2 (hbar c)^2 [cm^2 per
 (mu/mu_B)^2]. The integral diverges logarithmically at T -> 0, so a moment needs a recoil
 threshold: a detector response without a window (the total line rate) or with a window
@@ -39,10 +39,9 @@ from mcprop.physics.constants import (
     HBARC2_MEV2_CM2,
     M_ELECTRON_MEV,
     SECONDS_PER_DAY,
-    SIN2_THETA_W_LOW_ENERGY,
 )
-from mcprop.physics.kernels import DetectorResponse, _sm_kernel
-from mcprop.physics.scattering import sm_chiral_couplings, t_max_MeV
+from mcprop.physics.kernels import DetectorResponse, sm_kernel_cm2
+from mcprop.physics.scattering import default_sin2_theta_w, t_max_MeV
 from mcprop.physics.solar import NeutrinoLine
 
 #: pi alpha^2 / m_e^2 x (hbar c)^2 [cm^2]: the EM cross-section scale per (mu/mu_B)^2
@@ -187,16 +186,22 @@ class MagneticKernels:
 
     @classmethod
     def compute(cls, lines: Sequence[NeutrinoLine], response: DetectorResponse,
-                sin2_theta_w: float = SIN2_THETA_W_LOW_ENERGY) -> "MagneticKernels":
-        """Integrate the EM and SM kernels of every line; ValueError without a threshold."""
+                sin2_theta_w: float | None = None,
+                radiative_corrections: bool = True) -> "MagneticKernels":
+        """Integrate the EM and SM kernels of every line; ValueError without a threshold.
+
+        The SM cross section is the one of :mod:`mcprop.physics.kernels` (with BKS
+        corrections by default; ``sin2_theta_w`` None takes the convention's value)."""
         if not lines:
             raise ValueError("at least one neutrino line is needed")
-        g_left, g_right = sm_chiral_couplings(sin2_theta_w)
+        if sin2_theta_w is None:
+            sin2_theta_w = default_sin2_theta_w(radiative_corrections)
+        corrections = (bool(radiative_corrections), float(sin2_theta_w))
         total = DetectorResponse()
         branching = np.array([line.branching for line in lines])
         em = np.array([magnetic_recoil_integral(line, response) for line in lines])
-        sm_window = np.array([_sm_kernel(line, response, g_left, g_right) for line in lines])
-        sm_total = np.array([_sm_kernel(line, total, g_left, g_right) for line in lines])
+        sm_window = np.array([sm_kernel_cm2(line, response, corrections) for line in lines])
+        sm_total = np.array([sm_kernel_cm2(line, total, corrections) for line in lines])
         return cls(tuple(lines), response, branching * EM_PREFACTOR_CM2 * em,
                    branching[:, None] * sm_window, branching[:, None] * sm_total)
 

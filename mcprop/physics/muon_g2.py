@@ -13,7 +13,7 @@ _X_NODES, _X_WEIGHTS = 0.5 * (_X_NODES + 1.0), 0.5 * _X_WEIGHTS
 def delta_a_mu(g, mass_MeV) -> np.ndarray:
     """Delta a_mu = (g^2/4 pi^2) Int_0^1 dx x^2 (1-x) / (x^2 + (1-x) m^2/m_mu^2).
 
-    One-loop vector exchange (PHYSICS.md sec. 11); tends to g^2/(8 pi^2) for m << m_mu.
+    One-loop vector exchange (docs/physics.md sec. 11); tends to g^2/(8 pi^2) for m << m_mu.
     """
     ratio2 = (np.asarray(mass_MeV, dtype=float) / M_MUON_MEV) ** 2
     x = _X_NODES

@@ -1,29 +1,70 @@
 """The model's prediction at one (m, g) point with central input values."""
 
+from collections.abc import Sequence
+
 import numpy as np
 
-from mcprop.physics.flavour import BOREXINO_PHASE1_P_EE, NUFIT_5_0_NO_CENTRAL, flavour_model
+from mcprop.physics.flavour import (
+    BOREXINO_PHASE1_P_EE,
+    NUFIT_5_0_NO_CENTRAL,
+    DecoherentMSW,
+    flavour_model,
+)
 from mcprop.physics.kernels import RateKernels
 from mcprop.physics.scattering import LMU_LTAU, coupling_product_MeV2
-from mcprop.physics.solar import B16_GS98_BE7_FLUX_CM2S, BE7_862
+from mcprop.physics.solar import BE7_LINES, b16_flux_cm2s
 
 
 def predict(mass_MeV: float, g: float, flavour: str = "decoherent-vacuum",
-            interference: bool = True) -> dict[str, float]:
-    """P_ee, P_emu, P_etau, SM and Z' rates of the 862 keV line [cpd/100t], new-physics
-    fraction; NuFIT 5.0 central values, B16-GS98 flux, Borexino Phase-I P_ee for ``pee``."""
+            interference: bool = True, lines: Sequence[str] = ("862keV",),
+            composition: str = "gs98", radiative_corrections: bool = True) -> dict[str, float]:
+    """Flavour probabilities, SM and Z' rates and the new-physics fraction for L_mu - L_tau.
+
+    Central inputs: NuFIT 5.0 NO, the B16 7Be flux of ``composition`` (and, for
+    ``decoherent-msw``, its 7Be production profile), Borexino Phase-I P_ee for ``pee``.
+
+    Parameters
+    ----------
+    mass_MeV, g : float
+        Z' mass [MeV] (> 0) and coupling (>= 0).
+    flavour : str
+        Flavour model name.
+    interference : bool
+        Keep the SM-Z' interference.
+    lines : sequence of str
+        7Be lines in the rate ("862keV", "384keV"); each enters with its branching.
+    composition : str
+        "gs98" or "agss09met".
+    radiative_corrections : bool
+        BKS-corrected cross section (True) or tree level.
+
+    Returns
+    -------
+    dict
+        P_ee, P_emu, P_etau at the first line of ``lines``; rate_sm_cpd100t and rate_cpd100t
+        (total rate of the lines, cpd/100t); np_fraction = rate / rate_sm - 1.
+    """
     if not (np.isfinite(mass_MeV) and mass_MeV > 0):
         raise ValueError(f"mass must be > 0 MeV, got {mass_MeV}")
     if not (np.isfinite(g) and g >= 0):
         raise ValueError(f"coupling g must be >= 0, got {g}")
+    unknown = [name for name in lines if name not in BE7_LINES]
+    if not lines or unknown or len(set(lines)) != len(lines):
+        raise ValueError(f"lines must be distinct names from {', '.join(BE7_LINES)}, "
+                         f"got {', '.join(lines) or 'none'}")
+    flux_cm2s, _ = b16_flux_cm2s("7Be", composition)
     model = flavour_model(flavour)
+    if isinstance(model, DecoherentMSW):
+        model = DecoherentMSW.from_solar_model(composition, "7Be")
+    line_objects = [BE7_LINES[name] for name in lines]
     params = {**NUFIT_5_0_NO_CENTRAL, "p_ee": BOREXINO_PHASE1_P_EE}
-    probabilities = model.probabilities(params, BE7_862.energy_MeV)
-    kernels = RateKernels.compute([mass_MeV], [BE7_862], LMU_LTAU).at_mass(0)
+    probabilities = np.array([model.probabilities(params, line.energy_MeV)
+                              for line in line_objects])
+    kernels = RateKernels.compute([mass_MeV], line_objects, LMU_LTAU,
+                                  radiative_corrections=radiative_corrections).at_mass(0)
     rate_sm, rate, np_fraction = kernels.rate_cpd100t(
-        B16_GS98_BE7_FLUX_CM2S,
-        probabilities[None], coupling_product_MeV2(g), interference)
-    p_ee, p_emu, p_etau = (float(p) for p in probabilities)
+        flux_cm2s, probabilities, coupling_product_MeV2(g), interference)
+    p_ee, p_emu, p_etau = (float(p) for p in probabilities[0])
     return {"P_ee": p_ee, "P_emu": p_emu, "P_etau": p_etau,
             "rate_sm_cpd100t": float(rate_sm), "rate_cpd100t": float(rate),
             "np_fraction": float(np_fraction)}

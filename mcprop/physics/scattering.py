@@ -1,6 +1,6 @@
 """Neutrino-electron elastic scattering in the Standard Model and with a light Z'.
 
-Conventions (PHYSICS.md sec. 4-5): the SM effective Lagrangian is
+Conventions (docs/physics.md secs. 3-4): the SM effective Lagrangian is
 -2 sqrt2 G_F (nubar gamma P_L nu)(ebar gamma (gL P_L + gR P_R) e); a Z' with coupling
 g x_a to nu_a and vector coupling g_e to electrons shifts both gL and gR by
 
@@ -24,7 +24,9 @@ from mcprop.physics.constants import (
     M_MUON_MEV,
     M_TAU_MEV,
     SIN2_THETA_W_LOW_ENERGY,
+    SIN2_THETA_W_MZ,
 )
+from mcprop.physics.radiative import corrected_chiral_couplings, qed_factors
 
 #: Gauss-Legendre rule on [0, 1] for the Feynman-parameter integral of the loop.
 _X_NODES, _X_WEIGHTS = np.polynomial.legendre.leggauss(48)
@@ -76,7 +78,7 @@ class U1Model:
         return E_CHARGE * self.kinetic_mixing / (2.0 * np.sqrt(2.0) * G_FERMI_PER_MEV2)
 
 
-#: The models a run config can name (PHYSICS.md sec. 1 and 4): neutrino charges
+#: The models a run config can name (docs/physics.md sec. 3): neutrino charges
 #: (x_e, x_mu, x_tau), tree-level electron charge, and the leptons of the mixing loop.
 #: B - L has a tree-level electron charge; its loop mixing involves all quarks and leptons
 #: and is not finite by itself, so any kinetic mixing is set with ``kinetic_mixing``.
@@ -94,7 +96,7 @@ def loop_kinetic_mixing_per_g(q2_MeV2, loop_leptons) -> np.ndarray:
     """eps(q^2)/g from the charged-lepton loop (all loop leptons have electric charge -1).
 
     eps(q^2) = (e g / 2 pi^2) sum_f x_f Int_0^1 dx x(1-x) ln(m_f^2 - x(1-x) q^2),
-    which for L_mu - L_tau is PHYSICS.md sec. 5, eps(0) = e g ln(m_tau^2/m_mu^2)/(12 pi^2).
+    which for L_mu - L_tau is docs/physics.md sec. 4, eps(0) = e g ln(m_tau^2/m_mu^2)/(12 pi^2).
     """
     q2 = np.asarray(q2_MeV2, dtype=float)[..., None]
     xx = _X_NODES * (1.0 - _X_NODES)
@@ -110,7 +112,7 @@ def kinetic_mixing_eps(q2_MeV2, g) -> np.ndarray:
 
 
 #: K0 = e^2 ln(m_tau^2/m_mu^2)/(24 sqrt2 pi^2 G_F) [MeV^2]: kappa_a = x_a g^2 K0/(m^2+2 m_e T)
-#: for L_mu - L_tau at q^2 = 0 (PHYSICS.md sec. 5).
+#: for L_mu - L_tau at q^2 = 0 (docs/physics.md sec. 4).
 K0_MEV2 = E_CHARGE**2 * np.log(M_TAU_MEV**2 / M_MUON_MEV**2) / (
     24.0 * np.sqrt(2.0) * np.pi**2 * G_FERMI_PER_MEV2)
 
@@ -146,7 +148,8 @@ def electron_coupling_running(T_MeV, model: U1Model = LMU_LTAU) -> np.ndarray:
 
 def sm_chiral_couplings(sin2_theta_w: float = SIN2_THETA_W_LOW_ENERGY) -> tuple[np.ndarray,
                                                                                np.ndarray]:
-    """SM (gL, gR) for nu_e, nu_mu, nu_tau on electrons; nu_e includes the charged current."""
+    """Tree-level SM (gL, gR) for nu_e, nu_mu, nu_tau on electrons; nu_e includes the charged
+    current."""
     g_left = np.array([sin2_theta_w + 0.5, sin2_theta_w - 0.5, sin2_theta_w - 0.5])
     g_right = np.full(3, sin2_theta_w)
     return g_left, g_right
@@ -158,23 +161,69 @@ def t_max_MeV(energy_MeV) -> np.ndarray:
     return 2.0 * e**2 / (M_ELECTRON_MEV + 2.0 * e)
 
 
-_PREFACTOR_CM2_PER_MEV = 2.0 * G_FERMI_PER_MEV2**2 * M_ELECTRON_MEV / np.pi * HBARC2_MEV2_CM2
+#: 2 G_F^2 m_e / pi x (hbar c)^2 [cm^2/MeV]: dsigma/dT = PREFACTOR x (bracket).
+CROSS_SECTION_PREFACTOR_CM2_PER_MEV = (2.0 * G_FERMI_PER_MEV2**2 * M_ELECTRON_MEV / np.pi
+                                       * HBARC2_MEV2_CM2)
 
 
-def dsigma_dT_cm2_per_MeV(T_MeV, energy_MeV, g_left, g_right) -> np.ndarray:
-    """dsigma/dT [cm^2/MeV] for effective chiral couplings gL, gR (zero above T_max).
+def default_sin2_theta_w(radiative_corrections: bool) -> float:
+    """The weak mixing angle each convention takes (docs/physics.md sec. 5).
 
-    dsigma/dT = (2 G_F^2 m_e/pi) [gL^2 + gR^2 (1-y)^2 - gL gR m_e T/E^2] (hbar c)^2, y = T/E.
+    Tree level: the low-energy MS-bar value 0.23867, which carries the running to q^2 -> 0.
+    With the BKS corrections: sin^2 theta_W(M_Z) MS-bar, 0.23121; the running is in kappa(T).
+    """
+    return SIN2_THETA_W_MZ if radiative_corrections else SIN2_THETA_W_LOW_ENERGY
+
+
+def cross_section_coefficients(T_MeV, energy_MeV, radiative_corrections: bool = True,
+                               sin2_theta_w: float | None = None):
+    """Coefficients of the nu_a e cross section as a polynomial in the Z' shift kappa_a.
+
+    dsigma_a/dT = CROSS_SECTION_PREFACTOR_CM2_PER_MEV x [c0_a + kappa_a c1_a + kappa_a^2 c2],
+    from the bracket F_- (gL + kappa)^2 + F_+ (gR + kappa)^2 (1-y)^2
+    - F_+- (gL + kappa)(gR + kappa) m_e T/E^2 (y = T/E; docs/physics.md secs. 3, 5, 6).
+
+    Parameters
+    ----------
+    T_MeV : array
+        Electron recoil kinetic energy, 0 < T < T_max [MeV].
+    energy_MeV : float or array broadcasting with T
+        Neutrino energy [MeV].
+    radiative_corrections : bool
+        True: gL(T), gR(T) and the QED factors F of Bahcall, Kamionkowski, Sirlin, PRD 51,
+        6146 (1995) (:mod:`mcprop.physics.radiative`); False: tree level, F = 1.
+    sin2_theta_w : float or None
+        Weak mixing angle; None takes :func:`default_sin2_theta_w`. With corrections it is
+        the MS-bar value at M_Z.
+
+    Returns
+    -------
+    c0, c1 : arrays (..., 3)
+        Per flavour (e, mu, tau on the last axis).
+    c2 : array (...)
+        Flavour independent.
     """
     T = np.asarray(T_MeV, dtype=float)
-    y = T / energy_MeV
-    bracket = (g_left**2 + g_right**2 * (1 - y) ** 2
-               - g_left * g_right * M_ELECTRON_MEV * T / energy_MeV**2)
-    return np.where((T >= 0) & (T <= t_max_MeV(energy_MeV)), _PREFACTOR_CM2_PER_MEV * bracket, 0.0)
+    energy = np.asarray(energy_MeV, dtype=float)
+    if sin2_theta_w is None:
+        sin2_theta_w = default_sin2_theta_w(radiative_corrections)
+    y = (T / energy)[..., None]
+    recoil = (M_ELECTRON_MEV * T / energy**2)[..., None]
+    if radiative_corrections:
+        g_left, g_right = corrected_chiral_couplings(T, sin2_theta_w)
+        f_left, f_right, f_mixed = (f[..., None] for f in qed_factors(T, energy))
+    else:
+        g_left, g_right = sm_chiral_couplings(sin2_theta_w)
+        f_left = f_right = f_mixed = 1.0
+    left, right, mixed = f_left, (1 - y) ** 2 * f_right, recoil * f_mixed
+    c0 = g_left**2 * left + g_right**2 * right - g_left * g_right * mixed
+    c1 = 2 * g_left * left + 2 * g_right * right - (g_left + g_right) * mixed
+    c2 = (left + right - mixed)[..., 0]
+    return c0, c1, c2
 
 
 def zprime_kappa(T_MeV, mass_MeV, g, model: U1Model = LMU_LTAU) -> np.ndarray:
-    """kappa_a(T) for a = e, mu, tau, stacked on axis 0 (PHYSICS.md sec. 4)."""
+    """kappa_a(T) for a = e, mu, tau, stacked on axis 0 (docs/physics.md sec. 3)."""
     T = np.asarray(T_MeV, dtype=float)
     propagator = electron_coupling_running(T, model) / (mass_MeV**2 + 2 * M_ELECTRON_MEV * T)
     c = coupling_product_MeV2(g, model)
@@ -182,17 +231,19 @@ def zprime_kappa(T_MeV, mass_MeV, g, model: U1Model = LMU_LTAU) -> np.ndarray:
 
 
 def dsigma_dT_zprime(T_MeV, energy_MeV, mass_MeV, g, model: U1Model = LMU_LTAU,
-                     sin2_theta_w: float = SIN2_THETA_W_LOW_ENERGY,
-                     interference: bool = True) -> np.ndarray:
-    """dsigma_a/dT [cm^2/MeV] with the Z' for a = e, mu, tau (axis 0).
+                     sin2_theta_w: float | None = None, interference: bool = True,
+                     radiative_corrections: bool = True) -> np.ndarray:
+    """dsigma_a/dT [cm^2/MeV] with the Z' for a = e, mu, tau (axis 0); zero outside
+    0 <= T <= T_max.
 
-    ``interference=False`` keeps only the SM and the pure-Z' (order kappa^2) terms.
+    ``interference=False`` keeps only the SM and the pure-Z' (order kappa^2) terms;
+    ``radiative_corrections`` and ``sin2_theta_w`` as in :func:`cross_section_coefficients`.
     """
-    g_left, g_right = (c[:, None] for c in sm_chiral_couplings(sin2_theta_w))
     T = np.atleast_1d(np.asarray(T_MeV, dtype=float))
     kappa = zprime_kappa(T, mass_MeV, g, model)
-    full = dsigma_dT_cm2_per_MeV(T, energy_MeV, g_left + kappa, g_right + kappa)
+    c0, c1, c2 = cross_section_coefficients(T, energy_MeV, radiative_corrections, sin2_theta_w)
+    bracket = np.moveaxis(c0, -1, 0) + kappa**2 * c2
     if interference:
-        return full
-    mirrored = dsigma_dT_cm2_per_MeV(T, energy_MeV, g_left - kappa, g_right - kappa)
-    return 0.5 * (full + mirrored)  # the part even in kappa
+        bracket = bracket + kappa * np.moveaxis(c1, -1, 0)
+    inside = (T >= 0) & (T <= t_max_MeV(energy_MeV))
+    return np.where(inside, CROSS_SECTION_PREFACTOR_CM2_PER_MEV * bracket, 0.0)
