@@ -264,7 +264,8 @@ def msw_probabilities(params: Params, energy_MeV: float, profile: SolarProfile,
     potential_ratios : array (3, ...) or None
         eps_e, eps_mu, eps_tau; None for the Standard Model.
     density_nodes : (n_e nodes, weights) or None
-        The production average; None takes ``profile.density_quadrature``. Passing
+        The production average; None takes ``profile.density_quadrature``
+        (``potential_density_quadrature`` with a potential). Passing
         (profile.electron_density_per_NA_cm3, profile.production_weight) averages over the
         full table.
 
@@ -284,7 +285,10 @@ def msw_probabilities(params: Params, energy_MeV: float, profile: SolarProfile,
     vacuum = np.einsum("...ai,...i,...bi->...ab", u, splittings / (2 * energy_eV), u.conj())
     flavour_potential = np.moveaxis(np.broadcast_to(eps, (3,) + sample_shape), 0, -1)
     flavour_potential = flavour_potential + np.array([1.0, 0.0, 0.0])
-    density, node_weight = profile.density_quadrature if density_nodes is None else density_nodes
+    if density_nodes is None:
+        density_nodes = (profile.density_quadrature if potential_ratios is None
+                         else profile.potential_density_quadrature)
+    density, node_weight = density_nodes
     node_shape = (-1,) + (1,) * len(sample_shape)
     potential_eV = MATTER_POTENTIAL_EV_PER_NA_CM3 * np.asarray(density, float).reshape(node_shape)
     hamiltonian = vacuum + np.einsum("n...,...a,ab->n...ab", potential_eV, flavour_potential,
