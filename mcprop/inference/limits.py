@@ -37,25 +37,30 @@ def profile_likelihood_limit(posterior, mass_index: int, level: float,
     """Upper limit on g at grid mass ``mass_index`` of a :class:`ScanPosterior` where the
     profile -2 Delta ln L over g >= 0 reaches ``level`` (2.7055 for the conventional 90% C.L.).
 
-    The nuisances are profiled with L-BFGS-B in prior-standardised units; the gradient
-    comes from one vectorised posterior call per iteration (forward differences). Returns
+    The nuisances are profiled with L-BFGS-B in prior-standardised units, from the last
+    solution and from ``start`` (the lower of the two: the likelihood with asymmetric errors
+    is not smooth, and one start can stall); the gradient comes from one vectorised
+    posterior call per iteration (forward differences). Returns
     ``g_upper_profile``, the best fit ``g_hat_profile`` and -2 ln L at the best fit.
     """
     centre, width = _nuisance_scales(posterior)
     n = len(centre)
     steps = np.vstack([np.zeros(n), _GRADIENT_STEP * np.eye(n)])
-    best = [np.zeros(n) if start is None else (np.asarray(start, dtype=float) - centre) / width]
+    initial = np.zeros(n) if start is None else (np.asarray(start, dtype=float) - centre) / width
+    best = [initial]
 
     def objective_and_gradient(z, g):
-        values = posterior.profile_objective(mass_index, g, centre + width * (z + steps))
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # outside: -inf
+            values = posterior.profile_objective(mass_index, g, centre + width * (z + steps))
         values = np.minimum(values, _OUTSIDE)
         return values[0], (values[1:] - values[0]) / _GRADIENT_STEP
 
     def profile(g: float) -> float:
         if n == 0:
             return float(posterior.profile_objective(mass_index, g, np.empty((1, 0)))[0])
-        result = minimize(objective_and_gradient, best[0], args=(g,), jac=True,
-                          method="L-BFGS-B", options={"ftol": 1e-10, "gtol": 1e-5})
+        result = min((minimize(objective_and_gradient, x0, args=(g,), jac=True,
+                               method="L-BFGS-B", options={"ftol": 1e-10, "gtol": 1e-5})
+                      for x0 in (best[0], initial)), key=lambda r: r.fun)
         best[0] = result.x
         return float(result.fun)
 
