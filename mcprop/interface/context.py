@@ -28,7 +28,7 @@ from matplotlib.collections import PolyCollection
 COLUMNS = ("m_zprime_MeV", "g", "segment")
 #: Coupling up to which an excluded region is shaded: far above any plotted coupling.
 _SHADE_TOP_G = 1e3
-_SHADE_ALPHA = 0.12
+_SHADE_ALPHA = 0.07
 
 
 @dataclass(frozen=True)

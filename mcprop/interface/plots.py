@@ -36,8 +36,9 @@ from mcprop.physics.solar import B16_GS98_BE7_FLUX_CM2S, BE7_862
 
 log = logging.getLogger(__name__)
 
-#: Size [inches] and resolution [dots per inch] of the limit-curve figure (1200 x 900 px).
-LIMIT_FIGSIZE_IN = (8.0, 6.0)
+#: Size [inches] and resolution [dots per inch] of the limit-curve figure (1350 x 1200 px;
+#: the legend sits below the axes).
+LIMIT_FIGSIZE_IN = (9.0, 8.0)
 DPI = 150
 #: Output formats by file suffix.
 FORMATS = {".png": "png", ".pdf": "pdf"}
@@ -272,8 +273,9 @@ def limit_figure(scans: Sequence, overlays: Sequence[str] = (),
     drawn = draw_context(ax, context)
     handles += drawn
     labels += [h.get_label() for h in drawn]
-    ax.legend(handles, labels, loc="lower right", fontsize=7.5, framealpha=0.92,
-              handler_map={tuple: HandlerTuple(ndivide=None, pad=0)}, handlelength=2.6)
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=2,
+              fontsize=7.5, frameon=False, handlelength=2.6,
+              handler_map={tuple: HandlerTuple(ndivide=None, pad=0)})
     credibility = " / ".join(dict.fromkeys(_percent(r.credibility) for r in runs))
     models = " / ".join(dict.fromkeys(model_tex(r.model) for r in runs))
     ax.set_title(rf"{models} $Z'$: {credibility} credible upper limits on $g_{{Z'}}$"
@@ -295,7 +297,7 @@ def _draw_g2_bands(ax, masses: np.ndarray, bands: dict, y_low: float) -> Legend:
             g_lo, g_hi = band[n_sigma]
             # A band reaching g = 0 covers the whole lower plot: light, with its upper edge.
             to_zero = not np.any(g_lo > 0)
-            alpha = alpha / 3 if to_zero else alpha
+            alpha = alpha / 6 if to_zero else alpha
             style = "-" if n_sigma == 1 else "--"
             ax.fill_between(masses, np.maximum(g_lo, y_low), g_hi, color=colour, alpha=alpha,
                             lw=0, zorder=1)
