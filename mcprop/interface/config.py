@@ -774,7 +774,8 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
         sin2_theta_w=physics.sin2_theta_w,
         radiative_corrections=physics.radiative_corrections,
         matter_potential=(physics.zprime_matter_potential and isinstance(flavour, DecoherentMSW)
-                          and model.electron_charge != 0),
+                          and model.electron_charge != 0
+                          and len(set(model.neutrino_charges)) > 1),  # B - L: universal
         profile=schema.limits.profile_likelihood,
         profile_level=schema.limits.profile_delta_chi2,
         correlations=correlations,
