@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from importlib import resources
 
 import numpy as np
+import scipy.linalg
 from scipy.special import ndtr
 
 from mcprop.physics.constants import (
@@ -62,6 +63,10 @@ _RESPONSE_TERMS = 10
 _NEGLIGIBLE = 1e-12
 #: Recoil integral: Gauss-Legendre panels of this width in mean N_h, with this many nodes.
 _T_PANEL_NH, _T_ORDER = 8.0, 6
+#: Leading basis spectra tried before all of them (the templates need about 70).
+_LEADING_BASIS = 192
+#: Largest number of grid masses whose templates define the basis.
+_REFERENCE_MASSES = 12
 #: Neutrino-energy integral at each recoil energy: Gauss-Legendre nodes.
 _E_ORDER = 48
 _gl_t, _gl_tw = np.polynomial.legendre.leggauss(_T_ORDER)
@@ -359,7 +364,7 @@ def _unmasked_recoil_densities(source, T, node_energies, low_MeV, radiative_corr
 
 def _orthonormal_basis(gram: np.ndarray) -> np.ndarray:
     """Eigenvectors of a Gram matrix, largest eigenvalue first, as rows (n_bins, n_bins)."""
-    values, vectors = np.linalg.eigh(gram)
+    values, vectors = scipy.linalg.eigh(gram, driver="evd")
     return vectors[:, np.argsort(values)[::-1]].T
 
 
@@ -423,7 +428,7 @@ class SpectralTemplates:
     def compute(cls, masses_MeV, model: U1Model, nh_edges, response: NhResponse,
                 background_counts, background_names: Sequence[str],
                 exposure_day_100t: float = BOREXINO_PHASE2_EXPOSURE_DAY_100T,
-                sources: Sequence[SolarSource] = SOLAR_SOURCES, nodes_per_source: int = 3,
+                sources: Sequence[SolarSource] = SOLAR_SOURCES, nodes_per_source: int = 4,
                 response_steps=(0.01, 4.0, 0.1), radiative_corrections: bool = False,
                 sin2_theta_w: float = SIN2_THETA_W_LOW_ENERGY,
                 basis_tolerance: float = 1e-6) -> "SpectralTemplates":
@@ -485,6 +490,8 @@ class SpectralTemplates:
         response_matrix = _quadratic_model(np.stack(
             [r.bin_probabilities(T, edges) for r in stencil])).transpose(1, 0, 2).reshape(
             T.size, -1)
+        # probabilities below 1e-15 are dropped: as subnormal numbers they slow everything
+        response_matrix[np.abs(response_matrix) < _NEGLIGIBLE * 1e-3] = 0.0
 
         fluxes = flux_parameters(sources)
         scale = exposure_day_100t * SECONDS_PER_DAY * ELECTRONS_PER_100T_PSEUDOCUMENE
@@ -507,34 +514,51 @@ class SpectralTemplates:
         propagator = (electron_coupling_running(T, model)
                       / (masses[:, None] ** 2 + 2 * M_ELECTRON_MEV * T))   # (n_m, n_T)
 
-        def templates(index):
-            """(10, 7 n_nodes, n_bins) templates at mass ``index``."""
-            p = propagator[index]
-            rows = np.concatenate([sm, quadratic * p**2, linear * p]) @ response_matrix
-            return rows.reshape(7 * n_nodes, _RESPONSE_TERMS, -1).transpose(1, 0, 2)
+        n_bins = edges.size - 1
 
-        # a basis of the span of all templates: eigenvectors of the Gram matrix of the
-        # templates normalised to unit length, then as many as the tolerance needs
-        gram = np.zeros((edges.size - 1,) * 2)
-        for index in range(masses.size):
-            rows = templates(index).reshape(-1, edges.size - 1)
+        def zprime_densities(index):
+            p = propagator[index]
+            return np.concatenate([quadratic * p**2, linear * p])       # (4 n_nodes, n_T)
+
+        def unit_rows(rows):
+            rows = rows.reshape(-1, n_bins)
             norms = np.linalg.norm(rows, axis=1)
-            unit = rows[norms > 0] / norms[norms > 0, None]
-            gram += unit.T @ unit
+            return rows[norms > 0] / norms[norms > 0, None]
+
+        # A basis of the span of the templates: eigenvectors of the Gram matrix of the
+        # templates (normalised to unit length) at up to 12 reference masses spread over the
+        # grid, as many as represent each of them to the tolerance.
+        order = np.argsort(masses)
+        reference = order[np.unique(np.linspace(0, masses.size - 1,
+                                                min(masses.size, _REFERENCE_MASSES)).round()
+                                    .astype(int))]
+        rows = [sm @ response_matrix] + [zprime_densities(i) @ response_matrix
+                                         for i in reference]
+        gram = sum(unit.T @ unit for unit in map(unit_rows, rows))
         eigenbasis = _orthonormal_basis(gram)
-        coefficients, n_basis = [], 1
-        for index in range(masses.size):
-            rows = templates(index)
-            projected = rows @ eigenbasis.T                                  # (10, J, n_bins)
-            norm2 = np.sum(rows**2, axis=-1, keepdims=True)
-            residual2 = norm2 - np.cumsum(projected**2, axis=-1)
-            enough = np.all(residual2 <= (basis_tolerance**2) * norm2, axis=(0, 1))
-            n_basis = max(n_basis, int(np.argmax(enough)) + 1 if enough.any() else enough.size)
-            coefficients.append(projected)
-        solar = np.stack([c[..., :n_basis] for c in coefficients])
+        for leading in (eigenbasis[:_LEADING_BASIS], eigenbasis):
+            needed = 1
+            for block in rows:
+                block = block.reshape(-1, n_bins)
+                projected = block @ leading.T
+                norm2 = np.sum(block**2, axis=-1, keepdims=True)
+                residual2 = norm2 - np.cumsum(projected**2, axis=-1)
+                enough = np.all(residual2 <= basis_tolerance**2 * norm2, axis=0)
+                needed = max(needed, int(np.argmax(enough)) + 1 if enough.any() else n_bins + 1)
+            if needed <= leading.shape[0]:
+                break
+        basis = eigenbasis[:min(needed, n_bins)]
+        # templates in the basis: (densities @ response) @ basis = densities @ (response @ basis)
+        response_in_basis = (response_matrix.reshape(T.size, _RESPONSE_TERMS, n_bins)
+                             @ basis.T)                           # (n_T, 10, n_basis)
+        sm_coefficients = np.einsum("jt,tqk->qjk", sm, response_in_basis)
+        solar = np.stack([np.concatenate([sm_coefficients,
+                                          np.einsum("jt,tqk->qjk", zprime_densities(i),
+                                                    response_in_basis)], axis=1)
+                          for i in range(masses.size)])
         return cls(masses, model, edges, sources, fluxes, np.array(nodes), tuple(node_sources),
                    np.array(node_flux, dtype=int), steps, tuple(background_names), backgrounds,
-                   eigenbasis[:n_basis].copy(), solar, basis_tolerance)
+                   basis.copy(), solar, basis_tolerance)
 
     @property
     def n_bins(self) -> int:
