@@ -81,7 +81,9 @@ The 7Be lines (0.8618 and 0.3843 MeV, mcprop.physics.solar) and the pep line (1.
 monoenergetic: their thermal widths, about a keV (J. N. Bahcall, PRD 49, 3923 (1994)), are
 negligible against the detector resolution, so no table is shipped for them. The hep
 spectrum is not used: with the B16 hep flux, 8e3 cm^-2 s^-1 (N. Vinyoles et al., ApJ 835,
-202 (2017)), its rate in the Borexino Phase-II window is below 1e-3 cpd/100t.
+202 (2017)), its rate in the Borexino Phase-II window N_h 93-950 is 2.6e-4 cpd/100t, 0.15
+events in the whole Phase-II exposure (mcprop's spectral templates with Bahcall's hep
+spectrum, PRC 56, 3391 (1997)).
 """)
 
 
