@@ -18,6 +18,12 @@ energy scale, an offset and a resolution scale. Their effect on the solar counts
 quadratic model in the nuisances built from central differences of the response (19 response
 evaluations), so sampling them needs no integration. Backgrounds are fixed shapes in N_h with
 free normalisations.
+
+All templates (about 1600 per mass) are combinations of about 70 spectra in N_h, so they are
+stored in that basis: an evaluation costs two small matrix products per batch of samples.
+
+The cross-section expansion comes from mcprop.physics.kernels through the single wrapper
+``_cross_section_coefficients`` (tree level for now).
 """
 
 from collections.abc import Sequence
@@ -61,6 +67,8 @@ RESPONSE_PARAMETERS = ("nh_energy_scale", "nh_offset", "nh_resolution_scale")
 _RESPONSE_TERMS = 10
 #: Response probability below which a recoil energy is left out of the integrals.
 _NEGLIGIBLE = 1e-12
+#: Response-model entries below this are set to zero.
+_DROPPED = 1e-15
 #: Recoil integral: Gauss-Legendre panels of this width in mean N_h, with this many nodes.
 _T_PANEL_NH, _T_ORDER = 8.0, 6
 #: Leading basis spectra tried before all of them (the templates need about 70).
@@ -123,6 +131,7 @@ class NhResponse:
         return (b / (2 * c)) ** 2 if c < 0 else np.inf
 
     def mean_and_width(self, T_MeV) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and Gaussian width of N_h for a recoil T [MeV]."""
         nominal = self.nominal_nh(T_MeV)
         a, b, c = self.nh_sigma_coefficients
         clipped = np.clip(nominal, 0.0, None)
@@ -490,8 +499,9 @@ class SpectralTemplates:
         response_matrix = _quadratic_model(np.stack(
             [r.bin_probabilities(T, edges) for r in stencil])).transpose(1, 0, 2).reshape(
             T.size, -1)
-        # probabilities below 1e-15 are dropped: as subnormal numbers they slow everything
-        response_matrix[np.abs(response_matrix) < _NEGLIGIBLE * 1e-3] = 0.0
+        # entries below 1e-15 are dropped: their products reach subnormal numbers, which
+        # make the linear algebra below very slow
+        response_matrix[np.abs(response_matrix) < _DROPPED] = 0.0
 
         fluxes = flux_parameters(sources)
         scale = exposure_day_100t * SECONDS_PER_DAY * ELECTRONS_PER_100T_PSEUDOCUMENE
