@@ -18,8 +18,9 @@ import numpy as np
 from mcprop.physics.constants import M_ELECTRON_MEV
 from mcprop.physics.solar import BE7_384, BE7_862
 
-#: pep line energy [MeV]: E_pep = Q(pp) + 2 m_e = 1.442 MeV, J. N. Bahcall, Neutrino
-#: Astrophysics (Cambridge UP, 1989), Table 6.1; Borexino, PRL 108, 051302 (2012).
+#: pep line energy [MeV]: E_pep = 2 M(1H) - M(2H) = 1.442 MeV (atomic masses), the pp
+#: endpoint plus 2 m_e; J. N. Bahcall, Neutrino Astrophysics (Cambridge UP, 1989); Borexino,
+#: PRL 108, 051302 (2012).
 PEP_ENERGY_MEV = 1.442
 
 
