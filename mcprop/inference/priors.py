@@ -37,7 +37,7 @@ from scipy import special, stats
 
 from mcprop.files import InputFileError, brief_repr, printable, read_toml
 from mcprop.physics.flavour import NUFIT_5_0_NO_CENTRAL
-from mcprop.physics.solar import B16_GS98_BE7_FLUX_CM2S
+from mcprop.physics.solar import B16_GS98_BE7_FLUX_CM2S, b16_flux_cm2s
 
 #: The only prior-file schema this module reads.
 SCHEMA_VERSION = 1
@@ -53,8 +53,21 @@ PHYSICAL_DOMAINS: dict[str, tuple[float, float]] = {
     "flux_7be_cm2s": (0.0, math.inf),
     "p_ee": (0.0, 1.0),
 }
+#: Fluxes of the other solar sources (the spectral likelihood), by their B16 table names.
+SOLAR_FLUX_PARAMETERS = {"flux_pp_cm2s": "pp", "flux_pep_cm2s": "pep", "flux_n13_cm2s": "13N",
+                         "flux_o15_cm2s": "15O", "flux_f17_cm2s": "17F", "flux_b8_cm2s": "8B"}
+#: Normalisations of the Borexino Phase-II background shapes (relative to Borexino's fit).
+BACKGROUND_PARAMETERS = tuple(f"bkg_{name}_norm" for name in
+                              ("c14", "pileup", "po210", "kr85", "bi210", "c11", "ext"))
+#: Detector-response nuisances of the spectral likelihood: relative energy scale, offset
+#: [N_h], relative resolution change.
+RESPONSE_PARAMETERS = {"nh_energy_scale": (-1.0, math.inf), "nh_offset": (-math.inf, math.inf),
+                       "nh_resolution_scale": (-1.0, math.inf)}
+PHYSICAL_DOMAINS.update({name: (0.0, math.inf) for name in SOLAR_FLUX_PARAMETERS})
+PHYSICAL_DOMAINS.update({name: (0.0, math.inf) for name in BACKGROUND_PARAMETERS})
+PHYSICAL_DOMAINS.update(RESPONSE_PARAMETERS)
 #: Parameters that must be > 0: no solar neutrinos or no mass splitting cannot be computed.
-POSITIVE_PARAMETERS = frozenset({"dm2_21_eV2", "flux_7be_cm2s"})
+POSITIVE_PARAMETERS = frozenset({"dm2_21_eV2", "flux_7be_cm2s", *SOLAR_FLUX_PARAMETERS})
 
 #: Typical size of each parameter [its unit], used only to refuse absurd prior numbers:
 #: the width of the domain for sin^2 and P_ee, one turn for delta_CP, the NuFIT 5.0 best
@@ -67,6 +80,10 @@ PARAMETER_SCALES: dict[str, float] = {
     "dm2_21_eV2": NUFIT_5_0_NO_CENTRAL["dm2_21_eV2"],
     "flux_7be_cm2s": B16_GS98_BE7_FLUX_CM2S,
     "p_ee": 1.0,
+    # the B16-GS98 flux of each source; 1 for relative normalisations and scales; 10 N_h
+    **{name: b16_flux_cm2s(source)[0] for name, source in SOLAR_FLUX_PARAMETERS.items()},
+    **dict.fromkeys(BACKGROUND_PARAMETERS, 1.0),
+    "nh_energy_scale": 1.0, "nh_offset": 10.0, "nh_resolution_scale": 1.0,
 }
 #: Every number of a prior lies within this multiple of its parameter's scale.
 SANITY_FACTOR = 1e3
