@@ -43,9 +43,11 @@ def kappa_function_I(T_MeV) -> np.ndarray:
     the closed form cancels.
     """
     T = np.asarray(T_MeV, dtype=float)
-    x2 = 1.0 + 2.0 * M_ELECTRON_MEV / T
-    x = np.sqrt(x2)
-    closed = (1.0 / 3.0 + (3.0 - x2) * (0.5 * x * np.log((x + 1.0) / (x - 1.0)) - 1.0)) / 6.0
+    with np.errstate(divide="ignore", invalid="ignore"):  # T = 0: the series is taken
+        x2 = 1.0 + 2.0 * M_ELECTRON_MEV / T
+        x = np.sqrt(x2)
+        closed = (1.0 / 3.0 + (3.0 - x2) * (0.5 * x * np.log((x + 1.0) / (x - 1.0)) - 1.0)
+                  ) / 6.0
     # (x/2) ln((x+1)/(x-1)) - 1 = sum_{k>=1} u^k/(2k+1), u = 1/x^2, so that
     # I = (1/6) sum_{k>=1} u^k (4k+8)/((2k+1)(2k+3)): the closed form cancels for T << m_e.
     u = 1.0 / x2
