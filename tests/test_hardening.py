@@ -224,3 +224,39 @@ def test_nan_never_reaches_a_limit_row():
     result = MassResult.from_sampling(0, 1.0, d, 1e-3, {})
     assert result.g_upper is None and result.g_upper_mcse is None and not result.converged
     assert any("g_upper could not be computed" in p for p in result.problems)
+
+
+def _checkpoint_of_a_killed_run(tmp_path) -> tuple:
+    """A run directory killed while masses were in progress, and one of its checkpoints."""
+    out = tmp_path / "killed"
+    process = subprocess.Popen([sys.executable, "-m", "mcprop", "run", DATA / "tiny.toml",
+                                "--out", out, "--workers", "1", "--quiet"], cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(out.glob("checkpoints/m*.npz")):
+        time.sleep(0.01)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    for leftover in out.rglob(".*.tmp"):
+        leftover.unlink()
+    (out / ".lock").unlink(missing_ok=True)
+    return out, sorted(out.glob("checkpoints/m*.npz"))[0]
+
+
+@pytest.mark.parametrize("damage", ["walker at 1e30", "longer than max_steps"])
+def test_tampered_checkpoint_is_discarded(cli, tiny_run, tmp_path, damage):
+    out, path = _checkpoint_of_a_killed_run(tmp_path)
+    with np.load(path) as data:
+        arrays = {key: data[key] for key in data.files}
+    if damage == "walker at 1e30":
+        arrays["coords"][0, 0, 0] = 1e30
+        arrays["history"][0, -1, 0, 0] = 1e30
+    else:
+        extra = np.repeat(arrays["history"][:, -1:], 400, axis=1)
+        arrays["history"] = np.concatenate([arrays["history"], extra], axis=1)
+    np.savez(path, **arrays)
+    out_run = cli("run", DATA / "tiny.toml", "--out", out, "--resume", "--quiet", "--workers", 1)
+    assert out_run.returncode == 0, out_run.stderr
+    assert path.name in out_run.stderr and "checkpoint" in out_run.stderr
+    assert _limits(out) == _limits(tiny_run)

@@ -221,6 +221,7 @@ def test_killed_run_resumes_to_the_same_limits(tiny_run, tmp_path, sig, cli):
     os.killpg(process.pid, sig)
     process.wait(timeout=120)
     assert process.returncode != 0
+    assert "Traceback" not in process.stderr.read().decode()
     assert len(list((out / "results").glob("*.json"))) < 3
     for leftover in out.rglob(".*.tmp"):  # no half-written file under a final name
         leftover.unlink()

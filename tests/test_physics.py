@@ -190,7 +190,7 @@ def _direct_rate_terms(mass, g, probabilities, response=TOTAL_RATE, line=BE7_862
     return sm, full, new_physics
 
 
-MASSES = [1e-3, 1e-2, 0.1, 0.5, 1.0, 10.0, 100.0, 1e3, 1e4]
+MASSES = [1e-3, 1e-2, 0.1, 1.0, 10.0, 1e3, 1e4]
 
 
 @pytest.mark.parametrize("response", [DetectorResponse(),
@@ -206,7 +206,7 @@ def test_kernels_match_direct_integration(response):
         k = kernels.at_mass(i)
         # couplings spanning the limits: new-physics fraction from ~1e-3 to ~10
         scale = (k.sm_window.sum() / k.quadratic.sum()) ** 0.25 / np.sqrt(K0_MEV2)
-        for g in scale * np.array([0.2, 0.5, 1.0, 1.8]):
+        for g in scale * np.array([0.2, 1.8]):
             for interference in (True, False):
                 _, _, np_fraction = k.rate_cpd100t(1.0, p[None], coupling_product_MeV2(g),
                                                    interference)

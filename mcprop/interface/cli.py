@@ -67,7 +67,9 @@ def _cmd_run(args) -> int:
         overrides["sampler"] = {"seed": args.seed}
     if args.out is not None:
         overrides["output"] = {"directory": os.path.abspath(args.out)}
-    config = load_config(args.config, overrides)
+    config = load_config(args.config)  # the file as written must be valid on its own
+    if overrides:
+        config = load_config(args.config, overrides)
     if args.executor == "dask" and args.scheduler is not None:
         _check_scheduler(args.scheduler)
     try:
