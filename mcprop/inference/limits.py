@@ -37,17 +37,17 @@ def profile_likelihood_limit(posterior, mass_index: int, level: float,
     """Upper limit on g at grid mass ``mass_index`` of a :class:`ScanPosterior` where the
     profile -2 Delta ln L over g >= 0 reaches ``level`` (2.7055 for the conventional 90% C.L.).
 
-    The nuisances are profiled with L-BFGS-B in prior-standardised units, from the last
-    solution and from ``start`` (the lower of the two: the likelihood with asymmetric errors
-    is not smooth, and one start can stall); the gradient comes from one vectorised
-    posterior call per iteration (forward differences). Returns
-    ``g_upper_profile``, the best fit ``g_hat_profile`` and -2 ln L at the best fit.
+    The nuisances are profiled with L-BFGS-B in prior-standardised units, warm-started from
+    the previous solution; the gradient comes from one vectorised posterior call per
+    iteration (forward differences). The likelihood with asymmetric errors is not smooth and
+    a warm start can stall, so the best fit and the crossing are checked from ``start`` too;
+    if that finds a lower minimum, the search is repeated with both starts at every g.
+    Returns ``g_upper_profile``, the best fit ``g_hat_profile`` and -2 ln L at the best fit.
     """
     centre, width = _nuisance_scales(posterior)
     n = len(centre)
     steps = np.vstack([np.zeros(n), _GRADIENT_STEP * np.eye(n)])
     initial = np.zeros(n) if start is None else (np.asarray(start, dtype=float) - centre) / width
-    best = [initial]
 
     def objective_and_gradient(z, g):
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # outside: -inf
@@ -55,24 +55,40 @@ def profile_likelihood_limit(posterior, mass_index: int, level: float,
         values = np.minimum(values, _OUTSIDE)
         return values[0], (values[1:] - values[0]) / _GRADIENT_STEP
 
-    def profile(g: float) -> float:
+    def minimum(g: float, starts) -> tuple[float, np.ndarray]:
         if n == 0:
-            return float(posterior.profile_objective(mass_index, g, np.empty((1, 0)))[0])
+            return float(posterior.profile_objective(mass_index, g, np.empty((1, 0)))[0]), initial
         result = min((minimize(objective_and_gradient, x0, args=(g,), jac=True,
                                method="L-BFGS-B", options={"ftol": 1e-10, "gtol": 1e-5})
-                      for x0 in (best[0], initial)), key=lambda r: r.fun)
-        best[0] = result.x
-        return float(result.fun)
+                      for x0 in starts), key=lambda r: r.fun)
+        return float(result.fun), result.x
 
-    g_max = float(posterior.g_max[mass_index])
-    fit = minimize_scalar(profile, bounds=(0.0, g_max), method="bounded",
-                          options={"xatol": 1e-3 * g_max})
-    g_hat, q_min = float(fit.x), float(fit.fun)
-    zero = profile(0.0)
-    if zero < q_min:
-        g_hat, q_min = 0.0, zero
-    g_upper = brentq(lambda g: profile(g) - q_min - level, g_hat, g_max, xtol=1e-8 * g_max,
-                     rtol=1e-5)
+    def search(both_starts: bool) -> tuple[float, float, float]:
+        best = [initial]
+
+        def profile(g: float) -> float:
+            value, best[0] = minimum(g, (best[0], initial) if both_starts else (best[0],))
+            return value
+
+        g_max = float(posterior.g_max[mass_index])
+        fit = minimize_scalar(profile, bounds=(0.0, g_max), method="bounded",
+                              options={"xatol": 1e-3 * g_max})
+        g_hat, q_min = float(fit.x), float(fit.fun)
+        zero = profile(0.0)
+        if zero < q_min:
+            g_hat, q_min = 0.0, zero
+        g_upper = brentq(lambda g: profile(g) - q_min - level, g_hat, g_max,
+                         xtol=1e-8 * g_max, rtol=1e-5)
+        return g_hat, q_min, g_upper
+
+    try:
+        g_hat, q_min, g_upper = search(both_starts=False)
+        stalled = (minimum(g_hat, (initial,))[0] < q_min - 1e-6
+                   or minimum(g_upper, (initial,))[0] < q_min + level - 1e-6)
+    except ValueError:  # no crossing found from the warm starts
+        stalled = True
+    if stalled:
+        g_hat, q_min, g_upper = search(both_starts=True)
     return {"g_upper_profile": float(g_upper), "g_hat_profile": g_hat,
             "min_neg2_log_likelihood": q_min}
 

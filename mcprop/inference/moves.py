@@ -1,8 +1,11 @@
 """A differential-evolution move for many independent ensembles stepped together.
 
 emcee's DEMove (ter Braak 2006; Nelson et al. 2014) updates one half of an ensemble with
-proposals x + gamma0 (c1 - c2) + sigma N(0, 1) built from two distinct walkers c1, c2 of
-the other half, then the other half likewise. Here the walkers of G groups (an ensemble of
+proposals x + gamma0 (c1 - c2) + jitter built from two distinct walkers c1, c2 of the other
+half, then the other half likewise. The jitter is sigma N(0, 1) times the spread of each
+coordinate in the other half (emcee adds sigma N(0, 1) in the coordinates' own units, which
+swamps a parameter such as Dm^2_21 ~ 1e-4 eV^2 whose width is 2e-6); it depends only on the
+other half, so the proposal stays symmetric. Here the walkers of G groups (an ensemble of
 one mass each) sit in one array (G, W, n_dim) and are updated together: partners come only
 from the walker's own group, so every group is exactly an independent ensemble, but one
 posterior call evaluates a half of every group. The halves are fixed (first and second
@@ -41,7 +44,8 @@ class GroupedDEMove(emcee.moves.Move):
     gamma0 : float, optional
         Scale of the difference vector; emcee's default 2.38 / sqrt(2 n_dim).
     sigma : float
-        Width of the jitter added to every coordinate (emcee's DEMove default 1e-5).
+        Width of the jitter relative to the spread of each coordinate in the other half
+        (emcee's DEMove default width 1e-5).
     """
 
     def __init__(self, log_prob: Callable, keys: np.ndarray, steps: np.ndarray,
@@ -76,8 +80,9 @@ class GroupedDEMove(emcee.moves.Move):
             others = coords[:, partners]
             difference = (np.take_along_axis(others, first[..., None], axis=1)
                           - np.take_along_axis(others, second[..., None], axis=1))
+            spread = others.std(axis=1, keepdims=True)            # (G, 1, n_dim)
             proposal = (coords[:, moving] + gamma0 * difference
-                        + (self.sigma * ndtri(u[:, 2]))[..., None])
+                        + self.sigma * ndtri(u[:, 2])[..., None] * spread)
             group = np.repeat(np.arange(n_groups), len(walkers))
             new_log_prob = self.log_prob(proposal.reshape(-1, coords.shape[-1]), group)
             new_log_prob = new_log_prob.reshape(n_groups, -1)

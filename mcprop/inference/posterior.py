@@ -226,8 +226,10 @@ class ScanPosterior:
         rows = np.atleast_2d(nuisance_rows)
         nuisances = dict(zip(self.nuisance_names, rows.T, strict=True))
         index = np.full(rows.shape[0], mass_index)
-        value = self.priors.log_density(nuisances) + self.log_likelihood(
-            np.full(rows.shape[0], g), nuisances, index)
+        prior = self.priors.log_density(nuisances)
+        with np.errstate(all="ignore"):  # outside the priors' domains: -inf, never NaN
+            value = prior + self.log_likelihood(np.full(rows.shape[0], g), nuisances, index)
+        value = np.where(np.isfinite(prior) & ~np.isnan(value), value, -np.inf)
         return -2.0 * value
 
 
