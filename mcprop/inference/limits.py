@@ -63,7 +63,7 @@ def profile_likelihood_limit(posterior, mass_index: int, level: float,
                       for x0 in starts), key=lambda r: r.fun)
         return float(result.fun), result.x
 
-    def search(both_starts: bool) -> tuple[float, float, float]:
+    def search(both_starts: bool) -> tuple[float, float, float, np.ndarray]:
         best = [initial]
 
         def profile(g: float) -> float:
@@ -79,16 +79,17 @@ def profile_likelihood_limit(posterior, mass_index: int, level: float,
             g_hat, q_min = 0.0, zero
         g_upper = brentq(lambda g: profile(g) - q_min - level, g_hat, g_max,
                          xtol=1e-8 * g_max, rtol=1e-5)
-        return g_hat, q_min, g_upper
+        return g_hat, q_min, g_upper, best[0]
 
     try:
-        g_hat, q_min, g_upper = search(both_starts=False)
+        g_hat, q_min, g_upper, last = search(both_starts=False)
+        at_crossing = minimum(g_upper, (last,))[0]
         stalled = (minimum(g_hat, (initial,))[0] < q_min - 1e-6
-                   or minimum(g_upper, (initial,))[0] < q_min + level - 1e-6)
+                   or minimum(g_upper, (initial,))[0] < at_crossing - 1e-6)
     except ValueError:  # no crossing found from the warm starts
         stalled = True
     if stalled:
-        g_hat, q_min, g_upper = search(both_starts=True)
+        g_hat, q_min, g_upper, _ = search(both_starts=True)
     return {"g_upper_profile": float(g_upper), "g_hat_profile": g_hat,
             "min_neg2_log_likelihood": q_min}
 
