@@ -111,7 +111,9 @@ def run_config(config: RunConfig, write: bool = True, workers: int = 2,
                     finished = sum(store.result_file(i).exists() for i in range(plan.n_points))
                     bar.update(max(0, finished - bar.n))
 
-            with make_executor(executor, workers, scheduler) as pool:
+            # local processes beyond the points to do would idle (one for magnetic moments)
+            processes = min(workers, max(len(todo), 1)) if executor == "local" else workers
+            with make_executor(executor, processes, scheduler) as pool:
                 run_scan(plan, posterior, todo, pool, workers, on_block, poll, task_files)
         scan = _scan_result(config, masses, results, store)
         if store is not None:
