@@ -399,6 +399,7 @@ SHIPPED = {
     "ssm-b16-agss09met.toml": {"flux_7be_cm2s": ("normal", 4.50e9, 0.27e9)},
     "borexino-pee-phase1.toml": {"p_ee": ("truncated-normal", 0.51, 0.07, 0.0, 1.0)},
     "borexino-pee-phase2.toml": {"p_ee": ("truncated-normal", 0.53, 0.05, 0.0, 1.0)},
+    "pure-nue.toml": {"p_ee": ("fixed", 1.0)},  # no flavour conversion, a hypothesis
     "seed-fixed-inputs.toml": {  # the seed paper's fixed inputs (arXiv:2007.16098, sec. 3)
         "sin2_theta12": ("fixed", 0.304),
         "sin2_theta13": ("fixed", 0.02219),
