@@ -75,12 +75,12 @@ def test_half_normal_quantile():
     half-normal and its 90% quantile is 1.645 sigma (docs/physics.md)."""
     plan = _seed_plan(min_ess=20000.0)
     _, sample = _sample(plan)
-    diag = sample.diagnostics
+    diag = sample.diagnostics["g"]
     assert diag.converged, diag.problems
     sigma = 0.14 * 46.0
-    assert _np_rate(plan, 0, diag.g_upper, 0.53) / sigma == pytest.approx(1.6449, rel=0.01)
+    assert _np_rate(plan, 0, diag.upper, 0.53) / sigma == pytest.approx(1.6449, rel=0.01)
     # the whole posterior of the rate is half-normal: check two more quantiles
-    g = sample.g.ravel()
+    g = sample.quantities["g"].ravel()
     for q, z in ((0.5, 0.6745), (0.68, 0.9945)):
         assert _np_rate(plan, 0, np.quantile(g, q), 0.53) / sigma == pytest.approx(z, rel=0.03)
 
@@ -180,8 +180,8 @@ def test_upper_bound_does_not_change_the_limit():
     limits = []
     for upper in (10.0, 40.0):
         plan = _seed_plan(coupling_prior=CouplingPrior("flat-g4", upper))
-        diag = _sample(plan)[1].diagnostics
-        limits.append((diag.g_upper, diag.g_upper_mcse))
+        diag = _sample(plan)[1].diagnostics["g"]
+        limits.append((diag.upper, diag.upper_mcse))
     (a, da), (b, db) = limits
     assert abs(a - b) < 4 * np.hypot(da, db)
 

@@ -17,11 +17,7 @@ from mcprop.physics.magnetic_moment import (
     magnetic_recoil_integral,
     moment_squared_upper_limit,
 )
-from mcprop.physics.scattering import (
-    CROSS_SECTION_PREFACTOR_CM2_PER_MEV,
-    cross_section_coefficients,
-    t_max_MeV,
-)
+from mcprop.physics.scattering import dsigma_dT_zprime, t_max_MeV
 from mcprop.physics.solar import B16_GS98_BE7_FLUX_CM2S, BE7_384, BE7_862
 
 E862 = BE7_862.energy_MeV
@@ -46,10 +42,9 @@ def test_em_to_weak_ratio_against_vogel_engel_numbers():
     weak = 4.31e-45 * ((g_v + g_a) ** 2 + (g_v - g_a) ** 2 * (1 - T / E862) ** 2
                        + (g_a**2 - g_v**2) * m_e * T / E862**2)
     em = 2.495e-25 * mu**2 * (1 / T - 1 / E862)
-    c0, _, _ = cross_section_coefficients(T, E862, radiative_corrections=False,
-                                          sin2_theta_w=s2w)
-    ours = (dsigma_dT_magnetic_cm2_per_MeV(T, E862, mu)
-            / (CROSS_SECTION_PREFACTOR_CM2_PER_MEV * c0[..., 0]))
+    tree_level_weak = dsigma_dT_zprime(T, E862, 1.0, 0.0, sin2_theta_w=s2w,
+                                       radiative_corrections=False)[0]
+    ours = dsigma_dT_magnetic_cm2_per_MeV(T, E862, mu) / tree_level_weak
     assert ours == pytest.approx(em / weak, rel=2e-3)
     assert 4 < em / weak < 5  # 1e-10 mu_B dominates nu_e scattering at 50 keV
 

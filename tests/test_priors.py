@@ -423,6 +423,7 @@ SHIPPED = {
         "nh_resolution_scale": ("normal", 0.0, 0.05)},
     "borexino-pee-phase1.toml": {"p_ee": ("truncated-normal", 0.51, 0.07, 0.0, 1.0)},
     "borexino-pee-phase2.toml": {"p_ee": ("truncated-normal", 0.53, 0.05, 0.0, 1.0)},
+    "pure-nue.toml": {"p_ee": ("fixed", 1.0)},  # no flavour conversion, a hypothesis
     "seed-fixed-inputs.toml": {  # the seed paper's fixed inputs (arXiv:2007.16098, sec. 3)
         "sin2_theta12": ("fixed", 0.304),
         "sin2_theta13": ("fixed", 0.02219),

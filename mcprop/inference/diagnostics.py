@@ -1,8 +1,10 @@
-"""Convergence diagnostics and the credible upper limit with its Monte Carlo error.
+"""Convergence diagnostics and the credible upper limits with their Monte Carlo errors.
 
-ArviZ does the statistics: rank-normalised split R-hat with the independent ensembles as
-chains (emcee walkers of one ensemble are not independent chains), bulk ESS and the MCSE of
-the quantile with walkers as chains (as ``arviz.from_emcee`` maps them). They run on the
+Limits are reported on quantities derived from the sampled coordinates (g for the Z', the
+moments for magnetic moments). ArviZ does the statistics: rank-normalised split R-hat of
+every sampled coordinate with the independent ensembles as chains (emcee walkers of one
+ensemble are not independent chains), and per reported quantity the bulk ESS and the MCSE
+of the quantile with walkers as chains (as ``arviz.from_emcee`` maps them). They run on the
 stored draws: the chains after burn-in, thinned to about two draws per autocorrelation
 time, so that anyone recomputing them from a run's chain files gets the same numbers.
 The integrated autocorrelation time that sets burn-in, chain length and thinning is emcee's
@@ -11,7 +13,8 @@ estimator (Sokal's automatic window, c = 5), computed for many chains at once wi
 
 import math
 import warnings
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,10 +26,12 @@ _WINDOW_C = 5.0
 
 @dataclass(frozen=True)
 class Diagnostics:
-    """The limit at one mass and the evidence that the chains support it."""
+    """The limit on one quantity at one grid point and the evidence that the chains
+    support it: ``upper`` (the credible upper limit, in the quantity's unit), its MC error,
+    the quantity's bulk ESS; R-hat, tau, acceptance and lengths are those of the point."""
 
-    g_upper: float
-    g_upper_mcse: float
+    upper: float
+    upper_mcse: float
     ess: float
     rhat: float
     tau_steps: float
@@ -36,11 +41,6 @@ class Diagnostics:
     thin: int
     converged: bool
     problems: tuple[str, ...] = ()
-
-    def as_dict(self) -> dict:
-        d = asdict(self)
-        d["problems"] = list(self.problems)
-        return d
 
 
 def integrated_time(chains: np.ndarray) -> np.ndarray:
@@ -113,34 +113,43 @@ def ensembles_as_chains(x: np.ndarray) -> np.ndarray:
     return x.reshape(x.shape[0], -1, *x.shape[3:])
 
 
-def diagnose(g_kept: np.ndarray, coords_kept: np.ndarray, settings, credibility: float,
-             tau: float, n_steps: int, burn_in: int, thin: int,
-             acceptance: float) -> Diagnostics:
-    """Limit, MCSE, ESS, R-hat and the converged flag from the stored draws.
+def diagnose(quantities: Mapping[str, np.ndarray], coords_kept: np.ndarray, settings,
+             credibility: float, tau: float, n_steps: int, burn_in: int, thin: int,
+             acceptance: float) -> dict[str, Diagnostics]:
+    """Limit, MCSE, ESS, R-hat and the converged flag of each reported quantity from the
+    stored draws.
 
-    g_kept: (n_ens, n_draws, n_walkers) couplings; coords_kept: (n_ens, n_draws, n_walkers,
-    n_dim) sampled coordinates, both after burn-in and thinning.
+    quantities: {name: (n_ens, n_draws, n_walkers)} (the couplings ``g`` for the Z');
+    coords_kept: (n_ens, n_draws, n_walkers, n_dim) sampled coordinates, both after burn-in
+    and thinning. A quantity converges when the chains are long enough, its ESS and MCSE
+    pass and the largest R-hat of the sampled coordinates does.
     """
     import arviz as az
 
-    g_chains = walkers_as_chains(g_kept)
-    g_upper = float(np.quantile(g_kept, credibility))
     with warnings.catch_warnings():  # fewer draws than chains is expected for walkers
         warnings.simplefilter("ignore")
-        mcse = float(az.mcse(g_chains, method="quantile", prob=credibility))
-        ess = float(az.ess(g_chains, method="bulk"))
         by_ensemble = az.convert_to_dataset(ensembles_as_chains(coords_kept))
         rhat = float(np.max(az.rhat(by_ensemble, method="rank")["x"].values))
-    problems = []
+    shared = []
     if not long_enough(tau, n_steps, settings):
-        problems.append(f"{n_steps - burn_in} steps after burn-in < "
-                        f"{settings.min_kept_tau:g} x tau = {settings.min_kept_tau * tau:.0f}")
-    if not ess >= settings.min_ess:
-        problems.append(f"ESS(g) = {ess:.0f} < {settings.min_ess:g}")
-    if not rhat < settings.max_rhat:
-        problems.append(f"R-hat = {rhat:.4f} >= {settings.max_rhat:g}")
-    if not mcse <= settings.max_relative_mcse * g_upper:
-        problems.append(f"MCSE(g_upper)/g_upper = {mcse / g_upper:.4f} > "
-                        f"{settings.max_relative_mcse:g}")
-    return Diagnostics(g_upper, mcse, ess, rhat, tau, acceptance, n_steps, burn_in, thin,
-                       not problems, tuple(problems))
+        shared.append(f"{n_steps - burn_in} steps after burn-in < "
+                      f"{settings.min_kept_tau:g} x tau = {settings.min_kept_tau * tau:.0f}")
+    out = {}
+    for name, kept in quantities.items():
+        chains = walkers_as_chains(kept)
+        upper = float(np.quantile(kept, credibility))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mcse = float(az.mcse(chains, method="quantile", prob=credibility))
+            ess = float(az.ess(chains, method="bulk"))
+        problems = list(shared)
+        if not ess >= settings.min_ess:
+            problems.append(f"ESS({name}) = {ess:.0f} < {settings.min_ess:g}")
+        if not rhat < settings.max_rhat:
+            problems.append(f"R-hat = {rhat:.4f} >= {settings.max_rhat:g}")
+        if not mcse <= settings.max_relative_mcse * upper:
+            problems.append(f"MCSE({name}_upper)/{name}_upper = {mcse / upper:.4f} > "
+                            f"{settings.max_relative_mcse:g}")
+        out[name] = Diagnostics(upper, mcse, ess, rhat, tau, acceptance, n_steps, burn_in,
+                                thin, not problems, tuple(problems))
+    return out

@@ -34,7 +34,7 @@ def _nuisance_scales(posterior, rng_seed: int = 0) -> tuple[np.ndarray, np.ndarr
 
 def profile_likelihood_limit(posterior, mass_index: int, level: float,
                              start: np.ndarray | None = None) -> dict[str, float]:
-    """Upper limit on g at grid mass ``mass_index`` of a :class:`ScanPosterior` where the
+    """Upper limit on g at grid mass ``mass_index`` of a Z' :class:`ScanPosterior` where the
     profile -2 Delta ln L over g >= 0 reaches ``level`` (2.7055 for the conventional 90% C.L.).
 
     The nuisances are profiled with L-BFGS-B in prior-standardised units, warm-started from
@@ -70,7 +70,7 @@ def profile_likelihood_limit(posterior, mass_index: int, level: float,
             value, best[0] = minimum(g, (best[0], initial) if both_starts else (best[0],))
             return value
 
-        g_max = float(posterior.g_max[mass_index])
+        g_max = float(posterior.new_physics.g_max[mass_index])
         fit = minimize_scalar(profile, bounds=(0.0, g_max), method="bounded",
                               options={"xatol": 1e-3 * g_max})
         g_hat, q_min = float(fit.x), float(fit.fun)

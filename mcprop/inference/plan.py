@@ -1,8 +1,9 @@
 """What a run computes, independent of files and the command line: the scan plan.
 
 A :class:`ScanPlan` is built by the config reader (or directly in Python) and consumed by
-the sampling engine. It names the mass grid (or none: one posterior), the priors, the
-flavour model, the measurements, the coupling prior, the limit settings and the sampler.
+the sampling engine. It names the new physics (a Z' over a mass grid, or magnetic moments:
+one posterior, a one-point grid), the priors, the flavour model, the measurements, the prior
+of the new physics, the limit settings and the sampler.
 """
 
 from dataclasses import dataclass
@@ -14,11 +15,13 @@ from mcprop.inference.measurements import (
     SurvivalProbabilityMeasurement,
     SystematicCorrelation,
 )
-from mcprop.inference.posterior import CouplingPrior, ScanPosterior
+from mcprop.inference.moments import MagneticMoments
+from mcprop.inference.posterior import FLUX, CouplingPrior, ScanPosterior, ZPrime
 from mcprop.inference.priors import PriorSet
 from mcprop.inference.sampler import SamplerSettings
 from mcprop.physics.flavour import FlavourModel
 from mcprop.physics.kernels import RateKernels
+from mcprop.physics.magnetic_moment import MagneticKernels
 from mcprop.physics.scattering import LMU_LTAU, U1Model
 from mcprop.physics.solar import BE7_LINES
 
@@ -38,7 +41,7 @@ class ScanPlan:
     Attributes
     ----------
     masses_MeV : array
-        The Z' masses [MeV] of the scan, in grid order.
+        The Z' masses [MeV] of the scan, in grid order (empty for magnetic moments).
     priors : PriorSet
         Priors of the sampled nuisances (only what the model reads).
     flavour : FlavourModel
@@ -46,7 +49,8 @@ class ScanPlan:
     measurements : tuple
         Likelihood terms.
     coupling_prior : CouplingPrior
-        The prior on g and its upper bound g_max(m).
+        The prior on g and its upper bound g_max(m); for magnetic moments only its
+        ``upper_np_fraction`` is read (the prior is flat in each mu^2 >= 0).
     credibility : float
         Credibility of the upper limit (0.9).
     sampler : SamplerSettings
@@ -73,6 +77,10 @@ class ScanPlan:
         -2 Delta ln L of the profile-likelihood limit (``PROFILE_LEVEL_90``).
     correlations : tuple
         Correlated systematics between rate measurements.
+    moments : str or None
+        None for the Z'; a moment scheme (``universal``, ``e``, ``mu``, ``tau``,
+        ``independent``) for flavour-diagonal magnetic moments instead (no mass grid, no
+        profile-likelihood limit).
     """
 
     masses_MeV: np.ndarray
@@ -91,18 +99,52 @@ class ScanPlan:
     profile: bool = True
     profile_level: float = PROFILE_LEVEL_90
     correlations: tuple[SystematicCorrelation, ...] = ()
+    moments: str | None = None
 
-    def kernels(self) -> list[RateKernels | None]:
-        """Rate kernels over the whole mass grid for every rate measurement."""
-        return [None if isinstance(m, SurvivalProbabilityMeasurement) else
-                RateKernels.compute(self.masses_MeV, [BE7_LINES[name] for name in m.lines],
-                                    self.model, m.response, self.sin2_theta_w,
-                                    self.radiative_corrections)
-                for m in self.measurements]
+    @property
+    def n_points(self) -> int:
+        """Points of the grid: the masses, or one for magnetic moments."""
+        return 1 if self.moments is not None else len(self.masses_MeV)
+
+    def kernels(self) -> list[RateKernels | MagneticKernels | None]:
+        """Kernels of every rate measurement: over the whole mass grid for the Z', the
+        magnetic ones for moments (None for a survival probability)."""
+        kernels = []
+        for m in self.measurements:
+            if isinstance(m, SurvivalProbabilityMeasurement):
+                kernels.append(None)
+                continue
+            lines = [BE7_LINES[name] for name in m.lines]
+            if self.moments is not None:
+                kernels.append(MagneticKernels.compute(lines, m.response, self.sin2_theta_w,
+                                                       self.radiative_corrections))
+            else:
+                kernels.append(RateKernels.compute(self.masses_MeV, lines, self.model,
+                                                   m.response, self.sin2_theta_w,
+                                                   self.radiative_corrections))
+        return kernels
 
     def posterior(self) -> ScanPosterior:
-        """The posterior over the whole mass grid (kernels computed here, once)."""
-        return ScanPosterior(np.asarray(self.masses_MeV, dtype=float), self.priors,
-                             self.flavour, self.coupling_prior, self.measurements,
-                             tuple(self.kernels()), self.interference, self.model,
-                             self.correlations, self.matter_potential)
+        """The posterior over the whole grid (kernels computed here, once).
+
+        Raises
+        ------
+        ValueError
+            If a log-flat floor is not below g_max (the message starts with
+            ``coupling_prior.floor_g``), or a rate measurement of magnetic moments has no
+            recoil threshold.
+        """
+        kernels = tuple(self.kernels())
+        centres = self.priors.centres()
+        if self.moments is not None:
+            new_physics = MagneticMoments.build(self.moments,
+                                                self.coupling_prior.upper_np_fraction, kernels,
+                                                self.measurements, self.flavour, centres,
+                                                centres[FLUX])
+        else:
+            new_physics = ZPrime.build(np.asarray(self.masses_MeV, dtype=float),
+                                       self.coupling_prior, kernels, self.measurements,
+                                       self.flavour, centres, self.interference, self.model,
+                                       self.matter_potential)
+        return ScanPosterior(self.priors, self.flavour, self.measurements, new_physics,
+                             self.correlations)

@@ -1,14 +1,20 @@
-"""The posterior p(g, nu | D) at one Z' mass, vectorised over walkers.
+"""The posterior p(x, nu | D) over a grid of points, vectorised over walkers.
 
-Built on the precomputed kernels of :mod:`mcprop.physics.kernels`: an evaluation is array
-arithmetic on the samples, with no quadrature. The coupling is sampled through a coordinate
-t in which its prior is flat (t = (g/g_max)^p for a prior flat in g^p, t = ln(g/g_max) for
-the log-flat prior), so that the prior choice is explicit and recorded.
+Built on precomputed kernels: an evaluation is array arithmetic on the samples, with no
+quadrature. The posterior is one likelihood (every measurement kind, correlated systematics,
+the survival-probability term) and a pluggable new-physics part (:class:`NewPhysics`): its
+sampled coordinates x, their prior, the walkers' start, the rate of each rate measurement
+and the quantities limits are reported on. :class:`ZPrime` is the Z' at each mass of a grid
+(the coupling is sampled through a coordinate t in which its prior is flat: t = (g/g_max)^p
+for a prior flat in g^p, t = ln(g/g_max) for the log-flat prior, so the prior choice is
+explicit and recorded); :class:`mcprop.inference.moments.MagneticMoments` are neutrino
+magnetic moments, one posterior (a one-point grid).
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Protocol
 
 import numpy as np
 
@@ -96,26 +102,121 @@ class CouplingPrior:
         return (g / g_max) ** self.power
 
 
+class NewPhysics(Protocol):
+    """The new-physics part of a posterior over a grid of points (Z' masses; one point for a
+    run without masses).
+
+    ``x`` are the sampled new-physics coordinates, shape (n, k) (``names`` in order) or
+    (..., k) for stored draws; ``point`` the grid point of each row, shape (n,).
+    """
+
+    #: Names of the sampled new-physics coordinates (the first columns of a walker).
+    names: tuple[str, ...]
+
+    @property
+    def n_points(self) -> int:
+        """Points of the grid."""
+
+    def label(self, point: int) -> str:
+        """The grid point in words, for messages ('m = 10 MeV')."""
+
+    def log_prior(self, x: np.ndarray, point: np.ndarray) -> np.ndarray:
+        """Log prior of x (n,): flat inside the bounds, -inf outside."""
+
+    def start(self, rng: np.random.Generator, n: int, point: int,
+              np_fraction: float) -> np.ndarray:
+        """n walker starts (n, k) inside the bounds, where the new physics adds at most
+        ``np_fraction`` of the SM window rate at central inputs."""
+
+    def values(self, x: np.ndarray, point: np.ndarray):
+        """What the likelihood reads: the physical new-physics values of the rows."""
+
+    def batch_shape(self, values) -> tuple[int, ...]:
+        """The sample shape of ``values``."""
+
+    def probabilities(self, flavour: FlavourModel, params: Mapping[str, np.ndarray],
+                      energy_MeV: float, values, point: np.ndarray) -> np.ndarray:
+        """P_ee, P_emu, P_etau (3, ...) at a line energy."""
+
+    def rate(self, measurement: int, flux_cm2s, probabilities, values,
+             point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(SM rate, rate with the new physics) [cpd/100t] of rate measurement
+        ``measurement``; ``probabilities`` (n_lines, 3, ...)."""
+
+    def quantities(self, x: np.ndarray, params: Mapping[str, np.ndarray],
+                   flavour: FlavourModel, point: int) -> dict[str, np.ndarray]:
+        """The quantities limits are reported on, each with the shape of x without its last
+        axis ({"g": ...} for the Z'; moments in mu_B for magnetic moments)."""
+
+
 @dataclass(frozen=True)
-class ScanPosterior:
-    """log p(t, nu | D) up to a constant at every mass of a grid, vectorised over walkers.
+class ZPrime:
+    """The Z' at each mass of a grid: the coupling g, sampled through the coordinate t of
+    ``coupling_prior``, with kernels per mass for every rate measurement.
 
-    Each row of ``coords`` (n, n_dim) belongs to the grid mass ``mass_index[row]``: the
-    kernels of that mass are gathered per row, so one call evaluates walkers of many masses.
+    Build it with :meth:`build`, which fixes the reference window counts at central inputs
+    that set g_max(m) and the walkers' start.
 
-    >>> log_prob = posterior(coords, mass_index)          # doctest: +SKIP
+    Attributes
+    ----------
+    masses_MeV : array
+        The Z' masses [MeV].
+    coupling_prior : CouplingPrior
+    kernels : tuple
+        RateKernels over the grid per measurement (None for a survival probability).
+    reference : tuple of arrays (n_masses,)
+        SM, linear and quadratic window kernels of the first rate measurement contracted
+        with P_ea at central inputs (C^2 Q + C L = fraction x SM gives the coupling at which
+        the Z' changes the window counts by that fraction).
+    interference : bool
+    model : U1Model
+    matter_potential : bool
+        The Z' potential in the Sun enters MSW (docs/physics.md sec. 9).
     """
 
     masses_MeV: np.ndarray
-    priors: PriorSet
-    flavour: FlavourModel
     coupling_prior: CouplingPrior
-    measurements: tuple[Measurement, ...]
     kernels: tuple[RateKernels | None, ...]
+    reference: tuple[np.ndarray, np.ndarray, np.ndarray]
     interference: bool = True
     model: U1Model = LMU_LTAU
-    correlations: tuple[SystematicCorrelation, ...] = ()
     matter_potential: bool = False
+
+    names = (COUPLING_COORDINATE,)
+
+    @classmethod
+    def build(cls, masses_MeV: np.ndarray, coupling_prior: CouplingPrior,
+              kernels: tuple[RateKernels | None, ...], measurements: tuple[Measurement, ...],
+              flavour: FlavourModel, centres: Mapping[str, float], interference: bool = True,
+              model: U1Model = LMU_LTAU, matter_potential: bool = False) -> "ZPrime":
+        """The Z' of a grid, with its reference counts at the prior centres ``centres``.
+
+        Raises
+        ------
+        ValueError
+            If the log-flat floor is not below g_max at every mass
+            (``coupling_prior.floor_g: ...``).
+        """
+        index, grid = next((i, k) for i, k in enumerate(kernels) if k is not None)
+        at_masses = grid.at_mass(np.arange(len(masses_MeV)))
+        p = np.stack([flavour.probabilities(centres, BE7_LINES[name].energy_MeV)
+                      for name in measurements[index].lines])[..., None]
+        reference = tuple(contract(k, p) for k in
+                          (at_masses.sm_window, at_masses.linear, at_masses.quadratic))
+        zprime = cls(np.asarray(masses_MeV, dtype=float), coupling_prior, tuple(kernels),
+                     reference, interference, model, matter_potential)
+        try:
+            coupling_prior.check_floor(zprime.g_max, zprime.masses_MeV)
+        except ValueError as exc:
+            raise ValueError(f"coupling_prior.floor_g: {exc}") from None
+        return zprime
+
+    @property
+    def n_points(self) -> int:
+        return len(self.masses_MeV)
+
+    def label(self, point: int) -> str:
+        return f"m = {self.masses_MeV[point]:g} MeV"
 
     @cached_property
     def g_max(self) -> np.ndarray:
@@ -126,91 +227,146 @@ class ScanPosterior:
         """The g at each grid mass at which the Z' changes the window counts of the first rate
         measurement by ``np_fraction`` at central inputs, counting the interference term with
         its size: C^2 Q + C |L| = np_fraction x SM."""
-        index, grid = next((i, k) for i, k in enumerate(self.kernels) if k is not None)
-        kernels = grid.at_mass(np.arange(len(self.masses_MeV)))
-        centres = self.priors.centres()
-        p = np.stack([self.flavour.probabilities(centres, BE7_LINES[name].energy_MeV)
-                      for name in self.measurements[index].lines])[..., None]
-        sm, linear, quadratic = (contract(k, p) for k in
-                                 (kernels.sm_window, kernels.linear, kernels.quadratic))
+        sm, linear, quadratic = self.reference
         linear = np.abs(linear) if self.interference else 0.0
         coupling = (-linear + np.sqrt(linear**2 + 4 * quadratic * np_fraction * sm)) / (
             2 * quadratic)
         return np.array([coupling_from_product(c, self.model) for c in coupling])
 
+    def coupling(self, t, point) -> np.ndarray:
+        """g from the sampled coordinate t at grid masses ``point`` (broadcast)."""
+        return self.coupling_prior.g_from_coordinate(t, self.g_max[point])
+
+    def log_prior(self, x: np.ndarray, point) -> np.ndarray:
+        low, high = self.coupling_prior.coordinate_bounds(self.g_max[point])
+        t = x[:, 0]
+        return np.where((t >= low) & (t <= high), 0.0, -np.inf)
+
+    def start(self, rng: np.random.Generator, n: int, point: int,
+              np_fraction: float) -> np.ndarray:
+        """t uniform from its lower bound up to where the Z' adds ``np_fraction``."""
+        g_max = self.g_max[point]
+        low, _ = self.coupling_prior.coordinate_bounds(g_max)
+        g_start = self.coupling_at_np_fraction(np_fraction)[point]
+        high = float(self.coupling_prior.coordinate_from_g(g_start, g_max))
+        return rng.uniform(low, high, n)[:, None]
+
+    def values(self, x: np.ndarray, point) -> np.ndarray:
+        """The couplings g (n,)."""
+        return self.coupling(x[:, 0], point)
+
+    def batch_shape(self, g) -> tuple[int, ...]:
+        return np.shape(g)
+
+    def probabilities(self, flavour: FlavourModel, params, energy_MeV: float, g,
+                      point) -> np.ndarray:
+        if self.matter_potential:  # the Z' potential changes MSW (docs sec. 9)
+            ratios = zprime_potential_ratios(self.model, g, self.masses_MeV[point])
+            return msw_probabilities(params, energy_MeV, flavour.profile, ratios)
+        return flavour.probabilities(params, energy_MeV)
+
+    def rate(self, measurement: int, flux_cm2s, probabilities, g, point):
+        rate_sm, rate, _ = self.kernels[measurement].at_mass(point).rate_cpd100t(
+            flux_cm2s, probabilities, coupling_product_MeV2(g, self.model), self.interference)
+        return rate_sm, rate
+
+    def quantities(self, x: np.ndarray, params, flavour: FlavourModel,
+                   point: int) -> dict[str, np.ndarray]:
+        return {"g": self.coupling(x[..., 0], point)}
+
+
+@dataclass(frozen=True)
+class ScanPosterior:
+    """log p(x, nu | D) up to a constant at every point of a grid, vectorised over walkers.
+
+    Each row of ``coords`` (n, n_dim) holds the new-physics coordinates x, then the free
+    nuisances, and belongs to the grid point ``point[row]`` (a Z' mass): the kernels of that
+    point are gathered per row, so one call evaluates walkers of many points.
+
+    >>> log_prob = posterior(coords, point)          # doctest: +SKIP
+    """
+
+    priors: PriorSet
+    flavour: FlavourModel
+    measurements: tuple[Measurement, ...]
+    new_physics: NewPhysics
+    correlations: tuple[SystematicCorrelation, ...] = ()
+
     @property
     def names(self) -> tuple[str, ...]:
-        """Sampled coordinates: the coupling coordinate, then the free nuisances."""
-        return (COUPLING_COORDINATE, *self.priors.free_names)
+        """Sampled coordinates: the new-physics coordinates, then the free nuisances."""
+        return (*self.new_physics.names, *self.priors.free_names)
 
     @property
     def nuisance_names(self) -> tuple[str, ...]:
         return self.priors.free_names
 
-    def coupling(self, t, mass_index) -> np.ndarray:
-        """g from the sampled coordinate t at grid masses ``mass_index`` (broadcast)."""
-        return self.coupling_prior.g_from_coordinate(t, self.g_max[mass_index])
+    def _split(self, coords: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """New-physics coordinates (..., k) and the nuisances by name."""
+        k = len(self.new_physics.names)
+        return coords[..., :k], dict(zip(self.nuisance_names, np.moveaxis(coords[..., k:], -1, 0),
+                                         strict=True))
 
-    def __call__(self, coords: np.ndarray, mass_index) -> np.ndarray:
+    def __call__(self, coords: np.ndarray, point) -> np.ndarray:
         coords = np.atleast_2d(coords)
-        mass_index = np.broadcast_to(mass_index, coords.shape[:1])
-        t = coords[:, 0]
-        nuisances = dict(zip(self.nuisance_names, coords[:, 1:].T, strict=True))
-        log_prior = self.log_prior(t, nuisances, mass_index)
+        point = np.broadcast_to(point, coords.shape[:1])
+        x, nuisances = self._split(coords)
+        log_prior = self.new_physics.log_prior(x, point) + self.priors.log_density(nuisances)
         inside = np.isfinite(log_prior)
         if inside.all():
-            return log_prior + self.log_likelihood(self.coupling(t, mass_index), nuisances,
-                                                   mass_index)
-        result = np.full(t.shape, -np.inf)
+            return log_prior + self.log_likelihood(self.new_physics.values(x, point),
+                                                   nuisances, point)
+        result = np.full(coords.shape[:1], -np.inf)
         if inside.any():
             params = {name: value[inside] for name, value in nuisances.items()}
             result[inside] = log_prior[inside] + self.log_likelihood(
-                self.coupling(t[inside], mass_index[inside]), params, mass_index[inside])
+                self.new_physics.values(x[inside], point[inside]), params, point[inside])
         return result
 
-    def log_prior(self, t: np.ndarray, nuisances: Mapping[str, np.ndarray],
-                  mass_index) -> np.ndarray:
-        """Log prior of the coupling coordinate t (flat) and the free nuisances."""
-        low, high = self.coupling_prior.coordinate_bounds(self.g_max[mass_index])
-        return np.where((t >= low) & (t <= high), 0.0, -np.inf) + self.priors.log_density(
-            nuisances)
+    def start(self, rng: np.random.Generator, n: int, point: int,
+              np_fraction: float) -> np.ndarray:
+        """n walker starts (n, n_dim): the new physics from :meth:`NewPhysics.start`, then the
+        nuisances from their priors."""
+        x = self.new_physics.start(rng, n, point, np_fraction)
+        draws = self.priors.sample(rng, n)
+        return np.column_stack([x, *(draws[name] for name in self.nuisance_names)])
+
+    def quantities(self, coords: np.ndarray, point: int) -> dict[str, np.ndarray]:
+        """The reported quantities of stored coordinates (..., n_dim) at one grid point."""
+        x, nuisances = self._split(coords)
+        return self.new_physics.quantities(x, self.parameters(nuisances), self.flavour, point)
 
     def parameters(self, nuisances: Mapping[str, np.ndarray]) -> dict:
         """Free nuisances completed with the fixed values of the prior set."""
         return {**self.priors.fixed_values, **nuisances}
 
-    def log_likelihood(self, g, nuisances: Mapping[str, np.ndarray], mass_index) -> np.ndarray:
-        """Sum of the measurement log-likelihoods at couplings g (n,), free nuisances and
-        grid masses ``mass_index`` (n,)."""
+    def log_likelihood(self, values, nuisances: Mapping[str, np.ndarray],
+                       point) -> np.ndarray:
+        """Sum of the measurement log-likelihoods at the new-physics ``values`` of
+        :meth:`NewPhysics.values` (g (n,) for the Z'), free nuisances and grid points
+        ``point`` (n,)."""
         params = self.parameters(nuisances)
-        shape = np.shape(g)
+        shape = self.new_physics.batch_shape(values)
         cache: dict[float, np.ndarray] = {}
 
         def probabilities(line: str) -> np.ndarray:
             """P_ea at the line energy with shape (3, n), computed once per energy."""
             energy = BE7_LINES[line].energy_MeV
             if energy not in cache:
-                if self.matter_potential:  # the Z' potential changes MSW (docs sec. 9)
-                    ratios = zprime_potential_ratios(self.model, g,
-                                                     self.masses_MeV[mass_index])
-                    value = msw_probabilities(params, energy, self.flavour.profile, ratios)
-                else:
-                    value = self.flavour.probabilities(params, energy)
+                value = self.new_physics.probabilities(self.flavour, params, energy, values,
+                                                       point)
                 cache[energy] = np.broadcast_to(value.reshape(3, -1), (3, *shape))
             return cache[energy]
 
-        coupling = coupling_product_MeV2(g, self.model)
         paired = {i for c in self.correlations for i in (c.first, c.second)}
         rates = {}
         total = np.zeros(shape)
-        for i, (measurement, grid) in enumerate(zip(self.measurements, self.kernels,
-                                                    strict=True)):
+        for i, measurement in enumerate(self.measurements):
             if isinstance(measurement, SurvivalProbabilityMeasurement):
                 total = total + measurement.log_likelihood(probabilities(measurement.line)[0])
                 continue
             p = np.stack([probabilities(line) for line in measurement.lines])
-            rate_sm, rates[i], _ = grid.at_mass(mass_index).rate_cpd100t(
-                params[FLUX], p, coupling, self.interference)
+            rate_sm, rates[i] = self.new_physics.rate(i, params[FLUX], p, values, point)
             if i not in paired:
                 total = total + measurement.log_likelihood(rates[i], rate_sm)
         for c in self.correlations:
@@ -218,14 +374,13 @@ class ScanPosterior:
                                              self.measurements[c.second], rates[c.second])
         return total
 
-    def profile_objective(self, mass_index: int, g: float,
-                          nuisance_rows: np.ndarray) -> np.ndarray:
-        """-2 ln [L(D | g, nu) pi(nu)] at grid mass ``mass_index`` for each row of nuisances
-        (n, n_nuisances). The nuisance priors act as constraint terms of the profile
-        likelihood."""
+    def profile_objective(self, point: int, g: float, nuisance_rows: np.ndarray) -> np.ndarray:
+        """-2 ln [L(D | g, nu) pi(nu)] of the Z' at grid mass ``point`` for each row of
+        nuisances (n, n_nuisances). The nuisance priors act as constraint terms of the
+        profile likelihood."""
         rows = np.atleast_2d(nuisance_rows)
         nuisances = dict(zip(self.nuisance_names, rows.T, strict=True))
-        index = np.full(rows.shape[0], mass_index)
+        index = np.full(rows.shape[0], point)
         prior = self.priors.log_density(nuisances)
         with np.errstate(all="ignore"):  # outside the priors' domains: -inf, never NaN
             value = prior + self.log_likelihood(np.full(rows.shape[0], g), nuisances, index)

@@ -1,6 +1,8 @@
-"""The result of one mass: its limits, diagnostics and stored draws, and its one record
-format (the ``results/mNNN.json`` of a run directory and a row of ``limits.csv``).
+"""The result of one grid point: its limits, diagnostics and stored draws, and its one
+record format (the ``results/mNNN.json`` of a run directory and its rows of ``limits.csv``).
 
+A Z' run has one :class:`MassResult` per mass (one row: the limit on g); a run without
+masses (magnetic moments) has one :class:`MomentResult` (one row per reported moment).
 Every number a result reports is finite or absent (``None``, with the reason in
 ``problems``); a record read back is checked against the same definition.
 """
@@ -13,9 +15,12 @@ import numpy as np
 
 from mcprop.inference.diagnostics import Diagnostics
 
-#: Columns of limits.csv and ScanResult.limits, in order, with units in the names.
+#: Columns of limits.csv and ScanResult.limits of a Z' run, in order, with units in the names.
 LIMIT_COLUMNS = ("m_zprime_MeV", "g_upper", "g_upper_mcse", "g_upper_profile", "ess", "rhat",
                  "tau_steps", "acceptance", "n_steps", "burn_in", "converged")
+#: Columns of a magnetic-moment run: one row per reported moment (limits in mu_B).
+MOMENT_COLUMNS = ("parameter", "upper_muB", "upper_mcse_muB", "ess", "rhat", "tau_steps",
+                  "acceptance", "n_steps", "burn_in", "converged")
 #: Units of the columns (for provenance lines and HEPData).
 COLUMN_UNITS = {"m_zprime_MeV": "MeV", "tau_steps": "steps", "n_steps": "steps",
                 "burn_in": "steps"}
@@ -89,8 +94,10 @@ class MassResult:
         d = diagnostics
         problems = list(d.problems)
         numbers = {}
-        for name in ("g_upper", "g_upper_mcse", "ess", "rhat", "tau_steps", "acceptance"):
-            numbers[name] = finite_or_none(getattr(d, name))
+        for name, value in (("g_upper", d.upper), ("g_upper_mcse", d.upper_mcse),
+                            ("ess", d.ess), ("rhat", d.rhat), ("tau_steps", d.tau_steps),
+                            ("acceptance", d.acceptance)):
+            numbers[name] = finite_or_none(value)
             if numbers[name] is None:
                 problems.append(f"{name} could not be computed")
         profile = profile or {}
@@ -130,14 +137,201 @@ class MassResult:
             raise ResultError("converged: true without a limit and its MC error")
         return cls(**values, draws=dict(draws or {}))
 
+    @property
+    def point_index(self) -> int:
+        """Index of the grid point: the mass index."""
+        return self.mass_index
+
+    def label(self) -> str:
+        return f"m = {self.m_zprime_MeV:.6g} MeV"
+
     def row(self) -> dict:
         """The limits.csv row (``LIMIT_COLUMNS``)."""
         return {key: getattr(self, key) for key in LIMIT_COLUMNS}
 
+    def rows(self) -> list[dict]:
+        return [self.row()]
 
-_INTEGERS = {"mass_index", "n_steps", "burn_in", "thin"}
+    def summary(self) -> dict:
+        """What the manifest records of the finished mass."""
+        return {"m_zprime_MeV": self.m_zprime_MeV, "g_upper": self.g_upper,
+                "converged": self.converged, "problems": list(self.problems)}
+
+
+@dataclass(frozen=True)
+class ParameterLimit:
+    """The credible upper limit on one reported moment, in Bohr magnetons.
+
+    ``converged``: its ESS and MCSE pass, and so do the R-hat and the chain length of the
+    point.
+    """
+
+    parameter: str
+    upper_muB: float | None
+    upper_mcse_muB: float | None
+    ess: float | None
+    converged: bool
+
+
+@dataclass(frozen=True)
+class MomentResult:
+    """The limits on magnetic moments: the one point of a run without masses.
+
+    Attributes
+    ----------
+    point_index : int
+        0, the one grid point.
+    moments : str
+        The moment scheme (``universal``, ``e``, ``mu``, ``tau``, ``independent``).
+    limits : tuple of ParameterLimit
+        The sampled moments, then ``mu_eff``, in that order
+        (:func:`mcprop.inference.moments.reported_quantities`).
+    rhat, tau_steps, acceptance : float or None
+        Largest split R-hat of the sampled coordinates, largest autocorrelation time
+        [steps], mean acceptance fraction.
+    n_steps, burn_in, thin : int
+    converged : bool
+        Whether every limit converged.
+    problems : tuple of str
+    prior_upper_muB : mapping of str to float
+        Upper bound of the prior on each sampled moment [mu_B].
+    draws : mapping of str to array (chain, draw)
+        The stored draws of the moments [mu_B] and the nuisances.
+    """
+
+    point_index: int
+    moments: str
+    limits: tuple[ParameterLimit, ...]
+    rhat: float | None
+    tau_steps: float | None
+    acceptance: float | None
+    n_steps: int
+    burn_in: int
+    thin: int
+    converged: bool
+    problems: tuple[str, ...]
+    prior_upper_muB: Mapping[str, float]
+    draws: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_sampling(cls, point_index: int, moments: str,
+                      diagnostics: Mapping[str, Diagnostics],
+                      prior_upper_muB: Mapping[str, float],
+                      draws: Mapping[str, np.ndarray]) -> "MomentResult":
+        """Assemble a result from the diagnostics of each reported moment; a non-finite
+        number becomes None and a problem."""
+        problems: list[str] = []
+        limits = []
+        for name, d in diagnostics.items():
+            numbers = {}
+            for key, value in (("upper_muB", d.upper), ("upper_mcse_muB", d.upper_mcse),
+                               ("ess", d.ess)):
+                numbers[key] = finite_or_none(value)
+                if numbers[key] is None:
+                    problems.append(f"{name}: {key} could not be computed")
+            problems += [p for p in d.problems if p not in problems]
+            limits.append(ParameterLimit(name, **numbers, converged=bool(
+                d.converged and numbers["upper_muB"] is not None
+                and numbers["upper_mcse_muB"] is not None)))
+        first = next(iter(diagnostics.values()))
+        shared = {}
+        for key in ("rhat", "tau_steps", "acceptance"):
+            shared[key] = finite_or_none(getattr(first, key))
+            if shared[key] is None:
+                problems.append(f"{key} could not be computed")
+        converged = all(limit.converged for limit in limits) and shared["rhat"] is not None
+        return cls(int(point_index), moments, tuple(limits), shared["rhat"],
+                   shared["tau_steps"], shared["acceptance"], int(first.n_steps),
+                   int(first.burn_in), int(first.thin), converged, tuple(problems),
+                   {k: float(v) for k, v in prior_upper_muB.items()}, dict(draws))
+
+    def label(self) -> str:
+        return f"the magnetic moments ({self.moments})"
+
+    def record(self) -> dict:
+        """The JSON-ready record (everything but the draws)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "draws"}
+        out["limits"] = [{f.name: getattr(limit, f.name) for f in fields(ParameterLimit)}
+                         for limit in self.limits]
+        out["problems"] = list(self.problems)
+        out["prior_upper_muB"] = dict(self.prior_upper_muB)
+        return out
+
+    @classmethod
+    def from_record(cls, record: Mapping, draws: Mapping[str, np.ndarray] | None = None
+                    ) -> "MomentResult":
+        """A result from its record; ResultError naming the first bad key otherwise."""
+        from mcprop.inference.moments import reported_quantities, scheme_parameters
+        from mcprop.physics.magnetic_moment import MOMENT_SCHEMES
+
+        if not isinstance(record, Mapping):
+            raise ResultError("not a JSON object")
+        names = [f.name for f in fields(cls) if f.name != "draws"]
+        missing = [name for name in names if name not in record]
+        if missing:
+            raise ResultError(f"{missing[0]}: missing")
+        unknown = sorted(set(record) - set(names))
+        if unknown:
+            raise ResultError(f"{unknown[0]}: unknown key")
+        scheme = record["moments"]
+        if not isinstance(scheme, str) or scheme not in MOMENT_SCHEMES:
+            raise ResultError(f"moments: unknown scheme {scheme!r}")
+        values = {name: _checked(name, record[name]) for name in names
+                  if name not in ("moments", "limits", "prior_upper_muB")}
+        if values["point_index"] != 0:
+            raise ResultError(f"point_index: must be 0, got {values['point_index']!r}")
+        expected = reported_quantities(scheme)
+        limits = record["limits"]
+        if not isinstance(limits, list) or [
+                entry.get("parameter") if isinstance(entry, Mapping) else None
+                for entry in limits] != list(expected):
+            raise ResultError(f"limits: must list the parameters {', '.join(expected)}")
+        parsed = []
+        for entry in limits:
+            keys = [f.name for f in fields(ParameterLimit)]
+            if sorted(entry) != sorted(keys):
+                raise ResultError(f"limits: each entry has the keys {', '.join(keys)}")
+            where = f"limits[{entry['parameter']}]"
+            try:
+                parsed.append(ParameterLimit(entry["parameter"], *(
+                    _checked(key, entry[key]) for key in ("upper_muB", "upper_mcse_muB",
+                                                          "ess", "converged"))))
+            except ResultError as exc:
+                raise ResultError(f"{where}.{exc}") from None
+            if parsed[-1].converged and (parsed[-1].upper_muB is None
+                                         or parsed[-1].upper_mcse_muB is None):
+                raise ResultError(f"{where}.converged: true without a limit and its MC error")
+        bounds = record["prior_upper_muB"]
+        if not isinstance(bounds, Mapping) or sorted(bounds) != sorted(
+                scheme_parameters(scheme)):
+            raise ResultError(f"prior_upper_muB: must give the bound of "
+                              f"{', '.join(scheme_parameters(scheme))}")
+        bounds = {name: _checked("prior_upper_muB", value) for name, value in bounds.items()}
+        if any(value is None or value <= 0 for value in bounds.values()):
+            raise ResultError("prior_upper_muB: bounds must be > 0")
+        if values["converged"] and not all(limit.converged for limit in parsed):
+            raise ResultError("converged: true with a limit that did not converge")
+        values["problems"] = tuple(values["problems"])
+        return cls(**values, moments=scheme, limits=tuple(parsed), prior_upper_muB=bounds,
+                   draws=dict(draws or {}))
+
+    def rows(self) -> list[dict]:
+        """The limits.csv rows (``MOMENT_COLUMNS``), one per reported moment."""
+        return [{"parameter": limit.parameter, "upper_muB": limit.upper_muB,
+                 "upper_mcse_muB": limit.upper_mcse_muB, "ess": limit.ess, "rhat": self.rhat,
+                 "tau_steps": self.tau_steps, "acceptance": self.acceptance,
+                 "n_steps": self.n_steps, "burn_in": self.burn_in,
+                 "converged": limit.converged} for limit in self.limits]
+
+    def summary(self) -> dict:
+        """What the manifest records of the finished point."""
+        return {"upper_muB": {limit.parameter: limit.upper_muB for limit in self.limits},
+                "converged": self.converged, "problems": list(self.problems)}
+
+
+_INTEGERS = {"mass_index", "point_index", "n_steps", "burn_in", "thin"}
 _OPTIONAL = {"g_upper", "g_upper_mcse", "g_upper_profile", "g_hat_profile", "ess", "rhat",
-             "tau_steps", "acceptance"}
+             "tau_steps", "acceptance", "upper_muB", "upper_mcse_muB"}
 
 
 def _checked(name: str, value):

@@ -1,13 +1,15 @@
-"""Sampling the posteriors of many masses in lockstep with emcee.
+"""Sampling the posteriors of many grid points (masses) in lockstep with emcee.
 
-Every mass has ``n_ensembles`` independent emcee ensembles of ``n_walkers`` walkers. All
-ensembles of all active masses advance together in one ``emcee.EnsembleSampler`` whose move
+Every point of the grid (a Z' mass; the one point of a run without masses) has
+``n_ensembles`` independent emcee ensembles of ``n_walkers`` walkers. All ensembles of all
+active points advance together in one ``emcee.EnsembleSampler`` whose move
 (:class:`~mcprop.inference.moves.GroupedDEMove`) keeps each ensemble separate, so one
-posterior call evaluates a half-ensemble of every mass. After every chunk of steps the
-masses due a check are diagnosed; a mass leaves the batch once it passes the convergence
-criteria or reaches the step cap. Random numbers are a pure function of the run seed, the
-mass, the ensemble and the step, so a mass's chains are the same whatever other masses share
-its batch, and a run continued from a checkpoint ends exactly as an uninterrupted one.
+posterior call evaluates a half-ensemble of every point. After every chunk of steps the
+points due a check are diagnosed; a point leaves the batch once every reported quantity
+passes the convergence criteria or it reaches the step cap. Random numbers are a pure
+function of the run seed, the point, the ensemble and the step, so a point's chains are the
+same whatever other points share its batch, and a run continued from a checkpoint ends
+exactly as an uninterrupted one.
 """
 
 import json
@@ -40,7 +42,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SamplerSettings:
-    """How long and how wide to sample, and when a mass counts as converged.
+    """How long and how wide to sample, and when a grid point counts as converged.
 
     ``max_steps`` is rounded up to whole chunks; ``checkpoint_interval_s`` is the least time
     between two checkpoints of the masses in progress (a killed run loses at most that).
@@ -73,7 +75,7 @@ class CheckpointError(Exception):
 
 @dataclass
 class MassChains:
-    """The chains of one mass: every step so far (float32, for the diagnostics and the
+    """The chains of one grid point (mass): every step so far (float32, for the diagnostics and the
     stored draws) and the current state (float64, to continue from).
 
     history: (n_ens, n_steps, n_walkers, n_dim), step 0 is the initial state.
@@ -140,13 +142,18 @@ class MassChains:
 
 @dataclass(frozen=True)
 class MassSample:
-    """What sampling one mass produced: the stored draws and the diagnostics."""
+    """What sampling one grid point produced: the stored draws, the reported quantities
+    ({"g": ...} for the Z') and the diagnostics of each."""
 
-    mass_index: int
+    point_index: int
     coords: np.ndarray          # (n_ens, n_draws, n_walkers, n_dim), after burn-in, thinned
-    g: np.ndarray               # (n_ens, n_draws, n_walkers)
+    quantities: dict[str, np.ndarray]   # each (n_ens, n_draws, n_walkers)
     best_coords: np.ndarray     # (n_dim,), the highest-posterior walker of the last step
-    diagnostics: Diagnostics
+    diagnostics: dict[str, Diagnostics]
+
+    @property
+    def converged(self) -> bool:
+        return all(d.converged for d in self.diagnostics.values())
 
 
 def _capped_steps(settings: SamplerSettings) -> int:
@@ -156,12 +163,8 @@ def _capped_steps(settings: SamplerSettings) -> int:
 
 def initial_chains(posterior: ScanPosterior, mass_index: int, settings: SamplerSettings,
                    seed: int) -> MassChains:
-    """Walkers started inside the support: nuisances from their priors, the coupling
-    coordinate uniform up to where the Z' adds ``initial_np_fraction`` of the SM rate."""
-    g_max = posterior.g_max[mass_index]
-    low, _ = posterior.coupling_prior.coordinate_bounds(g_max)
-    g_start = posterior.coupling_at_np_fraction(settings.initial_np_fraction)[mass_index]
-    high = float(posterior.coupling_prior.coordinate_from_g(g_start, g_max))
+    """Walkers started inside the support: nuisances from their priors, the new physics up
+    to where it adds ``initial_np_fraction`` of the SM rate (:meth:`NewPhysics.start`)."""
     shape = (settings.n_ensembles, settings.n_walkers, len(posterior.names))
     coords, log_prob = np.empty(shape), np.full(shape[:2], -np.inf)
     for k in range(settings.n_ensembles):
@@ -170,15 +173,12 @@ def initial_chains(posterior: ScanPosterior, mass_index: int, settings: SamplerS
             todo = ~np.isfinite(log_prob[k])
             if not todo.any():
                 break
-            n = int(todo.sum())
-            coords[k, todo, 0] = rng.uniform(low, high, n)
-            draws = posterior.priors.sample(rng, n)
-            for j, name in enumerate(posterior.nuisance_names, start=1):
-                coords[k, todo, j] = draws[name]
+            coords[k, todo] = posterior.start(rng, int(todo.sum()), mass_index,
+                                              settings.initial_np_fraction)
             log_prob[k, todo] = posterior(coords[k, todo], mass_index)
         else:
-            raise RuntimeError(f"no walker start with finite posterior at m = "
-                               f"{posterior.masses_MeV[mass_index]:g} MeV")
+            raise RuntimeError(f"no walker start with finite posterior at "
+                               f"{posterior.new_physics.label(mass_index)}")
     return MassChains(coords[:, None].astype(np.float32), coords, log_prob,
                       np.zeros(shape[:2], dtype=np.int64), next_check=settings.chunk_steps + 1)
 
@@ -218,7 +218,7 @@ def _advance(posterior: ScanPosterior, chains: dict[int, MassChains], keys: dict
 
 def _check(posterior: ScanPosterior, mass_index: int, chains: MassChains,
            settings: SamplerSettings, credibility: float) -> MassSample | None:
-    """Diagnose a mass due a check: its sample when converged or capped, else None (and
+    """Diagnose a point due a check: its sample when converged or capped, else None (and
     the step of its next check, from the autocorrelation time, in ``chains.next_check``)."""
     n_steps = chains.n_steps
     at_cap = n_steps - 1 >= _capped_steps(settings)
@@ -231,13 +231,16 @@ def _check(posterior: ScanPosterior, mass_index: int, chains: MassChains,
         burn = burn_in_steps(tau, n_steps, settings)
         thin = thinning(tau)
         kept = history[:, burn::thin].astype(np.float64)
-        g = posterior.coupling(kept[..., 0], mass_index)
+        quantities = posterior.quantities(kept, mass_index)
         acceptance = float(np.mean(chains.accepted) / max(n_steps - 1, 1))
-        diagnostics = diagnose(g, kept, settings, credibility, tau, n_steps, burn, thin,
-                               acceptance)
-        if diagnostics.converged or at_cap:
-            best = np.unravel_index(np.argmax(chains.log_prob), chains.log_prob.shape)
-            return MassSample(mass_index, kept, g, chains.coords[best], diagnostics)
+        diagnostics = diagnose(quantities, kept, settings, credibility, tau, n_steps, burn,
+                               thin, acceptance)
+        sample = MassSample(mass_index, kept, quantities,
+                            chains.coords[np.unravel_index(np.argmax(chains.log_prob),
+                                                           chains.log_prob.shape)],
+                            diagnostics)
+        if sample.converged or at_cap:
+            return sample
     chains.next_check = max(n_steps + settings.chunk_steps, _predicted_length(tau, settings))
     return None
 
@@ -256,12 +259,12 @@ def sample_masses(posterior: ScanPosterior, mass_indices: Iterable[int],
                   on_done: Callable[[MassSample], None] = lambda sample: None,
                   checkpoint_for: Callable[[int], Path] | None = None,
                   identity_for: Callable[[int], dict] = lambda index: {}) -> list[MassSample]:
-    """Sample the masses ``mass_indices`` of ``posterior`` in lockstep until each converges
-    or reaches the step cap; ``on_done`` is called as each finishes.
+    """Sample the grid points (masses) ``mass_indices`` of ``posterior`` in lockstep until
+    each converges or reaches the step cap; ``on_done`` is called as each finishes.
 
-    With ``checkpoint_for(index) -> path``, a mass continues from its checkpoint if one
+    With ``checkpoint_for(index) -> path``, a point continues from its checkpoint if one
     exists (a checkpoint that fails verification is discarded with a warning), and the
-    masses in progress are checkpointed at chunk ends, at most every
+    points in progress are checkpointed at chunk ends, at most every
     ``settings.checkpoint_interval_s`` seconds.
     """
     indices = [int(i) for i in mass_indices]
@@ -275,8 +278,8 @@ def sample_masses(posterior: ScanPosterior, mass_indices: Iterable[int],
                                                 settings)
                 continue
             except CheckpointError as exc:
-                log.warning("%s; sampling m = %g MeV from the start", exc,
-                            posterior.masses_MeV[index])
+                log.warning("%s; sampling %s from the start", exc,
+                            posterior.new_physics.label(index))
                 path.unlink(missing_ok=True)
         active[index] = initial_chains(posterior, index, settings, seed)
     done = []

@@ -1,10 +1,12 @@
-"""The scan over Z' masses: blocks of masses sampled in lockstep, on any executor.
+"""The scan over a grid (Z' masses, or the one point of a run without masses): blocks of
+points sampled in lockstep, on any executor.
 
-The kernels of the whole grid are computed once. The masses still to do are dealt into
+The kernels of the whole grid are computed once. The points still to do are dealt into
 blocks (interleaved, so that light and heavy masses share the work); each block samples its
-masses in lockstep (:func:`~mcprop.inference.sampler.sample_masses`) and turns each
-finished mass into a :class:`~mcprop.inference.results.MassResult`, handing it to
-``on_result`` where it runs. Results do not depend on the blocks: the same seed gives the
+points in lockstep (:func:`~mcprop.inference.sampler.sample_masses`) and turns each
+finished point into a result (:class:`~mcprop.inference.results.MassResult` for a Z' mass,
+:class:`~mcprop.inference.results.MomentResult` for magnetic moments), handing it to
+``writer`` where it runs. Results do not depend on the blocks: the same seed gives the
 same limits with one process, several, or a dask cluster.
 """
 
@@ -19,13 +21,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from threadpoolctl import threadpool_limits
 
+from mcprop.inference.diagnostics import walkers_as_chains
 from mcprop.inference.limits import profile_likelihood_limit
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import ScanPosterior
-from mcprop.inference.results import MassResult
+from mcprop.inference.results import MassResult, MomentResult
 from mcprop.inference.sampler import MassSample, sample_masses
 
 log = logging.getLogger(__name__)
@@ -36,23 +38,34 @@ MAX_BLOCK_MASSES = 64
 
 @dataclass(frozen=True)
 class BlockTask:
-    """One block of masses to sample, with where (if anywhere) its files go.
+    """One block of grid points to sample, with where (if anywhere) its files go.
 
-    ``writer`` is called in the worker with each finished :class:`MassResult`;
+    ``writer`` is called in the worker with each finished result;
     ``checkpoint_for(index)`` and ``identity_for(index)`` locate and identify checkpoints.
     """
 
     plan: ScanPlan
     posterior: ScanPosterior
     mass_indices: tuple[int, ...]
-    writer: Callable[[MassResult], None] | None = None
+    writer: Callable[[MassResult | MomentResult], None] | None = None
     checkpoint_for: Callable[[int], Path] | None = None
     identity_for: Callable[[int], dict] | None = None
 
 
-def mass_result(plan: ScanPlan, posterior: ScanPosterior, sample: MassSample) -> MassResult:
-    """A finished mass's result: the credible limit, the profile limit, the stored draws."""
-    index = sample.mass_index
+def point_result(plan: ScanPlan, posterior: ScanPosterior,
+                 sample: MassSample) -> MassResult | MomentResult:
+    """A finished point's result: the credible limits, the profile limit (Z'), the stored
+    draws (the reported quantities and the nuisances, chain = ensemble x walkers + walker)."""
+    index = sample.point_index
+    k = len(posterior.new_physics.names)
+    draws = dict(sample.quantities)
+    for j, name in enumerate(posterior.nuisance_names, start=k):
+        draws[name] = sample.coords[..., j]
+    draws = {name: walkers_as_chains(x) for name, x in draws.items()}
+    if plan.moments is not None:
+        return MomentResult.from_sampling(index, plan.moments, sample.diagnostics,
+                                          posterior.new_physics.upper_muB(), draws)
+    zprime = posterior.new_physics
     profile = None
     problems = []
     if plan.profile:
@@ -61,27 +74,23 @@ def mass_result(plan: ScanPlan, posterior: ScanPosterior, sample: MassSample) ->
             # thread pool (workers are processes already)
             with threadpool_limits(1):
                 profile = profile_likelihood_limit(posterior, index, plan.profile_level,
-                                                   start=sample.best_coords[1:])
+                                                   start=sample.best_coords[k:])
         except ValueError as exc:
             problems.append(f"profile-likelihood limit not found ({exc})")
-    draws = {"g": sample.g}
-    for j, name in enumerate(posterior.nuisance_names, start=1):
-        draws[name] = sample.coords[..., j]
-    draws = {name: np.moveaxis(x, 2, 1).reshape(-1, x.shape[1]) for name, x in draws.items()}
-    result = MassResult.from_sampling(index, float(posterior.masses_MeV[index]),
-                                      sample.diagnostics, float(posterior.g_max[index]), draws,
-                                      profile)
+    result = MassResult.from_sampling(index, float(zprime.masses_MeV[index]),
+                                      sample.diagnostics["g"], float(zprime.g_max[index]),
+                                      draws, profile)
     if problems:
         result = MassResult(**{**result.__dict__, "problems": result.problems + tuple(problems)})
     return result
 
 
-def run_block(task: BlockTask) -> list[MassResult]:
+def run_block(task: BlockTask) -> list[MassResult | MomentResult]:
     """Sample one block; returns its results in the order they finished."""
     results = []
 
     def on_done(sample: MassSample) -> None:
-        result = mass_result(task.plan, task.posterior, sample)
+        result = point_result(task.plan, task.posterior, sample)
         if task.writer is not None:
             task.writer(result)
         results.append(result)
@@ -101,19 +110,18 @@ def blocks(indices: Sequence[int], n_blocks: int) -> list[tuple[int, ...]]:
 
 def run_scan(plan: ScanPlan, posterior: ScanPosterior, todo: Sequence[int],
              executor: Executor | None, n_blocks: int,
-             on_block: Callable[[list[MassResult]], None] = lambda results: None,
+             on_block: Callable[[list], None] = lambda results: None,
              poll: Callable[[], None] = lambda: None,
              task_files: Callable[[tuple[int, ...]], dict] = lambda indices: {}
-             ) -> list[MassResult]:
-    """Sample the masses ``todo`` in blocks; ``on_block`` gets each block's results as it
-    ends, ``poll`` runs about twice a second while blocks are in flight.
+             ) -> list[MassResult | MomentResult]:
+    """Sample the grid points ``todo`` in blocks; ``on_block`` gets each block's results as
+    it ends, ``poll`` runs about twice a second while blocks are in flight.
 
     Without an executor the blocks run one after another in this process.
     """
-    posterior.g_max  # noqa: B018 - computed once here, shipped with the posterior
     tasks = [BlockTask(plan, posterior, block, **task_files(block))
              for block in blocks(list(todo), n_blocks)]
-    results: list[MassResult] = []
+    results: list = []
     if executor is None:
         for task in tasks:
             block_results = run_block(task)

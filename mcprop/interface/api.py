@@ -7,6 +7,9 @@
 >>> r.save("runs/output/phase1")                         # a run directory
 >>> mcprop.load("runs/output/phase1").limits.equals(r.limits)
 True
+>>> m = mcprop.run("runs/magnetic-moment/independent.toml")   # no mass grid: one posterior
+>>> m.limits[["parameter", "upper_muB"]]                  # mu_e, mu_mu, mu_tau, mu_eff
+>>> m.corner()                                           # the moments' posterior
 
 The command line (``mcprop run``, ``export``, ``plot``, ``corner``, ``diagnose``) is a thin
 layer over these functions.
@@ -23,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from mcprop import __version__
-from mcprop.inference.results import LIMIT_COLUMNS, MassResult
+from mcprop.inference.moments import MAGNETIC_MOMENT
+from mcprop.inference.results import LIMIT_COLUMNS, MOMENT_COLUMNS, MassResult, MomentResult
 from mcprop.interface.errors import UserError
 
 log = logging.getLogger("mcprop")
@@ -34,9 +38,24 @@ def model_label(model: str) -> str:
     return " - ".join(re.sub(r"^L(e|mu|tau)$", r"L_\1", part) for part in model.split("-"))
 
 
-def chain_attrs(config: dict, result: MassResult) -> dict:
-    """Attributes stored with a mass's chains (the posterior group of its InferenceData)."""
+def chain_attrs(config: dict, result: MassResult | MomentResult) -> dict:
+    """Attributes stored with a grid point's chains (the posterior group of its
+    InferenceData)."""
     sampler = config["sampler"]
+    if isinstance(result, MomentResult):
+        limits = {f"{limit.parameter}_upper_muB": limit.upper_muB
+                  if limit.upper_muB is not None else "" for limit in result.limits}
+        return {"mcprop_version": __version__, "seed": int(sampler["seed"]),
+                "point_index": result.point_index, "moments": result.moments,
+                "units": "moments in Bohr magnetons (mu_B)",
+                "credibility": config["limits"]["credibility"],
+                "prior": "flat in each sampled mu^2 >= 0 (flat in the added rate)",
+                **{f"{name}_prior_upper_muB": value
+                   for name, value in result.prior_upper_muB.items()},
+                **limits, "thin": result.thin, "burn_in": result.burn_in,
+                "n_ensembles": sampler["n_ensembles"],
+                "walkers_per_ensemble": sampler["n_walkers"],
+                "chain_layout": "chain = ensemble * walkers + walker"}
     return {"mcprop_version": __version__, "seed": int(sampler["seed"]),
             "mass_index": result.mass_index, "m_zprime_MeV": result.m_zprime_MeV,
             "credibility": config["limits"]["credibility"],
@@ -49,16 +68,19 @@ def chain_attrs(config: dict, result: MassResult) -> dict:
 
 @dataclass
 class ScanResult:
-    """The result of a run: per-mass limits, diagnostics, chains and provenance.
+    """The result of a run: limits, diagnostics, chains and provenance per grid point.
+
+    A Z' run has a grid of masses (one MassResult each, one limits row each); a
+    magnetic-moment run has no masses and one MomentResult (one limits row per moment).
 
     Attributes
     ----------
     config : dict
         The resolved config of the run.
     masses_MeV : array
-        The run's mass grid [MeV].
-    results : list of MassResult
-        The finished masses in grid order (all of them for a complete run).
+        The run's mass grid [MeV] (empty for a run without masses).
+    results : list of MassResult or MomentResult
+        The finished grid points in grid order (all of them for a complete run).
     config_hash : str
         sha256 of what determines the numbers (config and input files).
     run_dir : Path or None
@@ -70,11 +92,13 @@ class ScanResult:
     >>> r.limits[["m_zprime_MeV", "g_upper", "g_upper_mcse"]].head()   # doctest: +SKIP
     >>> r.plot("curve.pdf"); r.corner(10, "corner.png")                # doctest: +SKIP
     >>> r.to_hepdata("hepdata-submission")                             # doctest: +SKIP
+    >>> m = mcprop.load("runs/output/magnetic-moment-e")               # doctest: +SKIP
+    >>> m.limits[["parameter", "upper_muB", "upper_mcse_muB"]]         # doctest: +SKIP
     """
 
     config: dict
     masses_MeV: np.ndarray
-    results: list[MassResult]
+    results: list[MassResult | MomentResult]
     config_hash: str
     run_dir: Path | None = None
     manifest: dict = field(default_factory=dict, repr=False)
@@ -88,31 +112,62 @@ class ScanResult:
         return int(self.config["sampler"]["seed"])
 
     @property
+    def has_masses(self) -> bool:
+        """Whether the run scans Z' masses (False: magnetic moments, one posterior)."""
+        return self.config["physics"]["model"] != MAGNETIC_MOMENT
+
+    @property
+    def n_points(self) -> int:
+        """Points of the grid: the masses, or one for a run without masses."""
+        return len(self.masses_MeV) if self.has_masses else 1
+
+    @property
     def complete(self) -> bool:
-        return len(self.results) == len(self.masses_MeV)
+        return len(self.results) == self.n_points
 
     @property
     def converged(self) -> bool:
         return self.complete and all(r.converged for r in self.results)
 
     @property
+    def columns(self) -> tuple[str, ...]:
+        """Columns of limits.csv: per mass for a Z' run, per moment for magnetic moments."""
+        return LIMIT_COLUMNS if self.has_masses else MOMENT_COLUMNS
+
+    def rows(self) -> list[dict]:
+        """The rows of limits.csv, in grid order."""
+        return [row for r in self.results for row in r.rows()]
+
+    @property
     def limits(self):
         """The limits as a pandas DataFrame with the columns of limits.csv."""
         import pandas as pd
 
-        return pd.DataFrame([r.row() for r in self.results], columns=list(LIMIT_COLUMNS))
+        return pd.DataFrame(self.rows(), columns=list(self.columns))
 
-    def result_at(self, mass_MeV: float) -> MassResult:
-        """The finished result at the grid mass nearest ``mass_MeV`` (in log m)."""
+    def result_at(self, mass_MeV: float | None = None) -> MassResult | MomentResult:
+        """The finished result at the grid mass nearest ``mass_MeV`` (in log m); for a run
+        without masses, its one result (``mass_MeV`` None)."""
+        where = self.run_dir or self.name
+        if not self.has_masses:
+            if mass_MeV is not None:
+                raise UserError(f"--mass-MeV: {where} has no mass grid (magnetic moments: "
+                                f"one posterior); leave --mass-MeV out")
+            if not self.results:
+                raise UserError(f"{where}: no finished result")
+            return self.results[0]
+        if mass_MeV is None:
+            raise UserError(f"--mass-MeV: required for {where}, a run over a mass grid")
         if not (isinstance(mass_MeV, int | float) and np.isfinite(mass_MeV) and mass_MeV > 0):
             raise UserError(f"--mass-MeV: must be a finite number > 0, got {mass_MeV!r}")
         if not self.results:
-            raise UserError(f"{self.run_dir or self.name}: no finished masses")
+            raise UserError(f"{where}: no finished masses")
         masses = np.array([r.m_zprime_MeV for r in self.results])
         return self.results[int(np.argmin(np.abs(np.log(masses / mass_MeV))))]
 
-    def chains(self, mass_MeV: float):
-        """ArviZ InferenceData of the stored draws at the grid mass nearest ``mass_MeV``."""
+    def chains(self, mass_MeV: float | None = None):
+        """ArviZ InferenceData of the stored draws at the grid mass nearest ``mass_MeV`` (of
+        the one posterior of a run without masses)."""
         from mcprop.inference.storage import inference_data
 
         result = self.result_at(mass_MeV)
@@ -122,7 +177,7 @@ class ScanResult:
             from mcprop.interface.store import RunDirectory
 
             try:
-                draws = RunDirectory(self.run_dir).read_draws(result.mass_index)
+                draws = RunDirectory(self.run_dir).read_draws(result.point_index)
             except ResultError as exc:
                 raise UserError(str(exc)) from None
         return inference_data(draws, chain_attrs(self.config, result))
@@ -134,6 +189,26 @@ class ScanResult:
         prior = cp["kind"] + (f" (floor g = {cp['floor_g']:g})" if cp.get("floor_g") else "")
         measurements = "; ".join(f"{m['name']} ({m['source']})" for m in c["measurements"])
         physics = c["physics"]
+        correlations = [f"systematic correlation {k['systematic_correlation']} between "
+                        f"{' and '.join(k['measurements'])} ({k['source']})"
+                        for k in c.get("correlations", [])]
+        if not self.has_masses:
+            return [f"mcprop {__version__}: Bayesian upper limits on flavour-diagonal "
+                    f"neutrino magnetic moments ({physics['moments']})",
+                    f"run: {c['name']}",
+                    f"credibility: {c['limits']['credibility']}",
+                    f"prior on each sampled mu_a^2: {cp['kind']} (flat in mu^2 >= 0, i.e. "
+                    f"flat in the added rate), upper bound where that moment alone adds "
+                    f"{cp['upper_np_fraction']:g} x the SM window rate",
+                    "mu_eff = sqrt(sum_a P_ea mu_a^2), P_ea averaged over the lines of the "
+                    "first rate measurement (weighted by their EM window counts)",
+                    f"flavour model: {physics['flavour_model']}; radiative corrections: "
+                    f"{physics.get('radiative_corrections', False)}",
+                    f"data: {measurements}", *correlations,
+                    f"priors: {', '.join(Path(p).name for p in c['priors']['files'])}",
+                    f"seed: {self.seed}; config hash: {self.config_hash}",
+                    "columns: parameter; upper_muB, upper_mcse_muB [Bohr magnetons]; "
+                    "tau_steps, n_steps, burn_in [steps]"]
         return [f"mcprop {__version__}: Bayesian upper limits on the "
                 f"{model_label(physics['model'])} Z' coupling g",
                 f"run: {c['name']}",
@@ -142,10 +217,7 @@ class ScanResult:
                 f"flavour model: {physics['flavour_model']}; interference: "
                 f"{physics['interference']}; radiative corrections: "
                 f"{physics.get('radiative_corrections', False)}",
-                f"data: {measurements}",
-                *[f"systematic correlation {k['systematic_correlation']} between "
-                  f"{' and '.join(k['measurements'])} ({k['source']})"
-                  for k in c.get("correlations", [])],
+                f"data: {measurements}", *correlations,
                 f"priors: {', '.join(Path(p).name for p in c['priors']['files'])}",
                 f"seed: {self.seed}; config hash: {self.config_hash}",
                 "columns: m_zprime_MeV [MeV]; g_upper, g_upper_mcse, g_upper_profile "
@@ -156,18 +228,26 @@ class ScanResult:
     def to_csv(self) -> str:
         from mcprop.interface.formats import csv_text
 
-        return csv_text(self.provenance(), [r.row() for r in self.results])
+        return csv_text(self.provenance(), self.rows(), self.columns)
 
     def to_json(self) -> str:
         from mcprop.interface.formats import json_text
 
-        return json_text(self.provenance(), [r.row() for r in self.results])
+        return json_text(self.provenance(), self.rows(), self.columns)
+
+    def _need_masses(self, what: str) -> None:
+        if not self.has_masses:
+            raise UserError(f"{self.run_dir or self.name}: a magnetic-moment run has no mass "
+                            f"grid, so no limit curve for {what}; its limits are in "
+                            f"limits.csv (export --format csv or json), its posterior in "
+                            f"'mcprop corner'")
 
     def to_hepdata_table(self) -> str:
         """The limit curve as one HEPData table (YAML, provenance in '#' comments)."""
         from mcprop.interface.formats import hepdata_text
 
-        return hepdata_text(self.provenance(), self.config, [r.row() for r in self.results])
+        self._need_masses("a HEPData table")
+        return hepdata_text(self.provenance(), self.config, self.rows())
 
     def to_hepdata(self, directory: Path | str) -> Path:
         """A HEPData submission in the new folder ``directory``: submission.yaml, the table,
@@ -177,17 +257,18 @@ class ScanResult:
 
         from mcprop.interface.formats import hepdata_submission
 
+        self._need_masses("a HEPData submission")
         with tempfile.TemporaryDirectory() as folder:
             plot = Path(folder) / "limit_curve.png"
             self.plot(plot)
-            return hepdata_submission(self.provenance(), self.config,
-                                      [r.row() for r in self.results], Path(directory), plot)
+            return hepdata_submission(self.provenance(), self.config, self.rows(),
+                                      Path(directory), plot)
 
     def plot(self, out: Path | str | None = None, others: Sequence["ScanResult"] = (),
              overlays: Sequence[str] = (), context: Sequence[str] = ()):
         """The limit-curve figure of this run (and ``others``); saved to ``out`` if given.
 
-        Returns the matplotlib Figure.
+        Returns the matplotlib Figure. A run without masses has no curve (UserError).
         """
         from mcprop.interface.plots import limit_figure, save_figure
 
@@ -196,8 +277,10 @@ class ScanResult:
             save_figure(figure, Path(out))
         return figure
 
-    def corner(self, mass_MeV: float, out: Path | str | None = None):
-        """Corner plot of g and the nuisances at the grid mass nearest ``mass_MeV``."""
+    def corner(self, mass_MeV: float | None = None, out: Path | str | None = None):
+        """Corner plot of g and the nuisances at the grid mass nearest ``mass_MeV``; for a run
+        without masses (``mass_MeV`` None), of the moments, mu_eff and the nuisances with
+        their 90% (the run's credibility) credible regions."""
         from mcprop.interface.plots import corner_figure, save_figure
 
         figure = corner_figure(self, mass_MeV)
@@ -206,7 +289,8 @@ class ScanResult:
         return figure
 
     def save(self, directory: Path | str) -> Path:
-        """Write the run directory (config, manifest, chains, results, limits, plot)."""
+        """Write the run directory (config, manifest, chains, results, limits, the plot of a
+        Z' run)."""
         from mcprop.interface.runner import save_result
 
         return save_result(self, Path(directory))
@@ -223,14 +307,14 @@ def load(run_dir: Path | str, strict: bool = True) -> ScanResult:
     >>> r.converged, len(r.results)                                    # doctest: +SKIP
     (True, 50)
     """
-    from mcprop.interface.store import RunDirectory
+    from mcprop.interface.store import RunDirectory, n_points
 
     run = RunDirectory.open(run_dir)
     config, manifest = run.config(), run.manifest()
     grid = run.grid_MeV(config)
-    if manifest["n_masses"] != len(grid):
-        raise UserError(f"{run.manifest_file}: n_masses = {manifest['n_masses']} does not "
-                        f"match the config's grid of {len(grid)} masses")
+    if manifest["n_points"] != n_points(grid):
+        raise UserError(f"{run.manifest_file}: n_points = {manifest['n_points']} does not "
+                        f"match the config's grid of {n_points(grid)} points")
     return ScanResult(config, grid, run.results(strict), manifest["config_hash"], run.root,
                       manifest)
 
@@ -239,7 +323,8 @@ def run(config: Path | str | Mapping, out: Path | str | None = None, *, workers:
         seed: int | None = None, executor: str = "local", scheduler: str | None = None,
         resume: bool = False, force: bool = False, progress: bool = False,
         argv: Sequence[str] | None = None) -> ScanResult:
-    """Sample every mass of a run config and return the result.
+    """Sample every grid point (every mass; the one posterior of magnetic moments) of a run
+    config and return the result.
 
     Parameters
     ----------

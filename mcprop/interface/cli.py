@@ -81,6 +81,11 @@ def _cmd_run(args) -> int:
               f"'mcprop run {args.config} --resume'", file=sys.stderr)
         return 130
     n_converged = sum(r.converged for r in scan.results)
+    if not scan.has_masses:
+        log.info("done: the moment limits %s; limits in %s (mcprop corner %s for the "
+                 "posterior)", "converged" if scan.converged else "did NOT converge",
+                 scan.run_dir / "limits.csv", scan.run_dir)
+        return 0
     log.info("done: %d/%d masses converged; limits in %s, plot in %s", n_converged,
              len(scan.masses_MeV), scan.run_dir / "limits.csv", scan.run_dir / "limit_curve.png")
     return 0
@@ -143,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_predict)
 
-    p = sub.add_parser("run", help="sample the posterior over the mass grid of a run config")
+    p = sub.add_parser("run", help="sample the posterior over the mass grid of a run config "
+                                   "(the one posterior of a magnetic-moment run)")
     p.add_argument("config", type=Path, help="run config (TOML)")
     p.add_argument("--out", type=Path, help="run directory (default: the config's output)")
     p.add_argument("--workers", type=_positive_int, default=2, help="parallel workers")
@@ -157,14 +163,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar or log lines")
     p.set_defaults(func=_cmd_run)
 
-    p = sub.add_parser("corner", help="corner plot of g and the nuisances at one mass")
+    p = sub.add_parser("corner", help="corner plot of g and the nuisances at one mass (of the "
+                                      "moments for a magnetic-moment run)")
     p.add_argument("run_dir", type=Path, help="run directory")
-    p.add_argument("--mass-MeV", type=float, required=True, dest="mass_MeV",
-                   help="Z' mass [MeV]; the nearest grid mass is used")
+    p.add_argument("--mass-MeV", type=float, dest="mass_MeV",
+                   help="Z' mass [MeV]; the nearest grid mass is used (required for a run "
+                        "over masses; none for a magnetic-moment run)")
     p.add_argument("--out", type=Path, help="output file, .png or .pdf")
     p.set_defaults(func=_cmd_corner)
 
-    p = sub.add_parser("plot", help="limit curves of runs with the g-2 bands")
+    p = sub.add_parser("plot", help="limit curves of Z' runs with the g-2 bands")
     p.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR", help="run directories")
     p.add_argument("--out", type=Path, help="output file, .png or .pdf")
     p.add_argument("--overlay", action="append", default=[], metavar="CSV[:LABEL]",
@@ -174,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "icecube, g-2 (digitised curves, labelled as such)")
     p.set_defaults(func=_cmd_plot)
 
-    p = sub.add_parser("export", help="export the credible-limit curve")
+    p = sub.add_parser("export", help="export the credible limits (the curve of a Z' run)")
     p.add_argument("run_dir", type=Path, help="run directory")
     p.add_argument("--format", choices=("csv", "json", "hepdata", "hepdata-submission"),
                    required=True, help="csv, json, one HEPData table (YAML), or a HEPData "
@@ -183,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
                                             "new folder for hepdata-submission")
     p.set_defaults(func=_cmd_export)
 
-    p = sub.add_parser("diagnose", help="per-mass convergence table; exit 1 if any failed")
+    p = sub.add_parser("diagnose", help="convergence table per mass (per moment); exit 1 if "
+                                        "any failed")
     p.add_argument("run_dir", type=Path, help="run directory")
     p.set_defaults(func=_cmd_diagnose)
     return parser

@@ -49,6 +49,7 @@ from mcprop.inference.measurements import (
     SurvivalProbabilityMeasurement,
     SystematicCorrelation,
 )
+from mcprop.inference.moments import FLAT_MU2, MAGNETIC_MOMENT, PARAMETER_NAMES
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import G_PRIOR_POWERS, CouplingPrior, sampled_priors
 from mcprop.inference.priors import PriorError, load_prior_files
@@ -56,6 +57,7 @@ from mcprop.inference.sampler import SamplerSettings
 from mcprop.interface.errors import UserError
 from mcprop.physics.flavour import FLAVOUR_MODELS, DecoherentMSW, load_solar_profile
 from mcprop.physics.kernels import DetectorResponse
+from mcprop.physics.magnetic_moment import MOMENT_SCHEMES
 from mcprop.physics.scattering import MODELS, U1Model, t_max_MeV
 from mcprop.physics.solar import BE7_LINES, COMPOSITIONS
 
@@ -168,9 +170,11 @@ def default_of(cls: type, name: str) -> Any:
 
 @dataclass(frozen=True, kw_only=True)
 class Physics:
-    """``[physics]``: the U(1)' model, the flavour picture and the cross section."""
+    """``[physics]``: the new physics (a U(1)' model, or flavour-diagonal magnetic moments
+    with their scheme ``moments``), the flavour picture and the cross section."""
 
-    model: str = key(default_of(ScanPlan, "model").name, choices=tuple(MODELS))
+    model: str = key(default_of(ScanPlan, "model").name, choices=(*MODELS, MAGNETIC_MOMENT))
+    moments: str | None = key(None, choices=tuple(MOMENT_SCHEMES))
     flavour_model: str = key("decoherent-vacuum", choices=tuple(FLAVOUR_MODELS))
     interference: bool = key(default_of(ScanPlan, "interference"))
     radiative_corrections: bool = key(True)
@@ -185,6 +189,20 @@ class Physics:
         if self.solar_profile is not None and self.flavour_model != "decoherent-msw":
             raise ConfigError("solar_profile", "only the decoherent-msw flavour model reads a "
                                                "solar profile")
+        if self.model != MAGNETIC_MOMENT:
+            if self.moments is not None:
+                raise ConfigError("moments", f"only model = {MAGNETIC_MOMENT!r} has moments "
+                                             f"(model is {self.model!r})")
+            return
+        if self.moments is None:  # one moment shared by all flavours
+            object.__setattr__(self, "moments", "universal")
+        if self.kinetic_mixing:
+            raise ConfigError("kinetic_mixing", f"a Z' setting; model = {MAGNETIC_MOMENT!r} "
+                                                f"has no Z'")
+
+    @property
+    def magnetic_moment(self) -> bool:
+        return self.model == MAGNETIC_MOMENT
 
     def u1_model(self) -> U1Model:
         """The U(1)' model with the extra kinetic mixing."""
@@ -353,7 +371,7 @@ def flat_rate_kind(model: U1Model, interference: bool) -> str:
 class CouplingPriorSection:
     """``[coupling_prior]``: the prior on g and its upper bound g_max(m)."""
 
-    kind: str = key(FLAT_RATE, choices=(FLAT_RATE, *G_PRIOR_POWERS))
+    kind: str = key(FLAT_RATE, choices=(FLAT_RATE, *G_PRIOR_POWERS, FLAT_MU2))
     upper_np_fraction: float = key(default_of(CouplingPrior, "upper_np_fraction"), low=0,
                                    high=1e6, low_open=True)
     floor_g: float | None = key(default_of(CouplingPrior, "floor_g"), low=0, high=1,
@@ -443,7 +461,7 @@ class RunSchema:
     priors: Priors
     measurements: tuple[MeasurementSection, ...]
     correlations: tuple[Correlation, ...] = key((), min_items=0)
-    mass_grid: MassGrid
+    mass_grid: MassGrid | None = None  # required for a Z', refused for magnetic moments
     coupling_prior: CouplingPriorSection
     limits: Limits
     sampler: Sampler
@@ -705,15 +723,7 @@ def _resolve(document: Any, base_dir: Path, source: str, path: Path,
 def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
     """Check the relations between sections; the resolved document and the scan plan."""
     physics, sections = schema.physics, schema.measurements
-    model = physics.u1_model()
-    prior = schema.coupling_prior
-    if prior.kind == FLAT_RATE:
-        if physics.kinetic_mixing:
-            raise ConfigError("coupling_prior.kind", "flat-rate is not a power of g with "
-                                                     "physics.kinetic_mixing != 0; choose "
-                                                     f"one of {', '.join(G_PRIOR_POWERS)}")
-        prior = CouplingPriorSection(kind=flat_rate_kind(model, physics.interference),
-                                     upper_np_fraction=prior.upper_np_fraction)
+    model, prior = _new_physics(schema)
     if schema.sampler.initial_np_fraction > prior.upper_np_fraction:
         raise ConfigError("sampler.initial_np_fraction",
                           f"must not exceed coupling_prior.upper_np_fraction = "
@@ -737,6 +747,15 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
                               f"{rate_datasets[m.dataset]!r}: a P_ee derived from the same "
                               f"data counts them twice (set allow_shared_dataset = true, "
                               f"with the reason, if the two are independent)")
+    if physics.magnetic_moment:
+        for i, m in enumerate(sections):
+            if not isinstance(m, SurvivalProbability) and (m.window_MeV is None
+                                                           or m.window_MeV[0] <= 0):
+                raise ConfigError(f"measurements[{i}].window_MeV",
+                                  f"a magnetic moment needs a recoil threshold: its 1/T "
+                                  f"recoil spectrum diverges at T -> 0, so a rate without a "
+                                  f"window [T1, T2] with T1 > 0 (a total line rate) cannot "
+                                  f"constrain it (got {brief_repr(m.window_MeV)})")
     correlations = _correlations(schema.correlations, sections)
 
     flavour = FLAVOUR_MODELS[physics.flavour_model]
@@ -751,8 +770,16 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
     try:
         priors = sampled_priors(load_prior_files(schema.priors.files), flavour)
     except PriorError as exc:
+        name = (exc.key or "").removeprefix("parameters.").partition(".")[0]
+        if name in MOMENT_PARAMETERS:
+            raise ConfigError("priors.files", f"{exc.path}: parameters.{name}: a magnetic "
+                                              f"moment is not a parameter of a prior file; a "
+                                              f"magnetic-moment run samples the moments of "
+                                              f"physics.moments with a prior flat in each "
+                                              f"mu^2 >= 0") from None
         raise ConfigError("priors.files", str(exc)) from None
-    n_sampled = len(priors.free_names) + 1
+    n_new = len(MOMENT_SCHEMES[physics.moments]) if physics.magnetic_moment else 1
+    n_sampled = len(priors.free_names) + n_new
     if schema.sampler.n_walkers < 2 * n_sampled:
         raise ConfigError("sampler.n_walkers", f"must be at least twice the {n_sampled} "
                                                f"sampled parameters, got "
@@ -760,27 +787,70 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
 
     resolved = _document(schema)
     resolved["coupling_prior"] = _document(prior)
+    common = dict(priors=priors, flavour=flavour,
+                  measurements=tuple(m.measurement() for m in sections),
+                  credibility=schema.limits.credibility, sampler=schema.sampler.settings(),
+                  seed=schema.sampler.seed, sin2_theta_w=physics.sin2_theta_w,
+                  radiative_corrections=physics.radiative_corrections,
+                  profile_level=schema.limits.profile_delta_chi2, correlations=correlations)
+    if physics.magnetic_moment:
+        del resolved["mass_grid"]
+        resolved["limits"]["profile_likelihood"] = False  # not computed for moments
+        plan = ScanPlan(masses_MeV=np.empty(0),
+                        coupling_prior=CouplingPrior(upper_np_fraction=prior.upper_np_fraction),
+                        profile=False, moments=physics.moments, **common)
+        return resolved, plan
+    del resolved["physics"]["moments"]
     plan = ScanPlan(
         masses_MeV=schema.mass_grid.masses_MeV(),
-        priors=priors,
-        flavour=flavour,
-        measurements=tuple(m.measurement() for m in sections),
         coupling_prior=CouplingPrior(prior.kind, prior.upper_np_fraction, prior.floor_g),
-        credibility=schema.limits.credibility,
-        sampler=schema.sampler.settings(),
-        seed=schema.sampler.seed,
         interference=physics.interference,
         model=model,
-        sin2_theta_w=physics.sin2_theta_w,
-        radiative_corrections=physics.radiative_corrections,
         matter_potential=(physics.zprime_matter_potential and isinstance(flavour, DecoherentMSW)
                           and model.electron_charge != 0
                           and len(set(model.neutrino_charges)) > 1),  # B - L: universal
         profile=schema.limits.profile_likelihood,
-        profile_level=schema.limits.profile_delta_chi2,
-        correlations=correlations,
+        **common,
     )
     return resolved, plan
+
+
+#: Names a magnetic moment goes by (public keys and reported names).
+MOMENT_PARAMETERS = frozenset({*PARAMETER_NAMES, *PARAMETER_NAMES.values(), "mu_eff"})
+
+
+def _new_physics(schema: RunSchema) -> tuple[U1Model | None, "CouplingPriorSection"]:
+    """The U(1)' model (None for magnetic moments) and the concrete prior section of the new
+    physics; ConfigError when the mass grid or the prior does not fit the model."""
+    physics, prior = schema.physics, schema.coupling_prior
+    if physics.magnetic_moment:
+        if prior.kind not in (FLAT_RATE, FLAT_MU2):
+            raise ConfigError("coupling_prior.kind", f"{prior.kind!r} is a prior on the Z' "
+                                                     f"coupling; a magnetic-moment run is flat "
+                                                     f"in each mu^2 >= 0 (flat in the added "
+                                                     f"rate): use {FLAT_RATE} or {FLAT_MU2}")
+        if schema.mass_grid is not None:
+            raise ConfigError("mass_grid", "a magnetic-moment run has no mass grid (one "
+                                           "posterior); remove [mass_grid]")
+        return None, CouplingPriorSection(kind=FLAT_MU2,
+                                          upper_np_fraction=prior.upper_np_fraction)
+    if prior.kind == FLAT_MU2:
+        raise ConfigError("coupling_prior.kind", f"{FLAT_MU2} is the prior of "
+                                                 f"magnetic-moment runs; for a Z' choose one "
+                                                 f"of {FLAT_RATE}, {', '.join(G_PRIOR_POWERS)}")
+    if schema.mass_grid is None:
+        raise ConfigError("mass_grid", f"missing (required): the Z' masses to scan "
+                                       f"(mass_min_MeV, mass_max_MeV, n_masses); only model = "
+                                       f"{MAGNETIC_MOMENT!r} runs without masses")
+    model = physics.u1_model()
+    if prior.kind == FLAT_RATE:
+        if physics.kinetic_mixing:
+            raise ConfigError("coupling_prior.kind", "flat-rate is not a power of g with "
+                                                     "physics.kinetic_mixing != 0; choose "
+                                                     f"one of {', '.join(G_PRIOR_POWERS)}")
+        prior = CouplingPriorSection(kind=flat_rate_kind(model, physics.interference),
+                                     upper_np_fraction=prior.upper_np_fraction)
+    return model, prior
 
 
 def _correlations(entries: tuple[Correlation, ...], sections: tuple) -> tuple:

@@ -31,12 +31,14 @@ def comment_line(text: str) -> str:
     return re.sub(r"[\x00-\x1f\x7f]", " ", text)
 
 
-def csv_text(provenance: list[str], rows: list[dict]) -> str:
-    """limits.csv: '#' provenance lines, a header, one row per mass (floats as repr)."""
+def csv_text(provenance: list[str], rows: list[dict],
+             columns: tuple[str, ...] = LIMIT_COLUMNS) -> str:
+    """limits.csv: '#' provenance lines, a header, one row per mass (per moment for a
+    magnetic-moment run, with its ``columns``), floats as repr."""
     buffer = io.StringIO()
     for line in provenance:
         buffer.write(f"# {comment_line(line)}\n")
-    writer = csv.DictWriter(buffer, fieldnames=LIMIT_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: "" if v is None else repr(v) if isinstance(v, float) else v
@@ -44,9 +46,10 @@ def csv_text(provenance: list[str], rows: list[dict]) -> str:
     return buffer.getvalue()
 
 
-def json_text(provenance: list[str], rows: list[dict]) -> str:
+def json_text(provenance: list[str], rows: list[dict],
+              columns: tuple[str, ...] = LIMIT_COLUMNS) -> str:
     """limits.json: {"provenance": [...], "columns": [...], "limits": [rows]}, strict JSON."""
-    document = {"provenance": provenance, "columns": list(LIMIT_COLUMNS), "limits": rows}
+    document = {"provenance": provenance, "columns": list(columns), "limits": rows}
     return json.dumps(document, indent=2, allow_nan=False) + "\n"
 
 

@@ -3,7 +3,8 @@
 - :func:`limit_figure` / :func:`plot_runs` / :func:`plot_command`: g_90(m) of one or more
   runs (``mcprop plot``, and the ``limit_curve.png`` of every run).
 - :func:`corner_figure` / :func:`corner_command`: the posterior of g and the nuisances at
-  one grid mass (``mcprop corner``).
+  one grid mass; for a magnetic-moment run (no masses, no curve), the posterior of the
+  moments, mu_eff and the nuisances with the credible regions (``mcprop corner``).
 
 Figures are built on :class:`matplotlib.figure.Figure` (no pyplot state), rendered in
 memory and written atomically, so a failed command writes nothing.
@@ -30,6 +31,7 @@ from mcprop.inference.storage import atomic_write_bytes
 from mcprop.interface.errors import UserError
 from mcprop.physics.flavour import BOREXINO_PHASE1_P_EE, NUFIT_5_0_NO_CENTRAL, flavour_model
 from mcprop.physics.kernels import RateKernels
+from mcprop.physics.magnetic_moment import MOMENT_UNIT_MUB
 from mcprop.physics.muon_g2 import G2_2021, G2_2025
 from mcprop.physics.seed_factors import decoherence_factor, error_treatment_factor
 from mcprop.physics.solar import B16_GS98_BE7_FLUX_CM2S, BE7_862
@@ -66,6 +68,10 @@ PARAMETER_LABELS = {
     "flux_7be_cm2s": r"$\Phi_{^7Be}$ [cm$^{-2}$ s$^{-1}$]",
     "p_ee": r"$P_{ee}$",
 }
+#: Axis labels of the moments (in units of MOMENT_UNIT_MUB on the corner plot).
+MOMENT_LABELS = {"mu_universal": r"$\mu_\nu$", "mu_e": r"$\mu_{\nu_e}$",
+                 "mu_mu": r"$\mu_{\nu_\mu}$", "mu_tau": r"$\mu_{\nu_\tau}$",
+                 "mu_eff": r"$\mu_{\rm eff}$"}
 
 
 # --- inputs -----------------------------------------------------------------------------
@@ -144,7 +150,11 @@ class RunCurve:
     @classmethod
     def from_result(cls, scan) -> "RunCurve":
         """The curve of a :class:`~mcprop.interface.api.ScanResult`; UserError if it has no
-        finished mass."""
+        finished mass or no mass grid (a magnetic-moment run)."""
+        if not scan.has_masses:
+            raise UserError(f"{scan.run_dir or scan.name}: a magnetic-moment run has no mass "
+                            f"grid, so no limit curve to plot; its limits are in limits.csv, "
+                            f"its posterior in 'mcprop corner {scan.run_dir or 'RUN'}'")
         if not scan.results:
             raise UserError(f"{scan.run_dir or scan.name}: no finished masses to plot")
 
@@ -391,13 +401,15 @@ def model_tex(model: str) -> str:
 
 # --- corner plots -----------------------------------------------------------------------
 
-def corner_figure(scan, mass_MeV: float) -> Figure:
+def corner_figure(scan, mass_MeV: float | None = None) -> Figure:
     """Corner plot of g and the nuisances of a ScanResult at the grid mass nearest (in
-    log m) ``mass_MeV``."""
+    log m) ``mass_MeV``; of the moments of a run without masses (``mass_MeV`` None)."""
     import corner
 
     result = scan.result_at(mass_MeV)
-    names, samples = _posterior_samples(scan.chains(mass_MeV), scan.run_dir)
+    if not scan.has_masses:
+        return _moment_corner_figure(scan, result)
+    names, samples = _posterior_samples(scan.chains(mass_MeV), scan.run_dir, ("g",))
     if not math.isclose(result.m_zprime_MeV, mass_MeV, rel_tol=1e-6):
         log.info("using the grid mass %.6g MeV nearest to the requested %.6g MeV",
                  result.m_zprime_MeV, mass_MeV)
@@ -424,6 +436,46 @@ def corner_figure(scan, mass_MeV: float) -> Figure:
     return fig
 
 
+def _moment_corner_figure(scan, result) -> Figure:
+    """The moments (in 1e-11 mu_B), mu_eff and the nuisances of a magnetic-moment run, with
+    the credible upper limits (lines) and the 2-D credible regions at the run's credibility
+    (contours)."""
+    import corner
+
+    upper = {limit.parameter: limit.upper_muB for limit in result.limits}
+    names, samples = _posterior_samples(scan.chains(), scan.run_dir, tuple(upper))
+    credibility = float(scan.config["limits"]["credibility"])
+    unit = rf"$10^{{{round(np.log10(MOMENT_UNIT_MUB))}}}\,\mu_B$"
+    labels, truths, ranges = [], [], []
+    for j, name in enumerate(names):
+        if name in upper:
+            samples[:, j] /= MOMENT_UNIT_MUB
+            labels.append(f"{MOMENT_LABELS[name]} [{unit}]")
+            truths.append(None if upper[name] is None else upper[name] / MOMENT_UNIT_MUB)
+            ranges.append((0.0, float(np.quantile(samples[:, j], 0.999))))
+            continue
+        label = PARAMETER_LABELS.get(name, name)
+        exponent = int(np.floor(np.log10(np.median(np.abs(samples[:, j])) or 1.0)))
+        if abs(exponent) >= 3:
+            samples[:, j] /= 10.0**exponent
+            label = _with_unit_factor(label, exponent)
+        labels.append(label)
+        truths.append(None)
+        ranges.append(0.999)
+    fig = Figure(figsize=(2.0 * len(names) + 0.1 * (len(names) - 1) + 1.4,) * 2, dpi=100)
+    corner.corner(samples, fig=fig, labels=labels, truths=truths, range=ranges,
+                  levels=(credibility,), fill_contours=True, plot_datapoints=False,
+                  truth_color="tab:red", color="tab:blue", bins=30, smooth=0.8,
+                  use_math_text=True, label_kwargs={"fontsize": 13}, max_n_ticks=4)
+    percent = _percent(credibility)
+    fig.suptitle(f"{scan.name}: posterior of the neutrino magnetic moments "
+                 f"({result.moments})", fontsize=16, y=0.99)
+    fig.text(0.97, 0.93, f"red lines: {percent} credible upper limits\n"
+                         f"contours: {percent} credible regions\n{len(samples)} samples",
+             ha="right", va="top", fontsize=14, color="tab:red")
+    return fig
+
+
 def _with_unit_factor(label: str, exponent: int) -> str:
     """``label`` with its unit multiplied by 10^exponent: 'x [u]' -> 'x [10^e u]'."""
     power = f"$10^{{{exponent}}}$"
@@ -431,21 +483,25 @@ def _with_unit_factor(label: str, exponent: int) -> str:
     return f"{head} [{power} {unit}" if bracket else f"{label} [{power}]"
 
 
-def _posterior_samples(idata, path) -> tuple[list[str], np.ndarray]:
-    """Names (g first) and samples (n, k) of the varying posterior variables."""
+def _posterior_samples(idata, path, leading: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
+    """Names (``leading`` first: g, or the moments) and samples (n, k) of the varying
+    posterior variables."""
     posterior = idata.posterior
     columns = {name: np.asarray(posterior[name].values, dtype=float).ravel()
                for name in posterior.data_vars}
-    if "g" not in columns:
-        raise UserError(f"{path}: no posterior variable 'g' in the chain file")
-    names = ["g"] + [name for name in columns if name != "g"]
+    for name in leading:
+        if name not in columns:
+            raise UserError(f"{path}: no posterior variable '{name}' in the chain file")
+    names = [*leading, *(name for name in columns if name not in leading)]
     samples = np.column_stack([columns[name] for name in names])
     samples = samples[np.isfinite(samples).all(axis=1)]
     if len(samples) < 2:
         raise UserError(f"{path}: fewer than 2 finite posterior samples")
     varying = [j for j in range(len(names)) if np.ptp(samples[:, j]) > 0]
-    if 0 not in varying:
-        raise UserError(f"{path}: the coupling g does not vary in the chains")
+    for j, name in enumerate(leading):
+        if j not in varying:
+            raise UserError(f"{path}: the {'coupling g' if name == 'g' else name} does not "
+                            f"vary in the chains")
     fixed = [names[j] for j in range(len(names)) if j not in varying]
     if fixed:
         log.info("%s: constant in the chains, left out of the corner plot: %s", path,
@@ -453,8 +509,9 @@ def _posterior_samples(idata, path) -> tuple[list[str], np.ndarray]:
     return [names[j] for j in varying], samples[:, varying]
 
 
-def corner_command(run_dir: Path, mass_MeV: float, out: Path | None) -> int:
-    """``mcprop corner``: default output ``RUN_DIR/corner_mNNN.png``. Returns the exit code."""
+def corner_command(run_dir: Path, mass_MeV: float | None, out: Path | None) -> int:
+    """``mcprop corner``: default output ``RUN_DIR/corner_mNNN.png``; ``mass_MeV`` None for a
+    run without masses. Returns the exit code."""
     from mcprop.interface.api import load
 
     if out is not None:
@@ -463,9 +520,9 @@ def corner_command(run_dir: Path, mass_MeV: float, out: Path | None) -> int:
     result = scan.result_at(mass_MeV)
     fig = corner_figure(scan, mass_MeV)
     if out is None:
-        out = Path(run_dir) / f"corner_m{result.mass_index:03d}.png"
+        out = Path(run_dir) / f"corner_m{result.point_index:03d}.png"
     save_figure(fig, out)
-    log.info("corner plot of m = %.4g MeV written to %s", result.m_zprime_MeV, out)
+    log.info("corner plot of %s written to %s", result.label(), out)
     return 0
 
 

@@ -1,5 +1,6 @@
-"""``mcprop export`` and ``mcprop diagnose``: the limit curve of a run directory as CSV, JSON
-or a HEPData table, and its per-mass convergence table.
+"""``mcprop export`` and ``mcprop diagnose``: the limits of a run directory as CSV, JSON or a
+HEPData table (the limit curve of a Z' run), and its convergence table (per mass; per
+moment for a magnetic-moment run).
 
 Both read the run directory through :func:`mcprop.load` (every file checked); a malformed
 file is reported in one line (:class:`UserError`) and nothing is written.
@@ -17,10 +18,20 @@ log = logging.getLogger("mcprop")
 
 
 def _missing(scan: ScanResult) -> list[str]:
-    """'mass I (m = M MeV)' for every grid mass without a result."""
-    done = {r.mass_index for r in scan.results}
+    """'mass I (m = M MeV)' for every grid mass without a result ('the posterior' for a run
+    without masses)."""
+    done = {r.point_index for r in scan.results}
+    if not scan.has_masses:
+        return [] if done else ["the posterior of the magnetic moments"]
     return [f"mass {i} (m = {m:.6g} MeV)" for i, m in enumerate(scan.masses_MeV)
             if i not in done]
+
+
+def _not_converged(scan: ScanResult) -> list[str]:
+    """The masses (MeV) or the moments whose limit did not converge."""
+    if not scan.has_masses:
+        return [row["parameter"] for row in scan.rows() if not row["converged"]]
+    return [f"m = {r.m_zprime_MeV:.6g} MeV" for r in scan.results if not r.converged]
 
 
 def export_command(run_dir: Path, fmt: str, out: Path | None) -> int:
@@ -30,14 +41,14 @@ def export_command(run_dir: Path, fmt: str, out: Path | None) -> int:
     """
     scan = load(run_dir)
     if not scan.results:
-        raise UserError(f"{scan.run_dir}: no finished masses to export (results/ is empty)")
+        raise UserError(f"{scan.run_dir}: no finished results to export (results/ is empty)")
     missing = _missing(scan)
     if missing:
         log.warning("%s: incomplete run, exporting %d masses; no result for %s", scan.run_dir,
                     len(scan.results), ", ".join(missing))
-    failed = [f"{r.m_zprime_MeV:.6g}" for r in scan.results if not r.converged]
+    failed = _not_converged(scan)
     if failed:
-        log.warning("%s: not converged at m = %s MeV (see 'mcprop diagnose')", scan.run_dir,
+        log.warning("%s: not converged: %s (see 'mcprop diagnose')", scan.run_dir,
                     ", ".join(failed))
     if fmt == "hepdata-submission":
         if out is None:
@@ -57,38 +68,59 @@ def export_command(run_dir: Path, fmt: str, out: Path | None) -> int:
     return 0
 
 
-HEADER = (f"{'m_zprime_MeV':>12} {'g_upper':>11} {'MCSE':>10} {'MCSE_%':>7} {'ESS':>7} "
-          f"{'R-hat':>7} {'tau_steps':>9} {'accept':>7} {'n_steps':>7}  converged")
+#: Columns of limits.csv that head the convergence table: the row, the limit and its MC
+#: error, of a Z' run (one row per mass) and of a magnetic-moment run (one row per moment).
+TABLE_KEYS = {True: ("m_zprime_MeV", "g_upper", "g_upper_mcse"),
+              False: ("parameter", "upper_muB", "upper_mcse_muB")}
+
+
+def table_header(has_masses: bool) -> str:
+    first, limit, _ = TABLE_KEYS[has_masses]
+    return (f"{first:>12} {limit:>11} {'MCSE':>10} {'MCSE_%':>7} {'ESS':>7} "
+            f"{'R-hat':>7} {'tau_steps':>9} {'accept':>7} {'n_steps':>7}  converged")
 
 
 def _number(value, spec: str, width: int) -> str:
     return f"{'n/a':>{width}}" if value is None else f"{value:>{width}{spec}}"
 
 
-def diagnose_row(result) -> str:
-    """One line of the convergence table for one mass."""
-    g, mcse = result.g_upper, result.g_upper_mcse
-    percent = None if g is None or mcse is None or g == 0 else 100 * mcse / g
-    return (f"{result.m_zprime_MeV:>12.6g} {_number(g, '.4e', 11)} {_number(mcse, '.3e', 10)} "
-            f"{_number(percent, '.2f', 6)}% {_number(result.ess, '.0f', 7)} "
-            f"{_number(result.rhat, '.4f', 7)} {_number(result.tau_steps, '.1f', 9)} "
-            f"{_number(result.acceptance, '.3f', 7)} {result.n_steps:>7d}  "
-            f"{'yes' if result.converged else 'NO'}")
+def diagnose_row(row: dict, has_masses: bool = True) -> str:
+    """One line of the convergence table for one row of limits.csv (a mass, or a moment)."""
+    first_key, limit_key, mcse_key = TABLE_KEYS[has_masses]
+    limit, mcse = row[limit_key], row[mcse_key]
+    percent = None if limit is None or mcse is None or limit == 0 else 100 * mcse / limit
+    first = row[first_key]
+    first = f"{first:>12.6g}" if has_masses else f"{first:>12}"
+    return (f"{first} {_number(limit, '.4e', 11)} {_number(mcse, '.3e', 10)} "
+            f"{_number(percent, '.2f', 6)}% {_number(row['ess'], '.0f', 7)} "
+            f"{_number(row['rhat'], '.4f', 7)} {_number(row['tau_steps'], '.1f', 9)} "
+            f"{_number(row['acceptance'], '.3f', 7)} {row['n_steps']:>7d}  "
+            f"{'yes' if row['converged'] else 'NO'}")
 
 
 def diagnose_report(scan: ScanResult) -> tuple[str, bool]:
-    """The convergence table, problems, missing masses and a summary line; and whether
-    every grid mass has a converged result."""
+    """The convergence table, problems, missing points and a summary line; and whether
+    every grid point has a converged result."""
     missing = _missing(scan)
-    lines = [HEADER, *map(diagnose_row, scan.results)]
+    rows = scan.rows()
+    lines = [table_header(scan.has_masses),
+             *(diagnose_row(row, scan.has_masses) for row in rows)]
     failed = [r for r in scan.results if not r.converged]
     if failed:
         lines.append("problems:")
-        lines += [f"  m = {r.m_zprime_MeV:.6g} MeV (mass {r.mass_index}): "
-                  f"{'; '.join(r.problems) or 'no problem recorded'}" for r in failed]
+        lines += [f"  {r.label()} ({'mass' if scan.has_masses else 'point'} "
+                  f"{r.point_index}): {'; '.join(r.problems) or 'no problem recorded'}"
+                  for r in failed]
     if missing:
         lines.append("missing (no result):")
         lines += [f"  {entry}" for entry in missing]
+    if not scan.has_masses:
+        n_failed = sum(not row["converged"] for row in rows)
+        summary = (f"{scan.name}: {len(rows) - n_failed}/{len(rows)} moment limits converged"
+                   + (f", {n_failed} not converged" if n_failed else "")
+                   + (" (no result yet; continue the run with --resume)" if missing else ""))
+        lines.append(summary)
+        return "\n".join(lines) + "\n", not failed and not missing
     summary = (f"{scan.name}: {len(scan.results) - len(failed)}/{len(scan.masses_MeV)} "
                f"masses converged")
     if failed:
@@ -100,9 +132,10 @@ def diagnose_report(scan: ScanResult) -> tuple[str, bool]:
 
 
 def diagnose_command(run_dir: Path) -> int:
-    """``mcprop diagnose``: print the per-mass convergence table of a run directory.
+    """``mcprop diagnose``: print the convergence table (per mass; per moment for a
+    magnetic-moment run) of a run directory.
 
-    Returns 0 if every mass has a converged result, 1 otherwise.
+    Returns 0 if every grid point has a converged result, 1 otherwise.
     """
     text, ok = diagnose_report(load(run_dir))
     sys.stdout.write(text)

@@ -1,8 +1,9 @@
 """Running a config: the scan, with or without a run directory, and saving a result.
 
-With a run directory every finished mass is written by the worker that sampled it (chains
-first, result last), the manifest and limits are updated as blocks finish, and masses in
-progress are checkpointed; ``--resume`` reuses what is there after verifying it.
+With a run directory every finished grid point (a Z' mass; the one point of a run without
+masses) is written by the worker that sampled it (chains first, result last), the manifest
+and limits are updated as blocks finish, and points in progress are checkpointed;
+``--resume`` reuses what is there after verifying it.
 """
 
 import logging
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from mcprop.inference.results import MassResult
+from mcprop.inference.results import MassResult, MomentResult
 from mcprop.inference.scan import make_executor, run_scan
 from mcprop.interface.api import ScanResult, chain_attrs
 from mcprop.interface.config import RunConfig
@@ -24,48 +25,42 @@ log = logging.getLogger("mcprop")
 
 @dataclass(frozen=True)
 class MassWriter:
-    """Writes a finished mass into a run directory (picklable: runs in workers)."""
+    """Writes a finished grid point into a run directory (picklable: runs in workers)."""
 
     root: Path
     identity: RunIdentity
     config: dict
 
-    def __call__(self, result: MassResult) -> None:
+    def __call__(self, result: MassResult | MomentResult) -> None:
         RunDirectory(self.root).write_mass(result, self.identity, chain_attrs(self.config,
                                                                               result))
 
 
 @dataclass(frozen=True)
 class CheckpointIdentity:
-    """The identity a mass's checkpoint must carry: the run, the mass, the sampler."""
+    """The identity a point's checkpoint must carry: the run, the point (mass), the
+    sampler."""
 
     identity: RunIdentity
     masses_MeV: tuple[float, ...]
     sampler: tuple
 
     def __call__(self, index: int) -> dict:
-        return {**self.identity.for_mass(index, self.masses_MeV[index]),
-                "sampler": list(self.sampler)}
-
-
-def _summary(result: MassResult) -> dict:
-    """What the manifest records of a finished mass."""
-    return {"m_zprime_MeV": result.m_zprime_MeV, "g_upper": result.g_upper,
-            "converged": result.converged, "problems": list(result.problems)}
+        mass = self.masses_MeV[index] if self.masses_MeV else None
+        return {**self.identity.for_point(index, mass), "sampler": list(self.sampler)}
 
 
 def run_config(config: RunConfig, write: bool = True, workers: int = 2,
                executor: str = "local", scheduler: str | None = None, resume: bool = False,
                force: bool = False, progress: bool = True,
                argv: list[str] | None = None) -> ScanResult:
-    """Sample every mass of ``config``; with ``write``, into its run directory."""
+    """Sample every grid point of ``config``; with ``write``, into its run directory."""
     plan = config.plan
-    masses = np.asarray(plan.masses_MeV, dtype=float)
-    posterior = plan.posterior()
+    masses = np.asarray(plan.masses_MeV, dtype=float) if plan.moments is None else np.empty(0)
     try:
-        posterior.coupling_prior.check_floor(posterior.g_max, masses)
+        posterior = plan.posterior()
     except ValueError as exc:
-        raise UserError(f"{config.path}: coupling_prior.floor_g: {exc}") from None
+        raise UserError(f"{config.path}: {exc}") from None
     identity = RunIdentity(config.config_hash, plan.seed)
     store, manifest, done = None, None, {}
     if write:
@@ -73,46 +68,58 @@ def run_config(config: RunConfig, write: bool = True, workers: int = 2,
         manifest.update(executor=executor, workers=workers)
         store.write_manifest(manifest)
     results = dict(done)
-    todo = [i for i in range(len(masses)) if i not in done]
-    log.info("%s: %d masses from %g to %g MeV, %d already done%s", config.name, len(masses),
-             masses[0], masses[-1], len(done),
-             f"; writing to {store.root}" if store else "")
+    todo = [i for i in range(plan.n_points) if i not in done]
+    where = f"; writing to {store.root}" if store else ""
+    if plan.moments is None:
+        log.info("%s: %d masses from %g to %g MeV, %d already done%s", config.name,
+                 len(masses), masses[0], masses[-1], len(done), where)
+    else:
+        log.info("%s: magnetic moments (%s), one posterior, %s%s", config.name, plan.moments,
+                 "already done" if done else "no mass grid", where)
 
     def task_files(indices):
         if store is None:
             return {}
         return {"writer": MassWriter(store.root, identity, config.resolved),
                 "checkpoint_for": store.checkpoint_file,
-                "identity_for": CheckpointIdentity(identity, tuple(masses),
+                "identity_for": CheckpointIdentity(identity, tuple(masses.tolist()),
                                                    tuple(vars(plan.sampler).values()))}
 
     try:
-        with tqdm(total=len(masses), initial=len(done), unit="mass", disable=not progress,
+        with tqdm(total=plan.n_points, initial=len(done),
+                  unit="mass" if plan.moments is None else "posterior", disable=not progress,
                   desc=config.name) as bar:
-            def on_block(block: list[MassResult]) -> None:
+            def on_block(block: list) -> None:
                 for result in block:
-                    results[result.mass_index] = result
+                    results[result.point_index] = result
                     if not result.converged:
-                        log.warning("m = %.4g MeV did not converge: %s", result.m_zprime_MeV,
-                                    "; ".join(result.problems))
+                        if isinstance(result, MassResult):
+                            log.warning("m = %.4g MeV did not converge: %s",
+                                        result.m_zprime_MeV, "; ".join(result.problems))
+                        else:
+                            log.warning("%s did not converge: %s", result.label(),
+                                        "; ".join(result.problems))
                 if store is not None:
                     for result in block:
-                        manifest["masses"][str(result.mass_index)] = _summary(result)
+                        manifest["points"][str(result.point_index)] = result.summary()
                     store.write_manifest(manifest)
                     _write_limits(store, _scan_result(config, masses, results, store))
                 bar.update(len(results) - bar.n)
 
             def poll() -> None:
                 if store is not None:
-                    finished = sum(store.result_file(i).exists() for i in range(len(masses)))
+                    finished = sum(store.result_file(i).exists() for i in range(plan.n_points))
                     bar.update(max(0, finished - bar.n))
 
-            with make_executor(executor, workers, scheduler) as pool:
+            # local processes beyond the points to do would idle (one for magnetic moments)
+            processes = min(workers, max(len(todo), 1)) if executor == "local" else workers
+            with make_executor(executor, processes, scheduler) as pool:
                 run_scan(plan, posterior, todo, pool, workers, on_block, poll, task_files)
         scan = _scan_result(config, masses, results, store)
         if store is not None:
             _write_limits(store, scan)
-            scan.plot(store.plot_file)
+            if scan.has_masses:
+                scan.plot(store.plot_file)
             manifest.update(finished=now(), n_converged=sum(r.converged for r in scan.results))
             store.write_manifest(manifest)
             scan.manifest = manifest
@@ -131,19 +138,19 @@ def _scan_result(config: RunConfig, masses: np.ndarray, results: dict,
 def _open_store(config: RunConfig, identity: RunIdentity, resume: bool, force: bool,
                 argv: list[str]) -> tuple[RunDirectory, dict, dict]:
     """The run directory, its manifest and the verified finished results."""
-    n_masses = len(config.plan.masses_MeV)
+    n_points = config.plan.n_points
     if resume and config.output_dir.exists():
         store = RunDirectory.open(config.output_dir)
         manifest = store.manifest()
         if manifest["config_hash"] != config.config_hash or manifest["seed"] != identity.seed:
             raise UserError(f"{store.root}: was run with a different config, prior files or "
                             f"seed (config hash differs); start it again with --force")
-        if manifest["n_masses"] != n_masses:
-            raise UserError(f"{store.manifest_file}: n_masses: {manifest['n_masses']} does "
-                            f"not match the config's {n_masses}")
+        if manifest["n_points"] != n_points:
+            raise UserError(f"{store.manifest_file}: n_points: {manifest['n_points']} does "
+                            f"not match the config's {n_points}")
         store.acquire_lock()
         try:
-            done = {r.mass_index: r for r in store.results(strict=False)}
+            done = {r.point_index: r for r in store.results(strict=False)}
         except UserError:
             store.release_lock()
             raise
@@ -151,10 +158,10 @@ def _open_store(config: RunConfig, identity: RunIdentity, resume: bool, force: b
     else:
         store = RunDirectory.create(config.output_dir, config.resolved, force=force)
         manifest = store.new_manifest(config.name, str(config.path), config.config_hash,
-                                      identity.seed, n_masses, argv)
+                                      identity.seed, n_points, argv)
         done = {}
     for result in done.values():
-        manifest["masses"][str(result.mass_index)] = _summary(result)
+        manifest["points"][str(result.point_index)] = result.summary()
     manifest.update(finished=None)
     store.write_manifest(manifest)
     return store, manifest, done
@@ -174,18 +181,19 @@ def save_result(scan: ScanResult, directory: Path) -> Path:
     try:
         identity = RunIdentity(scan.config_hash, scan.seed)
         manifest = store.new_manifest(scan.name, "<saved from Python>", scan.config_hash,
-                                      scan.seed, len(scan.masses_MeV), [])
+                                      scan.seed, scan.n_points, [])
         writer = MassWriter(store.root, identity, scan.config)
         for result in scan.results:
             if not result.draws and scan.run_dir is not None:
-                draws = RunDirectory(scan.run_dir).read_draws(result.mass_index)
-                result = MassResult.from_record(result.record(), draws)
+                draws = RunDirectory(scan.run_dir).read_draws(result.point_index)
+                result = type(result).from_record(result.record(), draws)
             writer(result)
-            manifest["masses"][str(result.mass_index)] = _summary(result)
+            manifest["points"][str(result.point_index)] = result.summary()
         manifest.update(finished=now(), n_converged=sum(r.converged for r in scan.results))
         store.write_manifest(manifest)
         _write_limits(store, scan)
-        scan.plot(store.plot_file)
+        if scan.has_masses:
+            scan.plot(store.plot_file)
     finally:
         store.release_lock()
     return store.root

@@ -3,16 +3,17 @@
 Layout of ``RUN_DIR``::
 
     config.toml            the resolved config (defaults filled in, absolute paths)
-    manifest.json          versions, seed, config hash, timings, per-mass convergence
-    chains/mNNN.nc         ArviZ InferenceData (netCDF) of mass NNN: the stored draws
-    results/mNNN.json      limit and diagnostics of mass NNN (written last: marks it done)
-    checkpoints/mNNN.npz   chains of a mass in progress (removed when it finishes)
-    limits.csv, limits.json, limit_curve.png
+    manifest.json          versions, seed, config hash, timings, per-point convergence
+    chains/mNNN.nc         ArviZ InferenceData (netCDF) of grid point NNN: the stored draws
+    results/mNNN.json      limits and diagnostics of point NNN (written last: marks it done)
+    checkpoints/mNNN.npz   chains of a point in progress (removed when it finishes)
+    limits.csv, limits.json, limit_curve.png (a Z' run)
     .lock                  PID of the process running the run
 
-Everything is written atomically; a finished mass is written as soon as it finishes. Every
-file read back is checked: a result must carry the run's identity (config hash, seed), a
-mass index inside the grid with that grid's mass, and only finite numbers.
+The points of the grid are the Z' masses; a run without masses (magnetic moments) has the
+one point 000. Everything is written atomically; a finished point is written as soon as it
+finishes. Every file read back is checked: a result must carry the run's identity (config
+hash, seed), a point index inside the grid with that grid's mass, and only finite numbers.
 """
 
 import json
@@ -29,7 +30,8 @@ import numpy as np
 import tomli_w
 
 from mcprop import __version__
-from mcprop.inference.results import MassResult, ResultError
+from mcprop.inference.moments import MAGNETIC_MOMENT
+from mcprop.inference.results import MassResult, MomentResult, ResultError
 from mcprop.inference.storage import (
     atomic_write_bytes,
     atomic_write_json,
@@ -46,14 +48,16 @@ PACKAGES = ("mcprop", "numpy", "scipy", "emcee", "arviz", "corner", "matplotlib"
 #: Files and folders a run writes; --force removes these and nothing else.
 OWN_FILES = ("config.toml", "manifest.json", "limits.csv", "limits.json", "limit_curve.png")
 OWN_FOLDERS = {"chains": ".nc", "results": ".json", "checkpoints": ".npz"}
-#: Keys of the stored config that readers use, as dotted paths.
+#: Keys of the stored config that readers use, as dotted paths; and those of a Z' run's
+#: mass grid or of a magnetic-moment run's moments.
 CONFIG_KEYS = ("name", "measurements", "physics.model", "physics.flavour_model",
-               "physics.interference", "priors.files", "mass_grid.mass_min_MeV",
-               "mass_grid.mass_max_MeV", "mass_grid.n_masses", "coupling_prior.kind",
+               "physics.interference", "priors.files", "coupling_prior.kind",
                "coupling_prior.upper_np_fraction", "limits.credibility", "sampler.seed")
+GRID_KEYS = ("mass_grid.mass_min_MeV", "mass_grid.mass_max_MeV", "mass_grid.n_masses")
+MOMENT_KEYS = ("physics.moments",)
 #: Keys of the manifest with their types.
 MANIFEST_TYPES = {"mcprop_version": str, "name": str, "config_hash": str, "seed": int,
-                  "n_masses": int, "masses": dict}
+                  "n_points": int, "points": dict}
 
 
 def now() -> str:
@@ -77,7 +81,12 @@ class RunIdentity:
     config_hash: str
     seed: int
 
-    def for_mass(self, index: int, mass_MeV: float) -> dict:
+    def for_point(self, index: int, mass_MeV: float | None) -> dict:
+        """The identity of grid point ``index``: a Z' mass, or (``mass_MeV`` None) the
+        point of a run without masses."""
+        if mass_MeV is None:
+            return {"config_hash": self.config_hash, "seed": self.seed,
+                    "point_index": int(index)}
         return {"config_hash": self.config_hash, "seed": self.seed, "mass_index": int(index),
                 "m_zprime_MeV": float(mass_MeV)}
 
@@ -191,7 +200,9 @@ class RunDirectory:
             config = tomllib.loads(_read_text(self.config_file))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise UserError(f"{self.config_file}: unreadable resolved config ({exc})") from None
-        for dotted in CONFIG_KEYS:
+        model = config.get("physics", {}).get("model") if isinstance(
+            config.get("physics"), dict) else None
+        for dotted in (*CONFIG_KEYS, *(MOMENT_KEYS if model == MAGNETIC_MOMENT else GRID_KEYS)):
             value = config
             for part in dotted.split("."):
                 if not isinstance(value, dict) or part not in value:
@@ -218,27 +229,31 @@ class RunDirectory:
             if isinstance(value, bool) or not isinstance(value, kind):
                 raise UserError(f"{self.manifest_file}: {key}: must be a {kind.__name__}, got "
                                 f"{value!r}")
-        if manifest["n_masses"] < 1:
-            raise UserError(f"{self.manifest_file}: n_masses: must be >= 1")
+        if manifest["n_points"] < 1:
+            raise UserError(f"{self.manifest_file}: n_points: must be >= 1")
         return manifest
 
     def write_manifest(self, manifest: dict) -> None:
         atomic_write_json(self.manifest_file, manifest)
 
     @staticmethod
-    def new_manifest(name: str, config_path: str, config_hash: str, seed: int, n_masses: int,
+    def new_manifest(name: str, config_path: str, config_hash: str, seed: int, n_points: int,
                      argv: list[str]) -> dict:
+        """A new manifest; ``points`` collects the summary of each finished grid point."""
         return {"mcprop_version": __version__, "name": name, "config": config_path,
                 "config_hash": config_hash, "seed": seed, "command": " ".join(argv),
                 "packages": package_versions(), "platform": platform.platform(),
-                "started": now(), "finished": None, "n_masses": n_masses, "masses": {}}
+                "started": now(), "finished": None, "n_points": n_points, "points": {}}
 
     def identity(self) -> RunIdentity:
         manifest = self.manifest()
         return RunIdentity(manifest["config_hash"], manifest["seed"])
 
     def grid_MeV(self, config: dict | None = None) -> np.ndarray:
+        """The Z' masses of the run's grid; empty for a run without masses."""
         config = config or self.config()
+        if config["physics"]["model"] == MAGNETIC_MOMENT:
+            return np.empty(0)
         grid = config["mass_grid"]
         try:
             return mass_grid_MeV(float(grid["mass_min_MeV"]), float(grid["mass_max_MeV"]),
@@ -248,19 +263,23 @@ class RunDirectory:
 
     # --- per-mass results ----------------------------------------------------------------
 
-    def write_mass(self, result: MassResult, identity: RunIdentity, attrs: dict) -> None:
-        """The chains and the result of a finished mass (the result last), atomically; then
-        its checkpoint goes."""
-        index = result.mass_index
+    def write_mass(self, result: MassResult | MomentResult, identity: RunIdentity,
+                   attrs: dict) -> None:
+        """The chains and the result of a finished grid point (the result last),
+        atomically; then its checkpoint goes."""
+        index = result.point_index
         write_inference_data(self.chains_file(index), result.draws,
                              {**attrs, "config_hash": identity.config_hash})
-        record = {"run": identity.for_mass(index, result.m_zprime_MeV), **result.record()}
+        mass = result.m_zprime_MeV if isinstance(result, MassResult) else None
+        record = {"run": identity.for_point(index, mass), **result.record()}
         atomic_write_json(self.result_file(index), record)
         self.checkpoint_file(index).unlink(missing_ok=True)
 
     def read_result(self, index: int, identity: RunIdentity, grid_MeV: np.ndarray,
-                    with_draws: bool = False) -> MassResult:
-        """The result of grid mass ``index``, verified; ResultError saying what is wrong."""
+                    with_draws: bool = False) -> MassResult | MomentResult:
+        """The result of grid point ``index`` (a mass of ``grid_MeV``; the one point of a
+        run without masses when ``grid_MeV`` is empty), verified; ResultError saying what
+        is wrong."""
         path = self.result_file(index)
         try:
             record = json.loads(_read_text(path))
@@ -268,22 +287,23 @@ class RunDirectory:
             raise ResultError(f"{path}: unreadable result ({exc})") from None
         if not isinstance(record, dict):
             raise ResultError(f"{path}: not a JSON object")
-        expected = identity.for_mass(index, grid_MeV[index])
+        masses = len(grid_MeV) > 0
+        result_class = MassResult if masses else MomentResult
+        expected = identity.for_point(index, grid_MeV[index] if masses else None)
         stored = record.pop("run", None)
         if not isinstance(stored, dict) or {k: stored.get(k) for k in expected} != expected:
             raise ResultError(f"{path}: result of another run or mass (run identity "
                               f"{stored!r} does not match {expected!r})")
         try:
-            result = MassResult.from_record(record)
+            result = result_class.from_record(record)
         except ResultError as exc:
             raise ResultError(f"{path}: {exc}") from None
-        if result.mass_index != index or not np.isclose(result.m_zprime_MeV, grid_MeV[index],
-                                                        rtol=1e-12):
+        if masses and (result.mass_index != index or not np.isclose(
+                result.m_zprime_MeV, grid_MeV[index], rtol=1e-12)):
             raise ResultError(f"{path}: holds mass {result.mass_index} "
                               f"(m = {result.m_zprime_MeV:g} MeV), not mass {index}")
         if with_draws:
-            draws = self.read_draws(index)
-            result = MassResult.from_record(record, draws)
+            result = result_class.from_record(record, self.read_draws(index))
         return result
 
     def read_draws(self, index: int) -> dict[str, np.ndarray]:
@@ -295,9 +315,9 @@ class RunDirectory:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ResultError(f"{path}: unreadable chain file ({reason})") from None
 
-    def stray_results(self, n_masses: int) -> list[Path]:
-        """Result files that name no grid mass (a run's own writer never makes them)."""
-        names = {self.result_file(i).name for i in range(n_masses)}
+    def stray_results(self, n_points: int) -> list[Path]:
+        """Result files that name no grid point (a run's own writer never makes them)."""
+        names = {self.result_file(i).name for i in range(n_points)}
         folder = self.root / "results"
         return sorted(p for p in folder.glob("*.json") if p.name not in names) \
             if folder.is_dir() else []
@@ -307,11 +327,11 @@ class RunDirectory:
         UserError; otherwise it is reported in a warning and left out (to be recomputed)."""
         config, identity = self.config(), self.identity()
         grid = self.grid_MeV(config)
-        stray = self.stray_results(len(grid))
+        stray = self.stray_results(n_points(grid))
         if stray and strict:
             raise UserError(f"{stray[0]}: result file for no mass of the grid")
         out = []
-        for index in range(len(grid)):
+        for index in range(n_points(grid)):
             if not self.result_file(index).exists():
                 continue
             try:
@@ -325,6 +345,11 @@ class RunDirectory:
                 self.result_file(index).unlink(missing_ok=True)
                 self.chains_file(index).unlink(missing_ok=True)
         return out
+
+
+def n_points(grid_MeV: np.ndarray) -> int:
+    """Points of a grid of masses: one for a run without masses (an empty grid)."""
+    return max(len(grid_MeV), 1)
 
 
 def _alive(pid: int) -> bool:
