@@ -68,7 +68,7 @@ def kernel_ns_per_sample(repeats: int = 21, n: int = 10_000) -> float:
     draws = posterior.priors.sample(rng, n)
     coords = np.column_stack([rng.uniform(0, 0.05, n)]
                              + [draws[k] for k in posterior.nuisance_names])
-    index = rng.integers(0, len(posterior.masses_MeV), n)
+    index = rng.integers(0, len(posterior.new_physics.masses_MeV), n)
     seconds, _ = median_seconds(lambda: posterior(coords, index), repeats)
     return seconds / n * 1e9
 

@@ -29,16 +29,17 @@ class NaivePosterior:
 
     def __init__(self, posterior, mass_index: int):
         self.posterior = posterior
+        self.zprime = posterior.new_physics
         self.index = mass_index
-        self.mass_MeV = float(posterior.masses_MeV[mass_index])
+        self.mass_MeV = float(self.zprime.masses_MeV[mass_index])
 
     def _window_integral(self, response, line, mass, g, probabilities):
         low, high = response.integration_range_MeV(float(t_max_MeV(line.energy_MeV)))
         peak = mass**2 / (2 * M_ELECTRON_MEV)
 
         def integrand(t):
-            d = dsigma_dT_zprime(t, line.energy_MeV, mass, g, self.posterior.model,
-                                 interference=self.posterior.interference)[:, 0]
+            d = dsigma_dT_zprime(t, line.energy_MeV, mass, g, self.zprime.model,
+                                 interference=self.zprime.interference)[:, 0]
             return float(response.weight(t) * (probabilities @ d))
 
         points = [peak] if low < peak < high else None
@@ -49,10 +50,12 @@ class NaivePosterior:
         out = np.empty(len(coords))
         for i, row in enumerate(coords):
             nuisances = dict(zip(post.nuisance_names, row[1:], strict=True))
-            total = float(post.log_prior(row[0], nuisances, self.index))
-            g = float(post.coupling(row[0], self.index))
+            total = float(self.zprime.log_prior(row[None, :1], np.array([self.index]))[0]
+                          + post.priors.log_density(nuisances))
+            g = float(self.zprime.coupling(row[0], self.index))
             params = post.parameters(nuisances)
-            for measurement, kernels in zip(post.measurements, post.kernels, strict=True):
+            for measurement, kernels in zip(post.measurements, self.zprime.kernels,
+                                            strict=True):
                 lines = [BE7_LINES[name] for name in measurement.lines]
                 sums = np.zeros(3)
                 for line in lines:

@@ -78,7 +78,11 @@ def test_half_normal_quantile():
     diag = sample.diagnostics["g"]
     assert diag.converged, diag.problems
     sigma = 0.14 * 46.0
-    assert _np_rate(plan, 0, diag.upper, 0.53) / sigma == pytest.approx(1.6449, rel=0.01)
+    # the rate goes as g^4 (no interference): its relative MC error is 4x that of g_90
+    tolerance = 4 * 4 * diag.upper_mcse / diag.upper
+    assert _np_rate(plan, 0, diag.upper, 0.53) / sigma == pytest.approx(norm.ppf(0.95),
+                                                                         rel=tolerance)
+    assert tolerance < 0.05
     # the whole posterior of the rate is half-normal: check two more quantiles
     g = sample.quantities["g"].ravel()
     for q, z in ((0.5, 0.6745), (0.68, 0.9945)):
@@ -86,8 +90,8 @@ def test_half_normal_quantile():
 
 
 def test_profile_limit_closed_form():
-    """Without nuisances the one-sided 90% profile limit (the plan's default level) is where
-    the new-physics rate is the 95% quantile of a unit normal, 1.645 sigma."""
+    """Without nuisances the 90% C.L. profile limit (the plan's default level) is where the
+    new-physics rate is the 95% quantile of a unit normal, 1.645 sigma."""
     plan = _seed_plan()
     result = profile_likelihood_limit(plan.posterior(), 0, plan.profile_level)
     sigma = 0.14 * 46.0
