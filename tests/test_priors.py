@@ -18,6 +18,7 @@ from mcprop.inference.priors import (
     Fixed,
     LogUniform,
     Normal,
+    NormalMixture,
     PriorError,
     PriorSet,
     TruncatedNormal,
@@ -372,9 +373,30 @@ def test_invalid_fields_raise(cls, kwargs, key):
     assert str(info.value).startswith(f"{key}: ")
 
 
+def test_normal_mixture_closed_forms():
+    """Weighted sum of two normal densities (scipy), normalised; moments and interval
+    probabilities of the mixture against their closed forms."""
+    dist = NormalMixture(4.93, 0.2958, 4.50, 0.27, 0.3)
+    x = np.linspace(3.0, 6.5, 13)
+    expected = np.log(0.7 * stats.norm.pdf(x, 4.93, 0.2958) + 0.3 * stats.norm.pdf(x, 4.50, 0.27))
+    np.testing.assert_allclose(dist.log_density(x), expected, rtol=1e-12)
+    assert integrate.quad(lambda t: np.exp(dist.log_density(t)), 2.0, 8.0)[0] == pytest.approx(
+        1.0, abs=1e-9)
+    assert dist.centre == pytest.approx(0.7 * 4.93 + 0.3 * 4.50)
+    assert dist.probability_between(4.5, 4.93) == pytest.approx(
+        0.7 * (stats.norm.cdf(0) - stats.norm.cdf(-0.43 / 0.2958))
+        + 0.3 * (stats.norm.cdf(0.43 / 0.27) - 0.5), rel=1e-12)
+    draws = dist.sample(np.random.default_rng(3), N_SAMPLES)
+    variance = 0.7 * (0.2958**2 + 4.93**2) + 0.3 * (0.27**2 + 4.50**2) - dist.centre**2
+    assert draws.mean() == pytest.approx(dist.centre, abs=4 * np.sqrt(variance / N_SAMPLES))
+    assert draws.var() == pytest.approx(variance, rel=0.01)
+    with pytest.raises(PriorError, match="weight_b"):
+        NormalMixture(4.93, 0.2958, 4.50, 0.27, 1.0)
+
+
 def test_families_registry():
-    assert set(FAMILIES) == {"normal", "asymmetric-normal", "truncated-normal", "uniform",
-                             "log-uniform", "fixed", "circular"}
+    assert set(FAMILIES) == {"normal", "asymmetric-normal", "normal-mixture",
+                             "truncated-normal", "uniform", "log-uniform", "fixed", "circular"}
     assert issubclass(PriorError, ValueError)
 
 
@@ -405,6 +427,8 @@ SHIPPED = {
                           "flux_f17_cm2s": ("normal", 5.28e6, 1.056e6),
                           "flux_b8_cm2s": ("normal", 5.46e6, 0.6552e6)},
     "ssm-b16-agss09met.toml": {"flux_7be_cm2s": ("normal", 4.50e9, 0.27e9)},
+    "ssm-b16-composition-mixture.toml": {
+        "flux_7be_cm2s": ("normal-mixture", 4.93e9, 0.2958e9, 4.50e9, 0.27e9, 0.5)},
     "ssm-b16-agss09met-other-sources.toml": {
                                "flux_pp_cm2s": ("normal", 6.03e10, 0.03015e10),
                                "flux_pep_cm2s": ("normal", 1.46e8, 0.01314e8),
@@ -451,7 +475,7 @@ def test_shipped_file_loads_with_published_numbers(filename):
         dist = prior_set.distributions[name]
         assert dist.family == family
         assert [getattr(dist, field.name) for field in fields(dist)] == numbers
-        if family != "uniform":  # the centre of a uniform prior is its midpoint
+        if family not in ("uniform", "normal-mixture"):  # their centres are averages
             assert prior_set.centres()[name] == numbers[0]
         assert len(prior_set.references[name]) > 20
     provenance = prior_set.provenance()

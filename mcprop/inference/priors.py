@@ -296,6 +296,54 @@ class AsymmetricNormal(_OnTheRealLine):
 
 
 @dataclass(frozen=True)
+class NormalMixture(Distribution):
+    """Two normal components: weight 1 - ``weight_b`` on (``mean_a``, ``sigma_a``) and
+    ``weight_b`` on (``mean_b``, ``sigma_b``). It marginalises over a discrete choice, such
+    as the solar composition (the B16-GS98 or B16-AGSS09met 7Be flux).
+    """
+
+    family: ClassVar[str] = "normal-mixture"
+    widths: ClassVar[tuple[str, ...]] = ("sigma_a", "sigma_b")
+    mean_a: float
+    sigma_a: float
+    mean_b: float
+    sigma_b: float
+    weight_b: float
+
+    def _validate(self) -> None:
+        self._require_positive("sigma_a", "sigma_b")
+        if not 0 < self.weight_b < 1:
+            raise PriorError(f"must lie in (0, 1), got {self.weight_b}", key="weight_b")
+
+    def _components(self):
+        return ((1.0 - self.weight_b, self.mean_a, self.sigma_a),
+                (self.weight_b, self.mean_b, self.sigma_b))
+
+    def log_density(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        terms = [math.log(w) - 0.5 * ((x - m) / s) ** 2 - math.log(s * math.sqrt(2 * math.pi))
+                 for w, m, s in self._components()]
+        return np.logaddexp(*terms)
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        second = rng.random(size) < self.weight_b
+        z = rng.standard_normal(size)
+        return np.where(second, self.mean_b + self.sigma_b * z, self.mean_a + self.sigma_a * z)
+
+    def probability_between(self, low: float, high: float) -> float:
+        return sum(w * _normal_probability((low - m) / s, (high - m) / s)
+                   for w, m, s in self._components())
+
+    @property
+    def support(self) -> tuple[float, float]:
+        return (-math.inf, math.inf)
+
+    @property
+    def centre(self) -> float:
+        return sum(w * m for w, m, _ in self._components())
+
+
+@dataclass(frozen=True)
 class TruncatedNormal(Distribution):
     """Normal(``mean``, ``sigma``) restricted to [``low``, ``high``] and renormalised."""
 
@@ -531,7 +579,8 @@ class Circular(Distribution):
 #: Prior families by the name used in the ``family`` key of a prior file.
 FAMILIES: dict[str, type[Distribution]] = {
     cls.family: cls
-    for cls in (Normal, AsymmetricNormal, TruncatedNormal, Uniform, LogUniform, Fixed, Circular)
+    for cls in (Normal, AsymmetricNormal, NormalMixture, TruncatedNormal, Uniform, LogUniform,
+                Fixed, Circular)
 }
 
 
