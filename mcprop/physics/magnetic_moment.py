@@ -40,7 +40,7 @@ from mcprop.physics.constants import (
     M_ELECTRON_MEV,
     SECONDS_PER_DAY,
 )
-from mcprop.physics.kernels import DetectorResponse, sm_kernel_cm2
+from mcprop.physics.kernels import DetectorResponse, contract, sm_kernel_cm2
 from mcprop.physics.scattering import default_sin2_theta_w, t_max_MeV
 from mcprop.physics.solar import NeutrinoLine
 
@@ -205,9 +205,6 @@ class MagneticKernels:
         return cls(tuple(lines), response, branching * EM_PREFACTOR_CM2 * em,
                    branching[:, None] * sm_window, branching[:, None] * sm_total)
 
-    def _contract_sm(self, kernel, probabilities):
-        return np.einsum("la,la...->...", kernel, probabilities)
-
     def rate_per_mu2_cpd100t(self, flux_cm2s, probabilities) -> np.ndarray:
         """dR/d(mu_a/mu_B)^2 [cpd/100t] per flavour, shape (3, ...).
 
@@ -222,8 +219,8 @@ class MagneticKernels:
         """
         probabilities = np.asarray(probabilities, dtype=float)
         exposure = np.asarray(flux_cm2s, dtype=float) * self.electrons * SECONDS_PER_DAY
-        total_over_window = (self._contract_sm(self.sm_total_cm2, probabilities)
-                             / self._contract_sm(self.sm_window_cm2, probabilities))
+        total_over_window = (contract(self.sm_total_cm2, probabilities)
+                             / contract(self.sm_window_cm2, probabilities))
         em = np.einsum("l,la...->a...", self.em_window_cm2, probabilities)
         return exposure * total_over_window * em
 
@@ -247,11 +244,11 @@ class MagneticKernels:
         """
         probabilities = np.asarray(probabilities, dtype=float)
         exposure = np.asarray(flux_cm2s, dtype=float) * self.electrons * SECONDS_PER_DAY
-        sm_window = self._contract_sm(self.sm_window_cm2, probabilities)
+        sm_window = contract(self.sm_window_cm2, probabilities)
         em_window = np.einsum("l,la...,a...->...", self.em_window_cm2, probabilities,
                               np.asarray(mu2_flavour, dtype=float))
         np_fraction = em_window / sm_window
-        rate_sm = exposure * self._contract_sm(self.sm_total_cm2, probabilities)
+        rate_sm = exposure * contract(self.sm_total_cm2, probabilities)
         return rate_sm, rate_sm * (1.0 + np_fraction), np_fraction
 
 
