@@ -2,9 +2,12 @@
 
 import contextlib
 import io
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +41,26 @@ def run_process(*args, cwd=None, timeout=600) -> subprocess.CompletedProcess:
     """Run ``python -m mcprop ARGS`` in a real process (signals, the console script)."""
     return subprocess.run([sys.executable, "-m", "mcprop", *map(str, args)], cwd=cwd or REPO,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def interrupted_run(out: Path, ready, sig=signal.SIGKILL, extra_args=(), timeout=300):
+    """Start ``mcprop run tests/data/tiny.toml --out OUT [EXTRA_ARGS]`` in a real process (its
+    own session), wait until ``ready(out)`` holds, send ``sig`` to its process group; return
+    the finished Popen (stderr captured). Temporary files of interrupted writes are removed."""
+    process = subprocess.Popen([sys.executable, "-m", "mcprop", "run", DATA / "tiny.toml",
+                                "--out", out, "--workers", "1", "--quiet", *extra_args],
+                               cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None and not ready(out):
+        time.sleep(0.01)
+    assert process.poll() is None, "the run finished before it could be interrupted"
+    os.killpg(process.pid, sig)
+    process.wait(timeout=120)
+    for leftover in out.rglob(".*.tmp"):  # no half-written file under a final name
+        leftover.unlink()
+    return process
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import DATA, REPO
+from conftest import DATA, REPO, interrupted_run
 
 
 def _one_line_error(out, *needles):
@@ -84,16 +84,8 @@ def test_a_run_directory_in_use_is_refused(cli, tiny_run, copy_run):
 
 def test_checkpoint_of_another_seed_is_discarded(cli, tiny_run, copy_run, tmp_path):
     other = tmp_path / "other-seed"
-    for path in (other,):
-        process = subprocess.Popen(
-            [sys.executable, "-m", "mcprop", "run", DATA / "tiny.toml", "--out", path,
-             "--seed", "8", "--workers", "1", "--quiet"], cwd=REPO,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not list(path.glob("checkpoints/m00*.npz")):
-            time.sleep(0.01)
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    interrupted_run(other, lambda folder: list(folder.glob("checkpoints/m00*.npz")),
+                    extra_args=("--seed", "8"))
     stolen = sorted(other.glob("checkpoints/m00*.npz"))[0]
     run = copy_run(tiny_run)
     index = stolen.name
@@ -229,17 +221,7 @@ def test_nan_never_reaches_a_limit_row():
 def _checkpoint_of_a_killed_run(tmp_path) -> tuple:
     """A run directory killed while masses were in progress, and one of its checkpoints."""
     out = tmp_path / "killed"
-    process = subprocess.Popen([sys.executable, "-m", "mcprop", "run", DATA / "tiny.toml",
-                                "--out", out, "--workers", "1", "--quiet"], cwd=REPO,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not list(out.glob("checkpoints/m*.npz")):
-        time.sleep(0.01)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    for leftover in out.rglob(".*.tmp"):
-        leftover.unlink()
+    interrupted_run(out, lambda folder: list(folder.glob("checkpoints/m*.npz")))
     (out / ".lock").unlink(missing_ok=True)
     return out, sorted(out.glob("checkpoints/m*.npz"))[0]
 

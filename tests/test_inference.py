@@ -2,16 +2,12 @@
 profile limits, reproducibility, resume and scale-out."""
 
 import json
-import os
 import signal
-import subprocess
-import sys
-import time
 
 import arviz as az
 import numpy as np
 import pytest
-from conftest import DATA, REPO
+from conftest import DATA, REPO, interrupted_run
 from scipy.stats import multivariate_normal, norm
 
 from mcprop.inference.limits import allowance_limit_g, profile_likelihood_limit
@@ -210,25 +206,14 @@ def test_different_seed_different_chains(tiny_run, cli, tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
 def test_killed_run_resumes_to_the_same_limits(tiny_run, tmp_path, sig, cli):
     out = tmp_path / "killed"
-    process = subprocess.Popen([sys.executable, "-m", "mcprop", "run", DATA / "tiny.toml",
-                                "--out", out, "--workers", "1", "--quiet"], cwd=REPO,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               start_new_session=True)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and process.poll() is None:
-        done = list((out / "results").glob("*.json")) if out.exists() else []
-        in_flight = list((out / "checkpoints").glob("*.npz")) if out.exists() else []
-        if done and in_flight:
-            break
-        time.sleep(0.01)
-    assert process.poll() is None, "the run finished before it could be interrupted"
-    os.killpg(process.pid, sig)
-    process.wait(timeout=120)
+
+    def in_flight(folder):  # a mass finished and another checkpointed
+        return (list(folder.glob("results/*.json")) and list(folder.glob("checkpoints/*.npz")))
+
+    process = interrupted_run(out, in_flight, sig)
     assert process.returncode != 0
     assert "Traceback" not in process.stderr.read().decode()
     assert len(list((out / "results").glob("*.json"))) < 3
-    for leftover in out.rglob(".*.tmp"):  # no half-written file under a final name
-        leftover.unlink()
     resumed = cli("run", DATA / "tiny.toml", "--out", out, "--resume", "--quiet")
     assert resumed.returncode == 0, resumed.stderr
     assert _limits(out) == _limits(tiny_run)
