@@ -21,9 +21,6 @@ LIMIT_COLUMNS = ("m_zprime_MeV", "g_upper", "g_upper_mcse", "g_upper_profile", "
 #: Columns of a magnetic-moment run: one row per reported moment (limits in mu_B).
 MOMENT_COLUMNS = ("parameter", "upper_muB", "upper_mcse_muB", "ess", "rhat", "tau_steps",
                   "acceptance", "n_steps", "burn_in", "converged")
-#: Units of the columns (for provenance lines and HEPData).
-COLUMN_UNITS = {"m_zprime_MeV": "MeV", "tau_steps": "steps", "n_steps": "steps",
-                "burn_in": "steps"}
 
 
 class ResultError(ValueError):
