@@ -24,14 +24,24 @@ DRAWS_PER_TAU = 2
 _WINDOW_C = 5.0
 
 
+#: Quantiles of the central 68% credible interval (one sigma of a Gaussian).
+INTERVAL_68 = (0.15865525393145707, 0.8413447460685429)
+
+
 @dataclass(frozen=True)
 class Diagnostics:
     """The limit on one quantity at one grid point and the evidence that the chains
     support it: ``upper`` (the credible upper limit, in the quantity's unit), its MC error,
-    the quantity's bulk ESS; R-hat, tau, acceptance and lengths are those of the point."""
+    the quantity's median and central 68% interval (``lo68``, ``hi68``) with the MC error of
+    the median, the quantity's bulk ESS; R-hat, tau, acceptance and lengths are those of the
+    point."""
 
     upper: float
     upper_mcse: float
+    median: float
+    median_mcse: float
+    lo68: float
+    hi68: float
     ess: float
     rhat: float
     tau_steps: float
@@ -115,14 +125,16 @@ def ensembles_as_chains(x: np.ndarray) -> np.ndarray:
 
 def diagnose(quantities: Mapping[str, np.ndarray], coords_kept: np.ndarray, settings,
              credibility: float, tau: float, n_steps: int, burn_in: int, thin: int,
-             acceptance: float) -> dict[str, Diagnostics]:
-    """Limit, MCSE, ESS, R-hat and the converged flag of each reported quantity from the
-    stored draws.
+             acceptance: float, summary: str = "upper") -> dict[str, Diagnostics]:
+    """Limit, interval, MCSE, ESS, R-hat and the converged flag of each reported quantity
+    from the stored draws.
 
     quantities: {name: (n_ens, n_draws, n_walkers)} (the couplings ``g`` for the Z');
     coords_kept: (n_ens, n_draws, n_walkers, n_dim) sampled coordinates, both after burn-in
-    and thinning. A quantity converges when the chains are long enough, its ESS and MCSE
-    pass and the largest R-hat of the sampled coordinates does.
+    and thinning. A quantity converges when the chains are long enough, its ESS passes and
+    the largest R-hat of the sampled coordinates does, and, for ``summary = "upper"``, the
+    MCSE of its upper limit relative to the limit (an interval of a quantity that may be
+    zero or negative has no relative error: its MC error is set by the ESS).
     """
     import arviz as az
 
@@ -137,19 +149,22 @@ def diagnose(quantities: Mapping[str, np.ndarray], coords_kept: np.ndarray, sett
     out = {}
     for name, kept in quantities.items():
         chains = walkers_as_chains(kept)
-        upper = float(np.quantile(kept, credibility))
+        upper, median, lo68, hi68 = (float(q) for q in np.quantile(
+            kept, [credibility, 0.5, *INTERVAL_68]))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             mcse = float(az.mcse(chains, method="quantile", prob=credibility))
+            median_mcse = float(az.mcse(chains, method="median"))
             ess = float(az.ess(chains, method="bulk"))
         problems = list(shared)
         if not ess >= settings.min_ess:
             problems.append(f"ESS({name}) = {ess:.0f} < {settings.min_ess:g}")
         if not rhat < settings.max_rhat:
             problems.append(f"R-hat = {rhat:.4f} >= {settings.max_rhat:g}")
-        if not mcse <= settings.max_relative_mcse * upper:
+        if summary == "upper" and not mcse <= settings.max_relative_mcse * upper:
             problems.append(f"MCSE({name}_upper)/{name}_upper = {mcse / upper:.4f} > "
                             f"{settings.max_relative_mcse:g}")
-        out[name] = Diagnostics(upper, mcse, ess, rhat, tau, acceptance, n_steps, burn_in,
-                                thin, not problems, tuple(problems))
+        out[name] = Diagnostics(upper, mcse, median, median_mcse, lo68, hi68, ess, rhat, tau,
+                                acceptance, n_steps, burn_in, thin, not problems,
+                                tuple(problems))
     return out

@@ -15,7 +15,7 @@ Reported quantities, in Bohr magnetons: the sampled moments (``mu_universal``, `
 weighted by their EM window counts (for a single line, P_ea at that line).
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,6 +102,8 @@ class MagneticMoments:
         return cls(scheme, tuple(kernels), per_fraction, float(upper_np_fraction),
                    tuple(lines), first.em_window_cm2)
 
+    summary = "upper"
+
     @property
     def names(self) -> tuple[str, ...]:
         """Sampled coordinates: mu^2 of each moment in (1e-11 mu_B)^2."""
@@ -157,18 +159,14 @@ class MagneticMoments:
         return rate_sm, rate
 
     def quantities(self, x: np.ndarray, params: Mapping[str, np.ndarray],
-                   flavour: FlavourModel, point: int) -> dict[str, np.ndarray]:
-        """Each sampled moment and mu_eff [mu_B], shape x.shape[:-1]."""
-        shape = np.shape(x)[:-1]
-        flat = np.reshape(x, (-1, len(self.names)))
-        out = {name: np.sqrt(flat[:, j]) * MOMENT_UNIT_MUB
+                   probability: Callable[[float, str | None], np.ndarray],
+                   point: int) -> dict[str, np.ndarray]:
+        """Each sampled moment and mu_eff [mu_B] of draws x (n, k)."""
+        out = {name: np.sqrt(x[:, j]) * MOMENT_UNIT_MUB
                for j, name in enumerate(scheme_parameters(self.scheme))}
-        flat_params = {name: np.broadcast_to(value, shape).reshape(-1)
-                       for name, value in params.items()}
-        p = np.stack([np.broadcast_to(flavour.probabilities(flat_params,
-                                                            BE7_LINES[line].energy_MeV),
-                                      (3, len(flat))) for line in self.effective_lines])
+        p = np.stack([probability(BE7_LINES[line].energy_MeV, None)
+                      for line in self.effective_lines])
         averaged = np.einsum("l,la...->a...", self.effective_weights, p) / np.sum(
             self.effective_weights)
-        out[EFFECTIVE] = np.sqrt(effective_moment_squared(self.moments_squared(flat), averaged))
-        return {name: value.reshape(shape) for name, value in out.items()}
+        out[EFFECTIVE] = np.sqrt(effective_moment_squared(self.moments_squared(x), averaged))
+        return out

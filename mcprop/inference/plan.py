@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mcprop.inference.fit import StandardModel
 from mcprop.inference.measurements import (
     Measurement,
     SurvivalProbabilityMeasurement,
@@ -19,11 +20,17 @@ from mcprop.inference.moments import MagneticMoments
 from mcprop.inference.posterior import FLUX, CouplingPrior, ScanPosterior, ZPrime
 from mcprop.inference.priors import PriorSet
 from mcprop.inference.sampler import SamplerSettings
-from mcprop.physics.flavour import FlavourModel
+from mcprop.inference.spectrum import SpectrumMeasurement
+from mcprop.physics.flavour import DecoherentMSW, FlavourModel
 from mcprop.physics.kernels import RateKernels
 from mcprop.physics.magnetic_moment import MagneticKernels
 from mcprop.physics.scattering import LMU_LTAU, U1Model
 from mcprop.physics.solar import BE7_LINES
+from mcprop.physics.solar_spectra import SOLAR_SOURCES
+from mcprop.physics.spectral import SpectralTemplates
+
+#: A fit without a Z' evaluates the spectral templates of one Z' mass [MeV] at zero coupling.
+TEMPLATE_MASS_WITHOUT_ZPRIME_MEV = np.array([1.0])
 
 #: -2 Delta ln L of the conventional 90% C.L. profile-likelihood limit: 1.6449^2 = 2.7055,
 #: chi2.ppf(0.9, 1), the upper end of a two-sided 90% interval (Wilks). With a Gaussian
@@ -81,6 +88,13 @@ class ScanPlan:
         None for the Z'; a moment scheme (``universal``, ``e``, ``mu``, ``tau``,
         ``independent``) for flavour-diagonal magnetic moments instead (no mass grid, no
         profile-likelihood limit).
+    standard_model : bool
+        No new physics: a fit of the nuisances alone (no mass grid, no limits; every sampled
+        parameter reported as a median and 68% interval).
+    composition : str or None
+        The B16 composition whose production profile of each solar source sets that
+        source's MSW flavour content in spectrum measurements; None uses ``flavour`` for
+        every source (vacuum weights, or a profile read from a file).
     """
 
     masses_MeV: np.ndarray
@@ -100,19 +114,35 @@ class ScanPlan:
     profile_level: float = PROFILE_LEVEL_90
     correlations: tuple[SystematicCorrelation, ...] = ()
     moments: str | None = None
+    standard_model: bool = False
+    composition: str | None = None
+
+    @property
+    def has_masses(self) -> bool:
+        """Whether the run scans Z' masses (not: magnetic moments, a Standard-Model fit)."""
+        return self.moments is None and not self.standard_model
 
     @property
     def n_points(self) -> int:
-        """Points of the grid: the masses, or one for magnetic moments."""
-        return 1 if self.moments is not None else len(self.masses_MeV)
+        """Points of the grid: the masses, or one for a run without masses."""
+        return len(self.masses_MeV) if self.has_masses else 1
 
-    def kernels(self) -> list[RateKernels | MagneticKernels | None]:
-        """Kernels of every rate measurement: over the whole mass grid for the Z', the
-        magnetic ones for moments (None for a survival probability)."""
+    def kernels(self) -> list[RateKernels | MagneticKernels | SpectralTemplates | None]:
+        """Kernels of every measurement: rate kernels over the whole mass grid for the Z',
+        the magnetic ones for moments, spectral templates for a spectrum (None for a
+        survival probability)."""
         kernels = []
         for m in self.measurements:
             if isinstance(m, SurvivalProbabilityMeasurement):
                 kernels.append(None)
+                continue
+            if isinstance(m, SpectrumMeasurement):
+                kernels.append(SpectralTemplates.compute(
+                    self.masses_MeV if self.has_masses else TEMPLATE_MASS_WITHOUT_ZPRIME_MEV,
+                    self.model, m.nh_edges, m.response, m.background_matrix,
+                    m.background_names, m.exposure_day_100t,
+                    radiative_corrections=self.radiative_corrections,
+                    sin2_theta_w=self.sin2_theta_w))
                 continue
             lines = [BE7_LINES[name] for name in m.lines]
             if self.moments is not None:
@@ -123,6 +153,15 @@ class ScanPlan:
                                                    m.response, self.sin2_theta_w,
                                                    self.radiative_corrections))
         return kernels
+
+    def source_flavours(self) -> dict[str, FlavourModel]:
+        """The flavour model of each spectral source: MSW over its own production profile
+        in the run's B16 composition (empty without a composition: ``flavour`` for all)."""
+        if self.composition is None or not any(isinstance(m, SpectrumMeasurement)
+                                               for m in self.measurements):
+            return {}
+        return {s.name: DecoherentMSW.from_solar_model(self.composition, s.production)
+                for s in SOLAR_SOURCES}
 
     def posterior(self) -> ScanPosterior:
         """The posterior over the whole grid (kernels computed here, once).
@@ -136,15 +175,22 @@ class ScanPlan:
         """
         kernels = tuple(self.kernels())
         centres = self.priors.centres()
-        if self.moments is not None:
+        source_flavours = self.source_flavours()
+        if self.standard_model:
+            new_physics = StandardModel(kernels, self.priors.free_names)
+        elif self.moments is not None:
             new_physics = MagneticMoments.build(self.moments,
                                                 self.coupling_prior.upper_np_fraction, kernels,
                                                 self.measurements, self.flavour, centres,
                                                 centres[FLUX])
         else:
+            def central_probability(energy_MeV, source):
+                return source_flavours.get(source, self.flavour).probabilities(centres,
+                                                                               energy_MeV)
+
             new_physics = ZPrime.build(np.asarray(self.masses_MeV, dtype=float),
                                        self.coupling_prior, kernels, self.measurements,
-                                       self.flavour, centres, self.interference, self.model,
-                                       self.matter_potential)
+                                       central_probability, centres, self.interference,
+                                       self.model, self.matter_potential)
         return ScanPosterior(self.priors, self.flavour, self.measurements, new_physics,
-                             self.correlations)
+                             self.correlations, source_flavours)

@@ -11,8 +11,8 @@ explicit and recorded); :class:`mcprop.inference.moments.MagneticMoments` are ne
 magnetic moments, one posterior (a one-point grid).
 """
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Protocol
 
@@ -24,6 +24,12 @@ from mcprop.inference.measurements import (
     SystematicCorrelation,
 )
 from mcprop.inference.priors import PriorSet
+from mcprop.inference.spectrum import (
+    SpectrumMeasurement,
+    TemplateInputs,
+    solar_count_terms,
+    template_inputs,
+)
 from mcprop.physics.flavour import FlavourModel, msw_probabilities, zprime_potential_ratios
 from mcprop.physics.kernels import RateKernels, contract
 from mcprop.physics.scattering import (
@@ -33,6 +39,7 @@ from mcprop.physics.scattering import (
     coupling_product_MeV2,
 )
 from mcprop.physics.solar import BE7_LINES
+from mcprop.physics.spectral import SpectralTemplates
 
 #: Name of the sampled parameter that carries the Z' flux normalisation.
 FLUX = "flux_7be_cm2s"
@@ -112,6 +119,11 @@ class NewPhysics(Protocol):
 
     #: Names of the sampled new-physics coordinates (the first columns of a walker).
     names: tuple[str, ...]
+    #: What is reported of each quantity: ``upper`` (a credible upper limit, converged when
+    #: its MC error is small) or ``interval`` (median and 68% interval, converged on ESS).
+    summary: str
+    #: Per measurement: RateKernels, SpectralTemplates, MagneticKernels or None.
+    kernels: tuple
 
     @property
     def n_points(self) -> int:
@@ -143,10 +155,17 @@ class NewPhysics(Protocol):
         """(SM rate, rate with the new physics) [cpd/100t] of rate measurement
         ``measurement``; ``probabilities`` (n_lines, 3, ...)."""
 
+    def counts(self, measurement: int, inputs: TemplateInputs, values,
+               point: np.ndarray) -> np.ndarray:
+        """Expected counts (n, n_bins) of spectrum measurement ``measurement`` with the new
+        physics."""
+
     def quantities(self, x: np.ndarray, params: Mapping[str, np.ndarray],
-                   flavour: FlavourModel, point: int) -> dict[str, np.ndarray]:
-        """The quantities limits are reported on, each with the shape of x without its last
-        axis ({"g": ...} for the Z'; moments in mu_B for magnetic moments)."""
+                   probability: Callable[[float, str | None], np.ndarray],
+                   point: int) -> dict[str, np.ndarray]:
+        """The reported quantities of n stored draws x (n, k), each (n,) ({"g": ...} for
+        the Z'; moments in mu_B for magnetic moments); ``params`` every parameter by name,
+        ``probability(energy_MeV, source)`` P_ea (3, n) of the draws."""
 
 
 @dataclass(frozen=True)
@@ -163,11 +182,13 @@ class ZPrime:
         The Z' masses [MeV].
     coupling_prior : CouplingPrior
     kernels : tuple
-        RateKernels over the grid per measurement (None for a survival probability).
+        RateKernels (rates) or SpectralTemplates (spectra) over the grid per measurement
+        (None for a survival probability).
     reference : tuple of arrays (n_masses,)
         SM, linear and quadratic window kernels of the first rate measurement contracted
-        with P_ea at central inputs (C^2 Q + C L = fraction x SM gives the coupling at which
-        the Z' changes the window counts by that fraction).
+        with P_ea at central inputs, or the solar counts of the first spectrum measurement
+        summed over its bins (C^2 Q + C L = fraction x SM gives the coupling at which the Z'
+        changes the window counts by that fraction).
     interference : bool
     model : U1Model
     matter_potential : bool
@@ -183,13 +204,18 @@ class ZPrime:
     matter_potential: bool = False
 
     names = (COUPLING_COORDINATE,)
+    summary = "upper"
 
     @classmethod
     def build(cls, masses_MeV: np.ndarray, coupling_prior: CouplingPrior,
-              kernels: tuple[RateKernels | None, ...], measurements: tuple[Measurement, ...],
-              flavour: FlavourModel, centres: Mapping[str, float], interference: bool = True,
+              kernels: tuple[RateKernels | SpectralTemplates | None, ...],
+              measurements: tuple[Measurement, ...],
+              central_probability: Callable[[float, str | None], np.ndarray],
+              centres: Mapping[str, float], interference: bool = True,
               model: U1Model = LMU_LTAU, matter_potential: bool = False) -> "ZPrime":
-        """The Z' of a grid, with its reference counts at the prior centres ``centres``.
+        """The Z' of a grid, with its reference counts at the prior centres ``centres``
+        (``central_probability(energy_MeV, source)``: P_ea (3,) there; source None for a
+        7Be line of a rate measurement).
 
         Raises
         ------
@@ -198,11 +224,15 @@ class ZPrime:
             (``coupling_prior.floor_g: ...``).
         """
         index, grid = next((i, k) for i, k in enumerate(kernels) if k is not None)
-        at_masses = grid.at_mass(np.arange(len(masses_MeV)))
-        p = np.stack([flavour.probabilities(centres, BE7_LINES[name].energy_MeV)
-                      for name in measurements[index].lines])[..., None]
-        reference = tuple(contract(k, p) for k in
-                          (at_masses.sm_window, at_masses.linear, at_masses.quadratic))
+        masses = np.arange(len(masses_MeV))
+        if isinstance(grid, SpectralTemplates):
+            reference = solar_count_terms(grid, masses, centres, central_probability)
+        else:
+            at_masses = grid.at_mass(masses)
+            p = np.stack([central_probability(BE7_LINES[name].energy_MeV, None)
+                          for name in measurements[index].lines])[..., None]
+            reference = tuple(contract(k, p) for k in
+                              (at_masses.sm_window, at_masses.linear, at_masses.quadratic))
         zprime = cls(np.asarray(masses_MeV, dtype=float), coupling_prior, tuple(kernels),
                      reference, interference, model, matter_potential)
         try:
@@ -270,8 +300,19 @@ class ZPrime:
             flux_cm2s, probabilities, coupling_product_MeV2(g, self.model), self.interference)
         return rate_sm, rate
 
-    def quantities(self, x: np.ndarray, params, flavour: FlavourModel,
-                   point: int) -> dict[str, np.ndarray]:
+    def counts(self, measurement: int, inputs: TemplateInputs, g, point) -> np.ndarray:
+        """Expected counts (n, n_bins): the templates of each grid mass for its rows."""
+        templates = self.kernels[measurement]
+        coupling = np.asarray(coupling_product_MeV2(g, self.model), dtype=float)
+        point = np.broadcast_to(point, coupling.shape)
+        out = np.empty(coupling.shape + (templates.n_bins,))
+        for mass in np.unique(point):
+            rows = point == mass
+            out[rows] = inputs.counts(templates, int(mass), coupling[rows], self.interference,
+                                      rows)
+        return out
+
+    def quantities(self, x: np.ndarray, params, probability, point: int) -> dict[str, np.ndarray]:
         return {"g": self.coupling(x[..., 0], point)}
 
 
@@ -291,6 +332,7 @@ class ScanPosterior:
     measurements: tuple[Measurement, ...]
     new_physics: NewPhysics
     correlations: tuple[SystematicCorrelation, ...] = ()
+    source_flavours: Mapping[str, FlavourModel] = field(default_factory=dict)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -332,13 +374,27 @@ class ScanPosterior:
         return np.column_stack([x, *(draws[name] for name in self.nuisance_names)])
 
     def quantities(self, coords: np.ndarray, point: int) -> dict[str, np.ndarray]:
-        """The reported quantities of stored coordinates (..., n_dim) at one grid point."""
-        x, nuisances = self._split(coords)
-        return self.new_physics.quantities(x, self.parameters(nuisances), self.flavour, point)
+        """The reported quantities of stored coordinates (..., n_dim) at one grid point,
+        each of shape coords.shape[:-1]."""
+        flat = np.reshape(coords, (-1, coords.shape[-1]))
+        x, nuisances = self._split(flat)
+        index = np.full(len(flat), point)
+        values = self.new_physics.values(x, index)
+        params = self.parameters(nuisances)
+        probability = self._probabilities(params, values, index,
+                                          self.new_physics.batch_shape(values))
+        out = self.new_physics.quantities(x, params, probability, point)
+        return {name: np.reshape(value, coords.shape[:-1]) for name, value in out.items()}
 
     def parameters(self, nuisances: Mapping[str, np.ndarray]) -> dict:
         """Free nuisances completed with the fixed values of the prior set."""
         return {**self.priors.fixed_values, **nuisances}
+
+    def flavour_of(self, source: str | None) -> FlavourModel:
+        """The flavour model of a spectral source (its MSW production profile, if the run
+        has per-source models); the run's flavour model otherwise and for the 7Be lines of
+        rate measurements (``source`` None)."""
+        return self.source_flavours.get(source, self.flavour)
 
     def log_likelihood(self, values, nuisances: Mapping[str, np.ndarray],
                        point) -> np.ndarray:
@@ -347,32 +403,61 @@ class ScanPosterior:
         ``point`` (n,)."""
         params = self.parameters(nuisances)
         shape = self.new_physics.batch_shape(values)
-        cache: dict[float, np.ndarray] = {}
-
-        def probabilities(line: str) -> np.ndarray:
-            """P_ea at the line energy with shape (3, n), computed once per energy."""
-            energy = BE7_LINES[line].energy_MeV
-            if energy not in cache:
-                value = self.new_physics.probabilities(self.flavour, params, energy, values,
-                                                       point)
-                cache[energy] = np.broadcast_to(value.reshape(3, -1), (3, *shape))
-            return cache[energy]
-
+        probability = self._probabilities(params, values, point, shape)
         paired = {i for c in self.correlations for i in (c.first, c.second)}
         rates = {}
         total = np.zeros(shape)
         for i, measurement in enumerate(self.measurements):
             if isinstance(measurement, SurvivalProbabilityMeasurement):
-                total = total + measurement.log_likelihood(probabilities(measurement.line)[0])
-                continue
-            p = np.stack([probabilities(line) for line in measurement.lines])
-            rate_sm, rates[i] = self.new_physics.rate(i, params[FLUX], p, values, point)
-            if i not in paired:
-                total = total + measurement.log_likelihood(rates[i], rate_sm)
+                energy = BE7_LINES[measurement.line].energy_MeV
+                total = total + measurement.log_likelihood(probability(energy, None)[0])
+            elif isinstance(measurement, SpectrumMeasurement):
+                total = total + measurement.log_likelihood(
+                    self._counts(i, params, probability, values, point, shape))
+            else:
+                p = np.stack([probability(BE7_LINES[line].energy_MeV, None)
+                              for line in measurement.lines])
+                rate_sm, rates[i] = self.new_physics.rate(i, params[FLUX], p, values, point)
+                if i not in paired:
+                    total = total + measurement.log_likelihood(rates[i], rate_sm)
         for c in self.correlations:
             total = total + c.log_likelihood(self.measurements[c.first], rates[c.first],
                                              self.measurements[c.second], rates[c.second])
         return total
+
+    def _probabilities(self, params, values, point, shape):
+        """probability(energy_MeV, source) -> P_ea (3, n) of the samples, each computed
+        once per energy and flavour model."""
+        cache: dict[tuple[float, str | None], np.ndarray] = {}
+
+        def probability(energy: float, source: str | None) -> np.ndarray:
+            key = (energy, source if source in self.source_flavours else None)
+            if key not in cache:
+                value = self.new_physics.probabilities(self.flavour_of(source), params,
+                                                       energy, values, point)
+                cache[key] = np.broadcast_to(value.reshape(3, -1), (3, *shape))
+            return cache[key]
+
+        return probability
+
+    def _counts(self, measurement: int, params, probability, values, point, shape):
+        templates = self.new_physics.kernels[measurement]
+        inputs = template_inputs(templates, params, probability, shape)
+        return self.new_physics.counts(measurement, inputs, values, point)
+
+    def expected_counts(self, coords: np.ndarray, point) -> dict[str, np.ndarray]:
+        """Expected counts (n, n_bins) of every spectrum measurement (by name) at sampled
+        coordinates ``coords`` (n, n_dim) of grid points ``point``."""
+        coords = np.atleast_2d(coords)
+        point = np.broadcast_to(point, coords.shape[:1])
+        x, nuisances = self._split(coords)
+        values = self.new_physics.values(x, point)
+        params = self.parameters(nuisances)
+        shape = self.new_physics.batch_shape(values)
+        probability = self._probabilities(params, values, point, shape)
+        return {m.name: self._counts(i, params, probability, values, point, shape)
+                for i, m in enumerate(self.measurements)
+                if isinstance(m, SpectrumMeasurement)}
 
     def profile_objective(self, point: int, g: float, nuisance_rows: np.ndarray) -> np.ndarray:
         """-2 ln [L(D | g, nu) pi(nu)] of the Z' at grid mass ``point`` for each row of
@@ -388,6 +473,10 @@ class ScanPosterior:
         return -2.0 * value
 
 
-def sampled_priors(priors: PriorSet, flavour: FlavourModel) -> PriorSet:
-    """The priors of what the posterior reads: the flavour model's parameters and the flux."""
-    return priors.restricted_to((*flavour.parameters, FLUX))
+def sampled_priors(priors: PriorSet, flavour: FlavourModel,
+                   measurements: tuple[Measurement, ...] = ()) -> PriorSet:
+    """The priors of what the posterior reads: the flavour model's parameters, the 7Be flux
+    and the parameters of the spectrum measurements (fluxes, backgrounds, response)."""
+    spectral = [name for m in measurements if isinstance(m, SpectrumMeasurement)
+                for name in m.parameters]
+    return priors.restricted_to(tuple(dict.fromkeys((*flavour.parameters, FLUX, *spectral))))

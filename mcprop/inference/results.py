@@ -2,7 +2,8 @@
 record format (the ``results/mNNN.json`` of a run directory and its rows of ``limits.csv``).
 
 A Z' run has one :class:`MassResult` per mass (one row: the limit on g); a run without
-masses (magnetic moments) has one :class:`MomentResult` (one row per reported moment).
+masses has one :class:`MomentResult` (magnetic moments: one row per reported moment) or one
+:class:`FitResult` (a Standard-Model fit: one row per reported parameter).
 Every number a result reports is finite or absent (``None``, with the reason in
 ``problems``); a record read back is checked against the same definition.
 """
@@ -10,6 +11,7 @@ Every number a result reports is finite or absent (``None``, with the reason in
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from typing import ClassVar
 
 import numpy as np
 
@@ -21,10 +23,23 @@ LIMIT_COLUMNS = ("m_zprime_MeV", "g_upper", "g_upper_mcse", "g_upper_profile", "
 #: Columns of a magnetic-moment run: one row per reported moment (limits in mu_B).
 MOMENT_COLUMNS = ("parameter", "upper_muB", "upper_mcse_muB", "ess", "rhat", "tau_steps",
                   "acceptance", "n_steps", "burn_in", "converged")
+#: Columns of a Standard-Model fit: one row per reported parameter (in its own unit, named
+#: in the parameter), its median, central 68% credible interval and the median's MC error.
+FIT_COLUMNS = ("parameter", "median", "lo68", "hi68", "median_mcse", "ess", "rhat",
+               "tau_steps", "acceptance", "n_steps", "burn_in", "converged")
 
 
 class ResultError(ValueError):
     """A result record that does not hold a valid result."""
+
+
+def result_type(model: str) -> type:
+    """The result class of a run of ``physics.model``: MassResult for a Z',
+    MomentResult for magnetic moments, FitResult for a Standard-Model fit."""
+    from mcprop.inference.fit import STANDARD_MODEL
+    from mcprop.inference.moments import MAGNETIC_MOMENT
+
+    return {MAGNETIC_MOMENT: MomentResult, STANDARD_MODEL: FitResult}.get(model, MassResult)
 
 
 def finite_or_none(value) -> float | None:
@@ -64,6 +79,8 @@ class MassResult:
     draws : mapping of str to array (chain, draw)
         The stored draws of g and the nuisances; chain = ensemble x walkers + walker.
     """
+
+    COLUMNS: ClassVar[tuple[str, ...]] = LIMIT_COLUMNS
 
     mass_index: int
     m_zprime_MeV: float
@@ -196,6 +213,8 @@ class MomentResult:
         The stored draws of the moments [mu_B] and the nuisances.
     """
 
+    COLUMNS: ClassVar[tuple[str, ...]] = MOMENT_COLUMNS
+
     point_index: int
     moments: str
     limits: tuple[ParameterLimit, ...]
@@ -326,9 +345,174 @@ class MomentResult:
                 "converged": self.converged, "problems": list(self.problems)}
 
 
-_INTEGERS = {"mass_index", "point_index", "n_steps", "burn_in", "thin"}
+@dataclass(frozen=True)
+class ParameterSummary:
+    """One reported parameter of a fit: median, central 68% interval, the median's MC error
+    and the bulk ESS; ``converged`` when its ESS passes (and the point's R-hat and length)."""
+
+    parameter: str
+    median: float | None
+    lo68: float | None
+    hi68: float | None
+    median_mcse: float | None
+    ess: float | None
+    converged: bool
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """A Standard-Model fit: the one point of a run without masses and without new physics.
+
+    Attributes
+    ----------
+    point_index : int
+        0, the one grid point.
+    parameters : tuple of ParameterSummary
+        Every sampled parameter, then the derived interaction rates, in that order.
+    rhat, tau_steps, acceptance : float or None
+        Largest split R-hat, largest autocorrelation time [steps], mean acceptance.
+    n_steps, burn_in, thin : int
+    converged : bool
+        Whether every parameter converged.
+    problems : tuple of str
+    best_fit : mapping of str to float
+        The sampled parameters of the highest-posterior walker of the last step.
+    goodness_of_fit : mapping of str to mapping
+        Per spectrum measurement at ``best_fit``: the Poisson deviance
+        2 sum_b [mu_b - n_b + n_b ln(n_b / mu_b)] (``deviance``) and the number of bins
+        (``n_bins``).
+    draws : mapping of str to array (chain, draw)
+    """
+
+    COLUMNS: ClassVar[tuple[str, ...]] = FIT_COLUMNS
+
+    point_index: int
+    parameters: tuple[ParameterSummary, ...]
+    rhat: float | None
+    tau_steps: float | None
+    acceptance: float | None
+    n_steps: int
+    burn_in: int
+    thin: int
+    converged: bool
+    problems: tuple[str, ...]
+    best_fit: Mapping[str, float]
+    goodness_of_fit: Mapping[str, Mapping[str, float]]
+    draws: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_sampling(cls, diagnostics: Mapping[str, Diagnostics], best_fit: Mapping[str, float],
+                      goodness_of_fit: Mapping[str, Mapping[str, float]],
+                      draws: Mapping[str, np.ndarray]) -> "FitResult":
+        """Assemble a result; a non-finite number becomes None and a problem."""
+        problems: list[str] = []
+        parameters = []
+        for name, d in diagnostics.items():
+            numbers = {key: finite_or_none(getattr(d, key))
+                       for key in ("median", "lo68", "hi68", "median_mcse", "ess")}
+            problems += [f"{name}: {key} could not be computed"
+                         for key, value in numbers.items() if value is None]
+            problems += [p for p in d.problems if p not in problems]
+            parameters.append(ParameterSummary(name, **numbers, converged=bool(
+                d.converged and None not in numbers.values())))
+        first = next(iter(diagnostics.values()))
+        shared = {key: finite_or_none(getattr(first, key))
+                  for key in ("rhat", "tau_steps", "acceptance")}
+        problems += [f"{key} could not be computed" for key, v in shared.items() if v is None]
+        converged = all(p.converged for p in parameters) and shared["rhat"] is not None
+        return cls(0, tuple(parameters), shared["rhat"], shared["tau_steps"],
+                   shared["acceptance"], int(first.n_steps), int(first.burn_in),
+                   int(first.thin), converged, tuple(problems),
+                   {k: float(v) for k, v in best_fit.items()},
+                   {k: {"deviance": float(v["deviance"]), "n_bins": int(v["n_bins"])}
+                    for k, v in goodness_of_fit.items()}, dict(draws))
+
+    def label(self) -> str:
+        return "the Standard-Model fit"
+
+    def record(self) -> dict:
+        """The JSON-ready record (everything but the draws)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "draws"}
+        out["parameters"] = [{f.name: getattr(p, f.name) for f in fields(ParameterSummary)}
+                             for p in self.parameters]
+        out["problems"] = list(self.problems)
+        out["best_fit"] = dict(self.best_fit)
+        out["goodness_of_fit"] = {k: dict(v) for k, v in self.goodness_of_fit.items()}
+        return out
+
+    @classmethod
+    def from_record(cls, record: Mapping, draws: Mapping[str, np.ndarray] | None = None
+                    ) -> "FitResult":
+        """A result from its record; ResultError naming the first bad key otherwise."""
+        if not isinstance(record, Mapping):
+            raise ResultError("not a JSON object")
+        names = [f.name for f in fields(cls) if f.name != "draws"]
+        missing = [name for name in names if name not in record]
+        if missing:
+            raise ResultError(f"{missing[0]}: missing")
+        unknown = sorted(set(record) - set(names))
+        if unknown:
+            raise ResultError(f"{unknown[0]}: unknown key")
+        values = {name: _checked(name, record[name]) for name in names
+                  if name not in ("parameters", "best_fit", "goodness_of_fit")}
+        if values["point_index"] != 0:
+            raise ResultError(f"point_index: must be 0, got {values['point_index']!r}")
+        entries = record["parameters"]
+        keys = [f.name for f in fields(ParameterSummary)]
+        if not isinstance(entries, list) or not entries or not all(
+                isinstance(e, Mapping) and sorted(e) == sorted(keys) for e in entries):
+            raise ResultError(f"parameters: must be a list of entries with the keys "
+                              f"{', '.join(keys)}")
+        parsed = []
+        for entry in entries:
+            if not isinstance(entry["parameter"], str):
+                raise ResultError("parameters: a parameter name must be a string")
+            where = f"parameters[{entry['parameter']}]"
+            try:
+                numbers = {key: _checked(key, entry[key]) for key in keys[1:]}
+            except ResultError as exc:
+                raise ResultError(f"{where}.{exc}") from None
+            parsed.append(ParameterSummary(entry["parameter"], **numbers))
+        best_fit = record["best_fit"]
+        if not isinstance(best_fit, Mapping) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                for v in best_fit.values()):
+            raise ResultError("best_fit: must map parameter names to finite numbers")
+        goodness = record["goodness_of_fit"]
+        if not isinstance(goodness, Mapping) or not all(
+                isinstance(v, Mapping) and sorted(v) == ["deviance", "n_bins"]
+                for v in goodness.values()):
+            raise ResultError("goodness_of_fit: must map measurements to a deviance and "
+                              "n_bins")
+        goodness = {k: {"deviance": _checked("deviance", v["deviance"]),
+                        "n_bins": _checked("n_bins", v["n_bins"])} for k, v in goodness.items()}
+        if values["converged"] and not all(p.converged for p in parsed):
+            raise ResultError("converged: true with a parameter that did not converge")
+        values["problems"] = tuple(values["problems"])
+        return cls(**values, parameters=tuple(parsed), best_fit=dict(best_fit),
+                   goodness_of_fit=goodness, draws=dict(draws or {}))
+
+    def rows(self) -> list[dict]:
+        """The limits.csv rows (``FIT_COLUMNS``), one per reported parameter."""
+        return [{"parameter": p.parameter, "median": p.median, "lo68": p.lo68, "hi68": p.hi68,
+                 "median_mcse": p.median_mcse, "ess": p.ess, "rhat": self.rhat,
+                 "tau_steps": self.tau_steps, "acceptance": self.acceptance,
+                 "n_steps": self.n_steps, "burn_in": self.burn_in, "converged": p.converged}
+                for p in self.parameters]
+
+    def summary(self) -> dict:
+        """What the manifest records of the finished point."""
+        return {"median": {p.parameter: p.median for p in self.parameters},
+                "goodness_of_fit": {k: dict(v) for k, v in self.goodness_of_fit.items()},
+                "converged": self.converged, "problems": list(self.problems)}
+
+
+_INTEGERS = {"mass_index", "point_index", "n_steps", "burn_in", "thin", "n_bins"}
 _OPTIONAL = {"g_upper", "g_upper_mcse", "g_upper_profile", "g_hat_profile", "ess", "rhat",
-             "tau_steps", "acceptance", "upper_muB", "upper_mcse_muB"}
+             "tau_steps", "acceptance", "upper_muB", "upper_mcse_muB", "median", "lo68",
+             "hi68", "median_mcse"}
+#: Values that may be negative (a best fit of g, the median of an offset).
+_SIGNED = {"g_hat_profile", "median", "lo68", "hi68"}
 
 
 def _checked(name: str, value):
@@ -352,6 +536,6 @@ def _checked(name: str, value):
         raise ResultError(f"{name}: must be a finite number, got {value!r}")
     if name in ("m_zprime_MeV", "g_max") and value <= 0:
         raise ResultError(f"{name}: must be > 0, got {value!r}")
-    if name not in ("g_hat_profile",) and value < 0:
+    if name not in _SIGNED and value < 0:
         raise ResultError(f"{name}: must be >= 0, got {value!r}")
     return float(value)

@@ -234,7 +234,7 @@ def _check(posterior: ScanPosterior, mass_index: int, chains: MassChains,
         quantities = posterior.quantities(kept, mass_index)
         acceptance = float(np.mean(chains.accepted) / max(n_steps - 1, 1))
         diagnostics = diagnose(quantities, kept, settings, credibility, tau, n_steps, burn,
-                               thin, acceptance)
+                               thin, acceptance, posterior.new_physics.summary)
         sample = MassSample(mass_index, kept, quantities,
                             chains.coords[np.unravel_index(np.argmax(chains.log_prob),
                                                            chains.log_prob.shape)],

@@ -21,14 +21,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from threadpoolctl import threadpool_limits
 
 from mcprop.inference.diagnostics import walkers_as_chains
 from mcprop.inference.limits import profile_likelihood_limit
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import ScanPosterior
-from mcprop.inference.results import MassResult, MomentResult
+from mcprop.inference.results import FitResult, MassResult, MomentResult
 from mcprop.inference.sampler import MassSample, sample_masses
+from mcprop.inference.spectrum import SpectrumMeasurement, poisson_deviance
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,8 @@ def point_result(plan: ScanPlan, posterior: ScanPosterior,
     if plan.moments is not None:
         return MomentResult.from_sampling(index, plan.moments, sample.diagnostics,
                                           posterior.new_physics.upper_muB(), draws)
+    if plan.standard_model:
+        return fit_result(posterior, sample, draws)
     zprime = posterior.new_physics
     profile = None
     problems = []
@@ -83,6 +87,21 @@ def point_result(plan: ScanPlan, posterior: ScanPosterior,
     if problems:
         result = MassResult(**{**result.__dict__, "problems": result.problems + tuple(problems)})
     return result
+
+
+def fit_result(posterior: ScanPosterior, sample: MassSample,
+               draws: dict[str, np.ndarray]) -> FitResult:
+    """The result of a Standard-Model fit, with the goodness of fit of every spectrum at the
+    best walker."""
+    best = sample.best_coords
+    observed = {m.name: m.counts for m in posterior.measurements
+                if isinstance(m, SpectrumMeasurement)}
+    goodness = {name: {"deviance": float(poisson_deviance(observed[name], counts[0])),
+                       "n_bins": int(counts.shape[-1])}
+                for name, counts in posterior.expected_counts(best, sample.point_index).items()}
+    return FitResult.from_sampling(sample.diagnostics, dict(zip(posterior.names, best,
+                                                                strict=True)),
+                                   goodness, draws)
 
 
 def run_block(task: BlockTask) -> list[MassResult | MomentResult]:

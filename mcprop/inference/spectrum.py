@@ -5,12 +5,21 @@ templates (expected counts per bin at normalisation 1) that belong to the data s
 expected counts come from mcprop.physics.spectral.SpectralTemplates.
 """
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from mcprop.physics.spectral import BorexinoPhase2Data, load_borexino_phase2, rebin
+from mcprop.physics.solar_spectra import SOLAR_SOURCES, flux_parameters
+from mcprop.physics.spectral import (
+    RESPONSE_PARAMETERS,
+    BorexinoPhase2Data,
+    NhResponse,
+    SpectralTemplates,
+    load_borexino_phase2,
+    load_nh_response,
+    rebin,
+)
 
 #: Citation of the Borexino Phase-II spectrum and its fit components.
 BOREXINO_PHASE2_SOURCE = (
@@ -23,6 +32,64 @@ def background_parameter(name: str) -> str:
     return f"bkg_{name}_norm"
 
 
+@dataclass(frozen=True)
+class TemplateInputs:
+    """What the spectral templates read for a batch of n samples (shapes as
+    :meth:`~mcprop.physics.spectral.SpectralTemplates.expected_counts` takes them): fluxes
+    (n_flux, n) [cm^-2 s^-1], P_ea at the probability nodes (n_nodes, 3, n), background
+    normalisations (n_bkg, n) and response shifts (3, n)."""
+
+    fluxes_cm2s: np.ndarray
+    probabilities: np.ndarray
+    background_norms: np.ndarray
+    response_shifts: np.ndarray
+
+    def counts(self, templates: SpectralTemplates, mass_index: int, coupling_MeV2,
+               interference: bool, rows=slice(None)) -> np.ndarray:
+        """Expected counts (n_rows, n_bins) of the samples ``rows`` at grid mass
+        ``mass_index`` for couplings ``coupling_MeV2`` (of those rows)."""
+        return templates.expected_counts(mass_index, self.fluxes_cm2s[:, rows],
+                                         self.probabilities[..., rows], coupling_MeV2,
+                                         self.background_norms[:, rows],
+                                         self.response_shifts[:, rows], interference)
+
+
+def template_inputs(templates: SpectralTemplates, params: Mapping[str, np.ndarray],
+                    probability: Callable[[float, str], np.ndarray],
+                    shape: tuple[int, ...]) -> TemplateInputs:
+    """The template inputs of samples of ``shape`` (n,) from the parameters by name and
+    ``probability(energy_MeV, source) -> (3, n)``, P_ea of a source at a node energy."""
+
+    def rows(names):
+        return np.stack([np.broadcast_to(np.asarray(params[name], dtype=float), shape)
+                         for name in names]).reshape(len(names), *shape)
+
+    nodes = zip(templates.node_energies_MeV, templates.node_sources, strict=True)
+    return TemplateInputs(
+        rows(templates.flux_parameters),
+        np.stack([np.broadcast_to(probability(float(energy), source), (3, *shape))
+                  for energy, source in nodes]),
+        rows([background_parameter(name) for name in templates.background_names]),
+        rows(RESPONSE_PARAMETERS))
+
+
+def solar_count_terms(templates: SpectralTemplates, mass_indices, params: Mapping[str, float],
+                      probability: Callable[[float, str], np.ndarray]
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The solar counts summed over the bins at one parameter point, by power of the coupling
+    product C: (SM, linear L, quadratic Q) per grid mass, counts = SM + C L + C^2 Q."""
+    inputs = template_inputs(templates, params, probability, (1,))
+    inputs = replace(inputs, background_norms=np.zeros_like(inputs.background_norms))
+    terms = []
+    for mass in mass_indices:
+        at = {c: float(inputs.counts(templates, int(mass), np.array([c]), True).sum())
+              for c in (0.0, 1.0, -1.0)}
+        terms.append((at[0.0], 0.5 * (at[1.0] - at[-1.0]),
+                      0.5 * (at[1.0] + at[-1.0]) - at[0.0]))
+    sm, linear, quadratic = np.array(terms).reshape(-1, 3).T
+    return sm, linear, quadratic
+
+
 def poisson_log_likelihood(expected_counts, observed_counts) -> np.ndarray:
     """sum_b [n_b ln mu_b - mu_b] over the last axis (the constant -ln n_b! is dropped);
     -inf where any mu_b <= 0 or is not finite."""
@@ -31,6 +98,17 @@ def poisson_log_likelihood(expected_counts, observed_counts) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         value = np.log(mu) @ np.asarray(observed_counts, dtype=float) - mu.sum(axis=-1)
     return np.where(valid, value, -np.inf)
+
+
+def poisson_deviance(observed_counts, expected_counts) -> np.ndarray:
+    """2 sum_b [mu_b - n_b + n_b ln(n_b / mu_b)] over the last axis (n ln n = 0 at n = 0):
+    -2 ln of the Poisson likelihood ratio to the saturated model, about one per bin for a
+    good fit (Baker & Cousins, NIM 221, 437 (1984))."""
+    n = np.asarray(observed_counts, dtype=float)
+    mu = np.asarray(expected_counts, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_term = np.where(n > 0, n * np.log(n / mu), 0.0)
+    return 2.0 * np.sum(mu - n + log_term, axis=-1)
 
 
 @dataclass(frozen=True)
@@ -50,6 +128,9 @@ class SpectrumMeasurement:
         Expected counts of each background at normalisation 1 (non-negative).
     source : str
         Citation of the data.
+    response : NhResponse
+        The detector's N_h response to an electron recoil (default: P. Coloma et al.,
+        JHEP 07 (2022) 138).
     """
 
     name: str
@@ -58,6 +139,7 @@ class SpectrumMeasurement:
     exposure_day_100t: float
     background_counts: Mapping[str, np.ndarray] = field(default_factory=dict)
     source: str = ""
+    response: NhResponse = field(default_factory=load_nh_response)
 
     def __post_init__(self):
         edges = np.asarray(self.nh_edges, dtype=float)
@@ -108,6 +190,14 @@ class SpectrumMeasurement:
         return tuple(self.background_counts)
 
     @property
+    def parameters(self) -> tuple[str, ...]:
+        """Names of the parameters the expected counts read: the solar fluxes, the background
+        normalisations and the response nuisances."""
+        return (*flux_parameters(SOLAR_SOURCES),
+                *(background_parameter(name) for name in self.background_names),
+                *RESPONSE_PARAMETERS)
+
+    @property
     def background_matrix(self) -> np.ndarray:
         """Background templates stacked, shape (n_bkg, n_bins)."""
         return np.array([self.background_counts[k] for k in self.background_names]).reshape(
@@ -123,7 +213,8 @@ class SpectrumMeasurement:
 
 
 def borexino_phase2_spectrum(nh_min: int = 110, nh_max: int = 950, bin_width: int = 1,
-                             data: BorexinoPhase2Data | None = None) -> SpectrumMeasurement:
+                             data: BorexinoPhase2Data | None = None,
+                             name: str | None = None) -> SpectrumMeasurement:
     """The Borexino Phase-II spectrum from N_h = ``nh_min`` to ``nh_max`` (inclusive) in bins
     of ``bin_width`` unit bins, with Borexino's background shapes (PRD 100, 082004 (2019)
     Fig. 6a) as templates.
@@ -144,6 +235,6 @@ def borexino_phase2_spectrum(nh_min: int = 110, nh_max: int = 950, bin_width: in
     backgrounds = {name: rebin(data.background_nh, rate, edges) * data.exposure_day_100t
                    for name, rate in data.background_rates.items()}
     return SpectrumMeasurement(
-        name=f"borexino-phase2-nh{nh_min}-{nh_max}", nh_edges=edges,
+        name=name or f"borexino-phase2-nh{nh_min}-{nh_max}", nh_edges=edges,
         counts=rebin(data.nh, data.counts, edges), exposure_day_100t=data.exposure_day_100t,
         background_counts=backgrounds, source=BOREXINO_PHASE2_SOURCE)

@@ -10,6 +10,9 @@ True
 >>> m = mcprop.run("runs/magnetic-moment/independent.toml")   # no mass grid: one posterior
 >>> m.limits[["parameter", "upper_muB"]]                  # mu_e, mu_mu, mu_tau, mu_eff
 >>> m.corner()                                           # the moments' posterior
+>>> f = mcprop.run("runs/borexino-phase2-spectral-sm.toml")   # a Standard-Model fit
+>>> f.limits[["parameter", "median", "lo68", "hi68"]]     # every parameter and the rates
+>>> f.plot_spectrum()                                    # the fitted spectrum, residuals
 
 The command line (``mcprop run``, ``export``, ``plot``, ``corner``, ``diagnose``) is a thin
 layer over these functions.
@@ -26,8 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from mcprop import __version__
+from mcprop.inference.fit import STANDARD_MODEL
 from mcprop.inference.moments import MAGNETIC_MOMENT
-from mcprop.inference.results import LIMIT_COLUMNS, MOMENT_COLUMNS, MassResult, MomentResult
+from mcprop.inference.results import FitResult, MassResult, MomentResult, result_type
 from mcprop.interface.errors import UserError
 
 log = logging.getLogger("mcprop")
@@ -38,10 +42,20 @@ def model_label(model: str) -> str:
     return " - ".join(re.sub(r"^L(e|mu|tau)$", r"L_\1", part) for part in model.split("-"))
 
 
-def chain_attrs(config: dict, result: MassResult | MomentResult) -> dict:
+def chain_attrs(config: dict, result: MassResult | MomentResult | FitResult) -> dict:
     """Attributes stored with a grid point's chains (the posterior group of its
     InferenceData)."""
     sampler = config["sampler"]
+    if isinstance(result, FitResult):
+        return {"mcprop_version": __version__, "seed": int(sampler["seed"]),
+                "point_index": result.point_index, "fit": "Standard Model, no new physics",
+                "units": "each parameter in the unit its name gives",
+                **{f"{p.parameter}_median": p.median if p.median is not None else ""
+                   for p in result.parameters},
+                "thin": result.thin, "burn_in": result.burn_in,
+                "n_ensembles": sampler["n_ensembles"],
+                "walkers_per_ensemble": sampler["n_walkers"],
+                "chain_layout": "chain = ensemble * walkers + walker"}
     if isinstance(result, MomentResult):
         limits = {f"{limit.parameter}_upper_muB": limit.upper_muB
                   if limit.upper_muB is not None else "" for limit in result.limits}
@@ -71,7 +85,9 @@ class ScanResult:
     """The result of a run: limits, diagnostics, chains and provenance per grid point.
 
     A Z' run has a grid of masses (one MassResult each, one limits row each); a
-    magnetic-moment run has no masses and one MomentResult (one limits row per moment).
+    magnetic-moment run has no masses and one MomentResult (one limits row per moment); a
+    Standard-Model fit has no masses and one FitResult (one row per parameter: median and
+    68% interval).
 
     Attributes
     ----------
@@ -79,7 +95,7 @@ class ScanResult:
         The resolved config of the run.
     masses_MeV : array
         The run's mass grid [MeV] (empty for a run without masses).
-    results : list of MassResult or MomentResult
+    results : list of MassResult, MomentResult or FitResult
         The finished grid points in grid order (all of them for a complete run).
     config_hash : str
         sha256 of what determines the numbers (config and input files).
@@ -98,7 +114,7 @@ class ScanResult:
 
     config: dict
     masses_MeV: np.ndarray
-    results: list[MassResult | MomentResult]
+    results: list[MassResult | MomentResult | FitResult]
     config_hash: str
     run_dir: Path | None = None
     manifest: dict = field(default_factory=dict, repr=False)
@@ -113,8 +129,14 @@ class ScanResult:
 
     @property
     def has_masses(self) -> bool:
-        """Whether the run scans Z' masses (False: magnetic moments, one posterior)."""
-        return self.config["physics"]["model"] != MAGNETIC_MOMENT
+        """Whether the run scans Z' masses (False: magnetic moments or a Standard-Model fit,
+        one posterior)."""
+        return self.config["physics"]["model"] not in (MAGNETIC_MOMENT, STANDARD_MODEL)
+
+    @property
+    def is_fit(self) -> bool:
+        """Whether the run is a Standard-Model fit (medians and intervals, no limits)."""
+        return self.config["physics"]["model"] == STANDARD_MODEL
 
     @property
     def n_points(self) -> int:
@@ -131,8 +153,9 @@ class ScanResult:
 
     @property
     def columns(self) -> tuple[str, ...]:
-        """Columns of limits.csv: per mass for a Z' run, per moment for magnetic moments."""
-        return LIMIT_COLUMNS if self.has_masses else MOMENT_COLUMNS
+        """Columns of limits.csv: per mass for a Z' run, per moment for magnetic moments,
+        per parameter for a Standard-Model fit."""
+        return result_type(self.config["physics"]["model"]).COLUMNS
 
     def rows(self) -> list[dict]:
         """The rows of limits.csv, in grid order."""
@@ -145,14 +168,15 @@ class ScanResult:
 
         return pd.DataFrame(self.rows(), columns=list(self.columns))
 
-    def result_at(self, mass_MeV: float | None = None) -> MassResult | MomentResult:
+    def result_at(self, mass_MeV: float | None = None
+                  ) -> MassResult | MomentResult | FitResult:
         """The finished result at the grid mass nearest ``mass_MeV`` (in log m); for a run
         without masses, its one result (``mass_MeV`` None)."""
         where = self.run_dir or self.name
         if not self.has_masses:
             if mass_MeV is not None:
-                raise UserError(f"--mass-MeV: {where} has no mass grid (magnetic moments: "
-                                f"one posterior); leave --mass-MeV out")
+                raise UserError(f"--mass-MeV: {where} has no mass grid (one posterior); "
+                                f"leave --mass-MeV out")
             if not self.results:
                 raise UserError(f"{where}: no finished result")
             return self.results[0]
@@ -185,13 +209,31 @@ class ScanResult:
     def provenance(self) -> list[str]:
         """What the numbers are and where they come from (the '#' lines of limits.csv)."""
         c = self.config
-        cp = c["coupling_prior"]
-        prior = cp["kind"] + (f" (floor g = {cp['floor_g']:g})" if cp.get("floor_g") else "")
         measurements = "; ".join(f"{m['name']} ({m['source']})" for m in c["measurements"])
         physics = c["physics"]
         correlations = [f"systematic correlation {k['systematic_correlation']} between "
                         f"{' and '.join(k['measurements'])} ({k['source']})"
                         for k in c.get("correlations", [])]
+        if self.is_fit:
+            return [f"mcprop {__version__}: Standard-Model fit (no new physics): posterior "
+                    f"medians and central 68% credible intervals",
+                    f"run: {c['name']}",
+                    f"flavour model: {physics['flavour_model']}; radiative corrections: "
+                    f"{physics.get('radiative_corrections', False)}",
+                    f"data: {measurements}",
+                    f"priors: {', '.join(Path(p).name for p in c['priors']['files'])}"
+                    + (f"; held at their prior centres: {', '.join(c['priors']['fixed'])}"
+                       if c["priors"].get("fixed") else ""),
+                    *(f"goodness of fit at the best fit, {name}: Poisson deviance "
+                      f"{v['deviance']:.1f} for {v['n_bins']} bins"
+                      for r in self.results for name, v in r.goodness_of_fit.items()),
+                    f"seed: {self.seed}; config hash: {self.config_hash}",
+                    "columns: parameter (its unit in its name: _cm2s = cm^-2 s^-1, "
+                    "_cpd100t = counts per day per 100 t, _norm = multiple of Borexino's fitted "
+                    "background, nh_ = N_h response); median, lo68, hi68, median_mcse in that "
+                    "unit; tau_steps, n_steps, burn_in [steps]"]
+        cp = c["coupling_prior"]
+        prior = cp["kind"] + (f" (floor g = {cp['floor_g']:g})" if cp.get("floor_g") else "")
         if not self.has_masses:
             return [f"mcprop {__version__}: Bayesian upper limits on flavour-diagonal "
                     f"neutrino magnetic moments ({physics['moments']})",
@@ -237,10 +279,10 @@ class ScanResult:
 
     def _need_masses(self, what: str) -> None:
         if not self.has_masses:
-            raise UserError(f"{self.run_dir or self.name}: a magnetic-moment run has no mass "
-                            f"grid, so no limit curve for {what}; its limits are in "
-                            f"limits.csv (export --format csv or json), its posterior in "
-                            f"'mcprop corner'")
+            kind = "Standard-Model fit" if self.is_fit else "magnetic-moment run"
+            raise UserError(f"{self.run_dir or self.name}: a {kind} has no mass grid, so no "
+                            f"limit curve for {what}; its numbers are in limits.csv (export "
+                            f"--format csv or json), its posterior in 'mcprop corner'")
 
     def to_hepdata_table(self) -> str:
         """The limit curve as one HEPData table (YAML, provenance in '#' comments)."""

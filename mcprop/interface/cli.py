@@ -82,8 +82,9 @@ def _cmd_run(args) -> int:
         return 130
     n_converged = sum(r.converged for r in scan.results)
     if not scan.has_masses:
-        log.info("done: the moment limits %s; limits in %s (mcprop corner %s for the "
-                 "posterior)", "converged" if scan.converged else "did NOT converge",
+        what = "the fit" if scan.is_fit else "the moment limits"
+        log.info("done: %s %s; results in %s (mcprop corner %s for the posterior)", what,
+                 "converged" if scan.converged else "did NOT converge",
                  scan.run_dir / "limits.csv", scan.run_dir)
         return 0
     log.info("done: %d/%d masses converged; limits in %s, plot in %s", n_converged,

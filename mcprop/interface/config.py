@@ -43,6 +43,7 @@ from mcprop.files import (
     read_toml,
     resolve_path,
 )
+from mcprop.inference.fit import STANDARD_MODEL
 from mcprop.inference.measurements import (
     RateMeasurement,
     RelativeRateMeasurement,
@@ -52,14 +53,20 @@ from mcprop.inference.measurements import (
 from mcprop.inference.moments import FLAT_MU2, MAGNETIC_MOMENT, PARAMETER_NAMES
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import G_PRIOR_POWERS, CouplingPrior, sampled_priors
-from mcprop.inference.priors import PriorError, load_prior_files
+from mcprop.inference.priors import Fixed, PriorError, load_prior_files
 from mcprop.inference.sampler import SamplerSettings
+from mcprop.inference.spectrum import SpectrumMeasurement, borexino_phase2_spectrum
 from mcprop.interface.errors import UserError
 from mcprop.physics.flavour import FLAVOUR_MODELS, DecoherentMSW, load_solar_profile
 from mcprop.physics.kernels import DetectorResponse
 from mcprop.physics.magnetic_moment import MOMENT_SCHEMES
 from mcprop.physics.scattering import MODELS, U1Model, t_max_MeV
 from mcprop.physics.solar import BE7_LINES, COMPOSITIONS
+from mcprop.physics.spectral import (
+    BOREXINO_PHASE2_EXPOSURE_DAY_100T,
+    BorexinoPhase2Data,
+    load_borexino_phase2,
+)
 
 SCHEMA_VERSION = 1
 
@@ -173,7 +180,8 @@ class Physics:
     """``[physics]``: the new physics (a U(1)' model, or flavour-diagonal magnetic moments
     with their scheme ``moments``), the flavour picture and the cross section."""
 
-    model: str = key(default_of(ScanPlan, "model").name, choices=(*MODELS, MAGNETIC_MOMENT))
+    model: str = key(default_of(ScanPlan, "model").name,
+                     choices=(*MODELS, MAGNETIC_MOMENT, STANDARD_MODEL))
     moments: str | None = key(None, choices=tuple(MOMENT_SCHEMES))
     flavour_model: str = key("decoherent-vacuum", choices=tuple(FLAVOUR_MODELS))
     interference: bool = key(default_of(ScanPlan, "interference"))
@@ -189,6 +197,9 @@ class Physics:
         if self.solar_profile is not None and self.flavour_model != "decoherent-msw":
             raise ConfigError("solar_profile", "only the decoherent-msw flavour model reads a "
                                                "solar profile")
+        if self.model == STANDARD_MODEL and self.kinetic_mixing:
+            raise ConfigError("kinetic_mixing", f"a Z' setting; model = {STANDARD_MODEL!r} "
+                                                f"has no Z'")
         if self.model != MAGNETIC_MOMENT:
             if self.moments is not None:
                 raise ConfigError("moments", f"only model = {MAGNETIC_MOMENT!r} has moments "
@@ -204,6 +215,10 @@ class Physics:
     def magnetic_moment(self) -> bool:
         return self.model == MAGNETIC_MOMENT
 
+    @property
+    def standard_model(self) -> bool:
+        return self.model == STANDARD_MODEL
+
     def u1_model(self) -> U1Model:
         """The U(1)' model with the extra kinetic mixing."""
         return replace(MODELS[self.model], kinetic_mixing=self.kinetic_mixing)
@@ -214,6 +229,11 @@ class Priors:
     """``[priors]``: the prior files; only the parameters the model reads are sampled."""
 
     files: tuple[str, ...] = key(text="path")
+    fixed: tuple[str, ...] = key((), text="name", min_items=0)
+
+    def __post_init__(self):
+        if len(set(self.fixed)) < len(self.fixed):
+            raise ConfigError("fixed", f"names a parameter twice: {list(self.fixed)}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -318,7 +338,105 @@ class SurvivalProbability(_Measured):
                                               self.sigma_plus, self.sigma_minus, self.source)
 
 
-MeasurementSection = Rate | RelativeRate | SurvivalProbability
+#: Largest N_h of a spectrum bin: beyond the Borexino spectrum's 950 and the range of the
+#: N_h response (the width grows with N_h up to about 2000 hits).
+MAX_NH = 5000
+
+
+@dataclass(frozen=True, kw_only=True)
+class Spectrum(_Measured):
+    """``kind = "spectrum"``: a binned recoil spectrum in N_h (Poisson likelihood on the
+    counts), by default the Borexino Phase-II spectrum with Borexino's fitted background
+    components as templates (package data); ``spectrum_file`` and ``backgrounds_file``
+    replace them with CSV tables of the same columns (``nh,counts``; ``nh,<background>...``
+    in counts per day x 100 t per unit bin)."""
+
+    kind: ClassVar[str] = "spectrum"
+    nh_range: tuple[int, int] = key((110, 949), low=0, high=MAX_NH)
+    bin_width_nh: int = key(1, low=1, high=MAX_NH)
+    exposure_day_100t: float = key(BOREXINO_PHASE2_EXPOSURE_DAY_100T, low=0, high=1e6,
+                                   low_open=True, unit="day x 100 t")
+    backgrounds: tuple[str, ...] | None = key(None, text="name")
+    spectrum_file: str | None = key(None, text="path")
+    backgrounds_file: str | None = key(None, text="path")
+
+    def __post_init__(self):
+        low, high = self.nh_range
+        if low >= high:
+            raise ConfigError("nh_range", f"the first N_h must be below the last, got "
+                                          f"{list(self.nh_range)}")
+        width = high - low + 1
+        if width % self.bin_width_nh:
+            raise ConfigError("bin_width_nh", f"{self.bin_width_nh} does not divide the "
+                                              f"{width} unit bins of N_h {low}-{high}")
+
+    def measurement(self) -> SpectrumMeasurement:
+        data = phase2_tables(self.spectrum_file, self.backgrounds_file)
+        rates = data.background_rates
+        chosen = list(rates) if self.backgrounds is None else list(self.backgrounds)
+        unknown = [name for name in chosen if name not in rates]
+        if unknown:
+            raise ConfigError("backgrounds", f"no background {unknown[0]!r} in the "
+                                             f"background table (it has {', '.join(rates)})")
+        data = replace(data, background_rates={name: rates[name] for name in chosen},
+                       exposure_day_100t=self.exposure_day_100t)
+        try:
+            return borexino_phase2_spectrum(*self.nh_range, self.bin_width_nh, data, self.name)
+        except ValueError as exc:
+            raise ConfigError("", str(exc)) from None
+
+
+def _csv_table(path: str, key_name: str) -> tuple[list[str], np.ndarray]:
+    """Header and numbers of a CSV table ('#' lines are comments); ConfigError at
+    ``key_name`` if unreadable or not numeric."""
+    try:
+        text = read_text(path)
+    except InputFileError as exc:
+        raise ConfigError(key_name, str(exc)) from None
+    rows = [line.split(",") for line in text.splitlines()
+            if line.strip() and not line.startswith("#")]
+    if len(rows) < 2 or rows[0][0].strip() != "nh":
+        raise ConfigError(key_name, f"{path}: needs a header starting with 'nh' and rows")
+    header = [name.strip() for name in rows[0]]
+    try:
+        table = np.array(rows[1:], dtype=float)
+    except ValueError as exc:
+        raise ConfigError(key_name, f"{path}: not a numeric table of {len(header)} columns "
+                                    f"({exc})") from None
+    if table.ndim != 2 or table.shape[1] != len(header):
+        raise ConfigError(key_name, f"{path}: rows must have the {len(header)} columns of the "
+                                    f"header")
+    nh = table[:, 0]
+    if np.any(nh != np.round(nh)) or np.any(np.diff(nh) != 1):
+        raise ConfigError(key_name, f"{path}: nh must be consecutive integers (unit bins)")
+    return header, table
+
+
+def phase2_tables(spectrum_file: str | None, backgrounds_file: str | None
+                  ) -> BorexinoPhase2Data:
+    """The Borexino Phase-II spectrum and background tables (package data), with either
+    replaced by the CSV file given."""
+    data = load_borexino_phase2()
+    if spectrum_file is not None:
+        header, table = _csv_table(spectrum_file, "spectrum_file")
+        if "counts" not in header:
+            raise ConfigError("spectrum_file", f"{spectrum_file}: no 'counts' column")
+        data = replace(data, nh=table[:, 0].astype(int),
+                       counts=table[:, header.index("counts")],
+                       best_fit_counts=np.full(len(table), np.nan))
+    if backgrounds_file is not None:
+        header, table = _csv_table(backgrounds_file, "backgrounds_file")
+        names = [name for name in header[1:] if name != "solar"]
+        if not names:
+            raise ConfigError("backgrounds_file", f"{backgrounds_file}: no background column")
+        columns = dict(zip(header, table.T, strict=True))
+        data = replace(data, background_nh=table[:, 0].astype(int),
+                       background_rates={name: columns[name] for name in names},
+                       solar_rate=np.full(len(table), np.nan))
+    return data
+
+
+MeasurementSection = Rate | RelativeRate | SurvivalProbability | Spectrum
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -735,18 +853,18 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
             raise ConfigError(f"measurements[{i}].name", f"{name!r} is already the name of "
                                                          f"measurements[{names.index(name)}]")
     if all(isinstance(m, SurvivalProbability) for m in sections):
-        raise ConfigError("measurements", "needs at least one rate or relative-rate "
-                                          "measurement")
-    rate_datasets = {m.dataset: m.name for m in sections
-                     if not isinstance(m, SurvivalProbability) and m.dataset is not None}
+        raise ConfigError("measurements", "needs at least one rate, relative-rate or "
+                                          "spectrum measurement")
+    _check_datasets(sections)
     for i, m in enumerate(sections):
-        if (isinstance(m, SurvivalProbability) and m.dataset in rate_datasets
-                and not m.allow_shared_dataset):
-            raise ConfigError(f"measurements[{i}].dataset",
-                              f"{m.dataset!r} is also the dataset of the rate measurement "
-                              f"{rate_datasets[m.dataset]!r}: a P_ee derived from the same "
-                              f"data counts them twice (set allow_shared_dataset = true, "
-                              f"with the reason, if the two are independent)")
+        if physics.standard_model and isinstance(m, Rate | RelativeRate):
+            raise ConfigError(f"measurements[{i}].kind",
+                              f"a {STANDARD_MODEL} fit takes spectrum (and "
+                              f"survival-probability) measurements, not {m.kind!r}")
+        if physics.magnetic_moment and isinstance(m, Spectrum):
+            raise ConfigError(f"measurements[{i}].kind",
+                              f"the spectral templates hold the Z' and the Standard Model; "
+                              f"a {MAGNETIC_MOMENT} run takes rate measurements")
     if physics.magnetic_moment:
         for i, m in enumerate(sections):
             if not isinstance(m, SurvivalProbability) and (m.window_MeV is None
@@ -767,8 +885,15 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
             flavour = DecoherentMSW(load_solar_profile(physics.solar_profile))
         except ValueError as exc:  # InputFileError included
             raise ConfigError("physics.solar_profile", str(exc)) from None
+    measurements = []
+    for i, m in enumerate(sections):
+        try:
+            measurements.append(m.measurement())
+        except ConfigError as exc:
+            raise exc.under(f"measurements[{i}]") from None
+    measurements = tuple(measurements)
     try:
-        priors = sampled_priors(load_prior_files(schema.priors.files), flavour)
+        priors = sampled_priors(load_prior_files(schema.priors.files), flavour, measurements)
     except PriorError as exc:
         name = (exc.key or "").removeprefix("parameters.").partition(".")[0]
         if name in MOMENT_PARAMETERS:
@@ -778,7 +903,9 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
                                               f"physics.moments with a prior flat in each "
                                               f"mu^2 >= 0") from None
         raise ConfigError("priors.files", str(exc)) from None
-    n_new = len(MOMENT_SCHEMES[physics.moments]) if physics.magnetic_moment else 1
+    priors = _fixed(priors, schema.priors.fixed)
+    n_new = (len(MOMENT_SCHEMES[physics.moments]) if physics.magnetic_moment
+             else 0 if physics.standard_model else 1)
     n_sampled = len(priors.free_names) + n_new
     if schema.sampler.n_walkers < 2 * n_sampled:
         raise ConfigError("sampler.n_walkers", f"must be at least twice the {n_sampled} "
@@ -787,12 +914,21 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
 
     resolved = _document(schema)
     resolved["coupling_prior"] = _document(prior)
-    common = dict(priors=priors, flavour=flavour,
-                  measurements=tuple(m.measurement() for m in sections),
+    composition = (physics.composition if isinstance(flavour, DecoherentMSW)
+                   and physics.solar_profile is None else None)
+    common = dict(priors=priors, flavour=flavour, measurements=measurements,
+                  composition=composition,
                   credibility=schema.limits.credibility, sampler=schema.sampler.settings(),
                   seed=schema.sampler.seed, sin2_theta_w=physics.sin2_theta_w,
                   radiative_corrections=physics.radiative_corrections,
                   profile_level=schema.limits.profile_delta_chi2, correlations=correlations)
+    if physics.standard_model:
+        for section in ("mass_grid", "coupling_prior"):
+            resolved.pop(section, None)
+        del resolved["physics"]["moments"]
+        resolved["limits"]["profile_likelihood"] = False  # no new physics, no limit
+        plan = ScanPlan(masses_MeV=np.empty(0), profile=False, standard_model=True, **common)
+        return resolved, plan
     if physics.magnetic_moment:
         del resolved["mass_grid"]
         resolved["limits"]["profile_likelihood"] = False  # not computed for moments
@@ -819,10 +955,52 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
 MOMENT_PARAMETERS = frozenset({*PARAMETER_NAMES, *PARAMETER_NAMES.values(), "mu_eff"})
 
 
+def _check_datasets(sections: tuple) -> None:
+    """ConfigError where two likelihood terms come from the same data: a P_ee from the data of
+    a rate or spectrum (unless ``allow_shared_dataset``), or a rate and a spectrum."""
+    rate_datasets = {m.dataset: m.name for m in sections
+                     if isinstance(m, Rate | RelativeRate) and m.dataset is not None}
+    spectrum_datasets = {m.dataset: m.name for m in sections
+                         if isinstance(m, Spectrum) and m.dataset is not None}
+    for i, m in enumerate(sections):
+        if isinstance(m, Spectrum) and m.dataset in rate_datasets:
+            raise ConfigError(f"measurements[{i}].dataset",
+                              f"{m.dataset!r} is also the dataset of the rate measurement "
+                              f"{rate_datasets[m.dataset]!r}: the spectrum already holds "
+                              f"that rate, so both count the same events twice")
+        shared = rate_datasets.get(m.dataset) or spectrum_datasets.get(m.dataset)
+        if isinstance(m, SurvivalProbability) and shared and not m.allow_shared_dataset:
+            raise ConfigError(f"measurements[{i}].dataset",
+                              f"{m.dataset!r} is also the dataset of the measurement "
+                              f"{shared!r}: a P_ee derived from the same data counts them "
+                              f"twice (set allow_shared_dataset = true, with the reason, if "
+                              f"the two are independent)")
+
+
+def _fixed(priors, names: tuple[str, ...]):
+    """The priors with the parameters ``names`` held at their prior centres
+    (``priors.fixed``); ConfigError naming one the run does not sample."""
+    for name in names:
+        if name not in priors.free_names:
+            raise ConfigError("priors.fixed", f"{name!r} is not a sampled parameter of this "
+                                              f"run (it samples "
+                                              f"{', '.join(priors.free_names)})")
+        priors = priors.with_override(name, Fixed(value=priors.distributions[name].centre),
+                                      f"held at its prior centre by priors.fixed; the prior: "
+                                      f"{priors.references[name]}")
+    return priors
+
+
 def _new_physics(schema: RunSchema) -> tuple[U1Model | None, "CouplingPriorSection"]:
-    """The U(1)' model (None for magnetic moments) and the concrete prior section of the new
-    physics; ConfigError when the mass grid or the prior does not fit the model."""
+    """The U(1)' model (None for magnetic moments and a Standard-Model fit) and the concrete
+    prior section of the new physics; ConfigError when the mass grid or the prior does not
+    fit the model."""
     physics, prior = schema.physics, schema.coupling_prior
+    if physics.standard_model:
+        if schema.mass_grid is not None:
+            raise ConfigError("mass_grid", f"a {STANDARD_MODEL} fit has no mass grid (one "
+                                           f"posterior); remove [mass_grid]")
+        return None, prior
     if physics.magnetic_moment:
         if prior.kind not in (FLAT_RATE, FLAT_MU2):
             raise ConfigError("coupling_prior.kind", f"{prior.kind!r} is a prior on the Z' "

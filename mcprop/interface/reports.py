@@ -22,13 +22,13 @@ def _missing(scan: ScanResult) -> list[str]:
     without masses)."""
     done = {r.point_index for r in scan.results}
     if not scan.has_masses:
-        return [] if done else ["the posterior of the magnetic moments"]
+        return [] if done else ["the one posterior of the run"]
     return [f"mass {i} (m = {m:.6g} MeV)" for i, m in enumerate(scan.masses_MeV)
             if i not in done]
 
 
 def _not_converged(scan: ScanResult) -> list[str]:
-    """The masses (MeV) or the moments whose limit did not converge."""
+    """The masses (MeV), the moments or the fitted parameters that did not converge."""
     if not scan.has_masses:
         return [row["parameter"] for row in scan.rows() if not row["converged"]]
     return [f"m = {r.m_zprime_MeV:.6g} MeV" for r in scan.results if not r.converged]
@@ -68,15 +68,21 @@ def export_command(run_dir: Path, fmt: str, out: Path | None) -> int:
     return 0
 
 
-#: Columns of limits.csv that head the convergence table: the row, the limit and its MC
-#: error, of a Z' run (one row per mass) and of a magnetic-moment run (one row per moment).
-TABLE_KEYS = {True: ("m_zprime_MeV", "g_upper", "g_upper_mcse"),
-              False: ("parameter", "upper_muB", "upper_mcse_muB")}
+#: Columns of limits.csv that head the convergence table: the row, the number and its MC
+#: error, of a Z' run (one row per mass), a magnetic-moment run (one row per moment) and a
+#: Standard-Model fit (one row per parameter: the median).
+TABLE_KEYS = {"LIMIT": ("m_zprime_MeV", "g_upper", "g_upper_mcse"),
+              "MOMENT": ("parameter", "upper_muB", "upper_mcse_muB"),
+              "FIT": ("parameter", "median", "median_mcse")}
 
 
-def table_header(has_masses: bool) -> str:
-    first, limit, _ = TABLE_KEYS[has_masses]
-    return (f"{first:>12} {limit:>11} {'MCSE':>10} {'MCSE_%':>7} {'ESS':>7} "
+def _table_keys(scan: ScanResult) -> tuple[str, str, str]:
+    return next(keys for keys in TABLE_KEYS.values() if keys[1] in scan.columns)
+
+
+def table_header(keys: tuple[str, str, str]) -> str:
+    first, number, _ = keys
+    return (f"{first:>22} {number:>11} {'MCSE':>10} {'MCSE_%':>7} {'ESS':>7} "
             f"{'R-hat':>7} {'tau_steps':>9} {'accept':>7} {'n_steps':>7}  converged")
 
 
@@ -84,13 +90,14 @@ def _number(value, spec: str, width: int) -> str:
     return f"{'n/a':>{width}}" if value is None else f"{value:>{width}{spec}}"
 
 
-def diagnose_row(row: dict, has_masses: bool = True) -> str:
-    """One line of the convergence table for one row of limits.csv (a mass, or a moment)."""
-    first_key, limit_key, mcse_key = TABLE_KEYS[has_masses]
+def diagnose_row(row: dict, keys: tuple[str, str, str] = TABLE_KEYS["LIMIT"]) -> str:
+    """One line of the convergence table for one row of limits.csv (a mass, a moment or a
+    fitted parameter)."""
+    first_key, limit_key, mcse_key = keys
     limit, mcse = row[limit_key], row[mcse_key]
-    percent = None if limit is None or mcse is None or limit == 0 else 100 * mcse / limit
+    percent = None if limit is None or mcse is None or limit == 0 else 100 * mcse / abs(limit)
     first = row[first_key]
-    first = f"{first:>12.6g}" if has_masses else f"{first:>12}"
+    first = f"{first:>22.6g}" if isinstance(first, float) else f"{first:>22}"
     return (f"{first} {_number(limit, '.4e', 11)} {_number(mcse, '.3e', 10)} "
             f"{_number(percent, '.2f', 6)}% {_number(row['ess'], '.0f', 7)} "
             f"{_number(row['rhat'], '.4f', 7)} {_number(row['tau_steps'], '.1f', 9)} "
@@ -103,8 +110,8 @@ def diagnose_report(scan: ScanResult) -> tuple[str, bool]:
     every grid point has a converged result."""
     missing = _missing(scan)
     rows = scan.rows()
-    lines = [table_header(scan.has_masses),
-             *(diagnose_row(row, scan.has_masses) for row in rows)]
+    keys = _table_keys(scan)
+    lines = [table_header(keys), *(diagnose_row(row, keys) for row in rows)]
     failed = [r for r in scan.results if not r.converged]
     if failed:
         lines.append("problems:")
@@ -116,7 +123,8 @@ def diagnose_report(scan: ScanResult) -> tuple[str, bool]:
         lines += [f"  {entry}" for entry in missing]
     if not scan.has_masses:
         n_failed = sum(not row["converged"] for row in rows)
-        summary = (f"{scan.name}: {len(rows) - n_failed}/{len(rows)} moment limits converged"
+        what = "fitted parameters" if scan.is_fit else "moment limits"
+        summary = (f"{scan.name}: {len(rows) - n_failed}/{len(rows)} {what} converged"
                    + (f", {n_failed} not converged" if n_failed else "")
                    + (" (no result yet; continue the run with --resume)" if missing else ""))
         lines.append(summary)

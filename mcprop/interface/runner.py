@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from mcprop.inference.results import MassResult, MomentResult
+from mcprop.inference.results import FitResult, MassResult, MomentResult
 from mcprop.inference.scan import make_executor, run_scan
 from mcprop.interface.api import ScanResult, chain_attrs
 from mcprop.interface.config import RunConfig
@@ -31,7 +31,7 @@ class MassWriter:
     identity: RunIdentity
     config: dict
 
-    def __call__(self, result: MassResult | MomentResult) -> None:
+    def __call__(self, result: MassResult | MomentResult | FitResult) -> None:
         RunDirectory(self.root).write_mass(result, self.identity, chain_attrs(self.config,
                                                                               result))
 
@@ -56,7 +56,7 @@ def run_config(config: RunConfig, write: bool = True, workers: int = 2,
                argv: list[str] | None = None) -> ScanResult:
     """Sample every grid point of ``config``; with ``write``, into its run directory."""
     plan = config.plan
-    masses = np.asarray(plan.masses_MeV, dtype=float) if plan.moments is None else np.empty(0)
+    masses = np.asarray(plan.masses_MeV, dtype=float) if plan.has_masses else np.empty(0)
     try:
         posterior = plan.posterior()
     except ValueError as exc:
@@ -70,11 +70,11 @@ def run_config(config: RunConfig, write: bool = True, workers: int = 2,
     results = dict(done)
     todo = [i for i in range(plan.n_points) if i not in done]
     where = f"; writing to {store.root}" if store else ""
-    if plan.moments is None:
+    if plan.has_masses:
         log.info("%s: %d masses from %g to %g MeV, %d already done%s", config.name,
                  len(masses), masses[0], masses[-1], len(done), where)
     else:
-        log.info("%s: magnetic moments (%s), one posterior, %s%s", config.name, plan.moments,
+        log.info("%s: %s, one posterior, %s%s", config.name, posterior.new_physics.label(0),
                  "already done" if done else "no mass grid", where)
 
     def task_files(indices):
@@ -87,7 +87,7 @@ def run_config(config: RunConfig, write: bool = True, workers: int = 2,
 
     try:
         with tqdm(total=plan.n_points, initial=len(done),
-                  unit="mass" if plan.moments is None else "posterior", disable=not progress,
+                  unit="mass" if plan.has_masses else "posterior", disable=not progress,
                   desc=config.name) as bar:
             def on_block(block: list) -> None:
                 for result in block:
@@ -111,15 +111,14 @@ def run_config(config: RunConfig, write: bool = True, workers: int = 2,
                     finished = sum(store.result_file(i).exists() for i in range(plan.n_points))
                     bar.update(max(0, finished - bar.n))
 
-            # local processes beyond the points to do would idle (one for magnetic moments)
+            # local processes beyond the points to do would idle (one without masses)
             processes = min(workers, max(len(todo), 1)) if executor == "local" else workers
             with make_executor(executor, processes, scheduler) as pool:
                 run_scan(plan, posterior, todo, pool, workers, on_block, poll, task_files)
         scan = _scan_result(config, masses, results, store)
         if store is not None:
             _write_limits(store, scan)
-            if scan.has_masses:
-                scan.plot(store.plot_file)
+            _write_plots(store, scan)
             manifest.update(finished=now(), n_converged=sum(r.converged for r in scan.results))
             store.write_manifest(manifest)
             scan.manifest = manifest
@@ -174,6 +173,15 @@ def _write_limits(store: RunDirectory, scan: ScanResult) -> None:
     atomic_write_text(store.limits_json, scan.to_json())
 
 
+def _write_plots(store: RunDirectory, scan: ScanResult) -> None:
+    """The figure of a finished run: the limit curve of a Z' run, the fitted spectrum of a
+    Standard-Model fit."""
+    if scan.has_masses:
+        scan.plot(store.plot_file)
+    elif scan.is_fit and scan.results:
+        scan.plot_spectrum(store.spectrum_plot_file)
+
+
 def save_result(scan: ScanResult, directory: Path) -> Path:
     """Write a result held in memory as a run directory at ``directory``."""
     resolved = {**scan.config, "output": {"directory": str(directory.resolve())}}
@@ -192,8 +200,7 @@ def save_result(scan: ScanResult, directory: Path) -> Path:
         manifest.update(finished=now(), n_converged=sum(r.converged for r in scan.results))
         store.write_manifest(manifest)
         _write_limits(store, scan)
-        if scan.has_masses:
-            scan.plot(store.plot_file)
+        _write_plots(store, scan)
     finally:
         store.release_lock()
     return store.root

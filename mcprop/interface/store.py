@@ -7,13 +7,15 @@ Layout of ``RUN_DIR``::
     chains/mNNN.nc         ArviZ InferenceData (netCDF) of grid point NNN: the stored draws
     results/mNNN.json      limits and diagnostics of point NNN (written last: marks it done)
     checkpoints/mNNN.npz   chains of a point in progress (removed when it finishes)
-    limits.csv, limits.json, limit_curve.png (a Z' run)
+    limits.csv, limits.json, limit_curve.png (a Z' run), spectrum_fit.png (a Standard-Model
+    fit)
     .lock                  PID of the process running the run
 
-The points of the grid are the Z' masses; a run without masses (magnetic moments) has the
-one point 000. Everything is written atomically; a finished point is written as soon as it
-finishes. Every file read back is checked: a result must carry the run's identity (config
-hash, seed), a point index inside the grid with that grid's mass, and only finite numbers.
+The points of the grid are the Z' masses; a run without masses (magnetic moments, a
+Standard-Model fit) has the one point 000. Everything is written atomically; a finished
+point is written as soon as it finishes. Every file read back is checked: a result must
+carry the run's identity (config hash, seed), a point index inside the grid with that grid's
+mass, and only finite numbers.
 """
 
 import json
@@ -30,8 +32,15 @@ import numpy as np
 import tomli_w
 
 from mcprop import __version__
+from mcprop.inference.fit import STANDARD_MODEL
 from mcprop.inference.moments import MAGNETIC_MOMENT
-from mcprop.inference.results import MassResult, MomentResult, ResultError
+from mcprop.inference.results import (
+    FitResult,
+    MassResult,
+    MomentResult,
+    ResultError,
+    result_type,
+)
 from mcprop.inference.storage import (
     atomic_write_bytes,
     atomic_write_json,
@@ -46,15 +55,17 @@ log = logging.getLogger(__name__)
 PACKAGES = ("mcprop", "numpy", "scipy", "emcee", "arviz", "corner", "matplotlib", "xarray",
             "netCDF4", "distributed", "pandas")
 #: Files and folders a run writes; --force removes these and nothing else.
-OWN_FILES = ("config.toml", "manifest.json", "limits.csv", "limits.json", "limit_curve.png")
+OWN_FILES = ("config.toml", "manifest.json", "limits.csv", "limits.json", "limit_curve.png",
+             "spectrum_fit.png")
 OWN_FOLDERS = {"chains": ".nc", "results": ".json", "checkpoints": ".npz"}
-#: Keys of the stored config that readers use, as dotted paths; and those of a Z' run's
-#: mass grid or of a magnetic-moment run's moments.
+#: Keys of the stored config that readers use, as dotted paths; those of the coupling prior
+#: and the mass grid of a Z' run.
 CONFIG_KEYS = ("name", "measurements", "physics.model", "physics.flavour_model",
-               "physics.interference", "priors.files", "coupling_prior.kind",
-               "coupling_prior.upper_np_fraction", "limits.credibility", "sampler.seed")
+               "physics.interference", "priors.files", "limits.credibility", "sampler.seed")
+PRIOR_KEYS = ("coupling_prior.kind", "coupling_prior.upper_np_fraction")
 GRID_KEYS = ("mass_grid.mass_min_MeV", "mass_grid.mass_max_MeV", "mass_grid.n_masses")
-MOMENT_KEYS = ("physics.moments",)
+#: Keys that depend on the kind of run (``physics.model``); a Z' run has the others.
+MODEL_KEYS = {MAGNETIC_MOMENT: ("physics.moments", *PRIOR_KEYS), STANDARD_MODEL: ()}
 #: Keys of the manifest with their types.
 MANIFEST_TYPES = {"mcprop_version": str, "name": str, "config_hash": str, "seed": int,
                   "n_points": int, "points": dict}
@@ -102,6 +113,7 @@ class RunDirectory:
     limits_csv = property(lambda self: self.root / "limits.csv")
     limits_json = property(lambda self: self.root / "limits.json")
     plot_file = property(lambda self: self.root / "limit_curve.png")
+    spectrum_plot_file = property(lambda self: self.root / "spectrum_fit.png")
     lock_file = property(lambda self: self.root / ".lock")
 
     def chains_file(self, index: int) -> Path:
@@ -202,7 +214,7 @@ class RunDirectory:
             raise UserError(f"{self.config_file}: unreadable resolved config ({exc})") from None
         model = config.get("physics", {}).get("model") if isinstance(
             config.get("physics"), dict) else None
-        for dotted in (*CONFIG_KEYS, *(MOMENT_KEYS if model == MAGNETIC_MOMENT else GRID_KEYS)):
+        for dotted in (*CONFIG_KEYS, *MODEL_KEYS.get(model, (*PRIOR_KEYS, *GRID_KEYS))):
             value = config
             for part in dotted.split("."):
                 if not isinstance(value, dict) or part not in value:
@@ -252,7 +264,7 @@ class RunDirectory:
     def grid_MeV(self, config: dict | None = None) -> np.ndarray:
         """The Z' masses of the run's grid; empty for a run without masses."""
         config = config or self.config()
-        if config["physics"]["model"] == MAGNETIC_MOMENT:
+        if config["physics"]["model"] in MODEL_KEYS:  # no mass grid
             return np.empty(0)
         grid = config["mass_grid"]
         try:
@@ -263,7 +275,7 @@ class RunDirectory:
 
     # --- per-mass results ----------------------------------------------------------------
 
-    def write_mass(self, result: MassResult | MomentResult, identity: RunIdentity,
+    def write_mass(self, result: MassResult | MomentResult | FitResult, identity: RunIdentity,
                    attrs: dict) -> None:
         """The chains and the result of a finished grid point (the result last),
         atomically; then its checkpoint goes."""
@@ -276,10 +288,11 @@ class RunDirectory:
         self.checkpoint_file(index).unlink(missing_ok=True)
 
     def read_result(self, index: int, identity: RunIdentity, grid_MeV: np.ndarray,
-                    with_draws: bool = False) -> MassResult | MomentResult:
+                    result_class: type, with_draws: bool = False
+                    ) -> MassResult | MomentResult | FitResult:
         """The result of grid point ``index`` (a mass of ``grid_MeV``; the one point of a
-        run without masses when ``grid_MeV`` is empty), verified; ResultError saying what
-        is wrong."""
+        run without masses when ``grid_MeV`` is empty) as a ``result_class``, verified;
+        ResultError saying what is wrong."""
         path = self.result_file(index)
         try:
             record = json.loads(_read_text(path))
@@ -288,7 +301,6 @@ class RunDirectory:
         if not isinstance(record, dict):
             raise ResultError(f"{path}: not a JSON object")
         masses = len(grid_MeV) > 0
-        result_class = MassResult if masses else MomentResult
         expected = identity.for_point(index, grid_MeV[index] if masses else None)
         stored = record.pop("run", None)
         if not isinstance(stored, dict) or {k: stored.get(k) for k in expected} != expected:
@@ -322,7 +334,7 @@ class RunDirectory:
         return sorted(p for p in folder.glob("*.json") if p.name not in names) \
             if folder.is_dir() else []
 
-    def results(self, strict: bool = True) -> list[MassResult]:
+    def results(self, strict: bool = True) -> list[MassResult | MomentResult | FitResult]:
         """Every finished result in grid order. ``strict``: a bad or stray result file is a
         UserError; otherwise it is reported in a warning and left out (to be recomputed)."""
         config, identity = self.config(), self.identity()
@@ -335,7 +347,8 @@ class RunDirectory:
             if not self.result_file(index).exists():
                 continue
             try:
-                out.append(self.read_result(index, identity, grid))
+                out.append(self.read_result(index, identity, grid,
+                                            result_type(config["physics"]["model"])))
                 if not strict:  # resuming: the chains must be readable too
                     self.read_draws(index)
             except ResultError as exc:

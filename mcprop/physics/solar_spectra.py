@@ -35,6 +35,9 @@ class SolarSource:
         ``b8``).
     flux_parameter : str
         Name of the flux parameter [cm^-2 s^-1] that scales the source.
+    production : str
+        The source's name in the B16 solar-model tables (mcprop.physics.solar.SOURCES), whose
+        production profile sets its MSW flavour content.
     fraction : float
         Fraction of that flux the source carries (branching of a 7Be line, else 1).
     line_energy_MeV : float or None
@@ -44,6 +47,7 @@ class SolarSource:
 
     name: str
     flux_parameter: str
+    production: str
     fraction: float = 1.0
     line_energy_MeV: float | None = None
 
@@ -91,14 +95,14 @@ def spectrum(name: str) -> tuple[np.ndarray, np.ndarray]:
 #: The sources, in the order the spectral templates use. 7Be lines: energies and branchings
 #: of mcprop.physics.solar (J. N. Bahcall, Neutrino Astrophysics (1989)).
 SOLAR_SOURCES: tuple[SolarSource, ...] = (
-    SolarSource("pp", "flux_pp_cm2s"),
-    SolarSource("be7_862", "flux_7be_cm2s", BE7_862.branching, BE7_862.energy_MeV),
-    SolarSource("be7_384", "flux_7be_cm2s", BE7_384.branching, BE7_384.energy_MeV),
-    SolarSource("pep", "flux_pep_cm2s", 1.0, PEP_ENERGY_MEV),
-    SolarSource("n13", "flux_n13_cm2s"),
-    SolarSource("o15", "flux_o15_cm2s"),
-    SolarSource("f17", "flux_f17_cm2s"),
-    SolarSource("b8", "flux_b8_cm2s"),
+    SolarSource("pp", "flux_pp_cm2s", "pp"),
+    SolarSource("be7_862", "flux_7be_cm2s", "7Be", BE7_862.branching, BE7_862.energy_MeV),
+    SolarSource("be7_384", "flux_7be_cm2s", "7Be", BE7_384.branching, BE7_384.energy_MeV),
+    SolarSource("pep", "flux_pep_cm2s", "pep", 1.0, PEP_ENERGY_MEV),
+    SolarSource("n13", "flux_n13_cm2s", "13N"),
+    SolarSource("o15", "flux_o15_cm2s", "15O"),
+    SolarSource("f17", "flux_f17_cm2s", "17F"),
+    SolarSource("b8", "flux_b8_cm2s", "8B"),
 )
 
 
