@@ -351,8 +351,8 @@ def tree_level_dsigma_dT_cm2(T, energy, flavour):
 def test_line_interaction_rate_against_tree_level_cross_section():
     """The 862 keV line at tree level: rate per unit flux = sigma_a(E) x electrons x seconds
     per day x branching, with sigma_a the quad integral of the textbook dsigma/dT from 0 to
-    T_max = 2E^2/(m_e + 2E) and 3.307e31 electrons per 100 t of C9H12 (66 electrons per
-    120.19 g/mol; Borexino, PRD 89, 112007 (2014))."""
+    T_max = 2E^2/(m_e + 2E) and the electrons of 100 t of pseudocumene C9H12 (66 electrons
+    per 120.19 g/mol, N_A = 6.02214076e23 mol^-1, SI 2019)."""
     templates = wide_templates(["be7_862"], radiative_corrections=False)
     energy, m_e = 0.8618, 0.51099895
     t_max = 2 * energy**2 / (m_e + 2 * energy)
