@@ -428,7 +428,9 @@ def _orthonormal_basis(gram: np.ndarray) -> np.ndarray:
 class SpectralTemplates:
     """Expected counts per N_h bin of every solar source and background, per Z' mass.
 
-    Build with :meth:`compute`; evaluate with :meth:`expected_counts`.
+    Build with :meth:`compute`; evaluate with :meth:`expected_counts`, split into source
+    groups and backgrounds with :meth:`component_counts`; total interaction rates (all
+    recoils, for comparison with published rates) with :meth:`interaction_rates_cpd100t`.
 
     The solar templates are kept in a compressed form: every template (per response term,
     probability node, flavour and mass) is a combination of the ``basis`` spectra, which span
