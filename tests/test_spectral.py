@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.integrate import quad
 from scipy.stats import poisson
 
 from mcprop.inference.spectrum import (
@@ -31,6 +32,7 @@ from mcprop.physics.solar_spectra import SOLAR_SOURCES, flux_parameters, spectru
 from mcprop.physics.spectral import (
     BOREXINO_PHASE2_EXPOSURE_DAY_100T,
     RESPONSE_PARAMETERS,
+    SOURCE_GROUPS,
     SpectralTemplates,
     load_borexino_phase2,
     load_nh_response,
@@ -330,6 +332,100 @@ def test_response_model_against_exact_recomputation(shift_sigma):
     limit = 0.01 if max(np.abs(shift_sigma)) == 1 else 0.05
     assert np.sum((approximate - recomputed) ** 2 / mu) < limit
     assert np.sum((nominal - recomputed) ** 2 / mu) > 10
+
+
+# --- interaction rates and components ---------------------------------------------------------
+
+def tree_level_dsigma_dT_cm2(T, energy, flavour):
+    """Textbook tree-level nu_a e cross section [cm^2/MeV] ('t Hooft, PLB 37, 195 (1971);
+    PDG review "Neutrino cross section measurements"): (2 G_F^2 m_e / pi) (hbar c)^2
+    [gL^2 + gR^2 (1 - T/E)^2 - gL gR m_e T / E^2], gL = +-1/2 + s^2 (nu_e: +, CC included),
+    gR = s^2; G_F = 1.1663788e-11 MeV^-2, (hbar c)^2 = 3.893794e-22 MeV^2 cm^2,
+    m_e = 0.51099895 MeV (PDG 2024), s^2 = 0.23867 (low-energy MS-bar, PDG 2024)."""
+    g_fermi, hbarc2, m_e, s2 = 1.1663788e-11, 3.893794e-22, 0.51099895, 0.23867
+    g_left = (0.5 if flavour == "e" else -0.5) + s2
+    bracket = g_left**2 + s2**2 * (1 - T / energy) ** 2 - g_left * s2 * m_e * T / energy**2
+    return 2 * g_fermi**2 * m_e / np.pi * hbarc2 * bracket
+
+
+def test_line_interaction_rate_against_tree_level_cross_section():
+    """The 862 keV line at tree level: rate per unit flux = sigma_a(E) x electrons x seconds
+    per day x branching, with sigma_a the quad integral of the textbook dsigma/dT from 0 to
+    T_max = 2E^2/(m_e + 2E) and the electrons of 100 t of pseudocumene C9H12 (66 electrons
+    per 120.19 g/mol, N_A = 6.02214076e23 mol^-1, SI 2019)."""
+    templates = wide_templates(["be7_862"], radiative_corrections=False)
+    energy, m_e = 0.8618, 0.51099895
+    t_max = 2 * energy**2 / (m_e + 2 * energy)
+    electrons = 1e8 / 120.19 * 66 * 6.02214076e23
+    for index, flavour in enumerate(("e", "mu", "tau")):
+        sigma, _ = quad(tree_level_dsigma_dT_cm2, 0.0, t_max, args=(energy, flavour),
+                        epsabs=0, epsrel=1e-12)
+        p = np.zeros((1, 3, 1))
+        p[0, index] = 1.0
+        rate = templates.interaction_rates_cpd100t(np.array([[1.0]]), p)["7be"]
+        assert rate[0] == pytest.approx(sigma * electrons * 86400 * 0.8956, rel=1e-9)
+    assert sigma == pytest.approx(1.2243e-45, rel=1e-4)   # docs/physics.md sec. 5 table
+
+
+def test_interaction_rates_match_templates_over_all_recoils():
+    """Total rates of every group against the templates summed over a bin that holds every
+    recoil (a second integration: the E integral inside the T integral, with the detector
+    response), BKS corrections and an energy-dependent P_ee."""
+    names = ["pp", "be7_862", "be7_384", "pep", "n13", "o15", "f17"]
+    templates = wide_templates(names)
+    p = probabilities(templates, adiabatic_pee)
+    rates = templates.interaction_rates_cpd100t(fluxes(templates), p)
+    assert set(rates) == {"pp", "7be", "pep", "cno"}
+    for group, members in SOURCE_GROUPS.items():
+        if group not in rates:
+            continue
+        q = p.copy()
+        q[[s not in members for s in templates.node_sources]] = 0.0
+        counts = solar_counts(templates, q).sum()
+        assert rates[group][0] == pytest.approx(counts / EXPOSURE, rel=5e-5), group
+
+
+def test_7be_interaction_rate_near_the_ssm_expectation():
+    """B16-GS98 7Be flux, P_ee = 0.53 at both lines, BKS corrections: Borexino's expectation
+    for the high-metallicity SSM with MSW-LMA is 47.9 +- 2.8 cpd/100t (Nature 562, 505 (2018),
+    Table 1); at tree level the rate would be 3.4 % higher (docs/physics.md sec. 5), so 1 cpd
+    tells the two apart. The rates of a batch are those of its samples one by one."""
+    templates = wide_templates(["be7_862", "be7_384"])
+    p = probabilities(templates, lambda e: 0.53)
+    rate = templates.interaction_rates_cpd100t(fluxes(templates), p)["7be"][0]
+    assert abs(rate - 47.9) < 1.0
+    batch = np.concatenate([p, 0.5 * p], axis=-1)
+    flux = np.array([[4.93e9, 2 * 4.93e9]])
+    np.testing.assert_allclose(templates.interaction_rates_cpd100t(flux, batch)["7be"],
+                               [rate, rate], rtol=1e-12)
+    with pytest.raises(ValueError, match="probabilities must have shape"):
+        templates.interaction_rates_cpd100t(flux, p)
+
+
+def test_components_sum_to_the_expected_counts(window):
+    """The groups and backgrounds add up to expected_counts (with a Z', interference, moved
+    response and background norms); a group alone equals the counts with only its fluxes."""
+    _, templates = window
+    n_bkg = len(templates.background_names)
+    p = np.concatenate([probabilities(templates, adiabatic_pee)] * 2, axis=-1)
+    flux = np.concatenate([fluxes(templates), fluxes(templates, {"flux_7be_cm2s": 1.1})],
+                          axis=1)
+    args = (0, flux, p, np.array([0.0, 0.3]), np.full((n_bkg, 2), 1.2),
+            np.array([[0.004, -0.002], [1.0, 0.5], [-0.03, 0.02]]))
+    for interference in (True, False):
+        components = templates.component_counts(*args, interference=interference)
+        assert list(components) == ["pp", "7be", "pep", "cno", "b8",
+                                    *templates.background_names]
+        total = templates.expected_counts(*args, interference=interference)
+        np.testing.assert_allclose(sum(components.values()), total, rtol=1e-10)
+    only_7be = flux * np.array([[name == "flux_7be_cm2s"] for name in templates.flux_parameters])
+    alone = templates.expected_counts(0, only_7be, p, args[3], np.zeros((n_bkg, 2)), args[5],
+                                      interference=False)
+    np.testing.assert_allclose(components["7be"], alone, rtol=1e-10)
+    assert components["7be"][1].sum() > 1.1 * components["7be"][0].sum()  # flux x 1.1, Z'
+    np.testing.assert_allclose(components["po210"][1],
+                               1.2 * templates.background_counts[
+                                   templates.background_names.index("po210")])
 
 
 # --- likelihood -------------------------------------------------------------------------------

@@ -101,14 +101,23 @@ def poisson_log_likelihood(expected_counts, observed_counts) -> np.ndarray:
 
 
 def poisson_deviance(observed_counts, expected_counts) -> np.ndarray:
-    """2 sum_b [mu_b - n_b + n_b ln(n_b / mu_b)] over the last axis (n ln n = 0 at n = 0):
-    -2 ln of the Poisson likelihood ratio to the saturated model, about one per bin for a
-    good fit (Baker & Cousins, NIM 221, 437 (1984))."""
+    """Poisson deviance 2 sum_b [mu_b - n_b + n_b ln(n_b / mu_b)] over the last axis (a bin
+    with n_b = 0 adds 2 mu_b): -2 ln of the likelihood ratio to the saturated model, about
+    one per bin for a good fit (S. Baker and R. D. Cousins, NIM 221, 437 (1984)).
+
+    Raises ValueError unless the counts are >= 0 and the expected counts finite and > 0.
+    """
     n = np.asarray(observed_counts, dtype=float)
     mu = np.asarray(expected_counts, dtype=float)
+    if n.shape[-1:] != mu.shape[-1:]:
+        raise ValueError(f"{n.shape[-1]} observed bins for {mu.shape[-1]} expected bins")
+    if np.any(~np.isfinite(n)) or np.any(n < 0):
+        raise ValueError("observed counts must be finite and >= 0")
+    if np.any(~np.isfinite(mu)) or np.any(mu <= 0):
+        raise ValueError("expected counts must be finite and > 0 in every bin")
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_term = np.where(n > 0, n * np.log(n / mu), 0.0)
-    return 2.0 * np.sum(mu - n + log_term, axis=-1)
+        log_ratio = np.where(n > 0, n * np.log(n / mu), 0.0)
+    return 2.0 * np.sum(mu - n + log_ratio, axis=-1)
 
 
 @dataclass(frozen=True)

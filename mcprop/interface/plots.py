@@ -5,6 +5,8 @@
 - :func:`corner_figure` / :func:`corner_command`: the posterior of g and the nuisances at
   one grid mass; for a magnetic-moment run (no masses, no curve), the posterior of the
   moments, mu_eff and the nuisances with the credible regions (``mcprop corner``).
+- :func:`spectrum_figure`: a binned N_h spectrum against a model and its components, with
+  the residuals and the Poisson deviance.
 
 Figures are built on :class:`matplotlib.figure.Figure` (no pyplot state), rendered in
 memory and written atomically, so a failed command writes nothing.
@@ -14,7 +16,7 @@ import io
 import logging
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -27,6 +29,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from mcprop.inference.limits import allowance_limit_g
+from mcprop.inference.spectrum import poisson_deviance
 from mcprop.inference.storage import atomic_write_bytes
 from mcprop.interface.errors import UserError
 from mcprop.physics.flavour import BOREXINO_PHASE1_P_EE, NUFIT_5_0_NO_CENTRAL, flavour_model
@@ -35,6 +38,7 @@ from mcprop.physics.magnetic_moment import MOMENT_UNIT_MUB
 from mcprop.physics.muon_g2 import G2_2021, G2_2025
 from mcprop.physics.seed_factors import decoherence_factor, error_treatment_factor
 from mcprop.physics.solar import B16_GS98_BE7_FLUX_CM2S, BE7_862
+from mcprop.physics.spectral import SOURCE_GROUPS
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,24 @@ ALLOWED_FRACTION = 0.08
 RUN_COLOURS = ("tab:blue", "tab:red", "tab:purple", "tab:brown", "tab:cyan", "tab:olive")
 OVERLAY_COLOURS = ("black", "tab:pink", "tab:gray", "darkgoldenrod", "teal")
 G2_COLOURS = {G2_2021.label: "tab:green", G2_2025.label: "tab:orange"}
+
+#: Size [inches] of the spectrum figure (counts above, residuals below, legend at the right).
+SPECTRUM_FIGSIZE_IN = (11.0, 8.0)
+#: Readable names of the spectral components: the source groups of
+#: mcprop.physics.spectral.SOURCE_GROUPS and Borexino's Phase-II backgrounds.
+COMPONENT_LABELS = {
+    "pp": "pp", "7be": r"$^{7}$Be", "pep": "pep", "cno": "CNO", "b8": r"$^{8}$B",
+    "c14": r"$^{14}$C", "pileup": "pile-up", "po210": r"$^{210}$Po", "kr85": r"$^{85}$Kr",
+    "bi210": r"$^{210}$Bi", "c11": r"$^{11}$C", "ext": r"external $\gamma$",
+}
+#: Colours of the components: solar groups (warm, solid lines) and backgrounds (cool,
+#: dash-dotted).
+SOLAR_COLOURS = ("tab:red", "darkorange", "magenta", "saddlebrown", "gold")
+BACKGROUND_COLOURS = ("tab:blue", "tab:cyan", "tab:green", "slateblue", "darkseagreen",
+                      "tab:gray", "navy", "teal")
+#: A Z''s change of the counts is drawn where it exceeds this fraction of the model's
+#: Poisson sigma.
+ZPRIME_DRAWN_SIGMA = 1e-4
 
 #: Axis labels of the known posterior variables, with units.
 PARAMETER_LABELS = {
@@ -524,6 +546,122 @@ def corner_command(run_dir: Path, mass_MeV: float | None, out: Path | None) -> i
     save_figure(fig, out)
     log.info("corner plot of %s written to %s", result.label(), out)
     return 0
+
+
+# --- spectra ----------------------------------------------------------------------------
+
+def spectrum_figure(nh_edges, observed_counts, components: Mapping[str, np.ndarray],
+                    title: str, zprime_counts=None) -> Figure:
+    """Observed counts per N_h bin against a model and its components, with the residuals.
+
+    Parameters
+    ----------
+    nh_edges : array (n_bins + 1,)
+        Increasing N_h bin edges.
+    observed_counts : array (n_bins,)
+        Observed counts per bin.
+    components : mapping of str -> array (n_bins,)
+        Expected counts per bin of each component (source groups of
+        ``mcprop.physics.spectral.SOURCE_GROUPS`` and backgrounds, by name); their sum is
+        the model.
+    title : str
+    zprime_counts : array (n_bins,) or None
+        Total expected counts with a Z'; its difference to the model is drawn dashed
+        (dotted where it is a deficit).
+
+    Returns
+    -------
+    Figure
+        Top: counts per bin (log scale), the data with sqrt(n) errors, the model and its
+        components. Bottom: (n - mu) / sqrt(mu) against N_h, with the Poisson deviance per
+        bin. ``SPECTRUM_FIGSIZE_IN`` at ``DPI``.
+    """
+    edges = np.asarray(nh_edges, dtype=float)
+    if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
+        raise ValueError("nh_edges must be at least two increasing N_h values")
+    n_bins = edges.size - 1
+    observed = np.asarray(observed_counts, dtype=float)
+    if observed.shape != (n_bins,):
+        raise ValueError(f"{observed.size} observed counts for {n_bins} bins")
+    if not components:
+        raise ValueError("no model components to draw")
+    parts = {name: np.asarray(values, dtype=float) for name, values in components.items()}
+    for name, values in parts.items():
+        if values.shape != (n_bins,):
+            raise ValueError(f"component {name!r} has {values.size} entries for {n_bins} bins")
+    total = sum(parts.values())
+    deviance = float(poisson_deviance(observed, total)) / n_bins
+    zprime = None
+    if zprime_counts is not None:
+        zprime = np.asarray(zprime_counts, dtype=float)
+        if zprime.shape != (n_bins,):
+            raise ValueError(f"zprime_counts has {zprime.size} entries for {n_bins} bins")
+
+    fig = Figure(figsize=SPECTRUM_FIGSIZE_IN, dpi=DPI, layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1))
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    seen = observed > 0
+    handles = [top.errorbar(centres[seen], observed[seen], yerr=np.sqrt(observed[seen]),
+                            fmt="o", ms=1.8, color="black", elinewidth=0.6, zorder=5,
+                            label="data"),
+               *top.plot(centres, total, color="black", lw=1.4, drawstyle="steps-mid",
+                         zorder=4, label="total model")]
+    solar = [name for name in parts if name in SOURCE_GROUPS]
+    backgrounds = [name for name in parts if name not in SOURCE_GROUPS]
+    for names, colours, style in ((solar, SOLAR_COLOURS, "-"),
+                                  (backgrounds, BACKGROUND_COLOURS, "-.")):
+        for k, name in enumerate(names):
+            values = np.where(parts[name] > 0, parts[name], np.nan)
+            handles += top.plot(centres, values, color=colours[k % len(colours)], ls=style,
+                                lw=1.3 if style == "-" else 1.1, drawstyle="steps-mid",
+                                zorder=3, label=COMPONENT_LABELS.get(name, name))
+    if zprime is not None:
+        handles += _draw_zprime_excess(top, bottom, centres, zprime - total, total)
+    shown = np.concatenate([observed[seen], total[total > 0]])
+    top.set_yscale("log")
+    top.set_ylim(0.03 * shown.min(), 3.0 * shown.max())
+    top.set_ylabel(f"counts per bin ({_bin_width_text(edges)} N$_h$)")
+    top.set_title(title, fontsize=10)
+    top.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7.5,
+               frameon=False)
+    top.grid(which="major", alpha=0.25)
+
+    bottom.plot(centres, (observed - total) / np.sqrt(total), "o", ms=1.8, color="black")
+    bottom.axhline(0.0, color="gray", lw=0.8)
+    bottom.set_xlim(edges[0], edges[-1])
+    bottom.set_xlabel(r"N$_h$")
+    bottom.set_ylabel(r"$(n - \mu)/\sqrt{\mu}$")
+    bottom.grid(which="major", alpha=0.25)
+    text = f"Poisson deviance / bin = {deviance:.3f} ({n_bins} bins)"
+    if zprime is not None:
+        text += f"; with Z': {float(poisson_deviance(observed, zprime)) / n_bins:.3f}"
+    bottom.text(0.01, 0.95, text, transform=bottom.transAxes, ha="left", va="top",
+                fontsize=8, bbox={"facecolor": "white", "alpha": 0.8, "lw": 0})
+    return fig
+
+
+def _draw_zprime_excess(top, bottom, centres, excess, total) -> list:
+    """A Z''s change of the counts: dashed where it adds counts, dotted (its size) where it
+    removes them (where above ``ZPRIME_DRAWN_SIGMA`` of the model's sigma), on the counts;
+    dashed on the residual scale, in sigma of the model. Returns the legend handles."""
+    in_sigma = excess / np.sqrt(total)
+    handles = top.plot(centres, np.where(in_sigma > ZPRIME_DRAWN_SIGMA, excess, np.nan),
+                       color="black", ls="--", lw=1.2, drawstyle="steps-mid", zorder=4,
+                       label="Z' excess over the model")
+    if np.any(in_sigma < -ZPRIME_DRAWN_SIGMA):
+        handles += top.plot(centres, np.where(in_sigma < -ZPRIME_DRAWN_SIGMA, -excess, np.nan),
+                            color="black", ls=":", lw=1.2, drawstyle="steps-mid", zorder=4,
+                            label="Z' deficit (size)")
+    bottom.plot(centres, in_sigma, color="black", ls="--", lw=1.0, drawstyle="steps-mid",
+                label="Z' change")
+    bottom.legend(loc="upper right", fontsize=7.5, frameon=False)
+    return handles
+
+
+def _bin_width_text(edges: np.ndarray) -> str:
+    """'5' for bins of equal width 5, 'variable' otherwise."""
+    widths = np.diff(edges)
+    return f"{widths[0]:g}" if np.allclose(widths, widths[0]) else "variable"
 
 
 # --- output -----------------------------------------------------------------------------

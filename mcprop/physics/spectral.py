@@ -22,6 +22,10 @@ free normalisations.
 All templates (about 1600 per mass) are combinations of about 70 spectra in N_h, so they are
 stored in that basis: an evaluation costs two small matrix products per batch of samples.
 
+For comparison with published interaction rates, the templates also hold the total rate per
+unit flux of every probability node and flavour (all recoil energies, no detector response,
+no Z'), in the same node representation: :meth:`SpectralTemplates.interaction_rates_cpd100t`.
+
 The cross-section expansion is the project's one definition,
 :func:`mcprop.physics.scattering.cross_section_coefficients` (BKS radiative corrections or
 tree level).
@@ -53,6 +57,7 @@ from mcprop.physics.solar_spectra import (
     SolarSource,
     flux_parameters,
     min_neutrino_energy_MeV,
+    spectrum,
 )
 
 #: Exposure of the TFC-subtracted Borexino Phase-II spectrum [day x 100 t]: 1291.51 days x
@@ -79,6 +84,31 @@ _REFERENCE_MASSES = 12
 _E_ORDER = 48
 _gl_t, _gl_tw = np.polynomial.legendre.leggauss(_T_ORDER)
 _gl_e, _gl_ew = np.polynomial.legendre.leggauss(_E_ORDER)
+#: Total cross section: Gauss-Legendre rule on [0, 1] (4 panels of 16 nodes) in v, mapped to
+#: T / T_max = 1 - (1 - v)^3, which crowds the nodes toward T_max, where the O(alpha) QED
+#: factors have an integrable logarithmic singularity (relative error below 3e-7 against
+#: the 1024-node rule of mcprop.physics.kernels; exact at tree level).
+_SIGMA_PANELS, _SIGMA_ORDER = 4, 16
+_gl_v, _gl_vw = np.polynomial.legendre.leggauss(_SIGMA_ORDER)
+_v = ((np.arange(_SIGMA_PANELS)[:, None] + 0.5 * (_gl_v + 1.0)) / _SIGMA_PANELS).ravel()
+_RECOIL_FRACTIONS = 1.0 - (1.0 - _v) ** 3
+_RECOIL_FRACTION_WEIGHTS = (np.tile(0.5 * _gl_vw / _SIGMA_PANELS, _SIGMA_PANELS)
+                            * 3.0 * (1.0 - _v) ** 2)
+#: Neutrino-energy integral of the total rate: Gauss-Legendre nodes per interval of the
+#: tabulated spectrum (exact for the linear density times a cubic cross section).
+_SPECTRUM_PANEL_ORDER = 2
+_gl_s, _gl_sw = np.polynomial.legendre.leggauss(_SPECTRUM_PANEL_ORDER)
+
+#: Source groups in which rates and spectral components are reported, as Borexino quotes
+#: them (Nature 562, 505 (2018), Table 1): 7Be both lines together, CNO the sum of 13N,
+#: 15O and 17F.
+SOURCE_GROUPS: dict[str, tuple[str, ...]] = {
+    "pp": ("pp",),
+    "7be": ("be7_862", "be7_384"),
+    "pep": ("pep",),
+    "cno": ("n13", "o15", "f17"),
+    "b8": ("b8",),
+}
 
 
 @dataclass(frozen=True)
@@ -359,6 +389,35 @@ def _unmasked_recoil_densities(source, T, node_energies, low_MeV, radiative_corr
             CROSS_SECTION_PREFACTOR_CM2_PER_MEV * d2)
 
 
+def _total_cross_sections_cm2(energy_MeV, radiative_corrections: bool = True,
+                             sin2_theta_w: float | None = None) -> np.ndarray:
+    """SM total cross sections sigma_a(E) = Int_0^T_max dsigma_a/dT dT [cm^2] of nu_e, nu_mu,
+    nu_tau on an electron, shape E.shape + (3,); the corrections as in
+    :func:`mcprop.physics.scattering.cross_section_coefficients`."""
+    energy = np.asarray(energy_MeV, dtype=float)[..., None]
+    t_max = t_max_MeV(energy)
+    c0, _, _ = cross_section_coefficients(t_max * _RECOIL_FRACTIONS, energy,
+                                          radiative_corrections, sin2_theta_w)
+    return CROSS_SECTION_PREFACTOR_CM2_PER_MEV * np.einsum(
+        "...t,...ta->...a", t_max * _RECOIL_FRACTION_WEIGHTS, c0)
+
+
+def _node_cross_sections_cm2(source: SolarSource, node_energies, low_MeV,
+                             radiative_corrections, sin2_theta_w) -> np.ndarray:
+    """Int dE lambda(E) L_k(E) sigma_a(E) [cm^2] per probability node k and flavour a,
+    shape (n_nodes, 3): the total cross section averaged over the source's spectrum in the
+    node representation of the templates (for a line: sigma_a(E_line))."""
+    if source.is_line:
+        return _total_cross_sections_cm2(source.line_energy_MeV, radiative_corrections,
+                                        sin2_theta_w)[None]
+    table_energy, _ = spectrum(source.name)
+    E, weights = _gauss_legendre(table_energy[:-1], table_energy[1:], _gl_s, _gl_sw)
+    E, weights = E.ravel(), weights.ravel() * source.density_per_MeV(E.ravel())
+    u = np.clip(np.log(E), *_node_range(source, low_MeV))
+    basis = _lagrange_basis(u, np.log(node_energies)) * weights
+    return basis @ _total_cross_sections_cm2(E, radiative_corrections, sin2_theta_w)
+
+
 def _orthonormal_basis(gram: np.ndarray) -> np.ndarray:
     """Eigenvectors of a Gram matrix, largest eigenvalue first, as rows (n_bins, n_bins)."""
     values, vectors = scipy.linalg.eigh(gram, driver="evd")
@@ -369,7 +428,9 @@ def _orthonormal_basis(gram: np.ndarray) -> np.ndarray:
 class SpectralTemplates:
     """Expected counts per N_h bin of every solar source and background, per Z' mass.
 
-    Build with :meth:`compute`; evaluate with :meth:`expected_counts`.
+    Build with :meth:`compute`; evaluate with :meth:`expected_counts`, split into source
+    groups and backgrounds with :meth:`component_counts`; total interaction rates (all
+    recoils, for comparison with published rates) with :meth:`interaction_rates_cpd100t`.
 
     The solar templates are kept in a compressed form: every template (per response term,
     probability node, flavour and mass) is a combination of the ``basis`` spectra, which span
@@ -404,6 +465,10 @@ class SpectralTemplates:
         C^2 sum_a x_a^2 P_ea [cm^2 s MeV^-4]), 3 linear rows (weighted by C P_ea, charge x_a
         included [cm^2 s MeV^-2]), in blocks: all SM rows, then quadratic, then linear.
     basis_tolerance : float
+    interaction_rates_per_flux : (n_nodes, 3)
+        Total SM interaction rate of each node and flavour per unit flux [cpd/100t per
+        cm^-2 s^-1]: all recoil energies, no detector response, no Z'; the rate of source s
+        is sum over its nodes of flux x sum_a P_ea(node) x this.
     """
 
     masses_MeV: np.ndarray
@@ -420,6 +485,7 @@ class SpectralTemplates:
     basis: np.ndarray
     solar: np.ndarray
     basis_tolerance: float
+    interaction_rates_per_flux: np.ndarray
 
     @classmethod
     def compute(cls, masses_MeV, model: U1Model, nh_edges, response: NhResponse,
@@ -496,15 +562,19 @@ class SpectralTemplates:
         response_matrix[np.abs(response_matrix) < _DROPPED] = 0.0
 
         fluxes = flux_parameters(sources)
-        scale = exposure_day_100t * SECONDS_PER_DAY * ELECTRONS_PER_100T_PSEUDOCUMENE
+        # counts per day x 100 t per cm^2 of cross section and cm^-2 s^-1 of flux
+        rate_per_cross_section = SECONDS_PER_DAY * ELECTRONS_PER_100T_PSEUDOCUMENE
+        scale = exposure_day_100t * rate_per_cross_section
         e_low = float(min_neutrino_energy_MeV(t_low))
-        nodes, node_sources, node_flux, d0, d1, d2 = [], [], [], [], [], []
+        nodes, node_sources, node_flux, d0, d1, d2, rates = [], [], [], [], [], [], []
         for source in sources:
             energies = probability_nodes_MeV(source, e_low, nodes_per_source)
             densities = _recoil_densities(source, T, energies, e_low, radiative_corrections,
                                           sin2_theta_w)
             for collected, density in zip((d0, d1, d2), densities, strict=True):
                 collected.append(density * weights * scale * source.fraction)
+            rates.append(rate_per_cross_section * source.fraction * _node_cross_sections_cm2(
+                source, energies, e_low, radiative_corrections, sin2_theta_w))
             nodes.extend(energies)
             node_sources.extend([source.name] * len(energies))
             node_flux.extend([fluxes.index(source.flux_parameter)] * len(energies))
@@ -560,11 +630,77 @@ class SpectralTemplates:
                           for i in range(masses.size)])
         return cls(masses, model, edges, sources, fluxes, np.array(nodes), tuple(node_sources),
                    np.array(node_flux, dtype=int), steps, tuple(background_names), backgrounds,
-                   basis.copy(), solar, basis_tolerance)
+                   basis.copy(), solar, basis_tolerance, np.concatenate(rates))
 
     @property
     def n_bins(self) -> int:
         return self.nh_edges.size - 1
+
+    @property
+    def source_groups(self) -> dict[str, np.ndarray]:
+        """Nodes of each group of ``SOURCE_GROUPS`` that has sources in the templates, as
+        boolean masks (n_nodes,)."""
+        names = np.array(self.node_sources)
+        masks = {group: np.isin(names, members) for group, members in SOURCE_GROUPS.items()}
+        return {group: mask for group, mask in masks.items() if mask.any()}
+
+    def _node_weights(self, fluxes_cm2s, probabilities) -> np.ndarray:
+        """flux x P_ea at every node, shape (n_nodes, 3, n); ValueError on wrong shapes."""
+        flux = np.asarray(fluxes_cm2s, dtype=float)
+        p = np.asarray(probabilities, dtype=float)
+        n_nodes = self.node_energies_MeV.size
+        if flux.ndim != 2 or flux.shape[0] != len(self.flux_parameters):
+            raise ValueError(f"fluxes_cm2s must have shape ({len(self.flux_parameters)}, n) "
+                             f"(rows {', '.join(self.flux_parameters)}), got {flux.shape}")
+        if p.shape != (n_nodes, 3, flux.shape[1]):
+            raise ValueError(f"probabilities must have shape ({n_nodes}, 3, {flux.shape[1]}) "
+                             f"(nodes, flavours, samples), got {p.shape}")
+        return flux[self.node_flux_index][:, None] * p
+
+    def interaction_rates_cpd100t(self, fluxes_cm2s, probabilities) -> dict[str, np.ndarray]:
+        """Total SM interaction rates [counts / (day x 100 t)] of each source group (all
+        recoil energies, no detector response, no Z'), as Borexino quotes them.
+
+        Parameters
+        ----------
+        fluxes_cm2s : array (n_flux, n)
+            Fluxes [cm^-2 s^-1] in the order of ``flux_parameters``.
+        probabilities : array (n_nodes, 3, n)
+            P_ee, P_emu, P_etau at ``node_energies_MeV``.
+
+        Returns
+        -------
+        dict of str -> array (n,)
+            Rate of every group of ``SOURCE_GROUPS`` with sources in the templates: ``pp``,
+            ``7be`` (both lines), ``pep``, ``cno`` (13N + 15O + 17F), ``b8``.
+        """
+        weights = self._node_weights(fluxes_cm2s, probabilities)
+        rates = np.einsum("ka,kan->kn", self.interaction_rates_per_flux, weights)
+        return {group: rates[mask].sum(axis=0) for group, mask in self.source_groups.items()}
+
+    def component_counts(self, mass_index: int, fluxes_cm2s, probabilities, coupling_MeV2,
+                         background_norms, response_shifts, interference: bool = True
+                         ) -> dict[str, np.ndarray]:
+        """Expected counts per bin of every source group (with its Z' terms) and every
+        background, for the arguments of :meth:`expected_counts`, whose sum they are.
+
+        Returns
+        -------
+        dict of str -> array (n, n_bins)
+            The groups of :attr:`source_groups` (``pp``, ``7be``, ``pep``, ``cno``, ``b8``),
+            then the backgrounds by their names.
+        """
+        p = np.asarray(probabilities, dtype=float)
+        norms = np.asarray(background_norms, dtype=float)
+        components = {}
+        for group, mask in self.source_groups.items():
+            components[group] = self.expected_counts(
+                mass_index, fluxes_cm2s, p * mask[:, None, None], coupling_MeV2,
+                np.zeros_like(norms), response_shifts, interference)
+        for name, norm, template in zip(self.background_names, norms, self.background_counts,
+                                        strict=True):
+            components[name] = norm[:, None] * template
+        return components
 
     def expected_counts(self, mass_index: int, fluxes_cm2s, probabilities, coupling_MeV2,
                         background_norms, response_shifts, interference: bool = True
@@ -591,8 +727,7 @@ class SpectralTemplates:
         -------
         array (n, n_bins)
         """
-        flux = np.asarray(fluxes_cm2s, dtype=float)[self.node_flux_index]   # (n_nodes, n)
-        weights = flux[:, None] * np.asarray(probabilities, dtype=float)     # (n_nodes, 3, n)
+        weights = self._node_weights(fluxes_cm2s, probabilities)              # (n_nodes, 3, n)
         n_nodes, n = weights.shape[0], weights.shape[-1]
         coupling = np.asarray(coupling_MeV2, dtype=float)
         charges2 = np.asarray(self.model.neutrino_charges, dtype=float) ** 2
