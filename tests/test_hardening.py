@@ -212,7 +212,10 @@ def test_nan_never_reaches_a_limit_row():
     from mcprop.inference.diagnostics import Diagnostics
     from mcprop.inference.results import MassResult
 
-    d = Diagnostics(np.nan, np.inf, 10.0, 1.2, np.inf, 0.2, 101, 50, 1, False, ("short",))
+    d = Diagnostics(upper=np.nan, upper_mcse=np.inf, median=np.nan, median_mcse=np.nan,
+                    lo68=np.nan, hi68=np.nan, ess=10.0, rhat=1.2, tau_steps=np.inf,
+                    acceptance=0.2, n_steps=101, burn_in=50, thin=1, converged=False,
+                    problems=("short",))
     result = MassResult.from_sampling(0, 1.0, d, 1e-3, {})
     assert result.g_upper is None and result.g_upper_mcse is None and not result.converged
     assert any("g_upper could not be computed" in p for p in result.problems)

@@ -419,23 +419,25 @@ SHIPPED = {
     },
     # B16 fluxes and 1-sigma errors, Vinyoles et al., ApJ 835, 202 (2017), Table 6
     "ssm-b16-gs98.toml": {"flux_7be_cm2s": ("normal", 4.93e9, 0.2958e9)},
-    "ssm-b16-gs98-other-sources.toml": {
-                          "flux_pp_cm2s": ("normal", 5.98e10, 0.03588e10),
-                          "flux_pep_cm2s": ("normal", 1.44e8, 0.0144e8),
-                          "flux_n13_cm2s": ("normal", 2.78e8, 0.417e8),
-                          "flux_o15_cm2s": ("normal", 2.05e8, 0.3485e8),
-                          "flux_f17_cm2s": ("normal", 5.28e6, 1.056e6),
-                          "flux_b8_cm2s": ("normal", 5.46e6, 0.6552e6)},
+    "ssm-b16-gs98-pp-pep.toml": {"flux_pp_cm2s": ("normal", 5.98e10, 0.03588e10),
+                                 "flux_pep_cm2s": ("normal", 1.44e8, 0.0144e8)},
+    "ssm-b16-gs98-cno-b8.toml": {"flux_n13_cm2s": ("normal", 2.78e8, 0.417e8),
+                                 "flux_o15_cm2s": ("normal", 2.05e8, 0.3485e8),
+                                 "flux_f17_cm2s": ("normal", 5.28e6, 1.056e6),
+                                 "flux_b8_cm2s": ("normal", 5.46e6, 0.6552e6)},
     "ssm-b16-agss09met.toml": {"flux_7be_cm2s": ("normal", 4.50e9, 0.27e9)},
     "ssm-b16-composition-mixture.toml": {
         "flux_7be_cm2s": ("normal-mixture", 4.93e9, 0.2958e9, 4.50e9, 0.27e9, 0.5)},
-    "ssm-b16-agss09met-other-sources.toml": {
-                               "flux_pp_cm2s": ("normal", 6.03e10, 0.03015e10),
-                               "flux_pep_cm2s": ("normal", 1.46e8, 0.01314e8),
-                               "flux_n13_cm2s": ("normal", 2.04e8, 0.2856e8),
-                               "flux_o15_cm2s": ("normal", 1.44e8, 0.2304e8),
-                               "flux_f17_cm2s": ("normal", 3.26e6, 0.5868e6),
-                               "flux_b8_cm2s": ("normal", 4.5e6, 0.54e6)},
+    "ssm-b16-agss09met-pp-pep.toml": {"flux_pp_cm2s": ("normal", 6.03e10, 0.03015e10),
+                                      "flux_pep_cm2s": ("normal", 1.46e8, 0.01314e8)},
+    "ssm-b16-agss09met-cno-b8.toml": {"flux_n13_cm2s": ("normal", 2.04e8, 0.2856e8),
+                                      "flux_o15_cm2s": ("normal", 1.44e8, 0.2304e8),
+                                      "flux_f17_cm2s": ("normal", 3.26e6, 0.5868e6),
+                                      "flux_b8_cm2s": ("normal", 4.5e6, 0.54e6)},
+    # pp, 7Be and pep free in Borexino's Phase-II fit (the file's sources: Nature 562, 505)
+    "borexino-phase2-free-fluxes.toml": {"flux_pp_cm2s": ("uniform", 2.0e10, 1.2e11),
+                                         "flux_7be_cm2s": ("uniform", 2.0e9, 8.0e9),
+                                         "flux_pep_cm2s": ("uniform", 0.0, 5.0e8)},
     # Borexino Phase-II backgrounds and response (the file's sources: PRD 100, 082004 (2019))
     "borexino-phase2-backgrounds.toml": {
         "bkg_c14_norm": ("normal", 1.0, 0.05),

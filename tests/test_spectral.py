@@ -486,7 +486,8 @@ def test_prior_files_name_every_parameter(window):
         | set(RESPONSE_PARAMETERS) == names
     for composition in ("gs98", "agss09met"):
         entries = {}
-        for name in (f"ssm-b16-{composition}", f"ssm-b16-{composition}-other-sources"):
+        for name in (f"ssm-b16-{composition}", f"ssm-b16-{composition}-pp-pep",
+                     f"ssm-b16-{composition}-cno-b8"):
             entries.update(tomllib.loads((REPO / f"priors/{name}.toml").read_text())[
                 "parameters"])
         assert set(flux_parameters()) <= set(entries)

@@ -445,9 +445,9 @@ class ScanPosterior:
         inputs = template_inputs(templates, params, probability, shape)
         return self.new_physics.counts(measurement, inputs, values, point)
 
-    def expected_counts(self, coords: np.ndarray, point) -> dict[str, np.ndarray]:
-        """Expected counts (n, n_bins) of every spectrum measurement (by name) at sampled
-        coordinates ``coords`` (n, n_dim) of grid points ``point``."""
+    def _spectrum_inputs(self, coords: np.ndarray, point):
+        """New-physics values, grid points and TemplateInputs of every spectrum measurement
+        (by index) at sampled coordinates ``coords`` (n, n_dim)."""
         coords = np.atleast_2d(coords)
         point = np.broadcast_to(point, coords.shape[:1])
         x, nuisances = self._split(coords)
@@ -455,9 +455,29 @@ class ScanPosterior:
         params = self.parameters(nuisances)
         shape = self.new_physics.batch_shape(values)
         probability = self._probabilities(params, values, point, shape)
-        return {m.name: self._counts(i, params, probability, values, point, shape)
-                for i, m in enumerate(self.measurements)
-                if isinstance(m, SpectrumMeasurement)}
+        inputs = {i: template_inputs(self.new_physics.kernels[i], params, probability, shape)
+                  for i, m in enumerate(self.measurements) if isinstance(m, SpectrumMeasurement)}
+        return values, point, inputs
+
+    def expected_counts(self, coords: np.ndarray, point) -> dict[str, np.ndarray]:
+        """Expected counts (n, n_bins) of every spectrum measurement (by name) at sampled
+        coordinates ``coords`` (n, n_dim) of grid points ``point``."""
+        values, point, inputs = self._spectrum_inputs(coords, point)
+        return {self.measurements[i].name: self.new_physics.counts(i, x, values, point)
+                for i, x in inputs.items()}
+
+    def standard_model_components(self, coords: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+        """Expected counts (n, n_bins) of each solar source group and background without
+        new physics, per spectrum measurement (by name), at coordinates (n, n_dim) of the
+        nuisances (and of the new physics, which is left out)."""
+        _, _, inputs = self._spectrum_inputs(coords, 0)
+        out = {}
+        for i, x in inputs.items():
+            n = x.fluxes_cm2s.shape[-1]
+            out[self.measurements[i].name] = self.new_physics.kernels[i].component_counts(
+                0, x.fluxes_cm2s, x.probabilities, np.zeros(n), x.background_norms,
+                x.response_shifts, interference=False)
+        return out
 
     def profile_objective(self, point: int, g: float, nuisance_rows: np.ndarray) -> np.ndarray:
         """-2 ln [L(D | g, nu) pi(nu)] of the Z' at grid mass ``point`` for each row of

@@ -67,8 +67,8 @@ def template_inputs(templates: SpectralTemplates, params: Mapping[str, np.ndarra
     nodes = zip(templates.node_energies_MeV, templates.node_sources, strict=True)
     return TemplateInputs(
         rows(templates.flux_parameters),
-        np.stack([np.broadcast_to(probability(float(energy), source), (3, *shape))
-                  for energy, source in nodes]),
+        np.stack([np.broadcast_to(np.reshape(probability(float(energy), source), (3, -1)),
+                                  (3, *shape)) for energy, source in nodes]),
         rows([background_parameter(name) for name in templates.background_names]),
         rows(RESPONSE_PARAMETERS))
 

@@ -319,6 +319,28 @@ class ScanResult:
             save_figure(figure, Path(out))
         return figure
 
+    def plot_spectrum(self, out: Path | str | None = None):
+        """The fitted spectrum of a Standard-Model fit at its best fit: data, model, every
+        solar source group and background, and the residuals (one figure per spectrum
+        measurement; the first is returned and saved to ``out`` if given)."""
+        from mcprop.interface.plots import fit_spectrum_figure, save_figure
+
+        figure = fit_spectrum_figure(self)
+        if out is not None:
+            save_figure(figure, Path(out))
+        return figure
+
+    def posterior(self):
+        """The run's posterior, rebuilt from its resolved config (templates and kernels are
+        computed again)."""
+        from mcprop.interface.config import config_from_dict
+
+        config = config_from_dict(self.config, Path.cwd(), str(self.run_dir or self.name))
+        try:
+            return config.plan.posterior()
+        except ValueError as exc:
+            raise UserError(f"{self.run_dir or self.name}: {exc}") from None
+
     def corner(self, mass_MeV: float | None = None, out: Path | str | None = None):
         """Corner plot of g and the nuisances at the grid mass nearest ``mass_MeV``; for a run
         without masses (``mass_MeV`` None), of the moments, mu_eff and the nuisances with

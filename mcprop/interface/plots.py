@@ -28,8 +28,9 @@ from matplotlib.legend_handler import HandlerTuple
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from mcprop.inference.diagnostics import INTERVAL_68
 from mcprop.inference.limits import allowance_limit_g
-from mcprop.inference.spectrum import poisson_deviance
+from mcprop.inference.spectrum import SpectrumMeasurement, poisson_deviance
 from mcprop.inference.storage import atomic_write_bytes
 from mcprop.interface.errors import UserError
 from mcprop.physics.flavour import BOREXINO_PHASE1_P_EE, NUFIT_5_0_NO_CENTRAL, flavour_model
@@ -38,7 +39,7 @@ from mcprop.physics.magnetic_moment import MOMENT_UNIT_MUB
 from mcprop.physics.muon_g2 import G2_2021, G2_2025
 from mcprop.physics.seed_factors import decoherence_factor, error_treatment_factor
 from mcprop.physics.solar import B16_GS98_BE7_FLUX_CM2S, BE7_862
-from mcprop.physics.spectral import SOURCE_GROUPS
+from mcprop.physics.spectral import RESPONSE_PARAMETERS, SOURCE_GROUPS
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,14 @@ PARAMETER_LABELS = {
     "dm2_21_eV2": r"$\Delta m^2_{21}$ [eV$^2$]",
     "flux_7be_cm2s": r"$\Phi_{^7Be}$ [cm$^{-2}$ s$^{-1}$]",
     "p_ee": r"$P_{ee}$",
+    "rate_pp_cpd100t": r"$R_{pp}$ [cpd/100t]",
+    "rate_7be_cpd100t": r"$R_{^7Be}$ [cpd/100t]",
+    "rate_pep_cpd100t": r"$R_{pep}$ [cpd/100t]",
+    "rate_cno_cpd100t": r"$R_{CNO}$ [cpd/100t]",
+    "rate_b8_cpd100t": r"$R_{^8B}$ [cpd/100t]",
+    "nh_energy_scale": r"$N_h$ scale",
+    "nh_offset": r"$N_h$ offset",
+    "nh_resolution_scale": r"$N_h$ resolution scale",
 }
 #: Axis labels of the moments (in units of MOMENT_UNIT_MUB on the corner plot).
 MOMENT_LABELS = {"mu_universal": r"$\mu_\nu$", "mu_e": r"$\mu_{\nu_e}$",
@@ -429,6 +438,8 @@ def corner_figure(scan, mass_MeV: float | None = None) -> Figure:
     import corner
 
     result = scan.result_at(mass_MeV)
+    if scan.is_fit:
+        return _fit_corner_figure(scan, result)
     if not scan.has_masses:
         return _moment_corner_figure(scan, result)
     names, samples = _posterior_samples(scan.chains(mass_MeV), scan.run_dir, ("g",))
@@ -495,6 +506,36 @@ def _moment_corner_figure(scan, result) -> Figure:
     fig.text(0.97, 0.93, f"red lines: {percent} credible upper limits\n"
                          f"contours: {percent} credible regions\n{len(samples)} samples",
              ha="right", va="top", fontsize=14, color="tab:red")
+    return fig
+
+
+def _fit_corner_figure(scan, result) -> Figure:
+    """The interaction rates [cpd/100t] and the N_h-response nuisances of a Standard-Model
+    fit, with their medians (lines) and 68% credible regions (contours)."""
+    import corner
+
+    names = [p.parameter for p in result.parameters
+             if p.parameter.startswith("rate_") or p.parameter in RESPONSE_PARAMETERS]
+    chains = scan.chains().posterior
+    missing = [name for name in names if name not in chains]
+    if missing:
+        raise UserError(f"{scan.run_dir}: no posterior variable '{missing[0]}' in the chain "
+                        f"file")
+    samples = np.column_stack([np.asarray(chains[name].values, dtype=float).ravel()
+                               for name in names])
+    samples = samples[np.isfinite(samples).all(axis=1)]
+    median = {p.parameter: p.median for p in result.parameters}
+    labels = [PARAMETER_LABELS.get(name, name) for name in names]
+    fig = Figure(figsize=(2.0 * len(names) + 0.1 * (len(names) - 1) + 1.4,) * 2, dpi=100)
+    corner.corner(samples, fig=fig, labels=labels, truths=[median[n] for n in names],
+                  levels=(INTERVAL_68[1] - INTERVAL_68[0],), fill_contours=True,
+                  plot_datapoints=False, truth_color="tab:red", color="tab:blue", bins=30,
+                  smooth=0.8, use_math_text=True, label_kwargs={"fontsize": 13},
+                  max_n_ticks=4)
+    fig.suptitle(f"{scan.name}: Standard-Model fit", fontsize=16, y=0.99)
+    fig.text(0.97, 0.93, "red lines: posterior medians\ncontours: 68% credible regions\n"
+                         f"{len(samples)} samples", ha="right", va="top", fontsize=14,
+             color="tab:red")
     return fig
 
 
@@ -662,6 +703,23 @@ def _bin_width_text(edges: np.ndarray) -> str:
     """'5' for bins of equal width 5, 'variable' otherwise."""
     widths = np.diff(edges)
     return f"{widths[0]:g}" if np.allclose(widths, widths[0]) else "variable"
+
+
+def fit_spectrum_figure(scan) -> Figure:
+    """The first spectrum measurement of a Standard-Model fit at its best fit (the
+    highest-posterior walker): data, model and components, residuals."""
+    if not scan.is_fit:
+        raise UserError(f"{scan.run_dir or scan.name}: not a Standard-Model fit (the fitted "
+                        f"spectrum is drawn for physics.model = 'standard-model')")
+    result = scan.result_at(None)
+    posterior = scan.posterior()
+    measurement = next(m for m in posterior.measurements
+                       if isinstance(m, SpectrumMeasurement))
+    best = np.array([result.best_fit[name] for name in posterior.names])
+    components = posterior.standard_model_components(best[None])[measurement.name]
+    return spectrum_figure(measurement.nh_edges, measurement.counts,
+                           {name: counts[0] for name, counts in components.items()},
+                           f"{scan.name}: best fit ({measurement.name})")
 
 
 # --- output -----------------------------------------------------------------------------
