@@ -445,7 +445,7 @@ class ScanPosterior:
         inputs = template_inputs(templates, params, probability, shape)
         return self.new_physics.counts(measurement, inputs, values, point)
 
-    def _spectrum_inputs(self, coords: np.ndarray, point):
+    def spectrum_inputs(self, coords: np.ndarray, point):
         """New-physics values, grid points and TemplateInputs of every spectrum measurement
         (by index) at sampled coordinates ``coords`` (n, n_dim)."""
         coords = np.atleast_2d(coords)
@@ -462,7 +462,7 @@ class ScanPosterior:
     def expected_counts(self, coords: np.ndarray, point) -> dict[str, np.ndarray]:
         """Expected counts (n, n_bins) of every spectrum measurement (by name) at sampled
         coordinates ``coords`` (n, n_dim) of grid points ``point``."""
-        values, point, inputs = self._spectrum_inputs(coords, point)
+        values, point, inputs = self.spectrum_inputs(coords, point)
         return {self.measurements[i].name: self.new_physics.counts(i, x, values, point)
                 for i, x in inputs.items()}
 
@@ -470,7 +470,7 @@ class ScanPosterior:
         """Expected counts (n, n_bins) of each solar source group and background without
         new physics, per spectrum measurement (by name), at coordinates (n, n_dim) of the
         nuisances (and of the new physics, which is left out)."""
-        _, _, inputs = self._spectrum_inputs(coords, 0)
+        _, _, inputs = self.spectrum_inputs(coords, 0)
         out = {}
         for i, x in inputs.items():
             n = x.fluxes_cm2s.shape[-1]

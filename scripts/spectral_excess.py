@@ -1,0 +1,70 @@
+"""Where a spectral Z' limit comes from: the Z' change of the counts at the limit, by solar
+source and by N_h region.
+
+For each grid mass of a finished spectral run (or the masses given), at the run's credible
+limit g_90 and the posterior medians of the nuisances: the Z' change of the expected counts
+of each source group (pp, 7Be, pep, CNO, 8B) as a fraction of the total change, and the
+sum over bins of (change)^2 / mu in four N_h regions (threshold, under 14C and 210Po; the 7Be
+Compton-like edge; the pep / CNO / 11C region; above): where the Z' signal stands out of the
+statistical errors before the nuisances (7Be flux, backgrounds) absorb most of it.
+
+    python3 scripts/spectral_excess.py runs/output/borexino-phase2-spectral [--mass-MeV 1 10]
+"""
+
+import argparse
+
+import numpy as np
+
+import mcprop
+from mcprop.inference.spectrum import SpectrumMeasurement
+from mcprop.physics.scattering import coupling_product_MeV2
+
+#: N_h regions [first, last] of the table.
+REGIONS = {"110-219 (threshold, 14C/210Po)": (110, 219), "220-349 (7Be edge)": (220, 349),
+           "350-649 (pep, CNO, 11C)": (350, 649), "650-949": (650, 949)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir")
+    parser.add_argument("--mass-MeV", type=float, nargs="*")
+    args = parser.parse_args()
+    scan = mcprop.load(args.run_dir)
+    posterior = scan.posterior()
+    zprime = posterior.new_physics
+    index, measurement = next((i, m) for i, m in enumerate(posterior.measurements)
+                              if isinstance(m, SpectrumMeasurement))
+    templates = zprime.kernels[index]
+    centres = 0.5 * (measurement.nh_edges[1:] + measurement.nh_edges[:-1])
+    results = ([scan.result_at(m) for m in args.mass_MeV] if args.mass_MeV
+               else scan.results)
+    groups = list(templates.source_groups)
+    print(f"{'m [MeV]':>9} {'g_90':>9}  Z' change by source (% of total)"
+          f"{'':{max(0, 8 * len(groups) - 32)}}  sum (change)^2/mu by N_h region")
+    print(f"{'':>20}" + "".join(f"{g:>8}" for g in groups) + "  "
+          + "  ".join(f"{r.split()[0]:>8}" for r in REGIONS))
+    for result in results:
+        draws = scan.chains(result.m_zprime_MeV).posterior
+        row = np.array([0.0] + [float(np.median(draws[name].values))
+                                for name in posterior.nuisance_names])
+        _, _, inputs = posterior.spectrum_inputs(row, result.mass_index)
+        x = inputs[index]
+        sm, bsm = (templates.component_counts(
+            result.mass_index, x.fluxes_cm2s, x.probabilities,
+            np.atleast_1d(coupling_product_MeV2(g, zprime.model)), x.background_norms,
+            x.response_shifts, zprime.interference) for g in (0.0, result.g_upper))
+        change = {g: (bsm[g] - sm[g])[0] for g in groups}
+        total = sum(change.values())
+        mu = sum(v[0] for v in sm.values())
+        weight = total**2 / mu
+        shares = [100 * change[g].sum() / total.sum() for g in groups]
+        regions = [weight[(centres >= low) & (centres <= high)].sum()
+                   for low, high in REGIONS.values()]
+        print(f"{result.m_zprime_MeV:9.3g} {result.g_upper:9.3g}  "
+              + "".join(f"{s:8.1f}" for s in shares) + "  "
+              + "  ".join(f"{r:8.2f}" for r in regions))
+    print("regions: " + "; ".join(REGIONS))
+
+
+if __name__ == "__main__":
+    main()
