@@ -183,8 +183,10 @@ class RunCurve:
         """The curve of a :class:`~mcprop.interface.api.ScanResult`; UserError if it has no
         finished mass or no mass grid (a magnetic-moment run)."""
         if not scan.has_masses:
-            raise UserError(f"{scan.run_dir or scan.name}: a magnetic-moment run has no mass "
-                            f"grid, so no limit curve to plot; its limits are in limits.csv, "
+            kind, figure = (("Standard-Model fit", "the fitted spectrum in spectrum_fit.png, ")
+                            if scan.is_fit else ("magnetic-moment run", ""))
+            raise UserError(f"{scan.run_dir or scan.name}: a {kind} has no mass grid, so no "
+                            f"limit curve to plot; its numbers are in limits.csv, {figure}"
                             f"its posterior in 'mcprop corner {scan.run_dir or 'RUN'}'")
         if not scan.results:
             raise UserError(f"{scan.run_dir or scan.name}: no finished masses to plot")
@@ -514,8 +516,8 @@ def _fit_corner_figure(scan, result) -> Figure:
     fit, with their medians (lines) and 68% credible regions (contours)."""
     import corner
 
-    names = [p.parameter for p in result.parameters
-             if p.parameter.startswith("rate_") or p.parameter in RESPONSE_PARAMETERS]
+    names = [*(p.parameter for p in result.parameters if p.parameter.startswith("rate_")),
+             *(p.parameter for p in result.parameters if p.parameter in RESPONSE_PARAMETERS)]
     chains = scan.chains().posterior
     missing = [name for name in names if name not in chains]
     if missing:
@@ -528,7 +530,8 @@ def _fit_corner_figure(scan, result) -> Figure:
     labels = [PARAMETER_LABELS.get(name, name) for name in names]
     fig = Figure(figsize=(2.0 * len(names) + 0.1 * (len(names) - 1) + 1.4,) * 2, dpi=100)
     corner.corner(samples, fig=fig, labels=labels, truths=[median[n] for n in names],
-                  levels=(INTERVAL_68[1] - INTERVAL_68[0],), fill_contours=True,
+                  range=[0.998] * len(names), levels=(INTERVAL_68[1] - INTERVAL_68[0],),
+                  fill_contours=True,
                   plot_datapoints=False, truth_color="tab:red", color="tab:blue", bins=30,
                   smooth=0.8, use_math_text=True, label_kwargs={"fontsize": 13},
                   max_n_ticks=4)
