@@ -29,6 +29,7 @@ import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -99,6 +100,9 @@ _WRAPS = np.arange(-2, 3)
 _WRAP_REACH_DEG = 180.0 + 360.0 * _WRAPS.max()
 #: Widths [deg] above which the wraps |k| = 2 of the circular family contribute.
 _WIDE_WRAP_DEG = 57.0
+#: A wrap term below exp(-_NEGLIGIBLE_LOG) of the largest (< 2^-53) leaves the log of their
+#: sum unchanged to the last bit.
+_NEGLIGIBLE_LOG = 40.0
 #: Rounds of redraws in PriorSet.sample before giving up on a parameter's physical domain.
 _MAX_REDRAWS = 100
 
@@ -528,8 +532,8 @@ class Circular(Distribution):
         wide = max(self.sigma_plus_deg, self.sigma_minus_deg) > _WIDE_WRAP_DEG
         return _WRAPS if wide else _WRAPS[1:-1]
 
-    def log_density(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=float)
+    def _wrapped_log_pdf(self, x: np.ndarray) -> np.ndarray:
+        """Log density from the sum over the wraps (any x; -inf outside the support)."""
         low, high = self.support
         inside = (x >= low) & (x < high)
         x = np.where(inside, x, self.mean_deg)
@@ -539,6 +543,36 @@ class Circular(Distribution):
         log_pdf = (peak + np.log(sum(np.exp(term - peak) for term in terms))
                    - math.log(sum(self._half_masses)))
         return np.where(inside, log_pdf, -np.inf)
+
+    @cached_property
+    def _single_term_reach_deg(self) -> tuple[float, float]:
+        """(below, above) [deg]: within mean_deg - below <= x <= mean_deg + above every wrap
+        k != 0 is below exp(-_NEGLIGIBLE_LOG) of the k = 0 term, so the wrapped sum equals
+        the k = 0 term to the last bit (found on a 0.01 deg grid, one step kept as margin)."""
+        offset = np.linspace(-180.0, 180.0, 36001)[:-1]
+        terms = [_split_normal_logpdf(offset + 360.0 * k, 0.0, self.sigma_plus_deg,
+                                      self.sigma_minus_deg) for k in self._wraps if k != 0]
+        single = np.maximum.reduce(terms) - _split_normal_logpdf(
+            offset, 0.0, self.sigma_plus_deg, self.sigma_minus_deg) < -_NEGLIGIBLE_LOG
+        centre = np.searchsorted(offset, 0.0)
+        above = centre + np.argmin(np.append(single[centre:], False)) - 1
+        below = centre - np.argmin(np.append(single[centre::-1], False)) + 1
+        return float(-offset[below]), float(offset[above])
+
+    def log_density(self, x: np.ndarray) -> np.ndarray:
+        """The wrapped sum; near the mode it is the k = 0 term alone, evaluated directly."""
+        x = np.asarray(x, dtype=float)
+        below, above = self._single_term_reach_deg
+        offset = x - self.mean_deg
+        log_pdf = (_split_normal_logpdf(x, self.mean_deg, self.sigma_plus_deg,
+                                        self.sigma_minus_deg)
+                   - math.log(sum(self._half_masses)))
+        far = np.flatnonzero(~((offset >= -below) & (offset <= above)))
+        if far.size:
+            log_pdf = np.array(log_pdf, ndmin=1)
+            log_pdf.reshape(-1)[far] = self._wrapped_log_pdf(x.reshape(-1)[far])
+            log_pdf = log_pdf.reshape(np.shape(x))
+        return log_pdf
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         below_mass, above_mass = self._half_masses
@@ -709,15 +743,20 @@ class PriorSet:
         ``values`` maps each free parameter to an array of shape (n,); other keys are
         ignored. The sum is not renormalised for the cut at the physical domains.
         """
-        total = np.zeros(())
+        total, inside = np.zeros(()), np.ones((), dtype=bool)
         for name in self.free_names:
             x = np.asarray(values[name], dtype=float)
-            low, high = PHYSICAL_DOMAINS[name]
-            inside = (x >= low) & (x <= high)
             with np.errstate(over="ignore"):  # far outside the prior: -inf, not a warning
                 log_pdf = self.distributions[name].log_density(x)
-            total = total + np.where(inside, log_pdf, -np.inf)
-        return total
+            total = total + log_pdf
+            low, high = PHYSICAL_DOMAINS[name]
+            if high < math.inf:
+                inside = inside & (x >= low) & (x <= high)
+            elif low > -math.inf:
+                inside = inside & (x >= low)
+            else:
+                inside = inside & ~np.isnan(x)
+        return np.where(inside, total, -np.inf)
 
     def sample(self, rng: np.random.Generator, size: int) -> dict[str, np.ndarray]:
         """``size`` draws of each free parameter, redrawn until inside its physical domain.
