@@ -78,8 +78,9 @@ class GroupedDEMove(emcee.moves.Move):
             second = (u[:, 1] * (n_partners - 1)).astype(np.intp)
             second += second >= first
             others = coords[:, partners]
-            difference = (np.take_along_axis(others, first[..., None], axis=1)
-                          - np.take_along_axis(others, second[..., None], axis=1))
+            base = np.arange(n_groups)[:, None] * n_partners    # row of each group's first
+            flat = others.reshape(-1, others.shape[-1])
+            difference = (flat[base + first] - flat[base + second])  # (G, moving, n_dim)
             spread = others.std(axis=1, keepdims=True)            # (G, 1, n_dim)
             proposal = (coords[:, moving] + gamma0 * difference
                         + self.sigma * ndtri(u[:, 2])[..., None] * spread)
