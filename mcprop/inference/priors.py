@@ -29,7 +29,7 @@ import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -167,6 +167,12 @@ class Distribution(ABC):
     def log_density(self, x: np.ndarray) -> np.ndarray:
         """Normalised log pdf at ``x`` (any shape); -inf outside the support."""
 
+    @classmethod
+    def summed_log_density(cls, members: Sequence["Distribution"], x: np.ndarray) -> np.ndarray:
+        """Sum over ``members`` (all of this family) of each one's log density at its row of
+        x (len(members), ...). Families override it to evaluate all rows in one pass."""
+        return sum(member.log_density(row) for member, row in zip(members, x, strict=True))
+
     @abstractmethod
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """``size`` independent draws, shape ``(size,)``."""
@@ -189,6 +195,14 @@ class Distribution(ABC):
     def is_fixed(self) -> bool:
         """True when the parameter is fixed rather than sampled."""
         return False
+
+
+@lru_cache(maxsize=64)
+def _stacked_fields(members: tuple["Distribution", ...], names: tuple[str, ...],
+                    ndim: int) -> tuple[np.ndarray, ...]:
+    """The fields ``names`` of ``members`` as arrays (len(members), 1, ...) of ``ndim`` axes."""
+    shape = (-1,) + (1,) * (ndim - 1)
+    return tuple(np.array([getattr(m, name) for m in members]).reshape(shape) for name in names)
 
 
 def _require_ordered(low: float, high: float) -> None:
@@ -261,6 +275,15 @@ class Normal(_OnTheRealLine):
         z = (np.asarray(x, dtype=float) - self.mean) / self.sigma
         return -0.5 * z**2 - math.log(self.sigma * math.sqrt(2.0 * math.pi))
 
+    @classmethod
+    def summed_log_density(cls, members: Sequence["Normal"], x: np.ndarray) -> np.ndarray:
+        if len(members) == 1:
+            return members[0].log_density(x[0])
+        mean, sigma = _stacked_fields(tuple(members), ("mean", "sigma"), x.ndim)
+        log_norm = sum(math.log(m.sigma * math.sqrt(2.0 * math.pi)) for m in members)
+        z = (x - mean) / sigma
+        return -0.5 * np.sum(z * z, axis=0) - log_norm
+
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return rng.normal(self.mean, self.sigma, size)
 
@@ -288,6 +311,27 @@ class AsymmetricNormal(_OnTheRealLine):
     def log_density(self, x: np.ndarray) -> np.ndarray:
         return _split_normal_logpdf(np.asarray(x, dtype=float), self.mean, self.sigma_plus,
                                     self.sigma_minus)
+
+    @classmethod
+    def summed_log_density(cls, members: Sequence["AsymmetricNormal"],
+                           x: np.ndarray) -> np.ndarray:
+        if len(members) == 1:
+            return members[0].log_density(x[0])
+        mean, inverse_plus, inverse_minus = _stacked_fields(
+            tuple(members), ("mean", "_inverse_sigma_plus", "_inverse_sigma_minus"), x.ndim)
+        log_norm = sum(math.log(0.5 * math.sqrt(2.0 * math.pi) * (m.sigma_plus + m.sigma_minus))
+                       for m in members)
+        offset = x - mean
+        z = offset * np.where(offset >= 0, inverse_plus, inverse_minus)
+        return -0.5 * np.sum(z * z, axis=0) - log_norm
+
+    @property
+    def _inverse_sigma_plus(self) -> float:
+        return 1.0 / self.sigma_plus
+
+    @property
+    def _inverse_sigma_minus(self) -> float:
+        return 1.0 / self.sigma_minus
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         below = rng.random(size) < self.sigma_minus / (self.sigma_plus + self.sigma_minus)
@@ -516,7 +560,7 @@ class Circular(Distribution):
     def _validate(self) -> None:
         self._require_positive("sigma_plus_deg", "sigma_minus_deg")
 
-    @property
+    @cached_property
     def _half_masses(self) -> tuple[float, float]:
         """Split-normal mass within the reach of the wraps below and above the mode."""
         total = self.sigma_plus_deg + self.sigma_minus_deg
@@ -723,7 +767,7 @@ class PriorSet:
         """Paths of the files, in load order."""
         return tuple(file.path for file in self.files)
 
-    @property
+    @cached_property
     def free_names(self) -> tuple[str, ...]:
         """Names of the sampled (non-fixed) parameters, in file order."""
         return tuple(name for name, dist in self.distributions.items() if not dist.is_fixed)
@@ -737,25 +781,41 @@ class PriorSet:
         """Central value of every parameter, fixed ones included."""
         return {name: dist.centre for name, dist in self.distributions.items()}
 
+    @cached_property
+    def _families(self) -> tuple[tuple[type[Distribution], tuple, np.ndarray], ...]:
+        """The free parameters grouped by family: (family, members, their rows in
+        :attr:`free_names`)."""
+        groups: dict[type, list[int]] = {}
+        for k, name in enumerate(self.free_names):
+            groups.setdefault(type(self.distributions[name]), []).append(k)
+        return tuple((family, tuple(self.distributions[self.free_names[k]] for k in rows),
+                      np.array(rows)) for family, rows in groups.items())
+
+    @cached_property
+    def _domains(self) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bounds (n_free, 1) of the free parameters' physical domains."""
+        bounds = np.array([PHYSICAL_DOMAINS[name] for name in self.free_names]).reshape(-1, 2)
+        return bounds[:, :1], bounds[:, 1:]
+
     def log_density(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
         """Sum of the free parameters' log priors; -inf outside a physical domain.
 
         ``values`` maps each free parameter to an array of shape (n,); other keys are
-        ignored. The sum is not renormalised for the cut at the physical domains.
+        ignored. The sum is not renormalised for the cut at the physical domains. The
+        parameters of a family are evaluated together
+        (:meth:`Distribution.summed_log_density`).
         """
-        total, inside = np.zeros(()), np.ones((), dtype=bool)
-        for name in self.free_names:
-            x = np.asarray(values[name], dtype=float)
-            with np.errstate(over="ignore"):  # far outside the prior: -inf, not a warning
-                log_pdf = self.distributions[name].log_density(x)
-            total = total + log_pdf
-            low, high = PHYSICAL_DOMAINS[name]
-            if high < math.inf:
-                inside = inside & (x >= low) & (x <= high)
-            elif low > -math.inf:
-                inside = inside & (x >= low)
-            else:
-                inside = inside & ~np.isnan(x)
+        if not self.free_names:
+            return np.zeros(())
+        x = np.array(np.broadcast_arrays(*(np.asarray(values[name], dtype=float)
+                                           for name in self.free_names)))
+        low, high = self._domains
+        low, high = (bound.reshape(bound.shape + (1,) * (x.ndim - 2)) for bound in (low, high))
+        inside = np.all((x >= low) & (x <= high), axis=0)
+        total = np.zeros(())
+        with np.errstate(over="ignore"):  # far outside the prior: -inf, not a warning
+            for family, members, rows in self._families:
+                total = total + family.summed_log_density(members, x[rows])
         return np.where(inside, total, -np.inf)
 
     def sample(self, rng: np.random.Generator, size: int) -> dict[str, np.ndarray]:
