@@ -797,6 +797,12 @@ class PriorSet:
         bounds = np.array([PHYSICAL_DOMAINS[name] for name in self.free_names]).reshape(-1, 2)
         return bounds[:, :1], bounds[:, 1:]
 
+    @cached_property
+    def _domain_probabilities(self) -> dict[str, float]:
+        """Probability of each free parameter's prior inside its physical domain."""
+        return {name: self.distributions[name].probability_between(*PHYSICAL_DOMAINS[name])
+                for name in self.free_names}
+
     def log_density(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
         """Sum of the free parameters' log priors; -inf outside a physical domain.
 
@@ -828,7 +834,7 @@ class PriorSet:
         for name in self.free_names:
             distribution = self.distributions[name]
             low, high = PHYSICAL_DOMAINS[name]
-            probability = distribution.probability_between(low, high)
+            probability = self._domain_probabilities[name]
             x = distribution.sample(rng, size)
             outside = np.flatnonzero((x < low) | (x > high))
             for _ in range(_MAX_REDRAWS):
