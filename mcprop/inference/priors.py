@@ -793,9 +793,9 @@ class PriorSet:
 
     @cached_property
     def _domains(self) -> tuple[np.ndarray, np.ndarray]:
-        """Lower and upper bounds (n_free, 1) of the free parameters' physical domains."""
+        """Lower and upper bounds (n_free,) of the free parameters' physical domains."""
         bounds = np.array([PHYSICAL_DOMAINS[name] for name in self.free_names]).reshape(-1, 2)
-        return bounds[:, :1], bounds[:, 1:]
+        return bounds[:, 0], bounds[:, 1]
 
     @cached_property
     def _domain_probabilities(self) -> dict[str, float]:
@@ -816,7 +816,7 @@ class PriorSet:
         x = np.array(np.broadcast_arrays(*(np.asarray(values[name], dtype=float)
                                            for name in self.free_names)))
         low, high = self._domains
-        low, high = (bound.reshape(bound.shape + (1,) * (x.ndim - 2)) for bound in (low, high))
+        low, high = (bound.reshape((-1,) + (1,) * (x.ndim - 1)) for bound in (low, high))
         inside = np.all((x >= low) & (x <= high), axis=0)
         total = np.zeros(())
         with np.errstate(over="ignore"):  # far outside the prior: -inf, not a warning
