@@ -16,12 +16,12 @@ from mcprop.physics.scattering import (
     coupling_from_product,
 )
 
-#: Finite-difference step of the Newton stencil [prior widths] and the cap on -2 ln L
+#: Finite-difference step of the Newton stencil [standardised units] and the cap on -2 ln L
 #: outside the support.
 _STEP = 1e-3
 _OUTSIDE = 1e12
 #: Newton stops when the decrease it predicts for -2 ln L is below this, or after
-#: _MAX_ITERATIONS; the least curvature a direction is given [per prior width^2].
+#: _MAX_ITERATIONS; the least curvature a direction is given [per standardised unit^2].
 _DECREMENT = 1e-10
 _MAX_ITERATIONS = 50
 _MIN_CURVATURE = 1e-3
