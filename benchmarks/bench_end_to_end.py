@@ -10,6 +10,7 @@ overhead factor is wall x cores / (posterior evaluations x kernel time per sampl
 """
 
 import argparse
+import os
 import platform
 import resource
 import time
@@ -62,6 +63,13 @@ def instrumented():
             setattr(owner, name, original)
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """CPU time [s] (user + system) of this process and of its ended child processes."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
 def kernel_ns_per_sample(repeats: int = 21, n: int = 10_000) -> float:
     posterior = load_config(DEFAULT_CONFIG).plan.posterior()
     rng = np.random.default_rng(1)
@@ -83,9 +91,14 @@ def main() -> None:
     def run(workers):
         return mcprop.run(DEFAULT_CONFIG, out, workers=workers, force=True)
 
+    load_before = os.getloadavg()[0]
     result = run(2)  # warm-up, and the result whose numbers are reported
+    cpu_before = cpu_seconds()
     two, two_all = median_seconds(lambda: run(2), args.repeats)
+    cpu_two = [after - before for before, after in zip(cpu_before, cpu_seconds(), strict=True)]
+    cpu_before = cpu_seconds()
     one, one_all = median_seconds(lambda: run(1), args.repeats)
+    cpu_one = cpu_seconds()[0] - cpu_before[0]
     kernel_ns = kernel_ns_per_sample()
     with instrumented() as spent:
         start = time.perf_counter()
@@ -115,6 +128,11 @@ def main() -> None:
     print(f"wall, 1 worker       : {one:7.2f} s (median of {args.repeats}: "
           f"{', '.join(f'{t:.2f}' for t in one_all)})")
     print(f"speed-up 2 vs 1      : {one / two:7.2f}x")
+    print(f"CPU per run          : 2 workers {sum(cpu_two) / args.repeats:.2f} s (main "
+          f"{cpu_two[0] / args.repeats:.2f} s, workers {cpu_two[1] / args.repeats:.2f} s); "
+          f"1 worker {cpu_one / args.repeats:.2f} s")
+    print(f"load average         : {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
+          f"(other processes on the 2 cores slow the 2-worker runs first)")
     print(f"kernel posterior     : {kernel_ns:7.1f} ns/sample (batch of 10,000, median of 21)")
     print(f"overhead factor      : {two * 2 / posterior_s:7.1f} (2 workers: wall x 2 cores / "
           f"evaluations x kernel time = {two * 2:.1f} / {posterior_s:.2f} s)")

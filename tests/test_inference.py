@@ -1,6 +1,7 @@
 """Inference against independent numbers: the seed's factors, the half-normal, closed-form
 profile limits, reproducibility, resume and scale-out."""
 
+import dataclasses
 import json
 import signal
 
@@ -10,6 +11,7 @@ import pytest
 from conftest import DATA, REPO, interrupted_run
 from scipy.stats import multivariate_normal, norm
 
+from mcprop.inference.diagnostics import rank_normalised_rhat
 from mcprop.inference.limits import allowance_limit_g, profile_likelihood_limit
 from mcprop.inference.measurements import (
     RateMeasurement,
@@ -19,7 +21,7 @@ from mcprop.inference.measurements import (
 )
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import CouplingPrior, sampled_priors
-from mcprop.inference.priors import load_prior_files
+from mcprop.inference.priors import Normal, load_prior_files
 from mcprop.inference.sampler import SamplerSettings, sample_masses
 from mcprop.physics.flavour import NUFIT_5_0_NO_CENTRAL, flavour_model
 from mcprop.physics.kernels import RateKernels
@@ -94,6 +96,49 @@ def test_profile_limit_closed_form():
     assert _np_rate(plan, 0, result["g_upper_profile"], 0.53) == pytest.approx(
         norm.ppf(0.95) * sigma, rel=1e-4)
     assert result["g_hat_profile"] == pytest.approx(0.0, abs=1e-3 * result["g_upper_profile"])
+
+
+@pytest.mark.parametrize("scale", [None, 0.3, 1.0])
+def test_profile_limit_with_a_flux_nuisance_closed_form(scale):
+    """With the flux free under a normal prior of width s around F0 and the relative-rate
+    measurement of width sigma, profiling the flux gives -2 Delta ln L = r^2 / (sigma^2 +
+    r^2 s^2 / F0^2) for the new-physics rate r at F0: the 90% C.L. limit is at
+    r = 1.645 sigma / sqrt(1 - 1.645^2 s^2 / F0^2). ``scale`` starts the coupling grid
+    around that fraction of the limit (0.3: the grid must be extended)."""
+    plan = _seed_plan()
+    width = 0.1 * B16_GS98_BE7_FLUX_CM2S
+    priors = plan.priors.with_override("flux_7be_cm2s", Normal(B16_GS98_BE7_FLUX_CM2S, width))
+    plan = dataclasses.replace(plan, priors=priors)
+    posterior = plan.posterior()
+    level = plan.profile_level
+    sigma = 0.14 * 46.0
+    expected = np.sqrt(level) * sigma / np.sqrt(1 - level * (width / B16_GS98_BE7_FLUX_CM2S)**2)
+    g_scale = None
+    if scale is not None:  # the coupling of the expected limit, times scale
+        g = np.geomspace(1e-6, 1.0, 20001) * float(posterior.new_physics.g_max[0])
+        rates = np.array([_np_rate(plan, 0, x, 0.53) for x in g[::200]])
+        g_scale = scale * float(np.interp(expected, rates, g[::200]))
+    result = profile_likelihood_limit(posterior, 0, level, start=np.array([1.05 * width]) +
+                                      B16_GS98_BE7_FLUX_CM2S, g_scale=g_scale)
+    assert _np_rate(plan, 0, result["g_upper_profile"], 0.53) == pytest.approx(expected,
+                                                                                rel=1e-4)
+    assert result["g_hat_profile"] == pytest.approx(0.0, abs=1e-3 * result["g_upper_profile"])
+    assert result["min_neg2_log_likelihood"] == pytest.approx(
+        -2 * posterior.priors.log_density({"flux_7be_cm2s": B16_GS98_BE7_FLUX_CM2S}), abs=1e-8)
+
+
+def test_rank_normalised_rhat_matches_arviz():
+    """The batched R-hat equals ArviZ's rank-normalised R-hat (bulk and tail), with ties
+    (walkers that did not move), an odd number of draws and one shifted chain."""
+    rng = np.random.default_rng(5)
+    for shape in ((4, 301, 5), (3, 40, 2)):
+        x = rng.normal(size=shape).astype(np.float32)
+        x[:, 1::4] = x[:, :-1:4][:, :x[:, 1::4].shape[1]]
+        x[1, :, 0] += 0.3
+        x[2, :, -1] *= 1.5
+        expected = az.rhat(az.convert_to_dataset(x), method="rank")["x"].values
+        assert rank_normalised_rhat(x) == pytest.approx(expected, rel=1e-12)
+        assert np.max(expected) > 1.01
 
 
 def test_allowance_limit_closed_form():

@@ -318,6 +318,23 @@ def test_msw_limits_vacuum_at_low_and_sin2_theta12_at_high_energy():
     assert high[0] == pytest.approx(s12, rel=0.06)
 
 
+def test_msw_probabilities_are_mass_weights_times_pmns_moduli():
+    """The closed-form P_ea of decoherent MSW equals sum_i w_i |U_ai|^2 with |U_ai|^2 from
+    the complex PMNS matrix, over a spread of parameters (delta_CP around the circle)."""
+    rng = np.random.default_rng(7)
+    n = 200
+    params = {"sin2_theta12": rng.uniform(0.2, 0.4, n), "sin2_theta13": rng.uniform(0.01, 0.04, n),
+              "sin2_theta23": rng.uniform(0.35, 0.65, n), "delta_cp_deg": rng.uniform(0, 360, n),
+              "dm2_21_eV2": rng.uniform(5e-5, 1e-4, n)}
+    model = flavour_model("decoherent-msw")
+    u2 = np.abs(pmns_matrix(params["sin2_theta12"], params["sin2_theta13"],
+                            params["sin2_theta23"], params["delta_cp_deg"])) ** 2
+    for energy in (E862, 0.384, 5.0):
+        w = model.mass_weights(params, energy)
+        expected = np.einsum("in,nai->an", w, u2)
+        np.testing.assert_allclose(model.probabilities(params, energy), expected, atol=1e-14)
+
+
 def test_msw_one_shell_profile_closed_form(tmp_path):
     table = tmp_path / "shell.csv"
     table.write_text("# one shell\nr_over_Rsun,n_e_per_NA_cm3,production_weight\n0.06,90,1\n")

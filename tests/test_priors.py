@@ -546,6 +546,18 @@ def test_set_log_density_is_the_sum_of_independent_terms(standard_set):
     np.testing.assert_allclose(standard_set.log_density(values), expected, rtol=1e-10)
 
 
+def test_set_log_density_of_scalars_is_that_of_arrays(standard_set):
+    values = {"sin2_theta12": np.array([0.30, 0.31, 1.2]), "sin2_theta13": np.array([0.022] * 3),
+              "sin2_theta23": np.array([0.56] * 3), "delta_cp_deg": np.array([180.0, 40.0, 200.0]),
+              "dm2_21_eV2": np.array([7.3e-5] * 3), "flux_7be_cm2s": np.array([4.8e9] * 3),
+              "p_ee": np.array([0.45] * 3)}
+    arrays = standard_set.log_density(values)
+    for i in range(3):
+        scalar = standard_set.log_density({k: float(v[i]) for k, v in values.items()})
+        assert np.shape(scalar) == () and scalar == arrays[i]
+    assert arrays[2] == -np.inf
+
+
 def test_set_log_density_is_minus_inf_outside_physical_domains():
     prior_set = PriorSet({"sin2_theta13": Normal(0.0, 0.1),
                           "flux_7be_cm2s": Normal(1e9, 2e9)},

@@ -8,7 +8,6 @@
 """
 
 import numpy as np
-from scipy.optimize import brentq, minimize, minimize_scalar
 
 from mcprop.physics.kernels import MassKernels
 from mcprop.physics.scattering import (
@@ -17,81 +16,198 @@ from mcprop.physics.scattering import (
     coupling_from_product,
 )
 
-#: Forward-difference step [prior widths] and the cap on -2 ln L outside the support.
-_GRADIENT_STEP = 1e-6
+#: Finite-difference step of the Newton stencil [standardised units] and the cap on -2 ln L
+#: outside the support.
+_STEP = 1e-3
 _OUTSIDE = 1e12
+#: Newton stops when the decrease it predicts for -2 ln L is below this, or after
+#: _MAX_ITERATIONS; the least curvature a direction is given [per standardised unit^2].
+_DECREMENT = 1e-10
+_MAX_ITERATIONS = 50
+_MIN_CURVATURE = 1e-3
+#: Step lengths tried along a Newton direction (largest passing the Armijo test is taken).
+_STEP_LENGTHS = 0.5 ** np.arange(10)
+#: First round: g = 0 and _GRID_POINTS couplings log-spaced from _GRID_LOW g_max to g_max
+#: (_SCALED_GRID_POINTS around a given scale); then _REFINE_POINTS evenly in each bracket
+#: (minimum, crossing) per round, until the crossing's bracket is below _CROSSING_RTOL of g
+#: and the minimum's below _MINIMUM_RTOL of the crossing.
+_GRID_POINTS = 32
+_GRID_LOW = 1e-3
+_SCALED_GRID_POINTS = 20
+_REFINE_POINTS = 12
+_CROSSING_RTOL = 1e-4
+_MINIMUM_RTOL = 1e-3
+_MAX_ROUNDS = 40
 
 
-def _nuisance_scales(posterior, rng_seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Prior centres and widths of the free nuisances, to optimise in standard units."""
-    draws = posterior.priors.sample(np.random.default_rng(rng_seed), 4000)
+def _nuisance_scales(posterior, widths: np.ndarray | None = None,
+                     rng_seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Prior centres of the free nuisances and their ``widths`` (the spread of 500 prior
+    draws if None), to optimise in standard units."""
     centres = posterior.priors.centres()
     names = posterior.nuisance_names
     centre = np.array([centres[n] for n in names])
-    width = np.array([np.std(draws[n]) for n in names])
-    return centre, np.where(width > 0, width, 1.0)
+    if widths is None:
+        draws = posterior.priors.sample(np.random.default_rng(rng_seed), 500)
+        widths = np.array([np.std(draws[n]) for n in names])
+    widths = np.asarray(widths, dtype=float)
+    return centre, np.where(widths > 0, widths, 1.0)
+
+
+def _newton_stencil(n: int) -> np.ndarray:
+    """Offsets [steps] (1 + 2n + n(n-1)/2, n): 0, +e_i, -e_i, then e_i + e_j for i < j."""
+    eye = np.eye(n)
+    upper = np.triu_indices(n, 1)
+    return np.vstack([np.zeros((1, n)), eye, -eye, eye[upper[0]] + eye[upper[1]]])
+
+
+def _derivatives(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Value, gradient (central differences) and Hessian of each problem (b, ...) from the
+    objective on :func:`_newton_stencil` (b, rows)."""
+    f0, plus, minus = values[:, 0], values[:, 1:n + 1], values[:, n + 1:2 * n + 1]
+    gradient = (plus - minus) / (2 * _STEP)
+    hessian = np.empty((len(values), n, n))
+    i, j = np.triu_indices(n, 1)
+    both = values[:, 2 * n + 1:]
+    off = (both - plus[:, i] - plus[:, j] + f0[:, None]) / _STEP**2
+    hessian[:, i, j] = off
+    hessian[:, j, i] = off
+    diagonal = np.arange(n)
+    hessian[:, diagonal, diagonal] = (plus - 2 * f0[:, None] + minus) / _STEP**2
+    return f0, gradient, hessian
+
+
+def _minimise(objective, z: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Minimise ``objective(z (b, m, n), g (b,)) -> (b, m)`` over z for each of the b
+    couplings g at once, from the starts ``z`` (b, n). Returns the minima (b,) and where they
+    are (b, n).
+
+    Damped Newton with a finite-difference Hessian whose eigenvalues are made positive
+    (|lambda|, at least _MIN_CURVATURE) and a backtracking Armijo line search. One objective
+    call per step holds the stencil at the full Newton step and the shorter trial steps: a
+    full step (the rule near the minimum) needs no second call; after a shorter one the next
+    call evaluates the stencil where the step ended.
+    """
+    z = np.array(z, dtype=float)
+    b, n = z.shape
+    if n == 0:
+        return objective(z[:, None, :], g)[:, 0], z
+    stencil = _STEP * _newton_stencil(n)
+    value = np.full(b, np.inf)
+    direction = np.zeros((b, n))
+    decrement = np.zeros(b)
+    active = np.arange(b)
+    for _ in range(_MAX_ITERATIONS):
+        if active.size == 0:
+            break
+        d = direction[active, None, :]
+        offsets = np.concatenate([stencil + d, _STEP_LENGTHS[1:, None] * d], axis=1)
+        values = objective(z[active, None, :] + offsets, g[active])
+        trials = np.column_stack([values[:, 0], values[:, len(stencil):]])
+        fresh = decrement[active] == 0  # no direction yet: the stencil is at z itself
+        armijo = (trials <= value[active, None] - 1e-4 * _STEP_LENGTHS * decrement[active, None])
+        armijo[fresh] = False
+        armijo[fresh, 0] = True
+        step = np.argmax(armijo, axis=1)
+        moved = armijo.any(axis=1)
+        rows = active[moved]
+        z[rows] += _STEP_LENGTHS[step[moved], None] * direction[rows]
+        value[rows] = trials[moved, step[moved]]
+        full = moved & (step == 0)
+        f0, gradient, hessian = _derivatives(values[full, :len(stencil)], n)
+        curvature, vectors = np.linalg.eigh(hessian)
+        curvature = np.maximum(np.abs(curvature), _MIN_CURVATURE)
+        rows_full = active[full]
+        direction[rows_full] = -np.einsum("bij,bj->bi", vectors,
+                                          np.einsum("bji,bj->bi", vectors, gradient) / curvature)
+        decrement[rows_full] = -np.einsum("bi,bi->b", gradient, direction[rows_full])
+        partial = active[moved & (step > 0)]  # re-evaluate the stencil where the step ended
+        direction[partial] = 0.0
+        decrement[partial] = 0.0
+        active = np.concatenate([rows_full[decrement[rows_full] > _DECREMENT], partial])
+    return value, z
 
 
 def profile_likelihood_limit(posterior, mass_index: int, level: float,
-                             start: np.ndarray | None = None) -> dict[str, float]:
+                             start: np.ndarray | None = None,
+                             g_scale: float | None = None,
+                             widths: np.ndarray | None = None) -> dict[str, float]:
     """Upper limit on g at grid mass ``mass_index`` of a Z' :class:`ScanPosterior` where the
     profile -2 Delta ln L over g >= 0 reaches ``level`` (2.7055 for the conventional 90% C.L.).
 
-    The nuisances are profiled with L-BFGS-B in prior-standardised units, warm-started from
-    the previous solution; the gradient comes from one vectorised posterior call per
-    iteration (forward differences). The likelihood with asymmetric errors is not smooth and
-    a warm start can stall, so the best fit and the crossing are checked from ``start`` too;
-    if that finds a lower minimum, the search is repeated with both starts at every g.
-    Returns ``g_upper_profile``, the best fit ``g_hat_profile`` and -2 ln L at the best fit.
+    The profile is computed for many couplings at once (one posterior call per Newton step
+    holds every coupling's finite-difference stencil, :func:`_minimise`), with the nuisances
+    in standardised units (``widths``, e.g. the posterior's spread, or the prior widths if
+    None; Newton's steps do not depend on them, only its difference step does). The first
+    round covers g = 0 and a log grid: from
+    ``g_scale``/30 to 2 ``g_scale`` (a coupling near the limit, e.g. the credible limit), or
+    from 1e-3 g_max to g_max without it, each coupling minimised from ``start`` (the
+    nuisances, e.g. the sampler's best walker; the prior centres if None). The grid is
+    extended up to g_max while -2 Delta ln L stays below ``level``. Each further round fills
+    the brackets of the minimum and of the crossing evenly, warm-started from the nearest
+    solution, until the crossing is bracketed to 1e-4 of g and the minimum to 1e-3 of it;
+    the limit is the linear interpolation inside the crossing's bracket. Returns
+    ``g_upper_profile``, the best fit ``g_hat_profile`` and -2 ln L at the best fit.
+
+    Raises
+    ------
+    ValueError
+        If -2 Delta ln L stays below ``level`` up to g_max.
     """
-    centre, width = _nuisance_scales(posterior)
+    centre, width = _nuisance_scales(posterior, widths)
     n = len(centre)
-    steps = np.vstack([np.zeros(n), _GRADIENT_STEP * np.eye(n)])
-    initial = np.zeros(n) if start is None else (np.asarray(start, dtype=float) - centre) / width
+    z_start = np.zeros(n) if start is None else (np.asarray(start, dtype=float) - centre) / width
+    g_max = float(posterior.new_physics.g_max[mass_index])
 
-    def objective_and_gradient(z, g):
+    def objective(z: np.ndarray, g: np.ndarray) -> np.ndarray:
+        b, m, _ = z.shape
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # outside: -inf
-            values = posterior.profile_objective(mass_index, g, centre + width * (z + steps))
-        values = np.minimum(values, _OUTSIDE)
-        return values[0], (values[1:] - values[0]) / _GRADIENT_STEP
+            values = posterior.profile_objective(mass_index, np.repeat(g, m),
+                                                 (centre + width * z).reshape(b * m, n))
+        return np.minimum(values, _OUTSIDE).reshape(b, m)
 
-    def minimum(g: float, starts) -> tuple[float, np.ndarray]:
-        if n == 0:
-            return float(posterior.profile_objective(mass_index, g, np.empty((1, 0)))[0]), initial
-        result = min((minimize(objective_and_gradient, x0, args=(g,), jac=True,
-                               method="L-BFGS-B", options={"ftol": 1e-10, "gtol": 1e-5})
-                      for x0 in starts), key=lambda r: r.fun)
-        return float(result.fun), result.x
-
-    def search(both_starts: bool) -> tuple[float, float, float, np.ndarray]:
-        best = [initial]
-
-        def profile(g: float) -> float:
-            value, best[0] = minimum(g, (best[0], initial) if both_starts else (best[0],))
-            return value
-
-        g_max = float(posterior.new_physics.g_max[mass_index])
-        fit = minimize_scalar(profile, bounds=(0.0, g_max), method="bounded",
-                              options={"xatol": 1e-3 * g_max})
-        g_hat, q_min = float(fit.x), float(fit.fun)
-        zero = profile(0.0)
-        if zero < q_min:
-            g_hat, q_min = 0.0, zero
-        g_upper = brentq(lambda g: profile(g) - q_min - level, g_hat, g_max,
-                         xtol=1e-8 * g_max, rtol=1e-5)
-        return g_hat, q_min, g_upper, best[0]
-
-    try:
-        g_hat, q_min, g_upper, last = search(both_starts=False)
-        at_crossing = minimum(g_upper, (last,))[0]
-        stalled = (minimum(g_hat, (initial,))[0] < q_min - 1e-6
-                   or minimum(g_upper, (initial,))[0] < at_crossing - 1e-6)
-    except ValueError:  # no crossing found from the warm starts
-        stalled = True
-    if stalled:
-        g_hat, q_min, g_upper, _ = search(both_starts=True)
-    return {"g_upper_profile": float(g_upper), "g_hat_profile": g_hat,
-            "min_neg2_log_likelihood": q_min}
+    if g_scale is not None and 0 < g_scale < g_max:
+        low, high, points = g_scale / 30, min(2 * g_scale, g_max), _SCALED_GRID_POINTS
+    else:
+        low, high, points = _GRID_LOW * g_max, g_max, _GRID_POINTS
+    new_g = np.concatenate([[0.0], np.geomspace(low, high, points)])
+    new_z = np.tile(z_start, (new_g.size, 1))
+    ratio = (high / low) ** (1 / (points - 1))
+    g, q, z = np.empty(0), np.empty(0), np.empty((0, n))
+    for _ in range(_MAX_ROUNDS):
+        new_q, new_z = _minimise(objective, new_z, new_g)
+        g, q, z = np.concatenate([g, new_g]), np.concatenate([q, new_q]), np.vstack([z, new_z])
+        order = np.argsort(g)
+        g, q, z = g[order], q[order], z[order]
+        best = int(np.argmin(q))
+        above = np.flatnonzero((q >= q[best] + level) & (np.arange(g.size) > best))
+        if above.size == 0:  # extend the grid towards g_max
+            if g[-1] >= g_max:
+                raise ValueError(f"-2 Delta ln L stays below {level:g} up to g_max = "
+                                 f"{g_max:.4g}")
+            new_g = np.minimum(g[-1] * ratio ** np.arange(1, points + 1), g_max)
+            new_g = new_g[:np.searchsorted(new_g, g_max) + 1]
+            new_z = np.tile(z[-1], (new_g.size, 1))
+            continue
+        high = above[0]
+        brackets = []
+        if g[high] - g[high - 1] > _CROSSING_RTOL * g[high]:
+            brackets.append((high - 1, high))
+        if (best + 1 < g.size and g[best + 1] - g[max(best - 1, 0)]
+                > _MINIMUM_RTOL * g[high]):
+            brackets.extend([(max(best - 1, 0), best), (best, best + 1)])
+        if not brackets:
+            break
+        new_g = np.concatenate([np.linspace(g[a], g[c], _REFINE_POINTS + 2)[1:-1]
+                                for a, c in brackets])
+        new_z = z[np.abs(new_g[:, None] - g[None, :]).argmin(axis=1)]
+    else:
+        raise ValueError(f"the crossing was not bracketed in {_MAX_ROUNDS} rounds")
+    target = q[best] + level
+    fraction = (target - q[high - 1]) / (q[high] - q[high - 1])
+    g_upper = g[high - 1] + fraction * (g[high] - g[high - 1])
+    return {"g_upper_profile": float(g_upper), "g_hat_profile": float(g[best]),
+            "min_neg2_log_likelihood": float(q[best])}
 
 
 def allowance_limit_g(kernels: MassKernels, probabilities: np.ndarray, flux_cm2s: float,

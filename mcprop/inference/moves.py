@@ -78,9 +78,13 @@ class GroupedDEMove(emcee.moves.Move):
             second = (u[:, 1] * (n_partners - 1)).astype(np.intp)
             second += second >= first
             others = coords[:, partners]
-            difference = (np.take_along_axis(others, first[..., None], axis=1)
-                          - np.take_along_axis(others, second[..., None], axis=1))
-            spread = others.std(axis=1, keepdims=True)            # (G, 1, n_dim)
+            base = np.arange(n_groups)[:, None] * n_partners    # row of each group's first
+            flat = others.reshape(-1, others.shape[-1])
+            difference = (np.take(flat, base + first, axis=0)
+                          - np.take(flat, base + second, axis=0))  # (G, moving, n_dim)
+            # spread of each coordinate over the other half (G, 1, n_dim); the reduction
+            # runs along contiguous memory
+            spread = np.ascontiguousarray(others.transpose(0, 2, 1)).std(axis=-1)[:, None]
             proposal = (coords[:, moving] + gamma0 * difference
                         + self.sigma * ndtri(u[:, 2])[..., None] * spread)
             group = np.repeat(np.arange(n_groups), len(walkers))
@@ -88,8 +92,8 @@ class GroupedDEMove(emcee.moves.Move):
             new_log_prob = new_log_prob.reshape(n_groups, -1)
             with np.errstate(divide="ignore", invalid="ignore"):
                 accept = np.log(u[:, 3]) < new_log_prob - log_prob[:, moving]
-            coords[:, moving] = np.where(accept[..., None], proposal, coords[:, moving])
-            log_prob[:, moving] = np.where(accept, new_log_prob, log_prob[:, moving])
+            np.copyto(coords[:, moving], proposal, where=accept[..., None])
+            np.copyto(log_prob[:, moving], new_log_prob, where=accept)
             accepted[:, moving] = accept
         self.steps += np.uint64(1)
         new_state = emcee.State(coords.reshape(state.coords.shape),

@@ -253,11 +253,12 @@ class ZPrime:
         """Upper bound of g at each grid mass (``coupling_prior.upper_np_fraction``)."""
         return self.coupling_at_np_fraction(self.coupling_prior.upper_np_fraction)
 
-    def coupling_at_np_fraction(self, np_fraction: float) -> np.ndarray:
-        """The g at each grid mass at which the Z' changes the window counts of the first rate
-        measurement by ``np_fraction`` at central inputs, counting the interference term with
-        its size: C^2 Q + C |L| = np_fraction x SM."""
-        sm, linear, quadratic = self.reference
+    def coupling_at_np_fraction(self, np_fraction: float, points=slice(None)) -> np.ndarray:
+        """The g at each grid mass (of ``points``) at which the Z' changes the window counts
+        of the first rate measurement by ``np_fraction`` at central inputs, counting the
+        interference term with its size: C^2 Q + C |L| = np_fraction x SM."""
+        sm, linear, quadratic = (np.atleast_1d(term[points])
+                                 for term in np.broadcast_arrays(*self.reference))
         linear = np.abs(linear) if self.interference else 0.0
         coupling = (-linear + np.sqrt(linear**2 + 4 * quadratic * np_fraction * sm)) / (
             2 * quadratic)
@@ -277,7 +278,7 @@ class ZPrime:
         """t uniform from its lower bound up to where the Z' adds ``np_fraction``."""
         g_max = self.g_max[point]
         low, _ = self.coupling_prior.coordinate_bounds(g_max)
-        g_start = self.coupling_at_np_fraction(np_fraction)[point]
+        g_start = self.coupling_at_np_fraction(np_fraction, point)[0]
         high = float(self.coupling_prior.coordinate_from_g(g_start, g_max))
         return rng.uniform(low, high, n)[:, None]
 
@@ -479,16 +480,18 @@ class ScanPosterior:
                 x.response_shifts, interference=False)
         return out
 
-    def profile_objective(self, point: int, g: float, nuisance_rows: np.ndarray) -> np.ndarray:
-        """-2 ln [L(D | g, nu) pi(nu)] of the Z' at grid mass ``point`` for each row of
-        nuisances (n, n_nuisances). The nuisance priors act as constraint terms of the
-        profile likelihood."""
+    def profile_objective(self, point, g, nuisance_rows: np.ndarray) -> np.ndarray:
+        """-2 ln [L(D | g, nu) pi(nu)] of the Z' at grid mass ``point`` and coupling ``g``
+        (each a scalar or one per row) for each row of nuisances (n, n_nuisances). The
+        nuisance priors act as constraint terms of the profile likelihood."""
         rows = np.atleast_2d(nuisance_rows)
         nuisances = dict(zip(self.nuisance_names, rows.T, strict=True))
-        index = np.full(rows.shape[0], point)
+        index = np.broadcast_to(point, rows.shape[:1])
         prior = self.priors.log_density(nuisances)
         with np.errstate(all="ignore"):  # outside the priors' domains: -inf, never NaN
-            value = prior + self.log_likelihood(np.full(rows.shape[0], g), nuisances, index)
+            value = prior + self.log_likelihood(np.broadcast_to(np.asarray(g, dtype=float),
+                                                                rows.shape[:1]),
+                                                nuisances, index)
         value = np.where(np.isfinite(prior) & ~np.isnan(value), value, -np.inf)
         return -2.0 * value
 

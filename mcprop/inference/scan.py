@@ -77,8 +77,10 @@ def point_result(plan: ScanPlan, posterior: ScanPosterior,
             # one BLAS thread: the optimiser's many tiny BLAS calls are ~6x slower with a
             # thread pool (workers are processes already)
             with threadpool_limits(1):
-                profile = profile_likelihood_limit(posterior, index, plan.profile_level,
-                                                   start=sample.best_coords[k:])
+                spread = sample.coords[..., k:].std(axis=tuple(range(sample.coords.ndim - 1)))
+                profile = profile_likelihood_limit(
+                    posterior, index, plan.profile_level, start=sample.best_coords[k:],
+                    g_scale=sample.diagnostics["g"].upper, widths=spread)
         except ValueError as exc:
             problems.append(f"profile-likelihood limit not found ({exc})")
     result = MassResult.from_sampling(index, float(zprime.masses_MeV[index]),

@@ -207,27 +207,42 @@ class DecoherentMSW:
         """The model with the production profile of ``source`` in a B16 composition."""
         return cls(solar_model(composition).profile(source))
 
-    def mass_weights(self, params: Params, energy_MeV: float) -> np.ndarray:
-        """Production-averaged w_i, shape (3, ...)."""
+    def mean_cos2_theta12_matter(self, params: Params, energy_MeV: float) -> np.ndarray:
+        """cos 2theta12m at production, averaged over the profile (the sample shape)."""
         s12sq, s13sq = (np.asarray(params[k], dtype=float) for k in ("sin2_theta12",
                                                                       "sin2_theta13"))
-        c13sq = 1 - s13sq
         cos2 = 1 - 2 * s12sq
         density, node_weight = self.profile.density_quadrature
         potential_eV = MATTER_POTENTIAL_EV_PER_NA_CM3 * density
         shape = (-1,) + (1,) * np.ndim(cos2)
-        beta = (2 * potential_eV.reshape(shape) * energy_MeV * 1e6 * c13sq
-                / np.asarray(params["dm2_21_eV2"], dtype=float))
-        cos2_matter = (cos2 - beta) / np.sqrt((cos2 - beta) ** 2 + 1 - cos2**2)
-        cos2_matter_mean = np.tensordot(node_weight, cos2_matter, axes=1)
-        cos_sq = 0.5 * (1 + cos2_matter_mean)
+        beta = (2 * energy_MeV * 1e6 * potential_eV.reshape(shape)
+                * ((1 - s13sq) / np.asarray(params["dm2_21_eV2"], dtype=float)))
+        offset = cos2 - beta
+        cos2_matter = offset / np.sqrt(offset * offset + (1 - cos2 * cos2))
+        return np.tensordot(node_weight, cos2_matter, axes=1)
+
+    def mass_weights(self, params: Params, energy_MeV: float) -> np.ndarray:
+        """Production-averaged w_i, shape (3, ...)."""
+        s13sq = np.asarray(params["sin2_theta13"], dtype=float)
+        c13sq = 1 - s13sq
+        cos_sq = 0.5 * (1 + self.mean_cos2_theta12_matter(params, energy_MeV))
         return np.stack(np.broadcast_arrays(c13sq * cos_sq, c13sq * (1 - cos_sq), s13sq))
 
     def probabilities(self, params: Params, energy_MeV: float) -> np.ndarray:
-        w = self.mass_weights(params, energy_MeV)
-        ue2, umu2 = _mixing_rows(params, 2)
-        p_ee = w[0] * ue2[0] + w[1] * ue2[1] + w[2] * ue2[2]
-        p_emu = w[0] * umu2[0] + w[1] * umu2[1] + w[2] * umu2[2]
+        """P_ea = sum_i w_i |U_ai|^2 in closed form: with M the averaged cos 2theta12m,
+        A = (1 + M) cos 2theta12 / 2 and X = 2 s12 c12 s23 c23 s13 cos delta,
+        P_ee = c13^4 (s12^2 + A) + s13^4 and
+        P_emu = c13^2 [c23^2 (c12^2 - A) + s13^2 s23^2 (1 + s12^2 + A) + M X]."""
+        s12sq, s13sq, s23sq = (np.asarray(params[k], dtype=float) for k in
+                               ("sin2_theta12", "sin2_theta13", "sin2_theta23"))
+        c12sq, c13sq, c23sq = 1 - s12sq, 1 - s13sq, 1 - s23sq
+        mean_cos2 = self.mean_cos2_theta12_matter(params, energy_MeV)
+        a = 0.5 * (1 + mean_cos2) * (c12sq - s12sq)
+        cos_delta = np.cos(np.deg2rad(np.asarray(params["delta_cp_deg"], dtype=float)))
+        cross = 2 * np.sqrt(s12sq * c12sq * s23sq * c23sq * s13sq) * cos_delta
+        s12sq_a = s12sq + a
+        p_ee = c13sq * c13sq * s12sq_a + s13sq * s13sq
+        p_emu = c13sq * (c23sq * (c12sq - a) + s13sq * s23sq * (1 + s12sq_a) + mean_cos2 * cross)
         return np.stack(np.broadcast_arrays(p_ee, p_emu, 1.0 - p_ee - p_emu))
 
 
