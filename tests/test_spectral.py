@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 from scipy.stats import poisson
+from threadpoolctl import threadpool_limits
 
 from mcprop.inference.spectrum import (
     SpectrumMeasurement,
@@ -97,10 +98,12 @@ def window():
     level: the comparisons below integrate the cross section on plain grids, which the QED
     factors' log singularity at T_max would spoil)."""
     measurement = borexino_phase2_spectrum(110, 950)
-    templates = SpectralTemplates.compute([0.1, 3.0], LMU_LTAU, measurement.nh_edges,
-                                          load_nh_response(), measurement.background_matrix,
-                                          measurement.background_names,
-                                          radiative_corrections=False)
+    with threadpool_limits(1):  # faster on a busy machine, as in ScanPlan.kernels
+        templates = SpectralTemplates.compute([0.1, 3.0], LMU_LTAU, measurement.nh_edges,
+                                              load_nh_response(),
+                                              measurement.background_matrix,
+                                              measurement.background_names,
+                                              radiative_corrections=False)
     return measurement, templates
 
 

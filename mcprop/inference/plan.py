@@ -9,6 +9,7 @@ of the new physics, the limit settings and the sampler.
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from mcprop.inference.fit import StandardModel
 from mcprop.inference.measurements import (
@@ -137,12 +138,15 @@ class ScanPlan:
                 kernels.append(None)
                 continue
             if isinstance(m, SpectrumMeasurement):
-                kernels.append(SpectralTemplates.compute(
-                    self.masses_MeV if self.has_masses else TEMPLATE_MASS_WITHOUT_ZPRIME_MEV,
-                    self.model, m.nh_edges, m.response, m.background_matrix,
-                    m.background_names, m.exposure_day_100t,
-                    radiative_corrections=self.radiative_corrections,
-                    sin2_theta_w=self.sin2_theta_w))
+                # one BLAS thread: the basis search is many mid-sized products, which a
+                # thread pool slows down on a busy machine (0.7 against 1.3 s for 841 bins)
+                with threadpool_limits(1):
+                    kernels.append(SpectralTemplates.compute(
+                        self.masses_MeV if self.has_masses else TEMPLATE_MASS_WITHOUT_ZPRIME_MEV,
+                        self.model, m.nh_edges, m.response, m.background_matrix,
+                        m.background_names, m.exposure_day_100t,
+                        radiative_corrections=self.radiative_corrections,
+                        sin2_theta_w=self.sin2_theta_w))
                 continue
             lines = [BE7_LINES[name] for name in m.lines]
             if self.moments is not None:
