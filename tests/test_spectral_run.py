@@ -257,3 +257,19 @@ def test_shipped_spectral_configs_are_valid():
     assert {"flux_pp_cm2s", "flux_7be_cm2s", "flux_pep_cm2s"} <= set(sm.plan.priors.free_names)
     zprime = load_config(REPO / "runs/borexino-phase2-spectral.toml")
     assert zprime.plan.has_masses and zprime.plan.composition == "gs98"
+
+
+def test_config_hash_covers_the_spectrum_and_background_files(tmp_path):
+    """A run resumed after its data file changed must not reuse results: the hash holds
+    the bytes of the spectrum and background tables."""
+    table = tmp_path / "spectrum.csv"
+    text = (REPO / "mcprop/physics/data/borexino_phase2_spectrum.csv").read_text()
+    table.write_text(text)
+    doc = fit_document(tmp_path, spectrum_file=str(table))
+    before = config_from_dict(doc, REPO).config_hash
+    lines = text.splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith("300,"))
+    nh, counts, *rest = lines[row].split(",")
+    lines[row] = ",".join([nh, str(int(counts) + 1), *rest])
+    table.write_text("\n".join(lines))
+    assert config_from_dict(doc, REPO).config_hash != before

@@ -764,11 +764,13 @@ def without_none(value):
 
 def config_hash(resolved: dict[str, Any]) -> str:
     """sha256 of what determines the results: the resolved config without its output
-    folder and description, and the bytes of every prior and profile file."""
+    folder and description, and the bytes of every prior, profile and data file."""
     content = copy.deepcopy(resolved)
     content.pop("output", None)
     content.pop("description", None)
-    files = [*resolved["priors"]["files"], resolved["physics"]["solar_profile"]]
+    files = [*resolved["priors"]["files"], resolved["physics"]["solar_profile"],
+             *(m.get(key) for m in resolved["measurements"]
+               for key in ("spectrum_file", "backgrounds_file"))]
     try:
         data = [read_bytes(p).hex() for p in files if p is not None]
     except InputFileError as exc:
