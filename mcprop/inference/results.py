@@ -280,15 +280,7 @@ class MomentResult:
         from mcprop.inference.moments import reported_quantities, scheme_parameters
         from mcprop.physics.magnetic_moment import MOMENT_SCHEMES
 
-        if not isinstance(record, Mapping):
-            raise ResultError("not a JSON object")
-        names = [f.name for f in fields(cls) if f.name != "draws"]
-        missing = [name for name in names if name not in record]
-        if missing:
-            raise ResultError(f"{missing[0]}: missing")
-        unknown = sorted(set(record) - set(names))
-        if unknown:
-            raise ResultError(f"{unknown[0]}: unknown key")
+        names = _record_keys(cls, record)
         scheme = record["moments"]
         if not isinstance(scheme, str) or scheme not in MOMENT_SCHEMES:
             raise ResultError(f"moments: unknown scheme {scheme!r}")
@@ -444,15 +436,7 @@ class FitResult:
     def from_record(cls, record: Mapping, draws: Mapping[str, np.ndarray] | None = None
                     ) -> "FitResult":
         """A result from its record; ResultError naming the first bad key otherwise."""
-        if not isinstance(record, Mapping):
-            raise ResultError("not a JSON object")
-        names = [f.name for f in fields(cls) if f.name != "draws"]
-        missing = [name for name in names if name not in record]
-        if missing:
-            raise ResultError(f"{missing[0]}: missing")
-        unknown = sorted(set(record) - set(names))
-        if unknown:
-            raise ResultError(f"{unknown[0]}: unknown key")
+        names = _record_keys(cls, record)
         values = {name: _checked(name, record[name]) for name in names
                   if name not in ("parameters", "best_fit", "goodness_of_fit")}
         if values["point_index"] != 0:
@@ -505,6 +489,21 @@ class FitResult:
         return {"median": {p.parameter: p.median for p in self.parameters},
                 "goodness_of_fit": {k: dict(v) for k, v in self.goodness_of_fit.items()},
                 "converged": self.converged, "problems": list(self.problems)}
+
+
+def _record_keys(cls: type, record) -> list[str]:
+    """The keys a record of ``cls`` has (its fields but the draws); ResultError if
+    ``record`` is not a mapping of exactly those keys."""
+    if not isinstance(record, Mapping):
+        raise ResultError("not a JSON object")
+    names = [f.name for f in fields(cls) if f.name != "draws"]
+    missing = [name for name in names if name not in record]
+    if missing:
+        raise ResultError(f"{missing[0]}: missing")
+    unknown = sorted(set(record) - set(names))
+    if unknown:
+        raise ResultError(f"{unknown[0]}: unknown key")
+    return names
 
 
 _INTEGERS = {"mass_index", "point_index", "n_steps", "burn_in", "thin", "n_bins"}
