@@ -81,21 +81,26 @@ def integrated_time(chains: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(taus).any(axis=-1), np.nan, tau)
 
 
-def autocorrelation_time(history: np.ndarray) -> float:
+def autocorrelation_time(history: np.ndarray, first_step: int = 0) -> float:
     """Largest integrated autocorrelation time [steps] over parameters and ensembles,
-    estimated on the second half of the chains (clear of the start-up transient).
+    estimated on the second half of the chains (clear of the start-up transient), and not
+    before ``first_step`` (a reset of stray walkers).
 
     history: (n_ensembles, n_steps, n_walkers, n_dim). A walker that has not moved over
     that stretch makes tau infinite (the chains are not yet long enough for an estimate).
     """
-    later = history[:, history.shape[1] // 2:]
+    later = history[:, max(history.shape[1] // 2, first_step):]
+    if later.shape[1] < 2:
+        return math.inf
     tau = integrated_time(np.moveaxis(later, 1, -1))
     return math.inf if np.isnan(tau).any() else float(np.max(tau))
 
 
-def burn_in_steps(tau: float, n_steps: int, settings) -> int:
-    """Burn-in of ``burn_in_tau`` autocorrelation times, at most half the chain."""
-    return min(math.ceil(min(settings.burn_in_tau * tau, n_steps)), n_steps // 2)
+def burn_in_steps(tau: float, n_steps: int, settings, floor: int = 0) -> int:
+    """Burn-in of ``burn_in_tau`` autocorrelation times, at most half the chain, and at
+    least ``floor`` (the first step after a reset of stray walkers; at most the last step)."""
+    burn = min(math.ceil(min(settings.burn_in_tau * tau, n_steps)), n_steps // 2)
+    return min(max(burn, floor), n_steps - 1)
 
 
 def thinning(tau: float) -> int:
@@ -103,16 +108,16 @@ def thinning(tau: float) -> int:
     return max(1, int(tau // DRAWS_PER_TAU)) if math.isfinite(tau) else 1
 
 
-def long_enough(tau: float, n_steps: int, settings) -> bool:
+def long_enough(tau: float, n_steps: int, settings, floor: int = 0) -> bool:
     """Whether ``min_kept_tau`` autocorrelation times remain after burn-in."""
-    return n_steps - burn_in_steps(tau, n_steps, settings) >= settings.min_kept_tau * tau
+    return n_steps - burn_in_steps(tau, n_steps, settings, floor) >= settings.min_kept_tau * tau
 
 
-def expected_ess(tau: float, n_steps: int, n_chains: int, settings) -> float:
+def expected_ess(tau: float, n_steps: int, n_chains: int, settings, floor: int = 0) -> float:
     """The ESS the chains can hold at most: walkers x kept steps / tau."""
     if not math.isfinite(tau):
         return 0.0
-    return n_chains * (n_steps - burn_in_steps(tau, n_steps, settings)) / max(tau, 1.0)
+    return n_chains * (n_steps - burn_in_steps(tau, n_steps, settings, floor)) / max(tau, 1.0)
 
 
 def walkers_as_chains(x: np.ndarray) -> np.ndarray:
@@ -179,13 +184,15 @@ def rank_normalised_rhat(chains: np.ndarray) -> np.ndarray:
 
 def diagnose(quantities: Mapping[str, np.ndarray], coords_kept: np.ndarray, settings,
              credibility: float, tau: float, n_steps: int, burn_in: int, thin: int,
-             acceptance: float, summary: str = "upper") -> dict[str, Diagnostics]:
+             acceptance: float, summary: str = "upper",
+             burn_floor: int = 0) -> dict[str, Diagnostics]:
     """Limit, interval, MCSE, ESS, R-hat and the converged flag of each reported quantity
     from the stored draws.
 
     quantities: {name: (n_ens, n_draws, n_walkers)} (the couplings ``g`` for the Z');
     coords_kept: (n_ens, n_draws, n_walkers, n_dim) sampled coordinates, both after burn-in
-    and thinning. A quantity converges when the chains are long enough, its ESS passes and
+    and thinning (``burn_floor``: the first step after a reset of stray walkers). A quantity
+    converges when the chains are long enough, its ESS passes and
     the largest R-hat of the sampled coordinates does, and, for ``summary = "upper"``, the
     MCSE of its upper limit relative to the limit (an interval of a quantity that may be
     zero or negative has no relative error: its MC error is set by the ESS).
@@ -194,7 +201,7 @@ def diagnose(quantities: Mapping[str, np.ndarray], coords_kept: np.ndarray, sett
 
     rhat = float(np.max(rank_normalised_rhat(ensembles_as_chains(coords_kept))))
     shared = []
-    if not long_enough(tau, n_steps, settings):
+    if not long_enough(tau, n_steps, settings, burn_floor):
         shared.append(f"{n_steps - burn_in} steps after burn-in < "
                       f"{settings.min_kept_tau:g} x tau = {settings.min_kept_tau * tau:.0f}")
     out = {}

@@ -87,6 +87,7 @@ class MassChains:
     accepted: np.ndarray
     pending: list = field(default_factory=list)
     next_check: int = 0
+    burn_floor: int = 0
 
     @property
     def n_steps(self) -> int:
@@ -102,6 +103,7 @@ class MassChains:
         atomic_write_npz(path, history=self.full_history(), coords=self.coords,
                          log_prob=self.log_prob, accepted=self.accepted,
                          next_check=np.array(self.next_check),
+                         burn_floor=np.array(self.burn_floor),
                          identity=np.array(json.dumps(identity, sort_keys=True)))
 
     @classmethod
@@ -111,7 +113,7 @@ class MassChains:
         try:
             with np.load(path, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in ("history", "coords", "log_prob", "accepted",
-                                               "next_check", "identity")}
+                                               "next_check", "burn_floor", "identity")}
             stored = json.loads(str(arrays.pop("identity")))
         except Exception as exc:
             raise CheckpointError(f"{path}: unreadable checkpoint ({exc})") from None
@@ -136,8 +138,11 @@ class MassChains:
         accepted = arrays["accepted"]
         if np.any(accepted < 0) or np.any(accepted > n_steps):
             raise CheckpointError(f"{path}: checkpoint acceptance counts out of range")
+        burn_floor = int(arrays["burn_floor"])
+        if not 0 <= burn_floor <= n_steps:
+            raise CheckpointError(f"{path}: checkpoint burn-in floor out of range")
         return cls(history, coords, recomputed, accepted.astype(np.int64),
-                   next_check=int(arrays["next_check"]))
+                   next_check=int(arrays["next_check"]), burn_floor=burn_floor)
 
 
 @dataclass(frozen=True)
@@ -223,26 +228,68 @@ def _check(posterior: ScanPosterior, mass_index: int, chains: MassChains,
     n_steps = chains.n_steps
     at_cap = n_steps - 1 >= _capped_steps(settings)
     history = chains.full_history()
-    tau = autocorrelation_time(history)
+    floor = chains.burn_floor
+    tau = autocorrelation_time(history, floor)
     n_chains = settings.n_ensembles * settings.n_walkers
-    ready = long_enough(tau, n_steps, settings) and expected_ess(
-        tau, n_steps, n_chains, settings) >= settings.min_ess
+    ready = long_enough(tau, n_steps, settings, floor) and expected_ess(
+        tau, n_steps, n_chains, settings, floor) >= settings.min_ess
     if ready or at_cap:
-        burn = burn_in_steps(tau, n_steps, settings)
+        burn = burn_in_steps(tau, n_steps, settings, floor)
         thin = thinning(tau)
         kept = history[:, burn::thin].astype(np.float64)
         quantities = posterior.quantities(kept, mass_index)
         acceptance = float(np.mean(chains.accepted) / max(n_steps - 1, 1))
         diagnostics = diagnose(quantities, kept, settings, credibility, tau, n_steps, burn,
-                               thin, acceptance, posterior.new_physics.summary)
+                               thin, acceptance, posterior.new_physics.summary, floor)
         sample = MassSample(mass_index, kept, quantities,
                             chains.coords[np.unravel_index(np.argmax(chains.log_prob),
                                                            chains.log_prob.shape)],
                             diagnostics)
         if sample.converged or at_cap:
             return sample
-    chains.next_check = max(n_steps + settings.chunk_steps, _predicted_length(tau, settings))
+    chains.next_check = max(n_steps + settings.chunk_steps,
+                            floor + _predicted_length(tau, settings))
     return None
+
+
+#: A walker whose log posterior lies more than half this chi^2 quantile (in the number of
+#: sampled coordinates) below the best walker of its ensemble is stray: for a Gaussian
+#: posterior the chance of a draw that far out is 1e-9.
+STRAY_PROBABILITY = 1e-9
+#: Stray walkers are reset only where they are at most this fraction of their ensemble:
+#: early on, when most walkers are still far out, copies of the few good ones would leave
+#: the ensemble too few distinct points to propose from.
+MAX_STRAY_FRACTION = 0.1
+
+
+def reset_stray_walkers(chains: MassChains, seed: int, mass_index: int) -> None:
+    """Move the stray walkers of each ensemble (where they are at most MAX_STRAY_FRACTION of
+    it) onto good walkers of the same ensemble (drawn with a generator keyed by seed, mass,
+    ensemble and step), and raise the burn-in floor past the reset.
+
+    A walker that starts far out in a posterior the data pin far inside its priors can stay
+    stuck there: differential-evolution proposals, built from the other walkers, are far
+    too short to bring it back, and its draws widen the tails of every quantity. A walker
+    placed on another one separates from it at the next moves.
+    """
+    from scipy.stats import chi2
+
+    n_dim = chains.coords.shape[-1]
+    margin = 0.5 * chi2.isf(STRAY_PROBABILITY, n_dim)
+    stray = chains.log_prob < chains.log_prob.max(axis=1, keepdims=True) - margin
+    stray[stray.sum(axis=1) > MAX_STRAY_FRACTION * stray.shape[1]] = False
+    if not stray.any():
+        return
+    step = chains.n_steps
+    for k in np.flatnonzero(stray.any(axis=1)):
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(mass_index, k, 3,
+                                                                             step)))
+        good = np.flatnonzero(~stray[k])
+        targets = rng.choice(good, int(stray[k].sum()))
+        chains.coords[k, stray[k]] = chains.coords[k, targets]
+        chains.log_prob[k, stray[k]] = chains.log_prob[k, targets]
+    chains.burn_floor = step
+    log.debug("m%03d: %d stray walkers reset at step %d", mass_index, int(stray.sum()), step)
 
 
 def _predicted_length(tau: float, settings: SamplerSettings) -> int:
@@ -295,6 +342,8 @@ def sample_masses(posterior: ScanPosterior, mass_indices: Iterable[int],
         if not active:
             break
         _advance(posterior, active, keys, settings)
+        for index, chains in active.items():
+            reset_stray_walkers(chains, seed, index)
         if checkpoint_for and time.monotonic() - last_checkpoint >= \
                 settings.checkpoint_interval_s:
             for index, chains in active.items():
