@@ -22,7 +22,12 @@ from mcprop.inference.measurements import (
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import CouplingPrior, sampled_priors
 from mcprop.inference.priors import Normal, load_prior_files
-from mcprop.inference.sampler import SamplerSettings, sample_masses
+from mcprop.inference.sampler import (
+    MassChains,
+    SamplerSettings,
+    reset_stray_walkers,
+    sample_masses,
+)
 from mcprop.physics.flavour import NUFIT_5_0_NO_CENTRAL, flavour_model
 from mcprop.physics.kernels import RateKernels
 from mcprop.physics.scattering import coupling_product_MeV2
@@ -341,3 +346,46 @@ def test_zprime_matter_potential_enters_the_posterior():
     measurement = plan.measurements[0]
     np.testing.assert_allclose(with_potential.log_likelihood(near_limit, nuisances, index),
                                measurement.log_likelihood(rate, None), rtol=1e-12)
+
+
+def _chains_with(log_prob: np.ndarray) -> MassChains:
+    """Chains of 2 ensembles x 20 walkers in 3 dimensions whose coordinates name the walker,
+    with the given log posterior, after 101 steps."""
+    n_ens, n_walkers = log_prob.shape
+    coords = np.arange(n_ens * n_walkers * 3, dtype=float).reshape(n_ens, n_walkers, 3)
+    history = np.zeros((n_ens, 101, n_walkers, 3), dtype=np.float32)
+    return MassChains(history, coords, log_prob.copy(), np.zeros((n_ens, n_walkers), int))
+
+
+def test_stray_walkers_are_moved_onto_good_ones_and_burn_in_follows():
+    """A walker 1e4 below its ensemble's best (for 3 coordinates the threshold is half the
+    1e-9 chi^2 quantile, 22.9) moves onto a good walker of the same ensemble with its log
+    posterior; the burn-in floor becomes the next step. A walker 20 below is left alone."""
+    log_prob = np.zeros((2, 20))
+    log_prob[0, 3] = -1e4
+    log_prob[1, 5] = -20.0
+    chains = _chains_with(log_prob)
+    before = chains.coords.copy()
+    reset_stray_walkers(chains, seed=1, mass_index=0)
+    assert chains.burn_floor == 101
+    moved = chains.coords[0, 3]
+    assert any(np.array_equal(moved, before[0, j]) for j in range(20) if j != 3)
+    assert chains.log_prob[0, 3] == 0.0
+    np.testing.assert_array_equal(np.delete(chains.coords[0], 3, axis=0),
+                                  np.delete(before[0], 3, axis=0))
+    np.testing.assert_array_equal(chains.coords[1], before[1])
+    again = _chains_with(log_prob)
+    reset_stray_walkers(again, seed=1, mass_index=0)
+    np.testing.assert_array_equal(again.coords, chains.coords)  # keyed, reproducible
+
+
+def test_no_reset_while_many_walkers_are_far_out():
+    """Early on most walkers are far out: copies of the few good ones would collapse the
+    ensemble, so nothing moves while more than 10% of it is stray."""
+    log_prob = np.zeros((2, 20))
+    log_prob[0, :3] = -1e4   # 15% of the ensemble
+    chains = _chains_with(log_prob)
+    before = chains.coords.copy()
+    reset_stray_walkers(chains, seed=1, mass_index=0)
+    np.testing.assert_array_equal(chains.coords, before)
+    assert chains.burn_floor == 0
