@@ -50,6 +50,21 @@ def finite_or_none(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _finite(values: Mapping[str, float], problems: list[str], prefix: str = "") -> dict:
+    """``values`` as finite floats or None; each None adds '{prefix}{key} could not be
+    computed' to ``problems``."""
+    numbers = {key: finite_or_none(value) for key, value in values.items()}
+    problems += [f"{prefix}{key} could not be computed"
+                 for key, value in numbers.items() if value is None]
+    return numbers
+
+
+def _point_numbers(diagnostics: Diagnostics, problems: list[str]) -> dict:
+    """R-hat, tau and acceptance of a grid point (shared by its quantities), via _finite."""
+    return _finite({key: getattr(diagnostics, key) for key in
+                    ("rhat", "tau_steps", "acceptance")}, problems)
+
+
 @dataclass(frozen=True)
 class MassResult:
     """The limit at one Z' mass with the evidence behind it.
@@ -107,13 +122,9 @@ class MassResult:
         """Assemble a result; a non-finite number becomes None and a problem."""
         d = diagnostics
         problems = list(d.problems)
-        numbers = {}
-        for name, value in (("g_upper", d.upper), ("g_upper_mcse", d.upper_mcse),
-                            ("ess", d.ess), ("rhat", d.rhat), ("tau_steps", d.tau_steps),
-                            ("acceptance", d.acceptance)):
-            numbers[name] = finite_or_none(value)
-            if numbers[name] is None:
-                problems.append(f"{name} could not be computed")
+        numbers = _finite({"g_upper": d.upper, "g_upper_mcse": d.upper_mcse, "ess": d.ess,
+                           "rhat": d.rhat, "tau_steps": d.tau_steps,
+                           "acceptance": d.acceptance}, problems)
         profile = profile or {}
         converged = d.converged and numbers["g_upper"] is not None and numbers[
             "g_upper_mcse"] is not None
@@ -239,22 +250,14 @@ class MomentResult:
         problems: list[str] = []
         limits = []
         for name, d in diagnostics.items():
-            numbers = {}
-            for key, value in (("upper_muB", d.upper), ("upper_mcse_muB", d.upper_mcse),
-                               ("ess", d.ess)):
-                numbers[key] = finite_or_none(value)
-                if numbers[key] is None:
-                    problems.append(f"{name}: {key} could not be computed")
+            numbers = _finite({"upper_muB": d.upper, "upper_mcse_muB": d.upper_mcse,
+                               "ess": d.ess}, problems, f"{name}: ")
             problems += [p for p in d.problems if p not in problems]
             limits.append(ParameterLimit(name, **numbers, converged=bool(
                 d.converged and numbers["upper_muB"] is not None
                 and numbers["upper_mcse_muB"] is not None)))
         first = next(iter(diagnostics.values()))
-        shared = {}
-        for key in ("rhat", "tau_steps", "acceptance"):
-            shared[key] = finite_or_none(getattr(first, key))
-            if shared[key] is None:
-                problems.append(f"{key} could not be computed")
+        shared = _point_numbers(first, problems)
         converged = all(limit.converged for limit in limits) and shared["rhat"] is not None
         return cls(int(point_index), moments, tuple(limits), shared["rhat"],
                    shared["tau_steps"], shared["acceptance"], int(first.n_steps),
@@ -400,17 +403,14 @@ class FitResult:
         problems: list[str] = []
         parameters = []
         for name, d in diagnostics.items():
-            numbers = {key: finite_or_none(getattr(d, key))
-                       for key in ("median", "lo68", "hi68", "median_mcse", "ess")}
-            problems += [f"{name}: {key} could not be computed"
-                         for key, value in numbers.items() if value is None]
+            numbers = _finite({key: getattr(d, key) for key in
+                               ("median", "lo68", "hi68", "median_mcse", "ess")},
+                              problems, f"{name}: ")
             problems += [p for p in d.problems if p not in problems]
             parameters.append(ParameterSummary(name, **numbers, converged=bool(
                 d.converged and None not in numbers.values())))
         first = next(iter(diagnostics.values()))
-        shared = {key: finite_or_none(getattr(first, key))
-                  for key in ("rhat", "tau_steps", "acceptance")}
-        problems += [f"{key} could not be computed" for key, v in shared.items() if v is None]
+        shared = _point_numbers(first, problems)
         converged = all(p.converged for p in parameters) and shared["rhat"] is not None
         return cls(0, tuple(parameters), shared["rhat"], shared["tau_steps"],
                    shared["acceptance"], int(first.n_steps), int(first.burn_in),
