@@ -17,7 +17,6 @@ import numpy as np
 
 import mcprop
 from mcprop.inference.spectrum import SpectrumMeasurement
-from mcprop.physics.scattering import coupling_product_MeV2
 
 #: N_h regions [first, last] of the table.
 REGIONS = {"110-219 (threshold, 14C/210Po)": (110, 219), "220-349 (7Be edge)": (220, 349),
@@ -45,17 +44,15 @@ def main() -> None:
           + "  ".join(f"{r.split()[0]:>8}" for r in REGIONS))
     for result in results:
         draws = scan.chains(result.m_zprime_MeV).posterior
-        row = np.array([0.0] + [float(np.median(draws[name].values))
-                                for name in posterior.nuisance_names])
-        _, _, inputs = posterior.spectrum_inputs(row, result.mass_index)
-        x = inputs[index]
-        sm, bsm = (templates.component_counts(
-            result.mass_index, x.fluxes_cm2s, x.probabilities,
-            np.atleast_1d(coupling_product_MeV2(g, zprime.model)), x.background_norms,
-            x.response_shifts, zprime.interference) for g in (0.0, result.g_upper))
-        change = {g: (bsm[g] - sm[g])[0] for g in groups}
+        nuisances = [float(np.median(draws[name].values)) for name in posterior.nuisance_names]
+        with np.errstate(divide="ignore"):  # g = 0 is t = -inf for a log-flat prior
+            t = zprime.coupling_prior.coordinate_from_g([0.0, result.g_upper],
+                                                        zprime.g_max[result.mass_index])
+        rows = np.column_stack([t, np.tile(nuisances, (2, 1))])
+        components = posterior.components(rows, result.mass_index)[measurement.name]
+        change = {g: components[g][1] - components[g][0] for g in groups}
         total = sum(change.values())
-        mu = sum(v[0] for v in sm.values())
+        mu = sum(counts[0] for counts in components.values())
         weight = total**2 / mu
         shares = [100 * change[g].sum() / total.sum() for g in groups]
         regions = [weight[(centres >= low) & (centres <= high)].sum()

@@ -80,6 +80,12 @@ class StandardModel:
     def counts(self, measurement: int, inputs: TemplateInputs, values, point) -> np.ndarray:
         return inputs.counts(self.kernels[measurement], 0, np.zeros(len(values)), False)
 
+    def components(self, measurement: int, inputs: TemplateInputs, values,
+                   point: int) -> dict[str, np.ndarray]:
+        return self.kernels[measurement].component_counts(
+            0, inputs.fluxes_cm2s, inputs.probabilities, np.zeros(len(values)),
+            inputs.background_norms, inputs.response_shifts, interference=False)
+
     def quantities(self, x: np.ndarray, params: Mapping[str, np.ndarray],
                    probability: Callable[[float, str | None], np.ndarray],
                    point: int) -> dict[str, np.ndarray]:

@@ -160,6 +160,12 @@ class NewPhysics(Protocol):
         """Expected counts (n, n_bins) of spectrum measurement ``measurement`` with the new
         physics."""
 
+    def components(self, measurement: int, inputs: TemplateInputs, values,
+                   point: int) -> dict[str, np.ndarray]:
+        """Expected counts (n, n_bins) of each solar source group (with the new physics)
+        and background of spectrum measurement ``measurement``, all rows at grid point
+        ``point``."""
+
     def quantities(self, x: np.ndarray, params: Mapping[str, np.ndarray],
                    probability: Callable[[float, str | None], np.ndarray],
                    point: int) -> dict[str, np.ndarray]:
@@ -312,6 +318,13 @@ class ZPrime:
             out[rows] = inputs.counts(templates, int(mass), coupling[rows], self.interference,
                                       rows)
         return out
+
+    def components(self, measurement: int, inputs: TemplateInputs, g,
+                   point: int) -> dict[str, np.ndarray]:
+        return self.kernels[measurement].component_counts(
+            point, inputs.fluxes_cm2s, inputs.probabilities,
+            np.asarray(coupling_product_MeV2(g, self.model), dtype=float),
+            inputs.background_norms, inputs.response_shifts, self.interference)
 
     def quantities(self, x: np.ndarray, params, probability, point: int) -> dict[str, np.ndarray]:
         return {"g": self.coupling(x[..., 0], point)}
@@ -467,18 +480,13 @@ class ScanPosterior:
         return {self.measurements[i].name: self.new_physics.counts(i, x, values, point)
                 for i, x in inputs.items()}
 
-    def standard_model_components(self, coords: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
-        """Expected counts (n, n_bins) of each solar source group and background without
-        new physics, per spectrum measurement (by name), at coordinates (n, n_dim) of the
-        nuisances (and of the new physics, which is left out)."""
-        _, _, inputs = self.spectrum_inputs(coords, 0)
-        out = {}
-        for i, x in inputs.items():
-            n = x.fluxes_cm2s.shape[-1]
-            out[self.measurements[i].name] = self.new_physics.kernels[i].component_counts(
-                0, x.fluxes_cm2s, x.probabilities, np.zeros(n), x.background_norms,
-                x.response_shifts, interference=False)
-        return out
+    def components(self, coords: np.ndarray, point: int) -> dict[str, dict[str, np.ndarray]]:
+        """Expected counts (n, n_bins) of each solar source group (with the new physics) and
+        background, per spectrum measurement (by name), at sampled coordinates (n, n_dim) of
+        grid point ``point``."""
+        values, _, inputs = self.spectrum_inputs(coords, point)
+        return {self.measurements[i].name: self.new_physics.components(i, x, values, point)
+                for i, x in inputs.items()}
 
     def profile_objective(self, point, g, nuisance_rows: np.ndarray) -> np.ndarray:
         """-2 ln [L(D | g, nu) pi(nu)] of the Z' at grid mass ``point`` and coupling ``g``

@@ -719,7 +719,7 @@ def fit_spectrum_figure(scan) -> Figure:
     measurement = next(m for m in posterior.measurements
                        if isinstance(m, SpectrumMeasurement))
     best = np.array([result.best_fit[name] for name in posterior.names])
-    components = posterior.standard_model_components(best[None])[measurement.name]
+    components = posterior.components(best[None], 0)[measurement.name]
     return spectrum_figure(measurement.nh_edges, measurement.counts,
                            {name: counts[0] for name, counts in components.items()},
                            f"{scan.name}: best fit ({measurement.name})")
