@@ -12,6 +12,7 @@ same whatever other points share its batch, and a run continued from a checkpoin
 exactly as an uninterrupted one.
 """
 
+import functools
 import json
 import logging
 import math
@@ -262,6 +263,14 @@ STRAY_PROBABILITY = 1e-9
 MAX_STRAY_FRACTION = 0.1
 
 
+@functools.cache
+def _stray_margin(n_dim: int) -> float:
+    """How far below the best walker of its ensemble a walker is stray [ln posterior]."""
+    from scipy.stats import chi2
+
+    return 0.5 * float(chi2.isf(STRAY_PROBABILITY, n_dim))
+
+
 def reset_stray_walkers(chains: MassChains, seed: int, mass_index: int) -> None:
     """Move the stray walkers of each ensemble (where they are at most MAX_STRAY_FRACTION of
     it) onto good walkers of the same ensemble (drawn with a generator keyed by seed, mass,
@@ -272,10 +281,7 @@ def reset_stray_walkers(chains: MassChains, seed: int, mass_index: int) -> None:
     too short to bring it back, and its draws widen the tails of every quantity. A walker
     placed on another one separates from it at the next moves.
     """
-    from scipy.stats import chi2
-
-    n_dim = chains.coords.shape[-1]
-    margin = 0.5 * chi2.isf(STRAY_PROBABILITY, n_dim)
+    margin = _stray_margin(chains.coords.shape[-1])
     stray = chains.log_prob < chains.log_prob.max(axis=1, keepdims=True) - margin
     stray[stray.sum(axis=1) > MAX_STRAY_FRACTION * stray.shape[1]] = False
     if not stray.any():

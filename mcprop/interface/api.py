@@ -46,38 +46,30 @@ def chain_attrs(config: dict, result: MassResult | MomentResult | FitResult) -> 
     """Attributes stored with a grid point's chains (the posterior group of its
     InferenceData)."""
     sampler = config["sampler"]
+    layout = {"thin": result.thin, "burn_in": result.burn_in,
+              "n_ensembles": sampler["n_ensembles"], "walkers_per_ensemble": sampler["n_walkers"],
+              "chain_layout": "chain = ensemble * walkers + walker"}
+    run = {"mcprop_version": __version__, "seed": int(sampler["seed"])}
     if isinstance(result, FitResult):
-        return {"mcprop_version": __version__, "seed": int(sampler["seed"]),
-                "point_index": result.point_index, "fit": "Standard Model, no new physics",
+        return {**run, "point_index": result.point_index,
+                "fit": "Standard Model, no new physics",
                 "units": "each parameter in the unit its name gives",
                 **{f"{p.parameter}_median": p.median if p.median is not None else ""
-                   for p in result.parameters},
-                "thin": result.thin, "burn_in": result.burn_in,
-                "n_ensembles": sampler["n_ensembles"],
-                "walkers_per_ensemble": sampler["n_walkers"],
-                "chain_layout": "chain = ensemble * walkers + walker"}
+                   for p in result.parameters}, **layout}
     if isinstance(result, MomentResult):
         limits = {f"{limit.parameter}_upper_muB": limit.upper_muB
                   if limit.upper_muB is not None else "" for limit in result.limits}
-        return {"mcprop_version": __version__, "seed": int(sampler["seed"]),
-                "point_index": result.point_index, "moments": result.moments,
+        return {**run, "point_index": result.point_index, "moments": result.moments,
                 "units": "moments in Bohr magnetons (mu_B)",
                 "credibility": config["limits"]["credibility"],
                 "prior": "flat in each sampled mu^2 >= 0 (flat in the added rate)",
                 **{f"{name}_prior_upper_muB": value
                    for name, value in result.prior_upper_muB.items()},
-                **limits, "thin": result.thin, "burn_in": result.burn_in,
-                "n_ensembles": sampler["n_ensembles"],
-                "walkers_per_ensemble": sampler["n_walkers"],
-                "chain_layout": "chain = ensemble * walkers + walker"}
-    return {"mcprop_version": __version__, "seed": int(sampler["seed"]),
-            "mass_index": result.mass_index, "m_zprime_MeV": result.m_zprime_MeV,
+                **limits, **layout}
+    return {**run, "mass_index": result.mass_index, "m_zprime_MeV": result.m_zprime_MeV,
             "credibility": config["limits"]["credibility"],
             "coupling_prior": config["coupling_prior"]["kind"], "g_max": result.g_max,
-            "g_upper": result.g_upper if result.g_upper is not None else "",
-            "thin": result.thin, "burn_in": result.burn_in,
-            "n_ensembles": sampler["n_ensembles"], "walkers_per_ensemble": sampler["n_walkers"],
-            "chain_layout": "chain = ensemble * walkers + walker"}
+            "g_upper": result.g_upper if result.g_upper is not None else "", **layout}
 
 
 @dataclass
