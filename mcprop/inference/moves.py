@@ -13,6 +13,7 @@ half of each group's walkers), the random numbers come from :mod:`mcprop.inferen
 per group and step, so a group's chain does not depend on the other groups in the batch.
 """
 
+import functools
 from collections.abc import Callable
 
 import emcee
@@ -59,22 +60,33 @@ class GroupedDEMove(emcee.moves.Move):
         self.gamma0 = gamma0
         self.sigma = sigma
 
+    @functools.cached_property
+    def _halves(self) -> tuple[tuple[slice, slice, np.ndarray, np.ndarray], ...]:
+        """Per half-step: the moving walkers, their partners, the counter offsets of their
+        random numbers (streams, moving) and the group of each proposal row."""
+        n_groups, n_walkers, half = len(self.keys), self.n_walkers, self.n_walkers // 2
+        halves = []
+        for part, (moving, partners) in enumerate(((slice(0, half), slice(half, None)),
+                                                   (slice(half, None), slice(0, half)))):
+            walkers = np.arange(n_walkers)[moving].astype(np.uint64)
+            offsets = ((np.uint64(part) * _STREAMS + np.arange(_STREAMS, dtype=np.uint64)[:, None])
+                       * _MAX_WALKERS + walkers)
+            halves.append((moving, partners, offsets,
+                           np.repeat(np.arange(n_groups), len(walkers))))
+        return tuple(halves)
+
     def propose(self, model, state):
         n_groups, n_walkers = len(self.keys), self.n_walkers
         coords = state.coords.reshape(n_groups, n_walkers, -1).copy()
         log_prob = state.log_prob.reshape(n_groups, n_walkers).copy()
         gamma0 = self.gamma0 or 2.38 / np.sqrt(2 * coords.shape[-1])
         accepted = np.zeros((n_groups, n_walkers), dtype=bool)
-        half = n_walkers // 2
-        for part, (moving, partners) in enumerate(((slice(0, half), slice(half, None)),
-                                                   (slice(half, None), slice(0, half)))):
-            walkers = np.arange(n_walkers)[moving]
-            n_partners = n_walkers - len(walkers)
-            counter = (((self.steps[:, None, None] * 2 + part) * _STREAMS
-                        + np.arange(_STREAMS, dtype=np.uint64)[:, None]) * _MAX_WALKERS
-                       + walkers.astype(np.uint64))
-            u = uniforms(self.keys[:, None, None], counter)   # (G, streams, moving walkers)
-            first = (u[:, 0] * n_partners).astype(np.intp)
+        # counter of a number: ((step x 2 + half) x streams + stream) x max walkers + walker
+        step_counters = (self.steps * np.uint64(2 * _STREAMS * _MAX_WALKERS))[:, None, None]
+        for moving, partners, offsets, group in self._halves:
+            n_partners = n_walkers - len(group) // n_groups
+            u = uniforms(self.keys[:, None, None], step_counters + offsets)
+            first = (u[:, 0] * n_partners).astype(np.intp)     # (G, moving walkers)
             second = (u[:, 1] * (n_partners - 1)).astype(np.intp)
             second += second >= first
             others = coords[:, partners]
@@ -87,7 +99,6 @@ class GroupedDEMove(emcee.moves.Move):
             spread = np.ascontiguousarray(others.transpose(0, 2, 1)).std(axis=-1)[:, None]
             proposal = (coords[:, moving] + gamma0 * difference
                         + self.sigma * ndtri(u[:, 2])[..., None] * spread)
-            group = np.repeat(np.arange(n_groups), len(walkers))
             new_log_prob = self.log_prob(proposal.reshape(-1, coords.shape[-1]), group)
             new_log_prob = new_log_prob.reshape(n_groups, -1)
             with np.errstate(divide="ignore", invalid="ignore"):

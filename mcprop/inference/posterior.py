@@ -365,9 +365,11 @@ class ScanPosterior:
 
     def __call__(self, coords: np.ndarray, point) -> np.ndarray:
         coords = np.atleast_2d(coords)
-        point = np.broadcast_to(point, coords.shape[:1])
+        if np.ndim(point) == 0:
+            point = np.full(len(coords), point)
         x, nuisances = self._split(coords)
-        log_prior = self.new_physics.log_prior(x, point) + self.priors.log_density(nuisances)
+        log_prior = (self.new_physics.log_prior(x, point)
+                     + self.priors.log_density_of_rows(coords[:, x.shape[1]:].T))
         inside = np.isfinite(log_prior)
         if inside.all():
             return log_prior + self.log_likelihood(self.new_physics.values(x, point),
@@ -418,7 +420,7 @@ class ScanPosterior:
         params = self.parameters(nuisances)
         shape = self.new_physics.batch_shape(values)
         probability = self._probabilities(params, values, point, shape)
-        paired = {i for c in self.correlations for i in (c.first, c.second)}
+        paired = self._correlated_measurements
         rates = {}
         total = np.zeros(shape)
         for i, measurement in enumerate(self.measurements):
@@ -439,6 +441,11 @@ class ScanPosterior:
                                              self.measurements[c.second], rates[c.second])
         return total
 
+    @cached_property
+    def _correlated_measurements(self) -> set[int]:
+        """Indices of the rate measurements whose likelihood is a correlated pair's."""
+        return {i for c in self.correlations for i in (c.first, c.second)}
+
     def _probabilities(self, params, values, point, shape):
         """probability(energy_MeV, source) -> P_ea (3, n) of the samples, each computed
         once per energy and flavour model."""
@@ -449,7 +456,9 @@ class ScanPosterior:
             if key not in cache:
                 value = self.new_physics.probabilities(self.flavour_of(source), params,
                                                        energy, values, point)
-                cache[key] = np.broadcast_to(value.reshape(3, -1), (3, *shape))
+                if value.shape[1:] != shape:  # parameters fixed or shared by all rows
+                    value = np.broadcast_to(value.reshape(3, -1), (3, *shape))
+                cache[key] = value
             return cache[key]
 
         return probability

@@ -27,9 +27,9 @@ value: use the ``fixed`` family).
 import math
 import numbers
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -168,10 +168,15 @@ class Distribution(ABC):
         """Normalised log pdf at ``x`` (any shape); -inf outside the support."""
 
     @classmethod
-    def summed_log_density(cls, members: Sequence["Distribution"], x: np.ndarray) -> np.ndarray:
-        """Sum over ``members`` (all of this family) of each one's log density at its row of
-        x (len(members), ...). Families override it to evaluate all rows in one pass."""
-        return sum(member.log_density(row) for member, row in zip(members, x, strict=True))
+    def summed_log_density(cls, members: Sequence["Distribution"]
+                           ) -> Callable[[np.ndarray], np.ndarray]:
+        """A function of x (len(members), ...) giving the sum over ``members`` (all of this
+        family) of each one's log density at its row of x. Families override it to fix
+        their constants once and evaluate all rows in one pass."""
+        if len(members) == 1:
+            return lambda x: members[0].log_density(x[0])
+        return lambda x: sum(member.log_density(row) for member, row in zip(members, x,
+                                                                              strict=True))
 
     @abstractmethod
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
@@ -197,12 +202,10 @@ class Distribution(ABC):
         return False
 
 
-@lru_cache(maxsize=64)
-def _stacked_fields(members: tuple["Distribution", ...], names: tuple[str, ...],
-                    ndim: int) -> tuple[np.ndarray, ...]:
-    """The fields ``names`` of ``members`` as arrays (len(members), 1, ...) of ``ndim`` axes."""
-    shape = (-1,) + (1,) * (ndim - 1)
-    return tuple(np.array([getattr(m, name) for m in members]).reshape(shape) for name in names)
+def _column(members: Sequence["Distribution"], values) -> np.ndarray:
+    """One number per member as a column (len(members), 1), to broadcast against rows of
+    samples (len(members), n)."""
+    return np.array([values(m) for m in members], dtype=float)[:, None]
 
 
 def _require_ordered(low: float, high: float) -> None:
@@ -276,13 +279,17 @@ class Normal(_OnTheRealLine):
         return -0.5 * z**2 - math.log(self.sigma * math.sqrt(2.0 * math.pi))
 
     @classmethod
-    def summed_log_density(cls, members: Sequence["Normal"], x: np.ndarray) -> np.ndarray:
-        if len(members) == 1:
-            return members[0].log_density(x[0])
-        mean, sigma = _stacked_fields(tuple(members), ("mean", "sigma"), x.ndim)
+    def summed_log_density(cls, members: Sequence["Normal"]
+                           ) -> Callable[[np.ndarray], np.ndarray]:
+        mean = _column(members, lambda m: m.mean)
+        inverse_sigma = _column(members, lambda m: 1.0 / m.sigma)
         log_norm = sum(math.log(m.sigma * math.sqrt(2.0 * math.pi)) for m in members)
-        z = (x - mean) / sigma
-        return -0.5 * np.sum(z * z, axis=0) - log_norm
+
+        def density(x: np.ndarray) -> np.ndarray:
+            z = (x - mean) * inverse_sigma
+            return -0.5 * np.sum(z * z, axis=0) - log_norm
+
+        return density
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return rng.normal(self.mean, self.sigma, size)
@@ -313,25 +320,20 @@ class AsymmetricNormal(_OnTheRealLine):
                                     self.sigma_minus)
 
     @classmethod
-    def summed_log_density(cls, members: Sequence["AsymmetricNormal"],
-                           x: np.ndarray) -> np.ndarray:
-        if len(members) == 1:
-            return members[0].log_density(x[0])
-        mean, inverse_plus, inverse_minus = _stacked_fields(
-            tuple(members), ("mean", "_inverse_sigma_plus", "_inverse_sigma_minus"), x.ndim)
+    def summed_log_density(cls, members: Sequence["AsymmetricNormal"]
+                           ) -> Callable[[np.ndarray], np.ndarray]:
+        mean = _column(members, lambda m: m.mean)
+        inverse_plus = _column(members, lambda m: 1.0 / m.sigma_plus)
+        inverse_minus = _column(members, lambda m: 1.0 / m.sigma_minus)
         log_norm = sum(math.log(0.5 * math.sqrt(2.0 * math.pi) * (m.sigma_plus + m.sigma_minus))
                        for m in members)
-        offset = x - mean
-        z = offset * np.where(offset >= 0, inverse_plus, inverse_minus)
-        return -0.5 * np.sum(z * z, axis=0) - log_norm
 
-    @property
-    def _inverse_sigma_plus(self) -> float:
-        return 1.0 / self.sigma_plus
+        def density(x: np.ndarray) -> np.ndarray:
+            offset = x - mean
+            z = offset * np.where(offset >= 0, inverse_plus, inverse_minus)
+            return -0.5 * np.sum(z * z, axis=0) - log_norm
 
-    @property
-    def _inverse_sigma_minus(self) -> float:
-        return 1.0 / self.sigma_minus
+        return density
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         below = rng.random(size) < self.sigma_minus / (self.sigma_plus + self.sigma_minus)
@@ -782,20 +784,29 @@ class PriorSet:
         return {name: dist.centre for name, dist in self.distributions.items()}
 
     @cached_property
-    def _families(self) -> tuple[tuple[type[Distribution], tuple, np.ndarray], ...]:
-        """The free parameters grouped by family: (family, members, their rows in
-        :attr:`free_names`)."""
+    def _family_densities(self) -> tuple[np.ndarray, tuple[tuple[Callable, slice], ...]]:
+        """The free parameters grouped by family: the rows of :attr:`free_names` in family
+        order, and per family its summed log density
+        (:meth:`Distribution.summed_log_density`) and its slice of those rows."""
         groups: dict[type, list[int]] = {}
         for k, name in enumerate(self.free_names):
             groups.setdefault(type(self.distributions[name]), []).append(k)
-        return tuple((family, tuple(self.distributions[self.free_names[k]] for k in rows),
-                      np.array(rows)) for family, rows in groups.items())
+        densities, start = [], 0
+        for family, rows in groups.items():
+            members = [self.distributions[self.free_names[k]] for k in rows]
+            densities.append((family.summed_log_density(members),
+                              slice(start, start + len(rows))))
+            start += len(rows)
+        order = np.array([k for rows in groups.values() for k in rows], dtype=np.intp)
+        return order, tuple(densities)
 
     @cached_property
     def _domains(self) -> tuple[np.ndarray, np.ndarray]:
-        """Lower and upper bounds (n_free,) of the free parameters' physical domains."""
-        bounds = np.array([PHYSICAL_DOMAINS[name] for name in self.free_names]).reshape(-1, 2)
-        return bounds[:, 0], bounds[:, 1]
+        """Lower and upper bounds (n_free, 1) of the free parameters' physical domains, in
+        the family order of :attr:`_family_densities`."""
+        order, _ = self._family_densities
+        bounds = np.array([PHYSICAL_DOMAINS[self.free_names[k]] for k in order]).reshape(-1, 2)
+        return bounds[:, :1], bounds[:, 1:]
 
     @cached_property
     def _domain_probabilities(self) -> dict[str, float]:
@@ -815,13 +826,19 @@ class PriorSet:
             return np.zeros(())
         x = np.array(np.broadcast_arrays(*(np.asarray(values[name], dtype=float)
                                            for name in self.free_names)))
+        return self.log_density_of_rows(x.reshape(len(x), -1)).reshape(x.shape[1:])
+
+    def log_density_of_rows(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`log_density` of samples given as rows x (n_free, n), one row per free
+        parameter in :attr:`free_names` order (the sampler's coordinates, transposed)."""
+        order, densities = self._family_densities
+        x = x[order]
         low, high = self._domains
-        low, high = (bound.reshape((-1,) + (1,) * (x.ndim - 1)) for bound in (low, high))
         inside = np.all((x >= low) & (x <= high), axis=0)
-        total = np.zeros(())
+        total = 0.0
         with np.errstate(over="ignore"):  # far outside the prior: -inf, not a warning
-            for family, members, rows in self._families:
-                total = total + family.summed_log_density(members, x[rows])
+            for density, rows in densities:
+                total = total + density(x[rows])
         return np.where(inside, total, -np.inf)
 
     def sample(self, rng: np.random.Generator, size: int) -> dict[str, np.ndarray]:

@@ -10,6 +10,7 @@ finished point into a result (:class:`~mcprop.inference.results.MassResult` for 
 same limits with one process, several, or a dask cluster.
 """
 
+import importlib
 import logging
 import os
 import signal
@@ -36,6 +37,10 @@ log = logging.getLogger(__name__)
 
 #: Most masses in one block: bounds a worker's memory (chains of every mass in progress).
 MAX_BLOCK_MASSES = 64
+#: What a block imports on first use: ArviZ (diagnostics) and the chain files' netCDF
+#: writer, whose first write also imports dask.distributed (xarray's write locks). About
+#: 1 s of CPU in all, imported here before local workers are forked so that they inherit it.
+WORKER_MODULES = ("arviz", "netCDF4", "dask.array", "dask.distributed")
 
 
 @dataclass(frozen=True)
@@ -189,6 +194,8 @@ def make_executor(kind: str = "local", workers: int = 2,
         if workers == 1:
             yield None
             return
+        for name in WORKER_MODULES:
+            importlib.import_module(name)
         pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
                                    initargs=(os.getpid(),))
         try:

@@ -101,6 +101,14 @@ class FlavourModel(Protocol):
         """P_ee, P_emu, P_etau stacked on axis 0, shape (3, ...)."""
 
 
+def _with_tau(p_ee, p_emu) -> np.ndarray:
+    """P_ee, P_emu and P_etau = 1 - P_ee - P_emu stacked on axis 0, shape (3, ...)."""
+    out = np.empty((3,) + np.broadcast_shapes(np.shape(p_ee), np.shape(p_emu)))
+    out[0], out[1] = p_ee, p_emu
+    out[2] = 1.0 - out[0] - out[1]
+    return out
+
+
 @dataclass(frozen=True)
 class Equipartition:
     """Equal flavour fractions, P_ea = 1/3 (the assumption of seed eq. 2)."""
@@ -125,7 +133,7 @@ class DecoherentVacuum:
         ue2, umu2 = _mixing_rows(params, 2)
         p_ee = ue2[0] ** 2 + ue2[1] ** 2 + ue2[2] ** 2
         p_emu = ue2[0] * umu2[0] + ue2[1] * umu2[1] + ue2[2] * umu2[2]
-        return np.stack(np.broadcast_arrays(p_ee, p_emu, 1.0 - p_ee - p_emu))
+        return _with_tau(p_ee, p_emu)
 
 
 @dataclass(frozen=True)
@@ -219,7 +227,8 @@ class DecoherentMSW:
                 * ((1 - s13sq) / np.asarray(params["dm2_21_eV2"], dtype=float)))
         offset = cos2 - beta
         cos2_matter = offset / np.sqrt(offset * offset + (1 - cos2 * cos2))
-        return np.tensordot(node_weight, cos2_matter, axes=1)
+        return (node_weight @ cos2_matter.reshape(len(node_weight), -1)).reshape(
+            cos2_matter.shape[1:])
 
     def mass_weights(self, params: Params, energy_MeV: float) -> np.ndarray:
         """Production-averaged w_i, shape (3, ...)."""
@@ -243,7 +252,7 @@ class DecoherentMSW:
         s12sq_a = s12sq + a
         p_ee = c13sq * c13sq * s12sq_a + s13sq * s13sq
         p_emu = c13sq * (c23sq * (c12sq - a) + s13sq * s23sq * (1 + s12sq_a) + mean_cos2 * cross)
-        return np.stack(np.broadcast_arrays(p_ee, p_emu, 1.0 - p_ee - p_emu))
+        return _with_tau(p_ee, p_emu)
 
 
 #: Delta m^2_31 [eV^2] used by :func:`msw_probabilities` when ``params`` has none: NuFIT 5.0

@@ -18,6 +18,7 @@ change of the counts in the window: R = Phi N_e t sigma_SM,total (1 + NP_window/
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.special import erf
@@ -143,7 +144,7 @@ def contract(kernel: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
         kernel = kernel.reshape(kernel.shape + (1,) * extra)
     elif extra < 0:
         probabilities = probabilities.reshape(probabilities.shape + (1,) * -extra)
-    return np.sum(kernel * probabilities, axis=(0, 1))
+    return (kernel * probabilities).sum(axis=(0, 1))
 
 
 @dataclass(frozen=True)
@@ -235,25 +236,25 @@ class RateKernels:
         return cls(masses, tuple(lines), model, response, i0_window, i0_total, i1, i2,
                    *corrections)
 
+    @cached_property
+    def _weighted(self) -> tuple[np.ndarray, ...]:
+        """The kernels weighted by branchings and model charges: SM window and total
+        (n_lines, 3), linear and quadratic (n_masses, n_lines, 3)."""
+        branching = np.array([line.branching for line in self.lines])[:, None]
+        charges = np.asarray(self.model.neutrino_charges)
+        return (branching * self.i0_window_cm2, branching * self.i0_total_cm2,
+                branching * charges * self.i1_cm2_per_MeV2,
+                branching * charges**2 * self.i2_cm2_per_MeV4[..., None])
+
     def at_mass(self, index) -> MassKernels:
         """Kernels at grid mass ``index``, weighted by branchings and model charges.
 
         An integer index gives arrays (n_lines, 3); an index array (n,) gathers the mass
         kernels per sample, with the sample axis last: (n_lines, 3, n).
         """
-        branching = np.array([line.branching for line in self.lines])[:, None]
-        charges = np.asarray(self.model.neutrino_charges)
-        i1, i2 = self.i1_cm2_per_MeV2[index], self.i2_cm2_per_MeV4[index]
+        sm_window, sm_total, linear, quadratic = self._weighted
+        linear, quadratic = linear[index], quadratic[index]
         if np.ndim(index):  # sample axis last
-            i1 = np.moveaxis(i1, 0, -1) * (branching * charges)[..., None]
-            i2 = i2.T[:, None, :] * (branching * charges**2)[..., None]
-        else:
-            i1, i2 = branching * charges * i1, branching * charges**2 * i2[:, None]
-        return MassKernels(
-            mass_MeV=self.masses_MeV[index],
-            sm_window=branching * self.i0_window_cm2,
-            sm_total=branching * self.i0_total_cm2,
-            linear=i1,
-            quadratic=i2,
-            electrons=self.electrons,
-        )
+            linear, quadratic = linear.transpose(1, 2, 0), quadratic.transpose(1, 2, 0)
+        return MassKernels(self.masses_MeV[index], sm_window, sm_total, linear, quadratic,
+                           self.electrons)
