@@ -137,3 +137,12 @@ def read_toml(path: Path | str, max_bytes: int = MAX_INPUT_BYTES) -> dict[str, A
         raise InputFileError(path, f"invalid TOML ({printable(str(exc))})") from None
     except RecursionError:
         raise InputFileError(path, "invalid TOML (arrays or tables nested too deeply)") from None
+
+
+def without_none(value):
+    """A copy of a resolved document without unset (None) entries, as TOML has no null."""
+    if isinstance(value, dict):
+        return {k: without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_none(v) for v in value]
+    return value

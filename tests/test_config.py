@@ -12,16 +12,18 @@ import tomli_w
 from conftest import DATA, REPO
 from scipy.stats import chi2
 
-from mcprop.files import MAX_INPUT_BYTES, InputFileError, read_bytes, read_toml, resolve_path
+from mcprop.files import (
+    MAX_INPUT_BYTES,
+    InputFileError,
+    read_bytes,
+    read_toml,
+    resolve_path,
+    without_none,
+)
 from mcprop.inference.measurements import RateMeasurement, SurvivalProbabilityMeasurement
 from mcprop.inference.posterior import CouplingPrior
 from mcprop.inference.sampler import SamplerSettings
-from mcprop.interface.config import (
-    Sampler,
-    config_from_dict,
-    load_config,
-    without_none,
-)
+from mcprop.interface.config import Sampler, config_from_dict, load_config
 from mcprop.interface.errors import UserError
 from mcprop.physics.scattering import MODELS
 

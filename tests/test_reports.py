@@ -3,6 +3,8 @@
 import csv
 import io
 import json
+import subprocess
+import sys
 
 import numpy as np
 import yaml
@@ -201,3 +203,20 @@ def test_export_hepdata_submission(cli, tiny_run, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["submission"]
     again = cli("export", tiny_run, "--format", "hepdata-submission", "--out", folder)
     assert again.returncode == 2 and "exists" in again.stderr
+
+
+def test_export_and_diagnose_load_no_sampling_or_plotting_stack(tiny_run):
+    """Reading a finished run stays light: the sampling stack (scipy.stats and scipy.linalg
+    through the priors and spectral templates), ArviZ and matplotlib are never imported."""
+    heavy = ("scipy.stats", "scipy.linalg", "arviz", "matplotlib", "emcee",
+             "mcprop.inference.posterior", "mcprop.interface.config")
+    script = (f"import sys; from mcprop.interface import cli\n"
+              f"for argv in (['export', {str(tiny_run)!r}, '--format', 'csv'],\n"
+              f"             ['export', {str(tiny_run)!r}, '--format', 'json'],\n"
+              f"             ['diagnose', {str(tiny_run)!r}]):\n"
+              f"    assert cli.main(argv) == 0, argv\n"
+              f"print('imported:', *(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.strip().splitlines()[-1] == "imported:"

@@ -16,9 +16,6 @@ from mcprop.inference.spectrum import TemplateInputs, template_inputs
 from mcprop.physics.flavour import FlavourModel
 from mcprop.physics.spectral import SpectralTemplates
 
-#: ``physics.model`` of a fit without new physics.
-STANDARD_MODEL = "standard-model"
-
 
 def rate_name(group: str) -> str:
     """Reported name of the interaction rate of a source group: ``rate_7be_cpd100t``."""

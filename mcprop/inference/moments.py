@@ -31,8 +31,6 @@ from mcprop.physics.magnetic_moment import (
 )
 from mcprop.physics.solar import BE7_LINES
 
-#: ``physics.model`` of a magnetic-moment run.
-MAGNETIC_MOMENT = "magnetic-moment"
 #: Reported name of the parameter of each key of MOMENT_SCHEMES.
 PARAMETER_NAMES = {"mu_1e-11_muB": "mu_universal", "mu_e_1e-11_muB": "mu_e",
                    "mu_mu_1e-11_muB": "mu_mu", "mu_tau_1e-11_muB": "mu_tau"}

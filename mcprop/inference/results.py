@@ -29,6 +29,17 @@ FIT_COLUMNS = ("parameter", "median", "lo68", "hi68", "median_mcse", "ess", "rha
                "tau_steps", "acceptance", "n_steps", "burn_in", "converged")
 
 
+#: ``physics.model`` of a Standard-Model fit (one FitResult) and of a magnetic-moment run
+#: (one MomentResult); every other model is a Z' over a mass grid (a MassResult per mass).
+STANDARD_MODEL = "standard-model"
+MAGNETIC_MOMENT = "magnetic-moment"
+
+
+def mass_grid_MeV(mass_min_MeV: float, mass_max_MeV: float, n_masses: int) -> np.ndarray:
+    """The Z' masses of a run [MeV]: ``n_masses`` log-spaced from min to max."""
+    return np.geomspace(mass_min_MeV, mass_max_MeV, n_masses)
+
+
 class ResultError(ValueError):
     """A result record that does not hold a valid result."""
 
@@ -36,9 +47,6 @@ class ResultError(ValueError):
 def result_type(model: str) -> type:
     """The result class of a run of ``physics.model``: MassResult for a Z',
     MomentResult for magnetic moments, FitResult for a Standard-Model fit."""
-    from mcprop.inference.fit import STANDARD_MODEL
-    from mcprop.inference.moments import MAGNETIC_MOMENT
-
     return {MAGNETIC_MOMENT: MomentResult, STANDARD_MODEL: FitResult}.get(model, MassResult)
 
 

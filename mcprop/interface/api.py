@@ -29,9 +29,14 @@ from pathlib import Path
 import numpy as np
 
 from mcprop import __version__
-from mcprop.inference.fit import STANDARD_MODEL
-from mcprop.inference.moments import MAGNETIC_MOMENT
-from mcprop.inference.results import FitResult, MassResult, MomentResult, result_type
+from mcprop.inference.results import (
+    MAGNETIC_MOMENT,
+    STANDARD_MODEL,
+    FitResult,
+    MassResult,
+    MomentResult,
+    result_type,
+)
 from mcprop.interface.errors import UserError
 
 log = logging.getLogger("mcprop")

@@ -43,17 +43,17 @@ from mcprop.files import (
     read_toml,
     resolve_path,
 )
-from mcprop.inference.fit import STANDARD_MODEL
 from mcprop.inference.measurements import (
     RateMeasurement,
     RelativeRateMeasurement,
     SurvivalProbabilityMeasurement,
     SystematicCorrelation,
 )
-from mcprop.inference.moments import FLAT_MU2, MAGNETIC_MOMENT, PARAMETER_NAMES
+from mcprop.inference.moments import FLAT_MU2, PARAMETER_NAMES
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import G_PRIOR_POWERS, CouplingPrior, sampled_priors
 from mcprop.inference.priors import Fixed, PriorError, load_prior_files
+from mcprop.inference.results import MAGNETIC_MOMENT, STANDARD_MODEL, mass_grid_MeV
 from mcprop.inference.sampler import SamplerSettings
 from mcprop.inference.spectrum import SpectrumMeasurement, borexino_phase2_spectrum
 from mcprop.interface.errors import UserError
@@ -746,20 +746,6 @@ class RunConfig:
     @property
     def config_hash(self) -> str:
         return config_hash(self.resolved)
-
-
-def mass_grid_MeV(mass_min_MeV: float, mass_max_MeV: float, n_masses: int) -> np.ndarray:
-    """The run's Z' masses [MeV]: ``n_masses`` log-spaced from min to max."""
-    return np.geomspace(mass_min_MeV, mass_max_MeV, n_masses)
-
-
-def without_none(value):
-    """A copy of a resolved document without unset (None) entries, as TOML has no null."""
-    if isinstance(value, dict):
-        return {k: without_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [without_none(v) for v in value]
-    return value
 
 
 def config_hash(resolved: dict[str, Any]) -> str:

@@ -32,13 +32,15 @@ import numpy as np
 import tomli_w
 
 from mcprop import __version__
-from mcprop.inference.fit import STANDARD_MODEL
-from mcprop.inference.moments import MAGNETIC_MOMENT
+from mcprop.files import without_none
 from mcprop.inference.results import (
+    MAGNETIC_MOMENT,
+    STANDARD_MODEL,
     FitResult,
     MassResult,
     MomentResult,
     ResultError,
+    mass_grid_MeV,
     result_type,
 )
 from mcprop.inference.storage import (
@@ -47,7 +49,6 @@ from mcprop.inference.storage import (
     read_inference_data,
     write_inference_data,
 )
-from mcprop.interface.config import mass_grid_MeV, without_none
 from mcprop.interface.errors import UserError
 
 log = logging.getLogger(__name__)
