@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 #: Stored draws per walker after burn-in are thinned to about this many per tau.
 DRAWS_PER_TAU = 2
@@ -149,9 +148,11 @@ def _average_ranks(x: np.ndarray) -> np.ndarray:
 
 def _z_scale(x: np.ndarray) -> np.ndarray:
     """Normal scores of the pooled ranks of each parameter: x (n_chains, n_draws, p)."""
+    from scipy.special import ndtri  # here: reading a run needs no scipy
+
     flat = np.ascontiguousarray(x.reshape(-1, x.shape[-1]).T)
     ranks = _average_ranks(flat)
-    return special.ndtri((ranks - 0.375) / (flat.shape[-1] + 0.25)).T.reshape(x.shape)
+    return ndtri((ranks - 0.375) / (flat.shape[-1] + 0.25)).T.reshape(x.shape)
 
 
 def _split_rhat(z: np.ndarray) -> np.ndarray:
