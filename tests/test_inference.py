@@ -21,7 +21,7 @@ from mcprop.inference.measurements import (
 )
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import CouplingPrior, sampled_priors
-from mcprop.inference.priors import Normal, load_prior_files
+from mcprop.inference.priors import Normal, Uniform, load_prior_files
 from mcprop.inference.sampler import (
     MassChains,
     SamplerSettings,
@@ -130,6 +130,22 @@ def test_profile_limit_with_a_flux_nuisance_closed_form(scale):
     assert result["g_hat_profile"] == pytest.approx(0.0, abs=1e-3 * result["g_upper_profile"])
     assert result["min_neg2_log_likelihood"] == pytest.approx(
         -2 * posterior.priors.log_density({"flux_7be_cm2s": B16_GS98_BE7_FLUX_CM2S}), abs=1e-8)
+
+
+def test_profile_limit_with_a_nuisance_pulled_to_its_wall():
+    """With the flux flat on [0.8 F0, 1.2 F0] (no constraint term) the new-physics rate,
+    proportional to the flux, is smallest on the lower wall: profiling puts the flux there
+    for every g > 0, so -2 Delta ln L = (0.8 r)^2 / sigma^2 for the rate r at F0 and the
+    limit is at r = 1.645 sigma / 0.8. The fit starts at F0, inside the wall."""
+    plan = _seed_plan()
+    flux = B16_GS98_BE7_FLUX_CM2S
+    priors = plan.priors.with_override("flux_7be_cm2s", Uniform(0.8 * flux, 1.2 * flux))
+    plan = dataclasses.replace(plan, priors=priors)
+    result = profile_likelihood_limit(plan.posterior(), 0, plan.profile_level,
+                                      start=np.array([flux]), widths=np.array([0.05 * flux]))
+    sigma = 0.14 * 46.0
+    assert _np_rate(plan, 0, result["g_upper_profile"], 0.53) == pytest.approx(
+        np.sqrt(plan.profile_level) * sigma / 0.8, rel=1e-4)
 
 
 def test_rank_normalised_rhat_matches_arviz():

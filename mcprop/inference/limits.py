@@ -7,8 +7,11 @@
   seed and earlier work turned an allowed excess into a limit.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from mcprop.inference.priors import PHYSICAL_DOMAINS
 from mcprop.physics.kernels import MassKernels
 from mcprop.physics.scattering import (
     LMU_LTAU,
@@ -52,6 +55,59 @@ def _nuisance_scales(posterior, widths: np.ndarray | None = None,
         widths = np.array([np.std(draws[n]) for n in names])
     widths = np.asarray(widths, dtype=float)
     return centre, np.where(widths > 0, widths, 1.0)
+
+
+@dataclass(frozen=True)
+class NuisanceCoordinates:
+    """The coordinates z in which the profile fit moves the nuisances x.
+
+    A nuisance whose domain (prior support within the physical domain) is open on a side is
+    x = centre + width z. One bounded on both sides (a background normalisation flat on
+    [0, 3], a mixing angle in [0, 1]) is x = low + span sin^2(phase + step z) (M. J. Box,
+    Computer J. 9 (1966) 67): every z lies inside the domain, and a minimum on a wall (a
+    background pulled to 0) is a smooth stationary point that Newton reaches instead of
+    stopping at the wall. ``step`` makes a unit of z move x by about ``width`` at the start.
+    """
+
+    centre: np.ndarray
+    width: np.ndarray
+    bounded: np.ndarray     # bool (n,)
+    low: np.ndarray
+    span: np.ndarray
+    phase: np.ndarray
+    step: np.ndarray
+
+    @classmethod
+    def build(cls, posterior, widths: np.ndarray | None,
+              start: np.ndarray | None) -> "NuisanceCoordinates":
+        """Coordinates of ``posterior``'s free nuisances, widths as :func:`_nuisance_scales`,
+        centred on ``start`` (the prior centres if None) for the bounded ones."""
+        centre, width = _nuisance_scales(posterior, widths)
+        names = posterior.nuisance_names
+        distributions = posterior.priors.distributions
+        low = np.array([max(distributions[n].support[0], PHYSICAL_DOMAINS[n][0]) for n in names])
+        high = np.array([min(distributions[n].support[1], PHYSICAL_DOMAINS[n][1])
+                         for n in names])
+        bounded = np.isfinite(low) & np.isfinite(high)
+        span = np.where(bounded, high - low, 1.0)
+        low = np.where(bounded, low, 0.0)
+        x = centre if start is None else np.asarray(start, dtype=float)
+        phase = np.arcsin(np.sqrt(np.clip((x - low) / span, 0.0, 1.0)))
+        slope = span * np.abs(np.sin(2 * phase))  # dx / dphase at the start
+        with np.errstate(divide="ignore"):
+            step = np.minimum(width / slope, np.sqrt(width / span))
+        return cls(centre, width, bounded, low, span, phase, step)
+
+    def nuisances(self, z: np.ndarray) -> np.ndarray:
+        """x (..., n) of the coordinates z (..., n)."""
+        boxed = self.low + self.span * np.sin(self.phase + self.step * z) ** 2
+        return np.where(self.bounded, boxed, self.centre + self.width * z)
+
+    def coordinates(self, x: np.ndarray) -> np.ndarray:
+        """z (n,) of nuisances x (n,) inside their domains."""
+        phase = np.arcsin(np.sqrt(np.clip((x - self.low) / self.span, 0.0, 1.0)))
+        return np.where(self.bounded, (phase - self.phase) / self.step,
+                        (x - self.centre) / self.width)
 
 
 def _newton_stencil(n: int) -> np.ndarray:
@@ -154,16 +210,17 @@ def profile_likelihood_limit(posterior, mass_index: int, level: float,
     ValueError
         If -2 Delta ln L stays below ``level`` up to g_max.
     """
-    centre, width = _nuisance_scales(posterior, widths)
-    n = len(centre)
-    z_start = np.zeros(n) if start is None else (np.asarray(start, dtype=float) - centre) / width
+    coordinates = NuisanceCoordinates.build(posterior, widths, start)
+    n = len(coordinates.centre)
+    z_start = (np.zeros(n) if start is None
+               else coordinates.coordinates(np.asarray(start, dtype=float)))
     g_max = float(posterior.new_physics.g_max[mass_index])
 
     def objective(z: np.ndarray, g: np.ndarray) -> np.ndarray:
         b, m, _ = z.shape
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # outside: -inf
             values = posterior.profile_objective(mass_index, np.repeat(g, m),
-                                                 (centre + width * z).reshape(b * m, n))
+                                                 coordinates.nuisances(z).reshape(b * m, n))
         return np.minimum(values, _OUTSIDE).reshape(b, m)
 
     if g_scale is not None and 0 < g_scale < g_max:
