@@ -136,7 +136,7 @@ def test_profile_limit_with_a_nuisance_pulled_to_its_wall():
     """With the flux flat on [0.8 F0, 1.2 F0] (no constraint term) the new-physics rate,
     proportional to the flux, is smallest on the lower wall: profiling puts the flux there
     for every g > 0, so -2 Delta ln L = (0.8 r)^2 / sigma^2 for the rate r at F0 and the
-    limit is at r = 1.645 sigma / 0.8. The fit starts at F0, inside the wall."""
+    limit is at r = 1.645 sigma / 0.8. The fit starts at F0, away from the wall."""
     plan = _seed_plan()
     flux = B16_GS98_BE7_FLUX_CM2S
     priors = plan.priors.with_override("flux_7be_cm2s", Uniform(0.8 * flux, 1.2 * flux))
