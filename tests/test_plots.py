@@ -13,6 +13,8 @@ from mcprop.interface.errors import UserError
 from mcprop.interface.plots import (
     DPI,
     LIMIT_FIGSIZE_IN,
+    N_CURVE_MASSES,
+    allowance_curve,
     corner_command,
     limit_figure,
     plot_command,
@@ -135,6 +137,15 @@ def test_seed_comparison_curves():
     per_mass = curves.allowance / masses  # rate ~ g^4/m^4 at high mass: g ~ m
     np.testing.assert_allclose(per_mass, per_mass[0], rtol=1e-3)
     assert seed_decoherence_factor() == pytest.approx(1.10, abs=0.01)
+
+
+def test_comparison_curves_are_drawn_at_enough_masses():
+    # drawn as straight lines between N_CURVE_MASSES points on log-log axes, the curves
+    # must stay close to their values between the points (the low-mass bend near 1 MeV)
+    coarse = np.geomspace(0.01, 1000.0, N_CURVE_MASSES)
+    midpoints = np.sqrt(coarse[1:] * coarse[:-1])  # where the straight line is worst
+    drawn = np.sqrt(allowance_curve(coarse)[1:] * allowance_curve(coarse)[:-1])
+    np.testing.assert_allclose(drawn, allowance_curve(midpoints), rtol=2e-3)
 
 
 def test_read_overlay(tmp_path, overlay_csv):

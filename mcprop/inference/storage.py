@@ -52,26 +52,33 @@ def atomic_write_npz(path: Path, **arrays: np.ndarray) -> None:
 
 def inference_data(samples: Mapping[str, np.ndarray], attrs: Mapping[str, object]):
     """ArviZ InferenceData of samples {name: (chain, draw)}; ``attrs`` go to the posterior
-    group. The one conversion of the project's draws to ArviZ."""
+    group. The one conversion of the project's draws to ArviZ.
+
+    The draws are kept in single precision, the precision the sampler stores its chains in
+    (a quantity computed from them, such as g, gains no information in double).
+    """
     import arviz as az
 
     with warnings.catch_warnings():  # thinned chains may hold fewer draws than walkers
         warnings.filterwarnings("ignore", message="More chains")
-        idata = az.from_dict(posterior=dict(samples))
+        idata = az.from_dict(posterior={name: np.asarray(x, dtype=np.float32)
+                                         for name, x in samples.items()})
     idata.posterior.attrs.update(attrs)
     return idata
 
 
 def write_inference_data(path: Path, samples: Mapping[str, np.ndarray],
                          attrs: Mapping[str, object]) -> None:
-    """Save samples {name: (chain, draw)} as ArviZ InferenceData netCDF, atomically."""
+    """Save samples {name: (chain, draw)} as ArviZ InferenceData netCDF, atomically;
+    uncompressed (on the default run's chains zlib took 10.6 instead of 6.3 ms per file
+    to make it 193 instead of 246 KiB)."""
     idata = inference_data(samples, attrs)
     fd, tmp = tempfile.mkstemp(prefix=f".{Path(path).name}.", suffix=".tmp",
                                dir=Path(path).parent)
     os.fchmod(fd, FILE_MODE)
     os.close(fd)
     try:
-        idata.to_netcdf(tmp, engine="netcdf4")
+        idata.to_netcdf(tmp, engine="netcdf4", compress=False)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
