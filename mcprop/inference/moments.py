@@ -5,14 +5,17 @@ parameter of the run's moment scheme (:data:`~mcprop.physics.magnetic_moment.MOM
 one universal moment, one flavour, or all three). The rate is linear in every mu_a^2
 (:class:`~mcprop.physics.magnetic_moment.MagneticKernels`), so a prior flat in mu^2 >= 0 is
 flat in the added rate: the same choice as the Z' prior flat in the new-physics rate. Each
-mu^2 is bounded above where that moment alone adds ``upper_np_fraction`` times the SM window
-counts of the first rate measurement at central inputs (the analogue of g_max), far beyond
-any limit. A run with moments has no mass grid: one posterior, a one-point grid.
+mu^2 is bounded above where that moment alone adds ``upper_np_fraction`` times the SM
+counts of the first measurement (a rate's window, or a spectrum summed over its bins) at
+central inputs (the analogue of g_max), far beyond any limit. A run with moments has no mass
+grid: one posterior, a one-point grid. A spectrum measurement reads the EM recoil spectra of
+:meth:`~mcprop.physics.spectral.SpectralTemplates.compute_magnetic_moment`.
 
 Reported quantities, in Bohr magnetons: the sampled moments (``mu_universal``, ``mu_e``,
 ``mu_mu``, ``mu_tau``) and the effective moment ``mu_eff`` = sqrt(sum_a P_ea mu_a^2)
-(docs/physics.md sec. 10), with P_ea averaged over the lines of the first rate measurement,
-weighted by their EM window counts (for a single line, P_ea at that line).
+(docs/physics.md sec. 10), with P_ea averaged over the neutrinos the first measurement sees,
+weighted by their EM counts: the lines of a rate measurement (for a single line, P_ea at
+that line), or the probability nodes of a spectrum.
 """
 
 from collections.abc import Callable, Mapping
@@ -21,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from mcprop.inference.measurements import Measurement
+from mcprop.inference.posterior import FLUX
+from mcprop.inference.spectrum import TemplateInputs, template_inputs
 from mcprop.physics.flavour import FlavourModel
 from mcprop.physics.magnetic_moment import (
     MOMENT_SCHEMES,
@@ -30,6 +35,7 @@ from mcprop.physics.magnetic_moment import (
     flavour_moments_squared,
 )
 from mcprop.physics.solar import BE7_LINES
+from mcprop.physics.spectral import SpectralTemplates
 
 #: Reported name of the parameter of each key of MOMENT_SCHEMES.
 PARAMETER_NAMES = {"mu_1e-11_muB": "mu_universal", "mu_e_1e-11_muB": "mu_e",
@@ -61,44 +67,55 @@ class MagneticMoments:
     scheme : str
         A key of MOMENT_SCHEMES.
     kernels : tuple
-        MagneticKernels per measurement (None for a survival probability).
+        MagneticKernels (rates) or magnetic SpectralTemplates (spectra) per measurement
+        (None for a survival probability).
     mu2_per_np_fraction : array (k,)
-        The mu^2 [(1e-11 mu_B)^2] of each sampled moment at which it alone adds the SM window
-        counts of the first rate measurement, at central inputs.
+        The mu^2 [(1e-11 mu_B)^2] of each sampled moment at which it alone adds the SM counts
+        of the first measurement, at central inputs.
     upper_np_fraction : float
         The prior bound of each mu^2 is this multiple of ``mu2_per_np_fraction``.
-    effective_lines : tuple of str
-        Lines of the first rate measurement, over which P_ea of mu_eff is averaged.
-    effective_weights : array (n_lines,)
-        Their EM window cross sections [cm^2 per (mu/mu_B)^2], the weights of the average.
+    effective_nodes : tuple of (energy [MeV], source or None)
+        The neutrinos over which P_ea of mu_eff is averaged: the 7Be lines of the first
+        rate measurement (source None), or the probability nodes of the first spectrum.
+    effective_weights : array (n_nodes,)
+        Their EM counts per (mu/mu_B)^2 at central inputs (for lines: their EM window cross
+        sections [cm^2]), the weights of the average.
     """
 
     scheme: str
-    kernels: tuple[MagneticKernels | None, ...]
+    kernels: tuple[MagneticKernels | SpectralTemplates | None, ...]
     mu2_per_np_fraction: np.ndarray
     upper_np_fraction: float
-    effective_lines: tuple[str, ...]
+    effective_nodes: tuple[tuple[float, str | None], ...]
     effective_weights: np.ndarray
 
     @classmethod
     def build(cls, scheme: str, upper_np_fraction: float,
-              kernels: tuple[MagneticKernels | None, ...],
-              measurements: tuple[Measurement, ...], flavour: FlavourModel,
-              centres: Mapping[str, float], flux_cm2s: float) -> "MagneticMoments":
-        """The moments of ``scheme`` with bounds set at the prior centres ``centres``."""
+              kernels: tuple[MagneticKernels | SpectralTemplates | None, ...],
+              measurements: tuple[Measurement, ...],
+              central_probability: Callable[[float, str | None], np.ndarray],
+              centres: Mapping[str, float]) -> "MagneticMoments":
+        """The moments of ``scheme`` with bounds set at the prior centres ``centres``
+        (``central_probability(energy_MeV, source)``: P_ea (3,) there; source None for a 7Be
+        line of a rate measurement)."""
         if scheme not in MOMENT_SCHEMES:
             raise ValueError(f"unknown magnetic-moment scheme {scheme!r}; choose one of "
                              f"{', '.join(MOMENT_SCHEMES)}")
         index, first = next((i, k) for i, k in enumerate(kernels) if k is not None)
-        lines = measurements[index].lines
-        p = np.stack([flavour.probabilities(centres, BE7_LINES[name].energy_MeV)
-                      for name in lines])
-        rate_sm, _, _ = first.rate_cpd100t(flux_cm2s, p, np.zeros(3))
-        slopes = first.rate_per_mu2_cpd100t(flux_cm2s, p)  # per (mu_a/mu_B)^2
-        per_fraction = np.array([rate_sm / slopes[list(flavours)].sum()
+        if isinstance(first, SpectralTemplates):
+            nodes, weights, sm, slopes = _spectral_reference(first, centres,
+                                                             central_probability)
+        else:
+            nodes = tuple((BE7_LINES[name].energy_MeV, None)
+                          for name in measurements[index].lines)
+            p = np.stack([central_probability(energy, None) for energy, _ in nodes])
+            sm, _, _ = first.rate_cpd100t(centres[FLUX], p, np.zeros(3))
+            slopes = first.rate_per_mu2_cpd100t(centres[FLUX], p)  # per (mu_a/mu_B)^2
+            weights = first.em_window_cm2
+        per_fraction = np.array([sm / slopes[list(flavours)].sum()
                                  for _, flavours in MOMENT_SCHEMES[scheme]]) / MOMENT_UNIT_MUB**2
-        return cls(scheme, tuple(kernels), per_fraction, float(upper_np_fraction),
-                   tuple(lines), first.em_window_cm2)
+        return cls(scheme, tuple(kernels), per_fraction, float(upper_np_fraction), nodes,
+                   np.asarray(weights, dtype=float))
 
     summary = "upper"
 
@@ -156,15 +173,51 @@ class MagneticMoments:
             flux_cm2s, probabilities, self.moments_squared(x))
         return rate_sm, rate
 
+    def counts(self, measurement: int, inputs: TemplateInputs, x, point) -> np.ndarray:
+        return self.kernels[measurement].magnetic_counts(
+            inputs.fluxes_cm2s, inputs.probabilities, self.moments_squared(x),
+            inputs.background_norms, inputs.response_shifts)
+
+    def components(self, measurement: int, inputs: TemplateInputs, x,
+                   point: int) -> dict[str, np.ndarray]:
+        return self.kernels[measurement].magnetic_component_counts(
+            inputs.fluxes_cm2s, inputs.probabilities, self.moments_squared(x),
+            inputs.background_norms, inputs.response_shifts)
+
     def quantities(self, x: np.ndarray, params: Mapping[str, np.ndarray],
                    probability: Callable[[float, str | None], np.ndarray],
                    point: int) -> dict[str, np.ndarray]:
         """Each sampled moment and mu_eff [mu_B] of draws x (n, k)."""
         out = {name: np.sqrt(x[:, j]) * MOMENT_UNIT_MUB
                for j, name in enumerate(scheme_parameters(self.scheme))}
-        p = np.stack([probability(BE7_LINES[line].energy_MeV, None)
-                      for line in self.effective_lines])
+        p = np.stack([probability(energy, source) for energy, source in self.effective_nodes])
         averaged = np.einsum("l,la...->a...", self.effective_weights, p) / np.sum(
             self.effective_weights)
         out[EFFECTIVE] = np.sqrt(effective_moment_squared(self.moments_squared(x), averaged))
         return out
+
+
+def _spectral_reference(templates: SpectralTemplates, centres: Mapping[str, float],
+                        central_probability: Callable[[float, str | None], np.ndarray]):
+    """At central inputs: the probability nodes of magnetic spectral templates, the EM
+    counts of each per (mu/mu_B)^2, the SM solar counts summed over the bins and the EM
+    counts per (mu_a/mu_B)^2 of each flavour (3,)."""
+    inputs = template_inputs(templates, centres, central_probability, (1,))
+    zero_background = np.zeros_like(inputs.background_norms)
+
+    def solar_counts(probabilities, mu2_flavour):
+        return float(templates.magnetic_counts(inputs.fluxes_cm2s, probabilities, mu2_flavour,
+                                               zero_background, inputs.response_shifts).sum())
+
+    sm = solar_counts(inputs.probabilities, np.zeros((3, 1)))
+    slopes = np.array([solar_counts(inputs.probabilities, np.eye(3)[:, [a]]) - sm
+                       for a in range(3)])
+    # a node's EM counts per unit mu_eff^2 (its neutrinos alone, P_ea summing to one)
+    weights = []
+    for alone in np.eye(len(templates.node_energies_MeV))[:, :, None, None] / 3:
+        probabilities = np.broadcast_to(alone, inputs.probabilities.shape)
+        weights.append(solar_counts(probabilities, np.ones((3, 1)))
+                       - solar_counts(probabilities, np.zeros((3, 1))))
+    node_list = tuple(zip(templates.node_energies_MeV.tolist(), templates.node_sources,
+                          strict=True))
+    return node_list, np.array(weights), sm, slopes

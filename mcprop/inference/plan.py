@@ -18,7 +18,7 @@ from mcprop.inference.measurements import (
     SystematicCorrelation,
 )
 from mcprop.inference.moments import MagneticMoments
-from mcprop.inference.posterior import FLUX, CouplingPrior, ScanPosterior, ZPrime
+from mcprop.inference.posterior import CouplingPrior, ScanPosterior, ZPrime
 from mcprop.inference.priors import PriorSet
 from mcprop.inference.sampler import SamplerSettings
 from mcprop.inference.spectrum import SpectrumMeasurement
@@ -140,13 +140,19 @@ class ScanPlan:
             if isinstance(m, SpectrumMeasurement):
                 # one BLAS thread: the basis search is many mid-sized products, which a
                 # thread pool slows down on a busy machine (0.7 against 1.3 s for 841 bins)
+                options = dict(exposure_day_100t=m.exposure_day_100t,
+                               radiative_corrections=self.radiative_corrections,
+                               sin2_theta_w=self.sin2_theta_w)
                 with threadpool_limits(1):
-                    kernels.append(SpectralTemplates.compute(
-                        self.masses_MeV if self.has_masses else TEMPLATE_MASS_WITHOUT_ZPRIME_MEV,
-                        self.model, m.nh_edges, m.response, m.background_matrix,
-                        m.background_names, m.exposure_day_100t,
-                        radiative_corrections=self.radiative_corrections,
-                        sin2_theta_w=self.sin2_theta_w))
+                    if self.moments is not None:
+                        kernels.append(SpectralTemplates.compute_magnetic_moment(
+                            m.nh_edges, m.response, m.background_matrix, m.background_names,
+                            **options))
+                    else:
+                        kernels.append(SpectralTemplates.compute(
+                            self.masses_MeV if self.has_masses
+                            else TEMPLATE_MASS_WITHOUT_ZPRIME_MEV, self.model, m.nh_edges,
+                            m.response, m.background_matrix, m.background_names, **options))
                 continue
             lines = [BE7_LINES[name] for name in m.lines]
             if self.moments is not None:
@@ -180,18 +186,18 @@ class ScanPlan:
         kernels = tuple(self.kernels())
         centres = self.priors.centres()
         source_flavours = self.source_flavours()
+
+        def central_probability(energy_MeV, source):
+            return source_flavours.get(source, self.flavour).probabilities(centres, energy_MeV)
+
         if self.standard_model:
             new_physics = StandardModel(kernels, self.priors.free_names)
         elif self.moments is not None:
             new_physics = MagneticMoments.build(self.moments,
                                                 self.coupling_prior.upper_np_fraction, kernels,
-                                                self.measurements, self.flavour, centres,
-                                                centres[FLUX])
+                                                self.measurements, central_probability,
+                                                centres)
         else:
-            def central_probability(energy_MeV, source):
-                return source_flavours.get(source, self.flavour).probabilities(centres,
-                                                                               energy_MeV)
-
             new_physics = ZPrime.build(np.asarray(self.masses_MeV, dtype=float),
                                        self.coupling_prior, kernels, self.measurements,
                                        central_probability, centres, self.interference,

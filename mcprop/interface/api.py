@@ -232,15 +232,24 @@ class ScanResult:
         cp = c["coupling_prior"]
         prior = cp["kind"] + (f" (floor g = {cp['floor_g']:g})" if cp.get("floor_g") else "")
         if not self.has_masses:
+            spectral = next(m["kind"] for m in c["measurements"]
+                            if m["kind"] != "survival-probability") == "spectrum"
+            if spectral:
+                bound = "SM solar counts of the spectrum"
+                average = ("the solar neutrinos of the first spectrum (its probability "
+                           "nodes, weighted by their EM counts)")
+            else:
+                bound = "SM window rate"
+                average = ("the lines of the first rate measurement (weighted by their EM "
+                           "window counts)")
             return [f"mcprop {__version__}: Bayesian upper limits on flavour-diagonal "
                     f"neutrino magnetic moments ({physics['moments']})",
                     f"run: {c['name']}",
                     f"credibility: {c['limits']['credibility']}",
                     f"prior on each sampled mu_a^2: {cp['kind']} (flat in mu^2 >= 0, i.e. "
                     f"flat in the added rate), upper bound where that moment alone adds "
-                    f"{cp['upper_np_fraction']:g} x the SM window rate",
-                    "mu_eff = sqrt(sum_a P_ea mu_a^2), P_ea averaged over the lines of the "
-                    "first rate measurement (weighted by their EM window counts)",
+                    f"{cp['upper_np_fraction']:g} x the {bound}",
+                    f"mu_eff = sqrt(sum_a P_ea mu_a^2), P_ea averaged over {average}",
                     f"flavour model: {physics['flavour_model']}; radiative corrections: "
                     f"{physics.get('radiative_corrections', False)}",
                     f"data: {measurements}", *correlations,

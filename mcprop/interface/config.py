@@ -849,14 +849,10 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
             raise ConfigError(f"measurements[{i}].kind",
                               f"a {STANDARD_MODEL} fit takes spectrum (and "
                               f"survival-probability) measurements, not {m.kind!r}")
-        if physics.magnetic_moment and isinstance(m, Spectrum):
-            raise ConfigError(f"measurements[{i}].kind",
-                              f"the spectral templates hold the Z' and the Standard Model; "
-                              f"a {MAGNETIC_MOMENT} run takes rate measurements")
     if physics.magnetic_moment:
         for i, m in enumerate(sections):
-            if not isinstance(m, SurvivalProbability) and (m.window_MeV is None
-                                                           or m.window_MeV[0] <= 0):
+            if isinstance(m, Rate | RelativeRate) and (m.window_MeV is None
+                                                       or m.window_MeV[0] <= 0):
                 raise ConfigError(f"measurements[{i}].window_MeV",
                                   f"a magnetic moment needs a recoil threshold: its 1/T "
                                   f"recoil spectrum diverges at T -> 0, so a rate without a "

@@ -44,6 +44,7 @@ from mcprop.physics.constants import (
     M_ELECTRON_MEV,
     SECONDS_PER_DAY,
 )
+from mcprop.physics.magnetic_moment import dsigma_dT_magnetic_cm2_per_MeV
 from mcprop.physics.scattering import (
     CROSS_SECTION_PREFACTOR_CM2_PER_MEV,
     U1Model,
@@ -360,13 +361,15 @@ def _recoil_densities(source: SolarSource, T, node_energies, low_MeV, radiative_
                       sin2_theta_w):
     """Cross-section densities on the recoil nodes per probability node [cm^2/MeV]:
     d0 (n_nodes, 3, n_T), d1 (n_nodes, 3, n_T), d2 (n_nodes, n_T), the E integral of
-    lambda(E) L_k(E) c_i(T, E) times the prefactor (for a line: c_i(T, E_line)); zero above
-    the source's largest recoil."""
+    lambda(E) L_k(E) c_i(T, E) times the prefactor (for a line: c_i(T, E_line)), and the
+    magnetic density dm (n_nodes, n_T) [cm^2/MeV per (mu/mu_B)^2], the same integral of the
+    EM cross section (:func:`~mcprop.physics.magnetic_moment.dsigma_dT_magnetic_cm2_per_MeV`);
+    zero above the source's largest recoil."""
     below = T < t_max_MeV(source.max_energy_MeV)
     T = np.where(below, T, 0.0)
-    d0, d1, d2 = _unmasked_recoil_densities(source, T, node_energies, low_MeV,
-                                            radiative_corrections, sin2_theta_w)
-    return d0 * below, d1 * below, d2 * below
+    densities = _unmasked_recoil_densities(source, T, node_energies, low_MeV,
+                                           radiative_corrections, sin2_theta_w)
+    return tuple(density * below for density in densities)
 
 
 def _unmasked_recoil_densities(source, T, node_energies, low_MeV, radiative_corrections,
@@ -375,7 +378,9 @@ def _unmasked_recoil_densities(source, T, node_energies, low_MeV, radiative_corr
         c0, c1, c2 = cross_section_coefficients(T, source.line_energy_MeV,
                                                  radiative_corrections, sin2_theta_w)
         prefactor = CROSS_SECTION_PREFACTOR_CM2_PER_MEV
-        return prefactor * c0.T[None], prefactor * c1.T[None], prefactor * c2[None]
+        magnetic = dsigma_dT_magnetic_cm2_per_MeV(T, source.line_energy_MeV, 1.0)
+        return (prefactor * c0.T[None], prefactor * c1.T[None], prefactor * c2[None],
+                magnetic[None])
     E, weights = _gauss_legendre(min_neutrino_energy_MeV(T), source.max_energy_MeV,
                                  _gl_e, _gl_ew)
     weights = weights * source.density_per_MeV(E)
@@ -385,8 +390,9 @@ def _unmasked_recoil_densities(source, T, node_energies, low_MeV, radiative_corr
     d0 = np.einsum("ktl,tla->kat", basis, c0)
     d1 = np.einsum("ktl,tla->kat", basis, c1)
     d2 = np.einsum("ktl,tl->kt", basis, c2)
+    dm = np.einsum("ktl,tl->kt", basis, dsigma_dT_magnetic_cm2_per_MeV(T[:, None], E, 1.0))
     return (CROSS_SECTION_PREFACTOR_CM2_PER_MEV * d0, CROSS_SECTION_PREFACTOR_CM2_PER_MEV * d1,
-            CROSS_SECTION_PREFACTOR_CM2_PER_MEV * d2)
+            CROSS_SECTION_PREFACTOR_CM2_PER_MEV * d2, dm)
 
 
 def _total_cross_sections_cm2(energy_MeV, radiative_corrections: bool = True,
@@ -439,7 +445,9 @@ class SpectralTemplates:
     Attributes
     ----------
     masses_MeV : (n_m,)
-    model : U1Model
+        The Z' masses (empty for a magnetic moment).
+    model : U1Model or None
+        The Z' model (None for a magnetic moment).
     nh_edges : (n_bins + 1,)
         Bin edges in N_h.
     sources : tuple of SolarSource
@@ -463,12 +471,16 @@ class SpectralTemplates:
         Solar templates in the basis, per response term (``response_monomials``). Rows per
         node: 3 SM rows (P_ea, counts per unit flux [cm^2 s]), 1 quadratic row (weighted by
         C^2 sum_a x_a^2 P_ea [cm^2 s MeV^-4]), 3 linear rows (weighted by C P_ea, charge x_a
-        included [cm^2 s MeV^-2]), in blocks: all SM rows, then quadratic, then linear.
+        included [cm^2 s MeV^-2]), in blocks: all SM rows, then quadratic, then linear. For
+        a magnetic moment (one point, n_nodes * 4 rows) the quadratic row is the EM one,
+        weighted by sum_a (mu_a/mu_B)^2 P_ea [cm^2 s], and there are no linear rows.
     basis_tolerance : float
     interaction_rates_per_flux : (n_nodes, 3)
         Total SM interaction rate of each node and flavour per unit flux [cpd/100t per
         cm^-2 s^-1]: all recoil energies, no detector response, no Z'; the rate of source s
         is sum over its nodes of flux x sum_a P_ea(node) x this.
+    magnetic_moment : bool
+        Whether the new physics is a magnetic moment (:meth:`compute_magnetic_moment`).
     """
 
     masses_MeV: np.ndarray
@@ -486,6 +498,7 @@ class SpectralTemplates:
     solar: np.ndarray
     basis_tolerance: float
     interaction_rates_per_flux: np.ndarray
+    magnetic_moment: bool = False
 
     @classmethod
     def compute(cls, masses_MeV, model: U1Model, nh_edges, response: NhResponse,
@@ -494,14 +507,16 @@ class SpectralTemplates:
                 sources: Sequence[SolarSource] = SOLAR_SOURCES, nodes_per_source: int = 4,
                 response_steps=(0.01, 4.0, 0.1), radiative_corrections: bool = True,
                 sin2_theta_w: float | None = None,
-                basis_tolerance: float = 1e-6) -> "SpectralTemplates":
+                basis_tolerance: float = 1e-6,
+                magnetic_moment: bool = False) -> "SpectralTemplates":
         """Integrate every template once.
 
         Parameters
         ----------
         masses_MeV : array (n_m,)
-            Z' masses [MeV].
-        model : U1Model
+            Z' masses [MeV] (empty with ``magnetic_moment``).
+        model : U1Model or None
+            The Z' model (None with ``magnetic_moment``).
         nh_edges : array (n_bins + 1,)
             Increasing N_h bin edges.
         response : NhResponse
@@ -523,6 +538,9 @@ class SpectralTemplates:
             None takes the convention of the cross section (docs/physics.md sec. 5).
         basis_tolerance : float
             Largest relative L2 error of any template in the compressed form.
+        magnetic_moment : bool
+            Templates of a neutrino magnetic moment instead of a Z': one grid point, whose
+            new-physics rows are the EM recoil spectra (:meth:`compute_magnetic_moment`).
         """
         if sin2_theta_w is None:
             sin2_theta_w = default_sin2_theta_w(radiative_corrections)
@@ -566,12 +584,12 @@ class SpectralTemplates:
         rate_per_cross_section = SECONDS_PER_DAY * ELECTRONS_PER_100T_PSEUDOCUMENE
         scale = exposure_day_100t * rate_per_cross_section
         e_low = float(min_neutrino_energy_MeV(t_low))
-        nodes, node_sources, node_flux, d0, d1, d2, rates = [], [], [], [], [], [], []
+        nodes, node_sources, node_flux, d0, d1, d2, dm, rates = [], [], [], [], [], [], [], []
         for source in sources:
             energies = probability_nodes_MeV(source, e_low, nodes_per_source)
             densities = _recoil_densities(source, T, energies, e_low, radiative_corrections,
                                           sin2_theta_w)
-            for collected, density in zip((d0, d1, d2), densities, strict=True):
+            for collected, density in zip((d0, d1, d2, dm), densities, strict=True):
                 collected.append(density * weights * scale * source.fraction)
             rates.append(rate_per_cross_section * source.fraction * _node_cross_sections_cm2(
                 source, energies, e_low, radiative_corrections, sin2_theta_w))
@@ -580,17 +598,24 @@ class SpectralTemplates:
             node_flux.extend([fluxes.index(source.flux_parameter)] * len(energies))
         n_nodes = len(nodes)
         sm = np.concatenate(d0).reshape(3 * n_nodes, T.size)
-        linear = (np.concatenate(d1) * np.asarray(model.neutrino_charges)[:, None]).reshape(
-            3 * n_nodes, T.size)
-        quadratic = np.concatenate(d2)
-        propagator = (electron_coupling_running(T, model)
-                      / (masses[:, None] ** 2 + 2 * M_ELECTRON_MEV * T))   # (n_m, n_T)
-
         n_bins = edges.size - 1
+        if magnetic_moment:
+            magnetic = np.concatenate(dm)                                 # (n_nodes, n_T)
+            n_points = 1
 
-        def zprime_densities(index):
-            p = propagator[index]
-            return np.concatenate([quadratic * p**2, linear * p])       # (4 n_nodes, n_T)
+            def new_physics_densities(index):
+                return magnetic
+        else:
+            linear = (np.concatenate(d1) * np.asarray(model.neutrino_charges)[:, None]).reshape(
+                3 * n_nodes, T.size)
+            quadratic = np.concatenate(d2)
+            propagator = (electron_coupling_running(T, model)
+                          / (masses[:, None] ** 2 + 2 * M_ELECTRON_MEV * T))   # (n_m, n_T)
+            n_points = masses.size
+
+            def new_physics_densities(index):
+                p = propagator[index]
+                return np.concatenate([quadratic * p**2, linear * p])   # (4 n_nodes, n_T)
 
         def unit_rows(rows):
             rows = rows.reshape(-1, n_bins)
@@ -600,11 +625,11 @@ class SpectralTemplates:
         # A basis of the span of the templates: eigenvectors of the Gram matrix of the
         # templates (normalised to unit length) at up to 12 reference masses spread over the
         # grid, as many as represent each of them to the tolerance.
-        order = np.argsort(masses)
-        reference = order[np.unique(np.linspace(0, masses.size - 1,
-                                                min(masses.size, _REFERENCE_MASSES)).round()
+        order = np.argsort(masses) if masses.size else np.arange(n_points)
+        reference = order[np.unique(np.linspace(0, n_points - 1,
+                                                min(n_points, _REFERENCE_MASSES)).round()
                                     .astype(int))]
-        rows = [sm @ response_matrix] + [zprime_densities(i) @ response_matrix
+        rows = [sm @ response_matrix] + [new_physics_densities(i) @ response_matrix
                                          for i in reference]
         gram = sum(unit.T @ unit for unit in map(unit_rows, rows))
         eigenbasis = _orthonormal_basis(gram)
@@ -625,12 +650,30 @@ class SpectralTemplates:
                              @ basis.T)                           # (n_T, 10, n_basis)
         sm_coefficients = np.einsum("jt,tqk->qjk", sm, response_in_basis)
         solar = np.stack([np.concatenate([sm_coefficients,
-                                          np.einsum("jt,tqk->qjk", zprime_densities(i),
+                                          np.einsum("jt,tqk->qjk", new_physics_densities(i),
                                                     response_in_basis)], axis=1)
-                          for i in range(masses.size)])
+                          for i in range(n_points)])
         return cls(masses, model, edges, sources, fluxes, np.array(nodes), tuple(node_sources),
                    np.array(node_flux, dtype=int), steps, tuple(background_names), backgrounds,
-                   basis.copy(), solar, basis_tolerance, np.concatenate(rates))
+                   basis.copy(), solar, basis_tolerance, np.concatenate(rates), magnetic_moment)
+
+    @classmethod
+    def compute_magnetic_moment(cls, nh_edges, response: NhResponse, background_counts,
+                                background_names: Sequence[str], **options
+                                ) -> "SpectralTemplates":
+        """Templates of the Standard Model and of flavour-diagonal neutrino magnetic moments:
+        one grid point whose new-physics rows are, per probability node, the counts of the
+        EM cross section per (mu/mu_B)^2 (flavour independent; weighted by
+        flux x sum_a P_ea mu_a^2). Evaluate with :meth:`magnetic_counts`; ``options`` as in
+        :meth:`compute`.
+
+        >>> templates = SpectralTemplates.compute_magnetic_moment(
+        ...     edges, response, backgrounds, names)          # doctest: +SKIP
+        >>> counts = templates.magnetic_counts(fluxes, p, mu2_flavour, norms, shifts)
+        ...                                                   # doctest: +SKIP
+        """
+        return cls.compute(np.empty(0), None, nh_edges, response, background_counts,
+                           background_names, magnetic_moment=True, **options)
 
     @property
     def n_bins(self) -> int:
@@ -690,13 +733,32 @@ class SpectralTemplates:
             The groups of :attr:`source_groups` (``pp``, ``7be``, ``pep``, ``cno``, ``b8``),
             then the backgrounds by their names.
         """
+        def solar(p):
+            return self.expected_counts(mass_index, fluxes_cm2s, p, coupling_MeV2,
+                                        np.zeros_like(background_norms, dtype=float),
+                                        response_shifts, interference)
+
+        return self._components(solar, probabilities, background_norms)
+
+    def magnetic_component_counts(self, fluxes_cm2s, probabilities, mu2_flavour,
+                                  background_norms, response_shifts) -> dict[str, np.ndarray]:
+        """:meth:`component_counts` for magnetic moments: the arguments of
+        :meth:`magnetic_counts`."""
+        def solar(p):
+            return self.magnetic_counts(fluxes_cm2s, p, mu2_flavour,
+                                        np.zeros_like(background_norms, dtype=float),
+                                        response_shifts)
+
+        return self._components(solar, probabilities, background_norms)
+
+    def _components(self, solar_counts, probabilities, background_norms
+                    ) -> dict[str, np.ndarray]:
+        """Each source group's counts (``solar_counts(P_ea with the other nodes zeroed)``),
+        then each background's."""
         p = np.asarray(probabilities, dtype=float)
+        components = {group: solar_counts(p * mask[:, None, None])
+                      for group, mask in self.source_groups.items()}
         norms = np.asarray(background_norms, dtype=float)
-        components = {}
-        for group, mask in self.source_groups.items():
-            components[group] = self.expected_counts(
-                mass_index, fluxes_cm2s, p * mask[:, None, None], coupling_MeV2,
-                np.zeros_like(norms), response_shifts, interference)
         for name, norm, template in zip(self.background_names, norms, self.background_counts,
                                         strict=True):
             components[name] = norm[:, None] * template
@@ -727,17 +789,41 @@ class SpectralTemplates:
         -------
         array (n, n_bins)
         """
+        if self.magnetic_moment:
+            raise ValueError("these templates hold a magnetic moment, not a Z': "
+                             "use magnetic_counts")
         weights = self._node_weights(fluxes_cm2s, probabilities)              # (n_nodes, 3, n)
-        n_nodes, n = weights.shape[0], weights.shape[-1]
         coupling = np.asarray(coupling_MeV2, dtype=float)
         charges2 = np.asarray(self.model.neutrino_charges, dtype=float) ** 2
-        parts = [weights.reshape(3 * n_nodes, n),
-                 coupling**2 * np.einsum("a,kan->kn", charges2, weights)]
-        if interference:
-            parts.append(coupling * weights.reshape(3 * n_nodes, n))
+        quadratic = coupling**2 * np.einsum("a,kan->kn", charges2, weights)
+        linear = coupling if interference else None
+        return self._counts(mass_index, weights, quadratic, linear, background_norms,
+                            response_shifts)
+
+    def magnetic_counts(self, fluxes_cm2s, probabilities, mu2_flavour, background_norms,
+                        response_shifts) -> np.ndarray:
+        """Expected counts per bin (n, n_bins) with flavour-diagonal magnetic moments:
+        ``mu2_flavour`` (3, n) is (mu_a/mu_B)^2 for a = e, mu, tau; the other arguments as
+        in :meth:`expected_counts`. The EM counts are linear in each mu_a^2 and add to the
+        weak ones (no interference, docs/physics.md sec. 10)."""
+        if not self.magnetic_moment:
+            raise ValueError("these templates hold a Z', not a magnetic moment: "
+                             "use expected_counts")
+        weights = self._node_weights(fluxes_cm2s, probabilities)              # (n_nodes, 3, n)
+        quadratic = np.einsum("an,kan->kn", np.asarray(mu2_flavour, dtype=float), weights)
+        return self._counts(0, weights, quadratic, None, background_norms, response_shifts)
+
+    def _counts(self, point: int, weights, quadratic, linear, background_norms,
+                response_shifts) -> np.ndarray:
+        """Counts (n, n_bins) from the node weights flux x P_ea (n_nodes, 3, n), the weights
+        of the quadratic rows (n_nodes, n), the factor of the linear rows (n,) or None."""
+        n_nodes, n = weights.shape[0], weights.shape[-1]
+        parts = [weights.reshape(3 * n_nodes, n), quadratic]
+        if linear is not None:
+            parts.append(linear * weights.reshape(3 * n_nodes, n))
         solar_weights = np.concatenate(parts)                                  # (J, n)
         monomials = response_monomials(response_shifts, self.response_steps)  # (10, n)
         combined = (monomials[:, None, :] * solar_weights[None]).reshape(-1, n)
-        solar = self.solar[mass_index][:, :solar_weights.shape[0]].reshape(-1, self.basis.shape[0])
+        solar = self.solar[point][:, :solar_weights.shape[0]].reshape(-1, self.basis.shape[0])
         counts = (combined.T @ solar) @ self.basis
         return counts + np.asarray(background_norms, dtype=float).T @ self.background_counts
