@@ -226,9 +226,6 @@ BAD_RUNS = {
                           "syst_plus_cpd100t": 0.4, "syst_minus_cpd100t": 0.7,
                           "dataset": "borexino-phase2", "source": "Nature 562, 505 (2018)"})),
         ["measurements[0].dataset", "count the same events twice"]),
-    "a spectrum in a magnetic-moment run": (
-        lambda doc: doc["physics"].update(model="magnetic-moment"),
-        ["measurements[0].kind", "magnetic-moment"]),
     "no prior for the backgrounds": (
         lambda doc: doc["priors"].update(files=SPECTRAL_PRIORS[:-1]),
         ["priors.files", background_parameter("c14")]),
