@@ -2,13 +2,11 @@
 integrals of the EM cross section, and a fit of Asimov data against the half-normal
 posterior of a Gaussian likelihood with the Fisher width."""
 
-import json
 
 import numpy as np
 import pytest
-import tomli_w
 from conftest import REPO
-from test_spectral_run import SPECTRAL_PRIORS, SPECTRUM
+from test_spectral_run import SPECTRAL_PRIORS, SPECTRUM, fit_asimov
 from threadpoolctl import threadpool_limits
 
 from mcprop.inference.spectrum import borexino_phase2_spectrum
@@ -135,23 +133,10 @@ def test_moment_fit_of_asimov_data_is_half_normal_with_fisher_width(tmp_path, cl
         row = np.array([mu2_1e22] + [centres[n] for n in posterior.nuisance_names])
         return posterior.expected_counts(row, 0)["Phase-II spectrum"][0]
 
-    # Asimov data in unit bins: each 20-N_h bin's rounded count spread over its unit bins
-    # (rounding each unit bin instead would pull the best fit to mu^2 = 0.2 sigma)
-    whole, extra = np.divmod(np.round(counts(0.0)).astype(int), 20)
-    asimov = (whole[:, None] + (np.arange(20) < extra[:, None])).ravel()
-    table = tmp_path / "asimov.csv"
-    table.write_text("nh,counts\n" + "\n".join(
-        f"{n},{c:.0f}" for n, c in zip(np.arange(110, 950), asimov, strict=True)))
-    doc["measurements"] = [{**SPECTRUM, "spectrum_file": str(table)}]
     doc["priors"]["fixed"] = list(posterior.nuisance_names)
-    doc["sampler"] = {"seed": 5, "n_walkers": 8, "n_ensembles": 2, "max_steps": 6000,
-                      "min_ess": 3000, "min_kept_tau": 10, "checkpoint_interval_s": 0.0}
-    config = tmp_path / "fit.toml"
-    config.write_bytes(tomli_w.dumps(doc).encode())
-    assert cli("run", config, "--out", tmp_path / "run", "--quiet", "--workers",
-               1).returncode == 0
-    exported = cli("export", tmp_path / "run", "--format", "json")
-    rows = {row["parameter"]: row for row in json.loads(exported.stdout)["limits"]}
+    rows = fit_asimov(cli, tmp_path, doc, counts(0.0),
+                      {"seed": 5, "n_walkers": 8, "n_ensembles": 2, "max_steps": 6000,
+                       "min_ess": 3000, "min_kept_tau": 10, "checkpoint_interval_s": 0.0})
     assert rows["mu_universal"]["converged"]
 
     mu = counts(0.0)
