@@ -1,4 +1,4 @@
-"""The Borexino Phase-II recoil spectrum in N_h bins, with a light Z'.
+"""The Borexino Phase-II recoil spectrum in N_h bins, with a light Z' or magnetic moments.
 
 Expected solar counts of source s in N_h bin b (exposure X [day x 100 t], N_e electrons per
 100 t, flux Phi_s [cm^-2 s^-1], normalised spectrum lambda_s(E)):
@@ -21,6 +21,11 @@ free normalisations.
 
 All templates (about 1600 per mass) are combinations of about 70 spectra in N_h, so they are
 stored in that basis: an evaluation costs two small matrix products per batch of samples.
+
+Neutrino magnetic moments take the place of the Z' in the same machinery
+(:meth:`SpectralTemplates.compute_magnetic_moment`): one grid point whose new-physics rows
+are the EM recoil spectra per probability node, weighted by flux x sum_a P_ea mu_a^2 at run
+time (mcprop.physics.magnetic_moment; docs/physics.md sec. 10).
 
 For comparison with published interaction rates, the templates also hold the total rate per
 unit flux of every probability node and flavour (all recoil energies, no detector response,
