@@ -20,7 +20,6 @@ import numpy as np
 
 import mcprop
 from mcprop.inference.spectrum import SpectrumMeasurement
-from mcprop.physics.magnetic_moment import MOMENT_UNIT_MUB
 
 #: N_h regions [first, last] of the table.
 REGIONS = {"110-219 (threshold, 14C/210Po)": (110, 219), "220-349 (7Be edge)": (220, 349),
@@ -67,10 +66,9 @@ def limit_points(scan, posterior, masses_MeV):
     new_physics = posterior.new_physics
     if not scan.has_masses:
         first = scan.result_at(None).limits[0]   # the first sampled moment
-        name, limit = first.parameter, first.upper_muB   # [mu_B]
-        at_limit = np.zeros(len(new_physics.names))
-        at_limit[0] = (limit / MOMENT_UNIT_MUB) ** 2
-        return [(None, name, limit, np.stack([np.zeros_like(at_limit), at_limit]))]
+        return [(None, first.parameter, first.upper_muB,
+                 np.stack([new_physics.coordinates({}),
+                           new_physics.coordinates({first.parameter: first.upper_muB})]))]
     results = [scan.result_at(m) for m in masses_MeV] if masses_MeV else scan.results
     points = []
     for result in results:

@@ -146,3 +146,7 @@ def test_moment_fit_of_asimov_data_is_half_normal_with_fisher_width(tmp_path, cl
     assert rows["mu_universal"]["upper_muB"] == pytest.approx(expected_muB, rel=0.03)
     assert rows["mu_eff"]["upper_muB"] == pytest.approx(rows["mu_universal"]["upper_muB"],
                                                         rel=1e-6)
+    # the run draws its spectrum with the counts the moment adds at the limit
+    assert (tmp_path / "run" / "spectrum_fit.png").stat().st_size > 10_000
+    np.testing.assert_allclose(posterior.new_physics.coordinates({"mu_universal": 3e-11}),
+                               [9.0], rtol=1e-12)   # (3e-11 mu_B / 1e-11 mu_B)^2

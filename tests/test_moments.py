@@ -13,6 +13,7 @@ import mcprop
 from mcprop.inference.priors import load_prior_files
 from mcprop.inference.results import MOMENT_COLUMNS, MomentResult, ResultError
 from mcprop.interface.config import load_config
+from mcprop.interface.errors import UserError
 from mcprop.physics.flavour import flavour_model
 from mcprop.physics.kernels import DetectorResponse
 from mcprop.physics.magnetic_moment import MagneticKernels
@@ -234,6 +235,9 @@ def test_corner_without_a_mass_and_plot_refused(moment_run, tiny_run, copy_run, 
     _one_line_error(run_cli("corner", tiny_run, "--out", tmp_path / "c.png"),
                     "--mass-MeV", "required")
     assert not (tmp_path / "x.png").exists() and not (tmp_path / "c.png").exists()
+    assert not (run / "spectrum_fit.png").exists()  # a rate run has no spectrum to draw
+    with pytest.raises(UserError, match="no spectrum measurement"):
+        mcprop.load(run).plot_spectrum()
 
 
 def test_damaged_moment_results_are_refused(moment_run, copy_run):

@@ -63,7 +63,7 @@ def test_spectrum_figure_at_borexino_best_fit(best_fit, tmp_path):
     total = sum(components.values())
     zprime = sum(with_zprime.values())
     fig = spectrum_figure(measurement.nh_edges, measurement.counts, components,
-                          "Borexino Phase II at the SSM", zprime_counts=zprime)
+                          "Borexino Phase II at the SSM", new_physics_counts=zprime)
     top, bottom = fig.axes
     assert top.get_yscale() == "log"
     labels = [t.get_text() for t in top.get_legend().get_texts()]
@@ -103,5 +103,5 @@ def test_spectrum_figure_rejects_bad_input(best_fit):
         spectrum_figure(edges, counts, {}, "t")
     with pytest.raises(ValueError, match="increasing"):
         spectrum_figure(edges[::-1], counts, components, "t")
-    with pytest.raises(ValueError, match="zprime_counts"):
-        spectrum_figure(edges, counts, components, "t", zprime_counts=counts[:3])
+    with pytest.raises(ValueError, match="new_physics_counts"):
+        spectrum_figure(edges, counts, components, "t", new_physics_counts=counts[:3])

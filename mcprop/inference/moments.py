@@ -157,6 +157,16 @@ class MagneticMoments:
     def batch_shape(self, x) -> tuple[int, ...]:
         return np.shape(x)[:-1]
 
+    def coordinates(self, moments_muB: Mapping[str, float]) -> np.ndarray:
+        """The sampled coordinates (k,) of moments given in mu_B by reported name (``mu_e``,
+        ...); moments not given are zero.
+
+        >>> moments.coordinates({"mu_e": 4.5e-11})      # doctest: +SKIP
+        array([20.25, 0., 0.])
+        """
+        return np.array([(moments_muB.get(name, 0.0) / MOMENT_UNIT_MUB) ** 2
+                         for name in scheme_parameters(self.scheme)])
+
     def moments_squared(self, x: np.ndarray) -> np.ndarray:
         """(mu_a/mu_B)^2 for a = e, mu, tau, shape (3, ...), from coordinates (..., k)."""
         x = np.asarray(x, dtype=float)

@@ -136,6 +136,11 @@ class ScanResult:
         return self.config["physics"]["model"] == STANDARD_MODEL
 
     @property
+    def has_spectrum(self) -> bool:
+        """Whether the run fits a spectrum (a ``kind = "spectrum"`` measurement)."""
+        return any(m["kind"] == "spectrum" for m in self.config["measurements"])
+
+    @property
     def n_points(self) -> int:
         """Points of the grid: the masses, or one for a run without masses."""
         return len(self.masses_MeV) if self.has_masses else 1
@@ -326,12 +331,18 @@ class ScanResult:
         return figure
 
     def plot_spectrum(self, out: Path | str | None = None):
-        """The fitted spectrum of a Standard-Model fit at its best fit: data, model, every
-        solar source group and background, and the residuals (one figure per spectrum
-        measurement; the first is returned and saved to ``out`` if given)."""
-        from mcprop.interface.plots import fit_spectrum_figure, save_figure
+        """The spectrum of the first spectrum measurement: data, model, every solar source
+        group and background, and the residuals; for a Standard-Model fit at its best fit,
+        for a magnetic-moment run without a moment at the posterior medians of the
+        nuisances, with the counts the first moment adds at its limit. Returned and saved to
+        ``out`` if given."""
+        from mcprop.interface.plots import (
+            fit_spectrum_figure,
+            moment_spectrum_figure,
+            save_figure,
+        )
 
-        figure = fit_spectrum_figure(self)
+        figure = (fit_spectrum_figure if self.is_fit else moment_spectrum_figure)(self)
         if out is not None:
             save_figure(figure, Path(out))
         return figure

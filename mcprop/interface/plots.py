@@ -78,9 +78,9 @@ COMPONENT_LABELS = {
 SOLAR_COLOURS = ("tab:red", "darkorange", "magenta", "saddlebrown", "gold")
 BACKGROUND_COLOURS = ("tab:blue", "tab:cyan", "tab:green", "slateblue", "darkseagreen",
                       "tab:gray", "navy", "teal")
-#: A Z''s change of the counts is drawn where it exceeds this fraction of the model's
-#: Poisson sigma.
-ZPRIME_DRAWN_SIGMA = 1e-4
+#: The new physics' change of the counts is drawn where it exceeds this fraction of the
+#: model's Poisson sigma.
+EXCESS_DRAWN_SIGMA = 1e-4
 
 #: Axis labels of the known posterior variables, with units.
 PARAMETER_LABELS = {
@@ -597,7 +597,7 @@ def corner_command(run_dir: Path, mass_MeV: float | None, out: Path | None) -> i
 # --- spectra ----------------------------------------------------------------------------
 
 def spectrum_figure(nh_edges, observed_counts, components: Mapping[str, np.ndarray],
-                    title: str, zprime_counts=None) -> Figure:
+                    title: str, new_physics_counts=None, new_physics: str = "Z'") -> Figure:
     """Observed counts per N_h bin against a model and its components, with the residuals.
 
     Parameters
@@ -611,9 +611,11 @@ def spectrum_figure(nh_edges, observed_counts, components: Mapping[str, np.ndarr
         ``mcprop.physics.spectral.SOURCE_GROUPS`` and backgrounds, by name); their sum is
         the model.
     title : str
-    zprime_counts : array (n_bins,) or None
-        Total expected counts with a Z'; its difference to the model is drawn dashed
+    new_physics_counts : array (n_bins,) or None
+        Total expected counts with new physics; its difference to the model is drawn dashed
         (dotted where it is a deficit).
+    new_physics : str
+        The new physics in the legend ("Z'", "mu_e = 4.5e-11 mu_B", ...).
 
     Returns
     -------
@@ -637,11 +639,12 @@ def spectrum_figure(nh_edges, observed_counts, components: Mapping[str, np.ndarr
             raise ValueError(f"component {name!r} has {values.size} entries for {n_bins} bins")
     total = sum(parts.values())
     deviance = float(poisson_deviance(observed, total)) / n_bins
-    zprime = None
-    if zprime_counts is not None:
-        zprime = np.asarray(zprime_counts, dtype=float)
-        if zprime.shape != (n_bins,):
-            raise ValueError(f"zprime_counts has {zprime.size} entries for {n_bins} bins")
+    changed = None
+    if new_physics_counts is not None:
+        changed = np.asarray(new_physics_counts, dtype=float)
+        if changed.shape != (n_bins,):
+            raise ValueError(f"new_physics_counts has {changed.size} entries for {n_bins} "
+                             f"bins")
 
     fig = Figure(figsize=SPECTRUM_FIGSIZE_IN, dpi=DPI, layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1))
@@ -661,8 +664,8 @@ def spectrum_figure(nh_edges, observed_counts, components: Mapping[str, np.ndarr
             handles += top.plot(centres, values, color=colours[k % len(colours)], ls=style,
                                 lw=1.3 if style == "-" else 1.1, drawstyle="steps-mid",
                                 zorder=3, label=COMPONENT_LABELS.get(name, name))
-    if zprime is not None:
-        handles += _draw_zprime_excess(top, bottom, centres, zprime - total, total)
+    if changed is not None:
+        handles += _draw_excess(top, bottom, centres, changed - total, total, new_physics)
     shown = np.concatenate([observed[seen], total[total > 0]])
     top.set_yscale("log")
     top.set_ylim(0.03 * shown.min(), 3.0 * shown.max())
@@ -679,27 +682,29 @@ def spectrum_figure(nh_edges, observed_counts, components: Mapping[str, np.ndarr
     bottom.set_ylabel(r"$(n - \mu)/\sqrt{\mu}$")
     bottom.grid(which="major", alpha=0.25)
     text = f"Poisson deviance / bin = {deviance:.3f} ({n_bins} bins)"
-    if zprime is not None:
-        text += f"; with Z': {float(poisson_deviance(observed, zprime)) / n_bins:.3f}"
+    if changed is not None:
+        text += (f"; with {new_physics}: "
+                 f"{float(poisson_deviance(observed, changed)) / n_bins:.3f}")
     bottom.text(0.01, 0.95, text, transform=bottom.transAxes, ha="left", va="top",
                 fontsize=8, bbox={"facecolor": "white", "alpha": 0.8, "lw": 0})
     return fig
 
 
-def _draw_zprime_excess(top, bottom, centres, excess, total) -> list:
-    """A Z''s change of the counts: dashed where it adds counts, dotted (its size) where it
-    removes them (where above ``ZPRIME_DRAWN_SIGMA`` of the model's sigma), on the counts;
-    dashed on the residual scale, in sigma of the model. Returns the legend handles."""
+def _draw_excess(top, bottom, centres, excess, total, new_physics: str) -> list:
+    """The new physics' change of the counts: dashed where it adds counts, dotted (its size)
+    where it removes them (where above ``EXCESS_DRAWN_SIGMA`` of the model's sigma), on the
+    counts; dashed on the residual scale, in sigma of the model. Returns the legend
+    handles."""
     in_sigma = excess / np.sqrt(total)
-    handles = top.plot(centres, np.where(in_sigma > ZPRIME_DRAWN_SIGMA, excess, np.nan),
+    handles = top.plot(centres, np.where(in_sigma > EXCESS_DRAWN_SIGMA, excess, np.nan),
                        color="black", ls="--", lw=1.2, drawstyle="steps-mid", zorder=4,
-                       label="Z' excess over the model")
-    if np.any(in_sigma < -ZPRIME_DRAWN_SIGMA):
-        handles += top.plot(centres, np.where(in_sigma < -ZPRIME_DRAWN_SIGMA, -excess, np.nan),
+                       label=f"{new_physics} excess over the model")
+    if np.any(in_sigma < -EXCESS_DRAWN_SIGMA):
+        handles += top.plot(centres, np.where(in_sigma < -EXCESS_DRAWN_SIGMA, -excess, np.nan),
                             color="black", ls=":", lw=1.2, drawstyle="steps-mid", zorder=4,
-                            label="Z' deficit (size)")
+                            label=f"{new_physics} deficit (size)")
     bottom.plot(centres, in_sigma, color="black", ls="--", lw=1.0, drawstyle="steps-mid",
-                label="Z' change")
+                label=f"{new_physics} change")
     bottom.legend(loc="upper right", fontsize=7.5, frameon=False)
     return handles
 
@@ -725,6 +730,34 @@ def fit_spectrum_figure(scan) -> Figure:
     return spectrum_figure(measurement.nh_edges, measurement.counts,
                            {name: counts[0] for name, counts in components.items()},
                            f"{scan.name}: best fit ({measurement.name})")
+
+
+def moment_spectrum_figure(scan) -> Figure:
+    """The first spectrum measurement of a magnetic-moment run: the data against the model
+    without a moment at the posterior medians of the nuisances, its components and the
+    residuals, and the counts the first sampled moment adds at its credible limit."""
+    if scan.has_masses or scan.is_fit:
+        raise UserError(f"{scan.run_dir or scan.name}: not a magnetic-moment run")
+    posterior = scan.posterior()
+    measurement = next((m for m in posterior.measurements
+                        if isinstance(m, SpectrumMeasurement)), None)
+    if measurement is None:
+        raise UserError(f"{scan.run_dir or scan.name}: the run has no spectrum measurement")
+    first = scan.result_at(None).limits[0]
+    draws = scan.chains(None).posterior
+    nuisances = [float(np.median(draws[name].values)) for name in posterior.nuisance_names]
+    moments = posterior.new_physics
+    rows = np.array([[*moments.coordinates({}), *nuisances],
+                     [*moments.coordinates({first.parameter: first.upper_muB}), *nuisances]])
+    counts = posterior.expected_counts(rows, 0)[measurement.name]
+    components = posterior.components(rows[:1], 0)[measurement.name]
+    label = rf"$\mu_{{{first.parameter.removeprefix('mu_')}}}$ = {first.upper_muB:.3g} $\mu_B$"
+    credibility = _percent(scan.config["limits"]["credibility"])
+    return spectrum_figure(measurement.nh_edges, measurement.counts,
+                           {name: values[0] for name, values in components.items()},
+                           f"{scan.name} ({measurement.name})\nmodel without a moment, "
+                           f"nuisances at their posterior medians; dashed: {label} (its "
+                           f"{credibility} limit)", counts[1], label)
 
 
 # --- output -----------------------------------------------------------------------------

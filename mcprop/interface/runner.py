@@ -175,10 +175,10 @@ def _write_limits(store: RunDirectory, scan: ScanResult) -> None:
 
 def _write_plots(store: RunDirectory, scan: ScanResult) -> None:
     """The figure of a finished run: the limit curve of a Z' run, the fitted spectrum of a
-    Standard-Model fit."""
+    Standard-Model fit or of a magnetic-moment run with a spectrum."""
     if scan.has_masses:
         scan.plot(store.plot_file)
-    elif scan.is_fit and scan.results:
+    elif scan.has_spectrum and scan.results:
         scan.plot_spectrum(store.spectrum_plot_file)
 
 
