@@ -238,6 +238,8 @@ def test_corner_without_a_mass_and_plot_refused(moment_run, tiny_run, copy_run, 
     assert not (run / "spectrum_fit.png").exists()  # a rate run has no spectrum to draw
     with pytest.raises(UserError, match="no spectrum measurement"):
         mcprop.load(run).plot_spectrum()
+    with pytest.raises(UserError, match="not a magnetic-moment run"):
+        mcprop.load(tiny_run).plot_spectrum()
 
 
 def test_damaged_moment_results_are_refused(moment_run, copy_run):

@@ -737,7 +737,8 @@ def moment_spectrum_figure(scan) -> Figure:
     without a moment at the posterior medians of the nuisances, its components and the
     residuals, and the counts the first sampled moment adds at its credible limit."""
     if scan.has_masses or scan.is_fit:
-        raise UserError(f"{scan.run_dir or scan.name}: not a magnetic-moment run")
+        raise UserError(f"{scan.run_dir or scan.name}: not a magnetic-moment run (a spectrum "
+                        f"is drawn for a Standard-Model fit or a magnetic-moment run)")
     posterior = scan.posterior()
     measurement = next((m for m in posterior.measurements
                         if isinstance(m, SpectrumMeasurement)), None)
