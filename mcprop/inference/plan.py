@@ -131,8 +131,7 @@ class ScanPlan:
     def kernels(self) -> list[RateKernels | MagneticKernels | SpectralTemplates | None]:
         """Kernels of every measurement: rate kernels over the whole mass grid for the Z',
         the magnetic ones for moments, spectral templates for a spectrum (with the EM rows for
-        moments; None for a
-        survival probability)."""
+        moments; None for a survival probability)."""
         kernels = []
         for m in self.measurements:
             if isinstance(m, SurvivalProbabilityMeasurement):
