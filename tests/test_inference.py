@@ -9,6 +9,7 @@ import arviz as az
 import numpy as np
 import pytest
 from conftest import DATA, REPO, interrupted_run
+from scipy.optimize import brentq
 from scipy.stats import multivariate_normal, norm
 
 from mcprop.inference.diagnostics import rank_normalised_rhat
@@ -146,6 +147,39 @@ def test_profile_limit_with_a_nuisance_pulled_to_its_wall():
     sigma = 0.14 * 46.0
     assert _np_rate(plan, 0, result["g_upper_profile"], 0.53) == pytest.approx(
         np.sqrt(plan.profile_level) * sigma / 0.8, rel=1e-4)
+
+
+def test_profile_limit_is_the_upper_end_of_an_island():
+    """With the SM-Z' interference the L_mu - L_tau rate change dR(C) = L C + Q C^2 dips
+    below zero (L < 0) and returns to zero at C0 = -L/Q. A relative-rate measurement at the
+    SM with an error sigma so small that the dip is excluded makes the profile -2 Delta ln L
+    = (dR / sigma)^2 bimodal: allowed near g = 0 and again around C0. The limit is the upper
+    end of that island, where dR = +1.645 sigma, not the first crossing (dR = -1.645
+    sigma); a point inside the island is given, as the posterior's quantiles give it."""
+    plan = _seed_plan()
+    sigma_relative = 5e-4
+    plan = dataclasses.replace(plan, interference=True, measurements=(
+        RelativeRateMeasurement("tight", ("862keV",), sigma_relative, 46.0, "test"),))
+    kernels = plan.kernels()[0].at_mass(0)
+    p = flavour_model("pee").probabilities({**NUFIT_5_0_NO_CENTRAL, "p_ee": 0.53},
+                                           BE7_862.energy_MeV)[None]
+
+    def change(g):
+        rate_sm, rate, _ = kernels.rate_cpd100t(B16_GS98_BE7_FLUX_CM2S, p,
+                                                coupling_product_MeV2(g), interference=True)
+        return float(rate - rate_sm)
+
+    allowed = np.sqrt(plan.profile_level) * sigma_relative * 46.0
+    g = np.geomspace(1e-6, 1e-2, 4001)
+    dr = np.array([change(x) for x in g])
+    assert dr.min() < -1.5 * allowed   # the dip is excluded
+    second_zero = g[np.flatnonzero((dr[:-1] < 0) & (dr[1:] >= 0))[0] + 1]
+    first = brentq(lambda x: change(x) + allowed, g[0], g[np.argmin(dr)])
+    upper = brentq(lambda x: change(x) - allowed, second_zero, g[-1])
+    result = profile_likelihood_limit(plan.posterior(), 0, plan.profile_level,
+                                      g_points=np.array([second_zero]))
+    assert result["g_upper_profile"] == pytest.approx(upper, rel=1e-4)
+    assert result["g_upper_profile"] > 1.1 * first
 
 
 def test_rank_normalised_rhat_matches_arviz():

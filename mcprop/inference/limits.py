@@ -187,23 +187,29 @@ def _minimise(objective, z: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.n
 def profile_likelihood_limit(posterior, mass_index: int, level: float,
                              start: np.ndarray | None = None,
                              g_scale: float | None = None,
-                             widths: np.ndarray | None = None) -> dict[str, float]:
-    """Upper limit on g at grid mass ``mass_index`` of a Z' :class:`ScanPosterior` where the
-    profile -2 Delta ln L over g >= 0 reaches ``level`` (2.7055 for the conventional 90% C.L.).
+                             widths: np.ndarray | None = None,
+                             g_points: np.ndarray | None = None) -> dict[str, float]:
+    """Upper limit on g at grid mass ``mass_index`` of a Z' :class:`ScanPosterior`: the
+    largest g at which the profile -2 Delta ln L over g >= 0 is still below ``level`` (2.7055
+    for the conventional 90% C.L.), the upper end of the allowed set. A profile with two
+    minima (an island of allowed couplings above an excluded stretch) has its limit at the
+    upper end of the island, not at the first crossing.
 
     The profile is computed for many couplings at once (one posterior call per Newton step
     holds every coupling's finite-difference stencil, :func:`_minimise`), with the nuisances
     in standardised units (``widths``, e.g. the posterior's spread, or the prior widths if
     None; Newton's steps do not depend on them, only its difference step does). The first
-    round covers g = 0 and a log grid: from
-    ``g_scale``/30 to 2 ``g_scale`` (a coupling near the limit, e.g. the credible limit), or
-    from 1e-3 g_max to g_max without it, each coupling minimised from ``start`` (the
-    nuisances, e.g. the sampler's best walker; the prior centres if None). The grid is
-    extended up to g_max while -2 Delta ln L stays below ``level``. Each further round fills
-    the brackets of the minimum and of the crossing evenly, warm-started from the nearest
+    round covers g = 0, ``g_points`` (e.g. quantiles of the posterior of g, which put points
+    into every island the posterior holds) and a log grid: from ``g_scale``/30 to
+    2 ``g_scale`` (a coupling near the limit, e.g. the credible limit), or from 1e-3 g_max to
+    g_max without it, each coupling minimised from ``start`` (the nuisances, e.g. the
+    sampler's best walker; the prior centres if None). The grid is extended up to g_max while
+    -2 Delta ln L at its last point stays below ``level``. Each further round fills the
+    brackets of the minimum and of the last crossing evenly, warm-started from the nearest
     solution, until the crossing is bracketed to 1e-4 of g and the minimum to 1e-3 of it;
-    the limit is the linear interpolation inside the crossing's bracket. Returns
-    ``g_upper_profile``, the best fit ``g_hat_profile`` and -2 ln L at the best fit.
+    the limit is the linear interpolation inside the crossing's bracket. An island between
+    two points that are both above ``level`` is not seen. Returns ``g_upper_profile``, the
+    best fit ``g_hat_profile`` and -2 ln L at the best fit.
 
     Raises
     ------
@@ -227,7 +233,9 @@ def profile_likelihood_limit(posterior, mass_index: int, level: float,
         low, high, points = g_scale / 30, min(2 * g_scale, g_max), _SCALED_GRID_POINTS
     else:
         low, high, points = _GRID_LOW * g_max, g_max, _GRID_POINTS
-    new_g = np.concatenate([[0.0], np.geomspace(low, high, points)])
+    extra = np.asarray(g_points if g_points is not None else [], dtype=float)
+    new_g = np.unique(np.concatenate([[0.0], np.geomspace(low, high, points),
+                                      extra[(extra > 0) & (extra < g_max)]]))
     new_z = np.tile(z_start, (new_g.size, 1))
     ratio = (high / low) ** (1 / (points - 1))
     g, q, z = np.empty(0), np.empty(0), np.empty((0, n))
@@ -237,8 +245,8 @@ def profile_likelihood_limit(posterior, mass_index: int, level: float,
         order = np.argsort(g)
         g, q, z = g[order], q[order], z[order]
         best = int(np.argmin(q))
-        above = np.flatnonzero((q >= q[best] + level) & (np.arange(g.size) > best))
-        if above.size == 0:  # extend the grid towards g_max
+        high = int(np.flatnonzero(q < q[best] + level)[-1]) + 1  # above the last allowed
+        if high == g.size:  # extend the grid towards g_max
             if g[-1] >= g_max:
                 raise ValueError(f"-2 Delta ln L stays below {level:g} up to g_max = "
                                  f"{g_max:.4g}")
@@ -246,7 +254,6 @@ def profile_likelihood_limit(posterior, mass_index: int, level: float,
             new_g = new_g[:np.searchsorted(new_g, g_max) + 1]
             new_z = np.tile(z[-1], (new_g.size, 1))
             continue
-        high = above[0]
         brackets = []
         if g[high] - g[high - 1] > _CROSSING_RTOL * g[high]:
             brackets.append((high - 1, high))

@@ -35,6 +35,9 @@ from mcprop.inference.spectrum import SpectrumMeasurement, poisson_deviance
 
 log = logging.getLogger(__name__)
 
+#: Quantiles of the posterior of g at which the profile fit also evaluates the profile: the
+#: posterior puts points into every island of allowed couplings that it holds.
+PROFILE_QUANTILES = (0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
 #: Most masses in one block: bounds a worker's memory (chains of every mass in progress).
 MAX_BLOCK_MASSES = 64
 #: What a block imports on first use: ArviZ (diagnostics) and the chain files' netCDF
@@ -85,7 +88,8 @@ def point_result(plan: ScanPlan, posterior: ScanPosterior,
                 spread = sample.coords[..., k:].std(axis=tuple(range(sample.coords.ndim - 1)))
                 profile = profile_likelihood_limit(
                     posterior, index, plan.profile_level, start=sample.best_coords[k:],
-                    g_scale=sample.diagnostics["g"].upper, widths=spread)
+                    g_scale=sample.diagnostics["g"].upper, widths=spread,
+                    g_points=np.quantile(sample.quantities["g"], PROFILE_QUANTILES))
         except ValueError as exc:
             problems.append(f"profile-likelihood limit not found ({exc})")
     result = MassResult.from_sampling(index, float(zprime.masses_MeV[index]),
