@@ -128,7 +128,7 @@ def read_overlay(spec: str) -> Overlay:
     name, _, label = spec.partition(":")
     path = Path(name)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not data
     except FileNotFoundError:
         raise UserError(f"{path}: no such overlay file") from None
     except (OSError, UnicodeDecodeError) as exc:
