@@ -148,11 +148,11 @@ def check_output(path: Path, run_dir: Path | None = None, new_folder: bool = Fal
     write to standard output leave --out out), and not inside the run directory
     ``run_dir`` being read. A ``new_folder`` (a HEPData submission) is checked when made."""
     if path.is_symlink():
-        raise UserError(f"{path}: a symlink; an export never replaces one (leave --out out "
-                        f"to write to standard output)")
+        raise UserError(f"{path}: cannot write: a symlink (an export never replaces one; "
+                        f"leave --out out to write to standard output)")
     if not new_folder and path.exists() and not path.is_file():
-        raise UserError(f"{path}: not a regular file; an export replaces only a file (leave "
-                        f"--out out to write to standard output)")
+        raise UserError(f"{path}: cannot write: not a regular file (an export replaces only "
+                        f"a file; leave --out out to write to standard output)")
     if run_dir is not None:
         folder, run = Path(os.path.abspath(path)).parent.resolve(), run_dir.resolve()
         if folder == run or run in folder.parents:
