@@ -60,7 +60,7 @@ def test_force_refuses_a_folder_that_only_has_run_file_names(cli, tmp_path):
 
 def test_a_run_without_the_marker_is_read_but_not_cleared_or_resumed(cli, tiny_run, copy_run):
     run = copy_run(tiny_run)  # as written by an earlier mcprop: no marker
-    (run / ".mcprop-run").unlink()
+    (run / ".mcprop-run").unlink(missing_ok=True)
     before = _files(run)
     assert cli("export", run, "--format", "json").returncode == 0
     _one_line_error(cli("run", TINY, "--out", run, "--force", "--quiet"), "marker")
@@ -117,10 +117,20 @@ def test_export_refuses_to_write_into_the_run_it_reads(cli, tiny_run, copy_run, 
     assert _files(run) == before
 
 
+def _slow_getpid(getpid=os.getpid):
+    time.sleep(0.05)
+    return getpid()
+
+
 def _hold_lock(root, barrier, log, index):
-    """In a process of its own: take the lock after the barrier, hold it 0.5 s, record."""
+    """In a process of its own: take the lock after the barrier, hold it 0.5 s, record.
+
+    os.getpid is made slow (50 ms): a pause between a lock file's creation and the writing
+    of the PID into it, or between reading a stale PID and acting on it, as a loaded machine
+    may give any process."""
     run = RunDirectory(root)
     barrier.wait()
+    os.getpid = _slow_getpid
     try:
         run.acquire_lock({"config_hash": "race", "seed": index})
     except UserError:
@@ -175,10 +185,10 @@ def test_two_runs_racing_for_one_new_directory(tmp_path):
     seed = tomllib.loads((out / "config.toml").read_text())["sampler"]["seed"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == seed
-    assert json.loads((out / ".mcprop-run").read_text())["seed"] == seed
     for result in (out / "results").glob("m*.json"):
         assert json.loads(result.read_text())["run"]["seed"] == seed
     assert mcprop.load(out).complete
+    assert json.loads((out / ".mcprop-run").read_text())["seed"] == seed
 
 
 # --- half-written state -------------------------------------------------------------------
