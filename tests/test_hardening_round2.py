@@ -108,6 +108,17 @@ def test_export_never_replaces_a_symlink_or_a_fifo(cli, tiny_run, tmp_path):
     assert (tmp_path / "link.csv").is_symlink() and (tmp_path / "fifo").is_fifo()
 
 
+@pytest.mark.parametrize("command", [["plot"], ["corner", "--mass-MeV", "1"]])
+def test_figures_never_replace_a_symlink(cli, tiny_run, tmp_path, command):
+    target = tmp_path / "mine.png"
+    target.write_bytes(b"my figure")
+    (tmp_path / "link.png").symlink_to(target)
+    before = _files(tmp_path)
+    out = cli(command[0], tiny_run, *command[1:], "--out", tmp_path / "link.png")
+    _one_line_error(out, "link.png", "symlink")
+    assert _files(tmp_path) == before
+
+
 @pytest.mark.parametrize("name", ["manifest.json", "results/m000.json", "new.csv"])
 def test_export_refuses_to_write_into_the_run_it_reads(cli, tiny_run, copy_run, name):
     run = copy_run(tiny_run)

@@ -142,17 +142,18 @@ def _quiet():
         log.debug("hepdata_lib: %s", line)
 
 
-def check_output(path: Path, run_dir: Path | None = None, new_folder: bool = False) -> None:
-    """UserError unless an export may be written at ``path``: nothing there, or a regular
-    file (never a symlink, which would be replaced, nor a device such as /dev/stdout: to
-    write to standard output leave --out out), and not inside the run directory
+def check_output(path: Path, run_dir: Path | None = None, new_folder: bool = False,
+                 default: str = "standard output") -> None:
+    """UserError unless an output may be written at ``path``: nothing there, or a regular
+    file (never a symlink, which would be replaced, nor a device such as /dev/stdout: the
+    ``default`` output is had by leaving --out out), and not inside the run directory
     ``run_dir`` being read. A ``new_folder`` (a HEPData submission) is checked when made."""
     if path.is_symlink():
-        raise UserError(f"{path}: cannot write: a symlink (an export never replaces one; "
-                        f"leave --out out to write to standard output)")
+        raise UserError(f"{path}: cannot write: a symlink (mcprop never replaces one; leave "
+                        f"--out out to write to {default})")
     if not new_folder and path.exists() and not path.is_file():
-        raise UserError(f"{path}: cannot write: not a regular file (an export replaces only "
-                        f"a file; leave --out out to write to standard output)")
+        raise UserError(f"{path}: cannot write: not a regular file (mcprop replaces only a "
+                        f"file; leave --out out to write to {default})")
     if run_dir is not None:
         folder, run = Path(os.path.abspath(path)).parent.resolve(), run_dir.resolve()
         if folder == run or run in folder.parents:

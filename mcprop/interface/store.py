@@ -42,7 +42,7 @@ import numpy as np
 import tomli_w
 
 from mcprop import __version__
-from mcprop.files import without_none
+from mcprop.files import printable, without_none
 from mcprop.inference.results import (
     MAGNETIC_MOMENT,
     STANDARD_MODEL,
@@ -549,7 +549,8 @@ def _lock_owner(content: bytes) -> int:
 
 
 def _brief(values: dict) -> str:
-    return "{" + ", ".join(f"{k}={str(v)[:16]}" for k, v in values.items()) + "}"
+    """Short, printable ``{key=value, ...}`` of attributes read from a file."""
+    return "{" + ", ".join(f"{k}={printable(str(v)[:16])}" for k, v in values.items()) + "}"
 
 
 def _write(path: Path, data: bytes) -> None:
