@@ -134,7 +134,7 @@ def _slow_getpid(getpid=os.getpid):
 
 
 def _hold_lock(root, barrier, log, index):
-    """In a process of its own: take the lock after the barrier, hold it 0.5 s, record.
+    """In a process of its own: take the lock after the barrier, hold it 0.3 s, record.
 
     os.getpid is made slow (50 ms): a pause between a lock file's creation and the writing
     of the PID into it, or between reading a stale PID and acting on it, as a loaded machine
@@ -147,7 +147,7 @@ def _hold_lock(root, barrier, log, index):
     except UserError:
         return
     start = time.monotonic()
-    time.sleep(0.5)
+    time.sleep(0.3)
     with open(log, "a") as handle:
         handle.write(f"{start} {time.monotonic()}\n")
     run.release_lock()
@@ -158,7 +158,7 @@ def test_lock_is_exclusive_under_a_race(tmp_path, stale):
     """Processes racing for one lock (new, or left by a dead process): never two holders
     at once, and at least one holder."""
     context = multiprocessing.get_context("fork")
-    for attempt in range(5):
+    for attempt in range(3):
         root = tmp_path / f"run{attempt}"
         root.mkdir()
         if stale:
