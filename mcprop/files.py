@@ -76,6 +76,20 @@ def resolve_path(path: Path | str, base_dir: Path | str | None = None) -> Path:
         raise InputFileError(path, _reason(exc)) from None
 
 
+def output_folder(path: Path | str, base_dir: Path | str | None = None) -> Path:
+    """The absolute path of the folder ``path`` that mcprop is to write, with the folders
+    above it resolved but not its own name: a symlink there stays a symlink, so that the
+    writer can see it and refuse it rather than write where it points.
+
+    >>> str(output_folder("out/run", "/tmp")).endswith("/run")
+    True
+    """
+    path = checked_path(path)
+    if path.name in ("", ".", ".."):
+        return resolve_path(path, base_dir)
+    return resolve_path(path.parent, base_dir) / path.name
+
+
 def _reason(exc: OSError) -> str:
     message = exc.strerror or str(exc)
     return f"cannot read: {message[:1].lower()}{message[1:]}"

@@ -1,5 +1,6 @@
 """`mcprop plot` and `mcprop corner`: the figures they write and the errors they report."""
 
+import hashlib
 import json
 import tomllib
 
@@ -59,12 +60,17 @@ def overlay_csv(tmp_path):
 
 @pytest.fixture
 def equipartition_run(tiny_run, copy_run):
-    """A copy of the tiny run renamed 'tiny-eq' whose config says equipartition."""
+    """A copy of the tiny run renamed 'tiny-eq' whose config says equipartition (the
+    manifest records the edited config's sha256, as for a run made so)."""
     run = copy_run(tiny_run)
     config = tomllib.loads((run / "config.toml").read_text())
     config["name"] = "tiny-eq"
     config["physics"]["flavour_model"] = "equipartition"
-    (run / "config.toml").write_text(tomli_w.dumps(config))
+    document = tomli_w.dumps(config).encode()
+    (run / "config.toml").write_bytes(document)
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["config_sha256"] = hashlib.sha256(document).hexdigest()
+    (run / "manifest.json").write_text(json.dumps(manifest))
     return run
 
 

@@ -422,7 +422,8 @@ def run(config: Path | str | Mapping, out: Path | str | None = None, *, workers:
     executor, scheduler : str
         ``"local"`` processes or ``"dask"`` (a LocalCluster, or the scheduler's address).
     resume, force : bool
-        Continue an interrupted run in ``out``, or start an existing one again.
+        Continue an interrupted run in ``out``, or start an existing one again (not
+        both; only a folder with mcprop's ``.mcprop-run`` marker, never through a symlink).
     progress : bool
         Show a progress bar over masses.
 

@@ -4,6 +4,7 @@ import argparse
 import json
 import logging
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -77,8 +78,8 @@ def _cmd_run(args) -> int:
                           scheduler=args.scheduler, resume=args.resume, force=args.force,
                           progress=not args.quiet, argv=sys.argv)
     except KeyboardInterrupt:
-        print(f"mcprop: interrupted; finished masses are saved, continue with "
-              f"'mcprop run {args.config} --resume'", file=sys.stderr)
+        print(f"mcprop: interrupted; finished masses are saved, continue with: "
+              f"{resume_command(args)}", file=sys.stderr)
         return 130
     n_converged = sum(r.converged for r in scan.results)
     if not scan.has_masses:
@@ -90,6 +91,22 @@ def _cmd_run(args) -> int:
     log.info("done: %d/%d masses converged; limits in %s, plot in %s", n_converged,
              len(scan.masses_MeV), scan.run_dir / "limits.csv", scan.run_dir / "limit_curve.png")
     return 0
+
+
+def resume_command(args) -> str:
+    """The command that continues the run of ``args`` (a ``run`` command): the same config,
+    run directory and seed, with ``--resume``.
+
+    >>> from types import SimpleNamespace as A
+    >>> resume_command(A(config="my run.toml", out="out/r", seed=5))
+    "mcprop run 'my run.toml' --out out/r --seed 5 --resume"
+    """
+    command = ["mcprop", "run", str(args.config)]
+    if args.out is not None:
+        command += ["--out", str(args.out)]
+    if args.seed is not None:
+        command += ["--seed", str(args.seed)]
+    return shlex.join([*command, "--resume"])
 
 
 def _check_scheduler(address: str) -> None:

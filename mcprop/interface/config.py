@@ -37,6 +37,7 @@ import numpy as np
 from mcprop.files import (
     InputFileError,
     brief_repr,
+    output_folder,
     printable,
     read_bytes,
     read_text,
@@ -135,8 +136,9 @@ class Rule:
     choices : tuple of str or None
         The allowed values of a string.
     text : str
-        Kind of free text (a key of :data:`TEXT_KINDS`, or ``path``: resolved against
-        the config's folder) when there are no choices.
+        Kind of free text (a key of :data:`TEXT_KINDS`; ``path``: resolved against the
+        config's folder; ``folder``: an output folder, the same but its own name never
+        resolved, see :func:`mcprop.files.output_folder`) when there are no choices.
     empty_ok : bool
         An empty string is allowed.
     min_items, max_items : int
@@ -565,7 +567,7 @@ Sampler = _sampler_section()
 class Output:
     """``[output]``: the run directory."""
 
-    directory: str = key(text="path")
+    directory: str = key(text="folder")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -698,9 +700,10 @@ def _read_text(value: Any, rule: Rule, where: str, base_dir: Path) -> str:
             raise ConfigError(where, f"unknown value {brief_repr(value)} (choose one of "
                                      f"{', '.join(rule.choices)})")
         return value
-    if rule.text == "path":
+    if rule.text in ("path", "folder"):
         try:
-            return str(resolve_path(value, base_dir))
+            return str(resolve_path(value, base_dir) if rule.text == "path"
+                       else output_folder(value, base_dir))
         except InputFileError as exc:
             raise ConfigError(where, exc.reason) from None
     if value == "" and rule.empty_ok:

@@ -113,7 +113,8 @@ def hepdata_submission(provenance: list[str], config: dict, rows: list[dict],
     validated by hepdata_lib, in ``directory`` (created; UserError if it exists)."""
     from hepdata_lib import Submission
 
-    if directory.exists():
+    directory = Path(os.path.abspath(directory))  # the staging below changes the folder
+    if os.path.lexists(directory):
         raise UserError(f"{directory}: exists; the HEPData submission needs a new folder")
     if not directory.parent.is_dir():
         raise UserError(f"{directory}: the folder {directory.parent} does not exist")
@@ -139,6 +140,25 @@ def _quiet():
         yield
     for line in buffer.getvalue().splitlines():
         log.debug("hepdata_lib: %s", line)
+
+
+def check_output(path: Path, run_dir: Path | None = None, new_folder: bool = False,
+                 default: str = "standard output") -> None:
+    """UserError unless an output may be written at ``path``: nothing there, or a regular
+    file (never a symlink, which would be replaced, nor a device such as /dev/stdout: the
+    ``default`` output is had by leaving --out out), and not inside the run directory
+    ``run_dir`` being read. A ``new_folder`` (a HEPData submission) is checked when made."""
+    if path.is_symlink():
+        raise UserError(f"{path}: cannot write: a symlink (mcprop never replaces one; leave "
+                        f"--out out to write to {default})")
+    if not new_folder and path.exists() and not path.is_file():
+        raise UserError(f"{path}: cannot write: not a regular file (mcprop replaces only a "
+                        f"file; leave --out out to write to {default})")
+    if run_dir is not None:
+        folder, run = Path(os.path.abspath(path)).parent.resolve(), run_dir.resolve()
+        if folder == run or run in folder.parents:
+            raise UserError(f"{path}: inside the run directory {run_dir} being exported; "
+                            f"write the export elsewhere")
 
 
 def write_output(path: Path, text: str) -> None:

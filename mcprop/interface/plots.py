@@ -32,6 +32,7 @@ from mcprop.inference.diagnostics import INTERVAL_68
 from mcprop.inference.limits import allowance_limit_g
 from mcprop.inference.spectrum import SpectrumMeasurement, poisson_deviance
 from mcprop.inference.storage import atomic_write_bytes
+from mcprop.interface import formats
 from mcprop.interface.errors import UserError
 from mcprop.physics.flavour import BOREXINO_PHASE1_P_EE, NUFIT_5_0_NO_CENTRAL, flavour_model
 from mcprop.physics.kernels import RateKernels
@@ -128,7 +129,7 @@ def read_overlay(spec: str) -> Overlay:
     name, _, label = spec.partition(":")
     path = Path(name)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not data
     except FileNotFoundError:
         raise UserError(f"{path}: no such overlay file") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -764,7 +765,9 @@ def moment_spectrum_figure(scan) -> Figure:
 # --- output -----------------------------------------------------------------------------
 
 def check_output(out: Path) -> None:
-    """UserError unless ``out`` has a known suffix and its folder exists."""
+    """UserError unless ``out`` has a known suffix, its folder exists and it is not a
+    symlink or a device (see :func:`mcprop.interface.formats.check_output`)."""
+    formats.check_output(out, default="the default file")
     if out.suffix.lower() not in FORMATS:
         raise UserError(f"{out}: unsupported output format {out.suffix or '(none)'!r}; "
                         f"use {' or '.join(FORMATS)}")

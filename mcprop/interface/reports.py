@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mcprop.interface.api import ScanResult, load
 from mcprop.interface.errors import UserError
-from mcprop.interface.formats import write_output
+from mcprop.interface.formats import check_output, write_output
 
 log = logging.getLogger("mcprop")
 
@@ -42,6 +42,8 @@ def export_command(run_dir: Path, fmt: str, out: Path | None) -> int:
     scan = load(run_dir)
     if not scan.results:
         raise UserError(f"{scan.run_dir}: no finished results to export (results/ is empty)")
+    if out is not None:
+        check_output(out, scan.run_dir, new_folder=fmt == "hepdata-submission")
     missing = _missing(scan)
     if missing:
         log.warning("%s: incomplete run, exporting %d masses; no result for %s", scan.run_dir,

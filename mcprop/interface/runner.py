@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from mcprop.inference.results import FitResult, MassResult, MomentResult
+from mcprop import __version__
+from mcprop.inference.results import FitResult, MassResult, MomentResult, ResultError
 from mcprop.inference.scan import make_executor, run_scan
 from mcprop.interface.api import ScanResult, chain_attrs
 from mcprop.interface.config import RunConfig
@@ -21,6 +22,9 @@ from mcprop.interface.errors import UserError
 from mcprop.interface.store import RunDirectory, RunIdentity, now
 
 log = logging.getLogger("mcprop")
+
+#: Where the grid points are sampled: local processes or a dask.distributed cluster.
+EXECUTORS = ("local", "dask")
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,17 @@ def run_config(config: RunConfig, write: bool = True, workers: int = 2,
                executor: str = "local", scheduler: str | None = None, resume: bool = False,
                force: bool = False, progress: bool = True,
                argv: list[str] | None = None) -> ScanResult:
-    """Sample every grid point of ``config``; with ``write``, into its run directory."""
+    """Sample every grid point of ``config``; with ``write``, into its run directory.
+
+    The arguments are checked before anything is written (UserError)."""
+    if isinstance(workers, bool) or not isinstance(workers, int | np.integer) or workers < 1:
+        raise UserError(f"workers: must be an integer >= 1, got {workers!r}")
+    if executor not in EXECUTORS:
+        raise UserError(f"executor: must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+    if resume and force:
+        raise UserError("resume and force: give one of them (resume continues the run, "
+                        "force starts it again)")
+    workers = int(workers)
     plan = config.plan
     masses = np.asarray(plan.masses_MeV, dtype=float) if plan.has_masses else np.empty(0)
     try:
@@ -65,8 +79,6 @@ def run_config(config: RunConfig, write: bool = True, workers: int = 2,
     store, manifest, done = None, None, {}
     if write:
         store, manifest, done = _open_store(config, identity, resume, force, argv or [])
-        manifest.update(executor=executor, workers=workers)
-        store.write_manifest(manifest)
     results = dict(done)
     todo = [i for i in range(plan.n_points) if i not in done]
     where = f"; writing to {store.root}" if store else ""
@@ -86,6 +98,9 @@ def run_config(config: RunConfig, write: bool = True, workers: int = 2,
                                                    tuple(vars(plan.sampler).values()))}
 
     try:
+        if store is not None:
+            manifest.update(executor=executor, workers=workers)
+            store.write_manifest(manifest)
         with tqdm(total=plan.n_points, initial=len(done),
                   unit="mass" if plan.has_masses else "posterior", disable=not progress,
                   desc=config.name) as bar:
@@ -138,31 +153,34 @@ def _open_store(config: RunConfig, identity: RunIdentity, resume: bool, force: b
                 argv: list[str]) -> tuple[RunDirectory, dict, dict]:
     """The run directory, its manifest and the verified finished results."""
     n_points = config.plan.n_points
-    if resume and config.output_dir.exists():
-        store = RunDirectory.open(config.output_dir)
-        manifest = store.manifest()
-        if manifest["config_hash"] != config.config_hash or manifest["seed"] != identity.seed:
-            raise UserError(f"{store.root}: was run with a different config, prior files or "
-                            f"seed (config hash differs); start it again with --force")
-        if manifest["n_points"] != n_points:
-            raise UserError(f"{store.manifest_file}: n_points: {manifest['n_points']} does "
-                            f"not match the config's {n_points}")
-        store.acquire_lock()
-        try:
-            done = {r.point_index: r for r in store.results(strict=False)}
-        except UserError:
-            store.release_lock()
-            raise
+    if not (resume and (config.output_dir.exists() or config.output_dir.is_symlink())):
+        manifest = RunDirectory.new_manifest(config.name, str(config.path), config.config_hash,
+                                             identity.seed, n_points, argv)
+        return RunDirectory.create(config.output_dir, config.resolved, manifest, force), \
+            manifest, {}
+    store = RunDirectory.open(config.output_dir, write=True)
+    manifest = store.manifest()
+    if manifest["mcprop_version"] != __version__:
+        raise UserError(f"{store.root}: made by mcprop {manifest['mcprop_version']}, this is "
+                        f"mcprop {__version__}; resuming would mix the results of two "
+                        f"versions: start it again with --force")
+    if manifest["config_hash"] != config.config_hash or manifest["seed"] != identity.seed:
+        raise UserError(f"{store.root}: was run with a different config, prior files or "
+                        f"seed (config hash differs); start it again with --force")
+    if manifest["n_points"] != n_points:
+        raise UserError(f"{store.manifest_file}: n_points: {manifest['n_points']} does "
+                        f"not match the config's {n_points}")
+    store.acquire_lock(manifest)
+    try:
+        done = {r.point_index: r for r in store.results(strict=False)}
         manifest.setdefault("resumed", []).append(now())
-    else:
-        store = RunDirectory.create(config.output_dir, config.resolved, force=force)
-        manifest = store.new_manifest(config.name, str(config.path), config.config_hash,
-                                      identity.seed, n_points, argv)
-        done = {}
-    for result in done.values():
-        manifest["points"][str(result.point_index)] = result.summary()
-    manifest.update(finished=None)
-    store.write_manifest(manifest)
+        for result in done.values():
+            manifest["points"][str(result.point_index)] = result.summary()
+        manifest.update(finished=None)
+        store.write_manifest(manifest)
+    except BaseException:
+        store.release_lock()
+        raise
     return store, manifest, done
 
 
@@ -184,18 +202,30 @@ def _write_plots(store: RunDirectory, scan: ScanResult) -> None:
 
 def save_result(scan: ScanResult, directory: Path) -> Path:
     """Write a result held in memory as a run directory at ``directory``."""
-    resolved = {**scan.config, "output": {"directory": str(directory.resolve())}}
-    store = RunDirectory.create(directory, resolved, force=False)
+    results = scan.results
+    if scan.run_dir is not None and not all(r.draws for r in results):
+        # read (and check) every chain before the new directory is made
+        source = RunDirectory(scan.run_dir)
+        try:
+            source_identity, grid = source.identity(), source.grid_MeV()
+            results = [r if r.draws else type(r).from_record(
+                r.record(), source.read_draws(r.point_index, source_identity, grid))
+                for r in results]
+        except ResultError as exc:
+            raise UserError(str(exc)) from None
+    resolved = {**scan.config, "output": {"directory": str(directory.absolute())}}
+    manifest = RunDirectory.new_manifest(scan.name, "<saved from Python>", scan.config_hash,
+                                         scan.seed, scan.n_points, [])
+    store = RunDirectory.create(directory, resolved, manifest, force=False)
     try:
         identity = RunIdentity(scan.config_hash, scan.seed)
-        manifest = store.new_manifest(scan.name, "<saved from Python>", scan.config_hash,
-                                      scan.seed, scan.n_points, [])
         writer = MassWriter(store.root, identity, scan.config)
-        for result in scan.results:
-            if not result.draws and scan.run_dir is not None:
-                draws = RunDirectory(scan.run_dir).read_draws(result.point_index)
-                result = type(result).from_record(result.record(), draws)
-            writer(result)
+        for result in results:
+            try:
+                writer(result)
+            except OSError as exc:
+                raise UserError(f"{exc.filename or store.root}: cannot write "
+                                f"({exc.strerror or exc})") from None
             manifest["points"][str(result.point_index)] = result.summary()
         manifest.update(finished=now(), n_converged=sum(r.converged for r in scan.results))
         store.write_manifest(manifest)

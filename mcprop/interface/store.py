@@ -9,20 +9,30 @@ Layout of ``RUN_DIR``::
     checkpoints/mNNN.npz   chains of a point in progress (removed when it finishes)
     limits.csv, limits.json, limit_curve.png (a Z' run), spectrum_fit.png (a Standard-Model
     fit)
-    .lock                  PID of the process running the run
+    .mcprop-run            the marker: the run's identity, written first when the run is made
+    .lock                  PID and identity of the process running the run (held with flock)
 
 The points of the grid are the Z' masses; a run without masses (magnetic moments, a
 Standard-Model fit) has the one point 000. Everything is written atomically; a finished
-point is written as soon as it finishes. Every file read back is checked: a result must
-carry the run's identity (config hash, seed), a point index inside the grid with that grid's
-mass, and only finite numbers.
+point is written as soon as it finishes. Every file read back is checked: a result and a
+chain file must carry the run's identity (config hash, seed) and a point index inside the
+grid with that grid's mass, a result only finite numbers, and the stored config must have
+the sha256 the manifest records.
+
+A folder is a run directory to write into (``--force``, ``--resume``) only if it holds the
+marker ``.mcprop-run``, never because of the names of the other files in it, and never
+through a symlink. Runs written before the marker existed can still be read.
 """
 
+import fcntl
+import hashlib
 import json
 import logging
 import os
 import platform
+import tempfile
 import tomllib
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -32,7 +42,7 @@ import numpy as np
 import tomli_w
 
 from mcprop import __version__
-from mcprop.files import without_none
+from mcprop.files import printable, without_none
 from mcprop.inference.results import (
     MAGNETIC_MOMENT,
     STANDARD_MODEL,
@@ -67,6 +77,9 @@ PRIOR_KEYS = ("coupling_prior.kind", "coupling_prior.upper_np_fraction")
 GRID_KEYS = ("mass_grid.mass_min_MeV", "mass_grid.mass_max_MeV", "mass_grid.n_masses")
 #: Keys that depend on the kind of run (``physics.model``); a Z' run has the others.
 MODEL_KEYS = {MAGNETIC_MOMENT: ("physics.moments", *PRIOR_KEYS), STANDARD_MODEL: ()}
+#: The marker file of a run directory, and its lock.
+MARKER = ".mcprop-run"
+LOCK = ".lock"
 #: Keys of the manifest with their types.
 MANIFEST_TYPES = {"mcprop_version": str, "name": str, "config_hash": str, "seed": int,
                   "n_points": int, "points": dict}
@@ -108,6 +121,7 @@ class RunDirectory:
 
     def __init__(self, root: Path):
         self.root = Path(root)
+        self._lock_fd: int | None = None  # the open, flocked .lock while this process runs
 
     config_file = property(lambda self: self.root / "config.toml")
     manifest_file = property(lambda self: self.root / "manifest.json")
@@ -115,7 +129,8 @@ class RunDirectory:
     limits_json = property(lambda self: self.root / "limits.json")
     plot_file = property(lambda self: self.root / "limit_curve.png")
     spectrum_plot_file = property(lambda self: self.root / "spectrum_fit.png")
-    lock_file = property(lambda self: self.root / ".lock")
+    lock_file = property(lambda self: self.root / LOCK)
+    marker_file = property(lambda self: self.root / MARKER)
 
     def chains_file(self, index: int) -> Path:
         return self.root / "chains" / f"m{index:03d}.nc"
@@ -128,91 +143,211 @@ class RunDirectory:
 
     # --- creating, opening, locking ------------------------------------------------------
 
-    def is_run(self) -> bool:
-        return self.config_file.is_file() and self.manifest_file.is_file()
-
     @classmethod
-    def create(cls, root: Path, resolved: dict, force: bool = False) -> "RunDirectory":
-        """A new run directory at ``root`` for the resolved config ``resolved``. An existing
-        non-empty directory is started again only with ``force`` and only if it is a run
-        directory; then only the run's own files are removed, and no symlink is followed."""
+    def create(cls, root: Path, resolved: dict, manifest: dict,
+               force: bool = False) -> "RunDirectory":
+        """A new run directory at ``root`` for the resolved config ``resolved``, locked, with
+        its marker, config and ``manifest`` (which gains the config's sha256).
+
+        An existing non-empty directory is started again only with ``force`` and only if it
+        holds the marker; then only the run's own files are removed. A symlink is never
+        followed. If writing fails, what this call made is removed again (a started-again
+        run keeps its marker, so --force accepts it). UserError naming the file."""
         run = cls(root)
-        if run.root.is_symlink() or (run.root.exists() and not run.root.is_dir()):
+        if run.root.is_symlink():
+            raise UserError(f"{run.root}: a symlink; a run directory is never written "
+                            f"through a symlink (give the folder itself)")
+        if run.root.exists() and not run.root.is_dir():
             raise UserError(f"{run.root}: not a directory")
-        if run.root.exists() and any(run.root.iterdir()):
-            if not force:
-                raise UserError(f"{run.root}: run directory exists; use --resume to continue "
-                                f"it or --force to start it again")
-            if not run.is_run():
-                raise UserError(f"{run.root}: not an mcprop run directory (no config.toml "
-                                f"and manifest.json); refusing to remove anything in it")
-            for sub in OWN_FOLDERS:
-                folder = run.root / sub
-                if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-                    raise UserError(f"{folder}: not a plain folder (a symlink?); refusing to "
-                                    f"remove anything in it")
+        if run.root.is_dir() and any(run.root.iterdir()):
+            run._check_may_start_again(force)  # before touching anything in the folder
+        made = [p for p in (run.root, *run.root.parents) if not p.exists()]
         try:
             run.root.mkdir(parents=True, exist_ok=True)
-            run.acquire_lock()
+        except OSError as exc:
+            _remove_empty(made)
+            raise UserError(f"{run.root}: cannot make the folder ({exc.strerror})") from None
+        try:
+            run.acquire_lock(manifest)
+        except UserError:
+            _remove_empty(made)
+            raise
+        fresh = True
+        try:
+            if any(not _is_lock(p.name) for p in run.root.iterdir()):  # again, locked
+                fresh = False
+                run._check_may_start_again(force)
+                run._remove_own_files()
+            document = tomli_w.dumps(without_none(resolved)).encode()
+            manifest["config_sha256"] = hashlib.sha256(document).hexdigest()
+            marker = {"mcprop_run": uuid.uuid4().hex, "name": manifest["name"],
+                      "config_hash": manifest["config_hash"], "seed": manifest["seed"],
+                      "mcprop_version": manifest["mcprop_version"], "created": now()}
+            manifest["run_id"] = marker["mcprop_run"]
+            _write(run.marker_file, (json.dumps(marker, indent=2) + "\n").encode())
+            for sub in OWN_FOLDERS:
+                _mkdir(run.root / sub)
+            _write(run.config_file, document)
+            run.write_manifest(manifest)
+        except BaseException:
+            if fresh:  # a new run: remove what was written (the marker last)
+                for path in (run.manifest_file, run.config_file, run.marker_file):
+                    path.unlink(missing_ok=True)
+                _remove_empty([run.root / sub for sub in OWN_FOLDERS])
+            run.release_lock()
+            if fresh:
+                _remove_empty(made)
+            raise
+        return run
+
+    def _check_may_start_again(self, force: bool) -> None:
+        """UserError unless the existing, non-empty directory may be started again: with
+        ``force``, and only if it holds the marker."""
+        if not force:
+            raise UserError(f"{self.root}: run directory exists; use --resume to continue it "
+                            f"or --force to start it again")
+        if self.marker_file.is_symlink() or not self.marker_file.is_file():
+            raise UserError(f"{self.root}: not an mcprop run directory (no {MARKER} marker; "
+                            f"runs of earlier mcprop versions have none); refusing to remove "
+                            f"anything in it (remove it yourself or choose another --out)")
+        for sub in OWN_FOLDERS:
+            folder = self.root / sub
+            if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+                raise UserError(f"{folder}: not a plain folder (a symlink?); refusing to "
+                                f"remove anything in it")
+
+    def _remove_own_files(self) -> None:
+        """Remove the files a run writes (--force; checked by _check_may_start_again)."""
+        try:
             for sub, suffix in OWN_FOLDERS.items():
-                folder = run.root / sub
-                folder.mkdir(exist_ok=True)
-                for old in folder.glob(f"m*{suffix}"):
+                folder = self.root / sub
+                for old in folder.glob(f"m*{suffix}") if folder.is_dir() else ():
                     if old.is_file() and not old.is_symlink():
                         old.unlink()
             for name in OWN_FILES:
-                (run.root / name).unlink(missing_ok=True)
-            document = tomli_w.dumps(without_none(resolved))
-            atomic_write_bytes(run.config_file, document.encode())
+                path = self.root / name
+                if path.is_file() or path.is_symlink():
+                    path.unlink()
         except OSError as exc:
-            raise UserError(f"{run.root}: cannot write the run directory ({exc.strerror})") \
+            raise UserError(f"{exc.filename or self.root}: cannot remove ({exc.strerror})") \
                 from None
-        return run
 
     @classmethod
-    def open(cls, root: Path | str) -> "RunDirectory":
-        """An existing run directory; UserError if it is not one."""
+    def open(cls, root: Path | str, write: bool = False) -> "RunDirectory":
+        """An existing run directory; UserError if it is not one. ``write`` (resuming):
+        only a run directory with the marker, not reached through a symlink."""
         run = cls(Path(root))
+        if write and run.root.is_symlink():
+            raise UserError(f"{run.root}: a symlink; a run directory is never written "
+                            f"through a symlink (give the folder itself)")
         if not run.root.is_dir():
             raise UserError(f"{run.root}: not a directory")
         for required in (run.config_file, run.manifest_file):
             if not required.is_file():
                 raise UserError(f"{run.root}: not a run directory (no {required.name})")
+        if write and (run.marker_file.is_symlink() or not run.marker_file.is_file()):
+            raise UserError(f"{run.root}: no {MARKER} marker (a run of an earlier mcprop, or "
+                            f"not a run); it can be read but not resumed: start the run in "
+                            f"another folder (--out)")
         return run
 
-    def acquire_lock(self) -> None:
-        """Mark the directory as in use by this process; UserError if another live
-        process holds it (a lock left by a dead process is taken over)."""
+    def acquire_lock(self, identity: dict) -> None:
+        """Take the run's lock; UserError if another live process holds it.
+
+        ``.lock`` holds this process's PID (first line) and the run's identity (the
+        config hash and seed of ``identity``): written into a temporary file, which is
+        flocked and then linked to ``.lock`` (the link fails if ``.lock`` exists), so the
+        lock never exists without its content or unheld. The kernel releases the flock
+        when the process dies; a ``.lock`` nobody holds is stale, and is removed by the
+        one process that flocks it while it is still the file at ``.lock``.
+        """
+        text = f"{os.getpid()}\n" + json.dumps(
+            {"pid": os.getpid(), "config_hash": identity["config_hash"],
+             "seed": identity["seed"], "since": now()}) + "\n"
         try:
-            fd = os.open(self.lock_file, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
+            fd, tmp = tempfile.mkstemp(prefix=f"{LOCK}.", suffix=".tmp", dir=self.root)
+        except OSError as exc:
+            raise UserError(f"{self.lock_file}: cannot write ({exc.strerror or exc})") \
+                from None
+        try:
+            os.write(fd, text.encode())
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # nobody else knows this file
+            for _ in range(LOCK_ATTEMPTS):
+                try:
+                    os.link(tmp, self.lock_file)
+                except FileExistsError:
+                    self._remove_stale_lock()
+                    continue
+                self._lock_fd, fd = fd, None
+                return
+            raise UserError(f"{self.lock_file}: the lock keeps changing; another process is "
+                            f"starting this run")
+        except OSError as exc:
+            raise UserError(f"{self.lock_file}: cannot write ({exc.strerror or exc})") \
+                from None
+        finally:
+            os.unlink(tmp)
+            if fd is not None:
+                os.close(fd)
+
+    def _remove_stale_lock(self) -> None:
+        """Remove ``.lock`` if no live process holds it; UserError if one does."""
+        try:
+            fd = os.open(self.lock_file, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except FileNotFoundError:
+            return  # released meanwhile: try again
+        except OSError as exc:
+            raise UserError(f"{self.lock_file}: not a lock file ({exc.strerror}); remove it "
+                            f"if no mcprop runs in {self.root}") from None
+        try:
+            owner = _lock_owner(os.read(fd, 4096))
             try:
-                owner = int(self.lock_file.read_text().strip() or 0)
-            except (OSError, ValueError):
-                owner = 0
-            if owner and owner != os.getpid() and _alive(owner):
-                raise UserError(f"{self.root}: in use by process {owner} (remove "
-                                f"{self.lock_file.name} if that is wrong)") from None
-            self.lock_file.unlink(missing_ok=True)
-            return self.acquire_lock()
-        with os.fdopen(fd, "w") as handle:
-            handle.write(f"{os.getpid()}\n")
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held = False
+            except BlockingIOError:
+                held = True
+            # a lock of an earlier mcprop has no flock: its PID tells if it is alive
+            if held or (owner and owner != os.getpid() and _alive(owner)):
+                raise UserError(f"{self.root}: in use by process {owner or '(unknown)'} "
+                                f"(remove {LOCK} if that is wrong)")
+            try:
+                if os.path.samestat(os.fstat(fd), os.stat(self.lock_file,
+                                                          follow_symlinks=False)):
+                    os.unlink(self.lock_file)
+                    log.info("%s: took over the lock of process %s, which is gone",
+                             self.root, owner)
+            except FileNotFoundError:
+                pass
+        finally:
+            os.close(fd)
 
     def release_lock(self) -> None:
+        """Remove and release this process's lock (nothing if it holds none)."""
+        if self._lock_fd is None:
+            return
         try:
-            if int(self.lock_file.read_text().strip()) == os.getpid():
-                self.lock_file.unlink()
-        except (OSError, ValueError):
+            if os.path.samestat(os.fstat(self._lock_fd),
+                                os.stat(self.lock_file, follow_symlinks=False)):
+                os.unlink(self.lock_file)
+        except OSError:
             pass
+        finally:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     # --- config and manifest -------------------------------------------------------------
 
     def config(self) -> dict:
         """The resolved config stored in the run, checked for the keys readers use."""
         try:
-            config = tomllib.loads(_read_text(self.config_file))
+            data = _read_bytes(self.config_file)
+            config = tomllib.loads(data.decode())
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise UserError(f"{self.config_file}: unreadable resolved config ({exc})") from None
+        expected = self.manifest().get("config_sha256")  # none in runs of earlier versions
+        if expected is not None and hashlib.sha256(data).hexdigest() != expected:
+            raise UserError(f"{self.config_file}: changed since the run was made (its sha256 "
+                            f"is not the manifest's config_sha256); restore it")
         model = config.get("physics", {}).get("model") if isinstance(
             config.get("physics"), dict) else None
         for dotted in (*CONFIG_KEYS, *MODEL_KEYS.get(model, (*PRIOR_KEYS, *GRID_KEYS))):
@@ -247,7 +382,11 @@ class RunDirectory:
         return manifest
 
     def write_manifest(self, manifest: dict) -> None:
-        atomic_write_json(self.manifest_file, manifest)
+        try:
+            atomic_write_json(self.manifest_file, manifest)
+        except OSError as exc:
+            raise UserError(f"{self.manifest_file}: cannot write ({exc.strerror or exc})") \
+                from None
 
     @staticmethod
     def new_manifest(name: str, config_path: str, config_hash: str, seed: int, n_points: int,
@@ -316,17 +455,37 @@ class RunDirectory:
             raise ResultError(f"{path}: holds mass {result.mass_index} "
                               f"(m = {result.m_zprime_MeV:g} MeV), not mass {index}")
         if with_draws:
-            result = result_class.from_record(record, self.read_draws(index))
+            result = result_class.from_record(record, self.read_draws(index, identity,
+                                                                      grid_MeV))
         return result
 
-    def read_draws(self, index: int) -> dict[str, np.ndarray]:
+    def read_draws(self, index: int, identity: RunIdentity | None = None,
+                   grid_MeV: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """The stored draws of grid point ``index``, checked: the chain file's attributes
+        must name this run (``identity``) and this point of ``grid_MeV`` (both read from
+        the run when not given); ResultError saying what is wrong."""
+        identity = identity or self.identity()
+        grid_MeV = self.grid_MeV() if grid_MeV is None else grid_MeV
         path = self.chains_file(index)
         try:
             posterior = read_inference_data(path).posterior
-            return {name: np.asarray(posterior[name].values) for name in posterior.data_vars}
+            draws = {name: np.asarray(posterior[name].values) for name in posterior.data_vars}
+            attrs = dict(posterior.attrs)
         except Exception as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ResultError(f"{path}: unreadable chain file ({reason})") from None
+        expected = identity.for_point(index, grid_MeV[index] if len(grid_MeV) else None)
+        stored = {key: attrs.get(key) for key in expected}
+        try:
+            same = all(
+                np.isclose(float(stored[key]), value, rtol=1e-12) if isinstance(value, float)
+                else type(value)(stored[key]) == value for key, value in expected.items())
+        except (TypeError, ValueError):
+            same = False
+        if not same:
+            raise ResultError(f"{path}: chains of another run or point (attributes "
+                              f"{_brief(stored)} do not match {_brief(expected)})")
+        return draws
 
     def stray_results(self, n_points: int) -> list[Path]:
         """Result files that name no grid point (a run's own writer never makes them)."""
@@ -351,7 +510,7 @@ class RunDirectory:
                 out.append(self.read_result(index, identity, grid,
                                             result_type(config["physics"]["model"])))
                 if not strict:  # resuming: the chains must be readable too
-                    self.read_draws(index)
+                    self.read_draws(index, identity, grid)
             except ResultError as exc:
                 if strict:
                     raise UserError(str(exc)) from None
@@ -376,16 +535,64 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _is_lock(name: str) -> bool:
+    """The lock, or a lock being written (a temporary file of :meth:`acquire_lock`)."""
+    return name == LOCK or (name.startswith(f"{LOCK}.") and name.endswith(".tmp"))
+
+
+def _lock_owner(content: bytes) -> int:
+    """The PID on the first line of a lock file (0 if there is none)."""
+    try:
+        return int(content.decode().split("\n", 1)[0].strip() or 0)
+    except (UnicodeDecodeError, ValueError):
+        return 0
+
+
+def _brief(values: dict) -> str:
+    """Short, printable ``{key=value, ...}`` of attributes read from a file."""
+    return "{" + ", ".join(f"{k}={printable(str(v)[:16])}" for k, v in values.items()) + "}"
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write a file of a run being made, atomically; UserError naming it."""
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+def _mkdir(path: Path) -> None:
+    try:
+        path.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot make the folder ({exc.strerror or exc})") from None
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders (deepest first) that are empty; never anything in them."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
+
+
+#: Attempts at taking a lock that others keep taking and releasing.
+LOCK_ATTEMPTS = 20
 #: Largest text file a reader accepts [bytes]: far above any config, manifest or result.
 MAX_TEXT_BYTES = 16 * 1024 * 1024
 
 
-def _read_text(path: Path) -> str:
-    """A regular file's text, refusing anything else or anything too large."""
+def _read_bytes(path: Path) -> bytes:
+    """A regular file's bytes, refusing anything else or anything too large."""
     if not path.is_file():
         raise OSError(f"not a regular file: {path}")
     with open(path, "rb") as handle:
         data = handle.read(MAX_TEXT_BYTES + 1)
     if len(data) > MAX_TEXT_BYTES:
         raise OSError(f"larger than {MAX_TEXT_BYTES} bytes")
-    return data.decode()
+    return data
+
+
+def _read_text(path: Path) -> str:
+    return _read_bytes(path).decode()
