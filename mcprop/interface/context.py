@@ -119,7 +119,7 @@ CONTEXT_CURVES: dict[str, DigitisedCurve | ReferencePoints | DrawnByPlots] = {
         "constraints_babar_2016.csv", "darkviolet"),
     "borexino-bfj": DigitisedCurve(
         "Borexino Phase I, 7Be rate (Bauer, Foldenauer, Jaeckel 2018; Darkcast recast; "
-        "digitised)", "constraints_borexino_bfj2018.csv", "darkgreen"),
+        "digitised)", "constraints_borexino_bfj2018.csv", "black"),
     "amaral": ReferencePoints((
         ReferencePoint(AMARAL_EDGE_MASS_MEV, _AMARAL_G, "<",
                        r"Borexino excludes the $(g-2)_\mu$ band below 20 MeV (Amaral et al. "
