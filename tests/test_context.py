@@ -1,5 +1,7 @@
 """Context curves on limit plots: converted package data and the drawing."""
 
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -61,6 +63,22 @@ def test_borexino_bfj_points_in_MeV(mass_MeV, expected):
     k = np.flatnonzero(np.isclose(masses, mass_MeV, rtol=1e-9))
     assert k.size == 1
     assert g[k[0]] == expected
+
+
+SHARED_LMT = (Path(__file__).resolve().parents[2] / "shared" / "data" / "constraints"
+              / "borexino-bfj2018-darkcast-lmu-ltau.lmt")
+
+
+@pytest.mark.skipif(not SHARED_LMT.exists(), reason="shared data folder not beside the repo")
+def test_borexino_bfj_matches_every_source_row_up_to_200_MeV():
+    """Every row of the source file up to 0.2 GeV, read here with numpy, is in the package
+    curve (x 1000 in mass, g unchanged); none above it is."""
+    source = np.loadtxt(SHARED_LMT, comments="#")
+    kept = source[source[:, 0] <= 0.2]
+    (masses, g), = CONTEXT_CURVES["borexino-bfj"].segments()
+    np.testing.assert_allclose(masses, kept[:, 0] * 1000, rtol=1e-12)
+    np.testing.assert_allclose(g, kept[:, 1], rtol=1e-12)
+    assert len(source) - len(kept) == 15
 
 
 def test_borexino_bfj_ends_below_the_muon_pair_threshold():
