@@ -434,6 +434,15 @@ SHIPPED = {
                                       "flux_o15_cm2s": ("normal", 1.44e8, 0.2304e8),
                                       "flux_f17_cm2s": ("normal", 3.26e6, 0.5868e6),
                                       "flux_b8_cm2s": ("normal", 4.5e6, 0.54e6)},
+    # each flux an equal mixture of its two B16 values (Table 6 of Vinyoles et al., as above)
+    "ssm-b16-composition-mixture-pp-pep.toml": {
+        "flux_pp_cm2s": ("normal-mixture", 5.98e10, 0.03588e10, 6.03e10, 0.03015e10, 0.5),
+        "flux_pep_cm2s": ("normal-mixture", 1.44e8, 0.0144e8, 1.46e8, 0.01314e8, 0.5)},
+    "ssm-b16-composition-mixture-cno-b8.toml": {
+        "flux_n13_cm2s": ("normal-mixture", 2.78e8, 0.417e8, 2.04e8, 0.2856e8, 0.5),
+        "flux_o15_cm2s": ("normal-mixture", 2.05e8, 0.3485e8, 1.44e8, 0.2304e8, 0.5),
+        "flux_f17_cm2s": ("normal-mixture", 5.28e6, 1.056e6, 3.26e6, 0.5868e6, 0.5),
+        "flux_b8_cm2s": ("normal-mixture", 5.46e6, 0.6552e6, 4.5e6, 0.54e6, 0.5)},
     # pp, 7Be and pep free in Borexino's Phase-II fit (the file's sources: Nature 562, 505)
     "borexino-phase2-free-fluxes.toml": {"flux_pp_cm2s": ("uniform", 2.0e10, 1.2e11),
                                          "flux_7be_cm2s": ("uniform", 2.0e9, 8.0e9),

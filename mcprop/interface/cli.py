@@ -197,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="extra curve from a CSV of m_zprime_MeV,g (repeatable)")
     p.add_argument("--context", metavar="NAMES",
                    help="other experiments' constraints, comma-separated: ccfr, babar, "
-                        "icecube, g-2 (digitised curves, labelled as such)")
+                        "borexino-bfj, amaral, icecube, g-2 (digitised curves and stated "
+                        "points, labelled as such)")
     p.set_defaults(func=_cmd_plot)
 
     p = sub.add_parser("export", help="export the credible limits (the curve of a Z' run)")

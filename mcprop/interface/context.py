@@ -4,6 +4,11 @@ Each name of :data:`CONTEXT_CURVES` is one item ``mcprop plot --context`` can ad
 
 - ``ccfr``: the CCFR neutrino-trident bound (W. Altmannshofer et al., PRL 113, 091801 (2014));
 - ``babar``: the BaBar e+e- -> mu+mu- Z' search (J. P. Lees et al., PRD 94, 011102 (2016));
+- ``borexino-bfj``: the Borexino Phase-I 7Be bound of Bauer, Foldenauer and Jaeckel (JHEP 07
+  (2018) 094), recast into L_mu - L_tau by Darkcast, up to 200 MeV;
+- ``amaral``: Amaral, Cerdeno, Foldenauer and Reid (arXiv:2006.11225) publish no curve file;
+  their abstract states that Borexino excludes the (g-2)_mu explanation for masses below
+  2e-2 GeV, drawn as a marker at 20 MeV on the centre of the 2021 (g-2)_mu band;
 - ``icecube``: the two (m, g) points of Gninenko & Gorbunov (arXiv:2007.16098), Fig. 1,
   at which a Z' explains features of the IceCube cosmic-neutrino spectrum (their Ref. [16]);
 - ``g-2``: the (g-2)_mu bands, drawn by :mod:`mcprop.interface.plots` (nothing here).
@@ -23,6 +28,8 @@ from importlib import resources
 
 import numpy as np
 from matplotlib.collections import PolyCollection
+
+from mcprop.physics.muon_g2 import G2_2021, delta_a_mu
 
 #: Columns of the digitised-curve files.
 COLUMNS = ("m_zprime_MeV", "g", "segment")
@@ -94,6 +101,12 @@ class DrawnByPlots:
         return []
 
 
+#: Amaral et al. (arXiv:2006.11225, abstract): Borexino excludes the (g-2)_mu explanation
+#: "with mediator masses smaller than 2x10^-2 GeV"; the marker sits at that mass on the
+#: centre of the 2021 (g-2)_mu band (their own band is not public as numbers).
+AMARAL_EDGE_MASS_MEV = 20.0
+_AMARAL_G = float(np.sqrt(G2_2021.central / delta_a_mu(1.0, AMARAL_EDGE_MASS_MEV)))
+
 _ICECUBE_ORIGIN = "Z' for IceCube ν-spectrum features (Gninenko & Gorbunov 2020, Ref. [16])"
 
 #: The context items ``mcprop plot --context`` accepts, by name.
@@ -104,6 +117,14 @@ CONTEXT_CURVES: dict[str, DigitisedCurve | ReferencePoints | DrawnByPlots] = {
     "babar": DigitisedCurve(
         r"BaBar $e^+e^-\to\mu^+\mu^-Z'$ (Lees et al. 2016; digitised by Darkcast)",
         "constraints_babar_2016.csv", "darkviolet"),
+    "borexino-bfj": DigitisedCurve(
+        "Borexino Phase I, 7Be rate (Bauer, Foldenauer, Jaeckel 2018; Darkcast recast; "
+        "digitised)", "constraints_borexino_bfj2018.csv", "black"),
+    "amaral": ReferencePoints((
+        ReferencePoint(AMARAL_EDGE_MASS_MEV, _AMARAL_G, "<",
+                       r"Borexino excludes the $(g-2)_\mu$ band below 20 MeV (Amaral et al. "
+                       "2020, abstract; no curve public)"),
+    ), "crimson"),
     "icecube": ReferencePoints((
         ReferencePoint(11.0, 5e-4, "+", f"(11 MeV, 5e-4): {_ICECUBE_ORIGIN}"),
         ReferencePoint(9.0, 4e-4, "x", f"(9 MeV, 4e-4): {_ICECUBE_ORIGIN}"),

@@ -26,8 +26,10 @@ SECONDS_PER_DAY = 86400.0
 #: Avogadro constant [mol^-1] (SI 2019 exact value).
 AVOGADRO_PER_MOL = 6.02214076e23
 
-#: Weak mixing angle sin^2 theta_W, low-energy MS-bar value (PDG 2024, Electroweak model
-#: review, running to q^2 -> 0); the default for neutrino-electron scattering at MeV energies.
+#: Weak mixing angle sin^2 theta_W, low-energy MS-bar value (running to q^2 -> 0):
+#: 0.23867 +- 0.00016, J. Erler, M. J. Ramsey-Musolf, PRD 72, 073003 (2005), abstract (the
+#: Thomson-limit update 0.23868(5)(2), J. Erler, R. Ferro-Hernandez, JHEP 03 (2018) 196,
+#: agrees); the tree-level convention for neutrino-electron scattering at MeV energies.
 SIN2_THETA_W_LOW_ENERGY = 0.23867
 #: Weak mixing angle sin^2 theta_W(M_Z), MS-bar (PDG 2024); selectable alternative.
 SIN2_THETA_W_MZ = 0.23121
