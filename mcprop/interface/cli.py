@@ -42,9 +42,11 @@ def _cmd_predict(args) -> int:
 
     try:
         with np.errstate(all="ignore"):
-            result = predict(args.mass_MeV, args.g, args.flavour, not args.no_interference,
+            # without --flavour, predict's default (mcprop.physics.flavour, one definition)
+            flavour = {} if args.flavour is None else {"flavour": args.flavour}
+            result = predict(args.mass_MeV, args.g, interference=not args.no_interference,
                              lines=tuple(args.lines.split(",")), composition=args.composition,
-                             radiative_corrections=not args.tree_level)
+                             radiative_corrections=not args.tree_level, **flavour)
     except ValueError as exc:
         raise UserError(f"predict: {exc}") from None
     bad = [key for key, value in result.items() if not np.isfinite(value)]
@@ -153,8 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mass-MeV", type=float, required=True, dest="mass_MeV",
                    help="Z' mass [MeV]")
     p.add_argument("--g", type=float, required=True, help="Z' coupling g")
-    p.add_argument("--flavour", default="decoherent-vacuum",
-                   help="flavour model: equipartition, decoherent-vacuum, decoherent-msw, pee")
+    p.add_argument("--flavour",
+                   help="flavour model: equipartition, decoherent-vacuum, decoherent-msw, pee "
+                        "(default decoherent-msw: adiabatic MSW over the B16 7Be profile)")
     p.add_argument("--no-interference", action="store_true",
                    help="drop the SM-Z' interference term")
     p.add_argument("--lines", default="862keV",

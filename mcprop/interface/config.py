@@ -58,7 +58,12 @@ from mcprop.inference.results import MAGNETIC_MOMENT, STANDARD_MODEL, mass_grid_
 from mcprop.inference.sampler import SamplerSettings
 from mcprop.inference.spectrum import SpectrumMeasurement, borexino_phase2_spectrum
 from mcprop.interface.errors import UserError
-from mcprop.physics.flavour import FLAVOUR_MODELS, DecoherentMSW, load_solar_profile
+from mcprop.physics.flavour import (
+    DEFAULT_FLAVOUR_MODEL,
+    FLAVOUR_MODELS,
+    DecoherentMSW,
+    load_solar_profile,
+)
 from mcprop.physics.kernels import DetectorResponse
 from mcprop.physics.magnetic_moment import MOMENT_SCHEMES
 from mcprop.physics.scattering import MODELS, U1Model, t_max_MeV
@@ -185,7 +190,7 @@ class Physics:
     model: str = key(default_of(ScanPlan, "model").name,
                      choices=(*MODELS, MAGNETIC_MOMENT, STANDARD_MODEL))
     moments: str | None = key(None, choices=tuple(MOMENT_SCHEMES))
-    flavour_model: str = key("decoherent-vacuum", choices=tuple(FLAVOUR_MODELS))
+    flavour_model: str = key(DEFAULT_FLAVOUR_MODEL, choices=tuple(FLAVOUR_MODELS))
     interference: bool = key(default_of(ScanPlan, "interference"))
     radiative_corrections: bool = key(True)
     composition: str = key("gs98", choices=COMPOSITIONS)
