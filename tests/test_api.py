@@ -44,6 +44,21 @@ def test_public_names_are_documented():
         assert "Examples" in getattr(mcprop, name).__doc__
 
 
+def test_repr_is_a_one_line_summary(tiny_run):
+    """A notebook cell shows what the result is, not its config and every point's draws."""
+    r = mcprop.load(tiny_run)
+    converged = sum(line.rstrip().endswith("True")
+                    for line in (tiny_run / "limits.csv").read_text().splitlines()
+                    if not line.startswith("#"))
+    text = repr(r)
+    assert "\n" not in text and len(text) < 250, text
+    assert text == (f"<ScanResult 'tiny': L_mu - L_tau Z' limits, 3 masses 0.1-100 MeV, "
+                    f"3/3 done, {converged} converged, seed 7, in {tiny_run}>")
+    unsaved = mcprop.ScanResult(r.config, r.masses_MeV, r.results[:1], r.config_hash)
+    assert repr(unsaved).endswith("1/3 done, " f"{int(r.results[0].converged)} converged, "
+                                  "seed 7>")
+
+
 def test_mass_result_record_round_trip_and_checks(tiny_run):
     record = json.loads((tiny_run / "results" / "m000.json").read_text())
     record.pop("run")

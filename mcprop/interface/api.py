@@ -116,6 +116,26 @@ class ScanResult:
     run_dir: Path | None = None
     manifest: dict = field(default_factory=dict, repr=False)
 
+    def __repr__(self) -> str:
+        """One line: name, kind of run, points finished and converged, seed, directory.
+
+        >>> mcprop.load("runs/output/borexino-phase1")                    # doctest: +SKIP
+        <ScanResult 'borexino-phase1': L_mu - L_tau Z' limits, 50 masses 0.01-1e+03 MeV,
+        50/50 done, 50 converged, seed 20200731, in runs/output/borexino-phase1>
+        """
+        physics = self.config["physics"]
+        if self.is_fit:
+            kind = "Standard-Model fit, 1 point"
+        elif not self.has_masses:
+            kind = f"magnetic-moment limits ({physics['moments']}), 1 point"
+        else:
+            masses = self.masses_MeV
+            kind = (f"{model_label(physics['model'])} Z' limits, {len(masses)} masses "
+                    f"{masses.min():.3g}-{masses.max():.3g} MeV")
+        where = f", in {self.run_dir}" if self.run_dir is not None else ""
+        return (f"<ScanResult {self.name!r}: {kind}, {len(self.results)}/{self.n_points} done, "
+                f"{sum(r.converged for r in self.results)} converged, seed {self.seed}{where}>")
+
     @property
     def name(self) -> str:
         return self.config["name"]
