@@ -39,8 +39,8 @@ def test_notebook_session(tiny_run, tmp_path):
 
 
 def test_public_names_are_documented():
-    assert {"run", "load", "ScanResult"} <= set(dir(mcprop))
-    for name in ("run", "load", "ScanResult"):
+    assert {"run", "load", "read_config", "ScanResult"} <= set(dir(mcprop))
+    for name in ("run", "load", "read_config", "ScanResult"):
         assert "Examples" in getattr(mcprop, name).__doc__
 
 

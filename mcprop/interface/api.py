@@ -429,9 +429,10 @@ def run(config: Path | str | Mapping, out: Path | str | None = None, *, workers:
 
     Parameters
     ----------
-    config : path or dict
-        A run config (TOML file) or the same content as a dict (relative paths resolve
-        against the current folder).
+    config : path, name or dict
+        A run config (TOML file), the name of a shipped config (``"borexino-phase1"``) or
+        the same content as a dict (relative paths resolve against the current folder;
+        :func:`mcprop.read_config` reads a file into a dict with absolute paths).
     out : path, optional
         Write the run directory here (each mass as soon as it finishes). Without it,
         nothing is written.

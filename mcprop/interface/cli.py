@@ -171,7 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="sample the posterior over the mass grid of a run config "
                                    "(the one posterior of a magnetic-moment run)")
-    p.add_argument("config", type=Path, help="run config (TOML)")
+    p.add_argument("config", type=Path, help="run config (TOML), or the name of a shipped one "
+                                             "(borexino-phase1, models/b-l: a file of runs/ "
+                                             "without .toml)")
     p.add_argument("--out", type=Path, help="run directory (default: the config's output)")
     p.add_argument("--workers", type=_positive_int, default=2, help="parallel workers")
     p.add_argument("--executor", choices=("local", "dask"), default="local",

@@ -58,6 +58,7 @@ from mcprop.inference.results import MAGNETIC_MOMENT, STANDARD_MODEL, mass_grid_
 from mcprop.inference.sampler import SamplerSettings
 from mcprop.inference.spectrum import SpectrumMeasurement, borexino_phase2_spectrum
 from mcprop.interface.errors import UserError
+from mcprop.interface.shipped import find_config, output_here
 from mcprop.physics.flavour import (
     DEFAULT_FLAVOUR_MODEL,
     FLAVOUR_MODELS,
@@ -774,18 +775,59 @@ def config_hash(resolved: dict[str, Any]) -> str:
 
 
 def load_config(path: Path | str, overrides: Mapping | None = None) -> RunConfig:
-    """Read, validate and resolve the run config in the file ``path``; build its plan.
+    """Read, validate and resolve the run config in the file ``path`` (or the shipped config
+    of that name, see :mod:`mcprop.interface.shipped`); build its plan.
 
     ``overrides`` is a nested mapping merged into the document before it is read (e.g.
     ``{"sampler": {"seed": 5}, "output": {"directory": "/abs/dir"}}``); relative paths in
     it resolve against the config's folder like those of the file.
     """
+    path, document = _config_file(path)
+    return _resolve(document, path.parent, str(path), path, overrides)
+
+
+def read_config(path: Path | str) -> dict[str, Any]:
+    """The run config document in the file ``path`` (or the shipped config of that name) as
+    a dict to edit and pass to :func:`mcprop.run`: checked like a run's config, its relative
+    paths made absolute as a run resolves them (against the file's folder), the keys it
+    leaves out left out (their defaults apply when it runs).
+
+    Examples
+    --------
+    >>> d = mcprop.read_config("borexino-phase1")        # or "runs/borexino-phase1.toml"
+    >>> d["mass_grid"]["n_masses"] = 10
+    >>> r = mcprop.run(d)                                                # doctest: +SKIP
+    """
+    path, document = _config_file(path)
     try:
+        schema = _schema(document, path.parent, None)
+        _plan(schema)
+    except ConfigError as exc:
+        raise _user_error(str(path), exc) from None
+    return _as_written(document, _document(schema))
+
+
+def _as_written(written: Any, read: Any) -> Any:
+    """The values of the document ``read`` at the keys (and list entries) of ``written``."""
+    if isinstance(written, Mapping):
+        return {name: _as_written(value, read[name]) for name, value in written.items()}
+    if isinstance(written, list):
+        return [_as_written(*pair) for pair in zip(written, read, strict=True)]
+    return read
+
+
+def _config_file(config: Path | str) -> tuple[Path, dict[str, Any]]:
+    """The path and TOML document of the run config ``config`` (a file or a shipped name);
+    a shipped config named writes its run under the current folder (``output_here``)."""
+    try:
+        path, name = find_config(config)
         path = resolve_path(path)
         document = read_toml(path)
     except InputFileError as exc:
         raise UserError(str(exc)) from None
-    return _resolve(document, path.parent, str(path), path, overrides)
+    if name is not None:
+        document["output"]["directory"] = output_here(name, document["output"]["directory"])
+    return path, document
 
 
 def config_from_dict(document: Mapping, base_dir: Path | str, name_for_errors: str = "<dict>",
@@ -815,23 +857,31 @@ def _merged(document: Mapping, overrides: Mapping) -> dict:
 def _resolve(document: Any, base_dir: Path, source: str, path: Path,
              overrides: Mapping | None) -> RunConfig:
     try:
-        if not isinstance(document, Mapping):
-            raise ConfigError("", f"must be a table of keys, got {brief_repr(document)}")
-        if overrides is not None:
-            if not isinstance(overrides, Mapping):
-                raise ConfigError("", f"overrides must be a table of keys, got "
-                                      f"{brief_repr(overrides)}")
-            document = _merged(document, overrides)
-        version = document.get("schema_version")
-        if type(version) is not int or version != SCHEMA_VERSION:
-            raise ConfigError("schema_version", f"must be {SCHEMA_VERSION}, got "
-                                                f"{brief_repr(version)}")
-        schema = _read_section(RunSchema, document, "", base_dir)
-        resolved, plan = _plan(schema)
+        resolved, plan = _plan(_schema(document, base_dir, overrides))
     except ConfigError as exc:
-        raise UserError(": ".join(part for part in (printable(source), exc.key, exc.reason)
-                                  if part)) from None
+        raise _user_error(source, exc) from None
     return RunConfig(path, resolved, plan)
+
+
+def _schema(document: Any, base_dir: Path, overrides: Mapping | None) -> RunSchema:
+    """The sections of ``document`` with ``overrides`` merged in (ConfigError if bad)."""
+    if not isinstance(document, Mapping):
+        raise ConfigError("", f"must be a table of keys, got {brief_repr(document)}")
+    if overrides is not None:
+        if not isinstance(overrides, Mapping):
+            raise ConfigError("", f"overrides must be a table of keys, got "
+                                  f"{brief_repr(overrides)}")
+        document = _merged(document, overrides)
+    version = document.get("schema_version")
+    if type(version) is not int or version != SCHEMA_VERSION:
+        raise ConfigError("schema_version", f"must be {SCHEMA_VERSION}, got "
+                                            f"{brief_repr(version)}")
+    return _read_section(RunSchema, document, "", base_dir)
+
+
+def _user_error(source: str, exc: ConfigError) -> UserError:
+    return UserError(": ".join(part for part in (printable(source), exc.key, exc.reason)
+                               if part))
 
 
 def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
