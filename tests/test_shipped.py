@@ -1,6 +1,8 @@
-"""Configs as dicts and shipped configs by name: read_config, `mcprop run NAME`, and the
-package data that carries runs/ and priors/ into a wheel."""
+"""A newcomer's first hour: configs as dicts and shipped configs by name (read_config,
+`mcprop run NAME`, the package data that carries runs/ and priors/ into a wheel), and the
+optional dependencies (extras) named when they are missing."""
 
+import sys
 import tomllib
 from pathlib import Path
 
@@ -11,7 +13,7 @@ from conftest import DATA, REPO
 import mcprop
 from mcprop.interface import runner
 from mcprop.interface.config import config_from_dict, load_config
-from mcprop.interface.errors import UserError
+from mcprop.interface.errors import EXTRAS, UserError
 from mcprop.interface.shipped import CONFIG_PATTERNS, shipped_names, shipped_root
 
 
@@ -92,3 +94,47 @@ def test_every_config_and_prior_is_package_data():
     assert shipped_root() == REPO  # a source tree: the repository
     assert len(shipped_names()) == len(configs) > 40
     assert all(Path(name).suffix == "" for name in shipped_names())
+
+
+# --- optional dependencies (extras) -------------------------------------------------------
+
+
+def _one_line(out, *needles):
+    assert out.returncode == 2 and out.stdout == "" and "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_the_dask_executor_without_dask_names_the_extra(cli, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+    out = cli("run", DATA / "tiny.toml", "--out", tmp_path / "x", "--executor", "dask",
+              "--quiet")
+    _one_line(out, "dask executor", 'pip install "mcprop[dask]"')
+    assert not (tmp_path / "x").exists()
+    with pytest.raises(UserError, match=r"mcprop\[dask\]"):
+        mcprop.run(DATA / "tiny.toml", tmp_path / "y", executor="dask")
+    assert not (tmp_path / "y").exists()
+
+
+def test_hepdata_without_hepdata_lib_names_the_extra(cli, tiny_run, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "hepdata_lib", None)
+    _one_line(cli("export", tiny_run, "--format", "hepdata"), 'pip install "mcprop[hepdata]"')
+    _one_line(cli("export", tiny_run, "--format", "hepdata-submission", "--out",
+                  tmp_path / "sub"), "--format hepdata-submission", "mcprop[hepdata]")
+    assert not (tmp_path / "sub").exists()
+    r = mcprop.load(tiny_run)
+    for call in (r.to_hepdata_table, lambda: r.to_hepdata(tmp_path / "sub2")):
+        with pytest.raises(UserError, match=r"needs hepdata_lib.*mcprop\[hepdata\]"):
+            call()
+    assert sorted(tmp_path.iterdir()) == []
+
+
+def test_extras_of_pyproject_are_the_optional_modules():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    required = " ".join(project["dependencies"]).lower()
+    assert "dask" not in required and "hepdata" not in required and "netcdf4" in required
+    extras = project["optional-dependencies"]
+    assert set(EXTRAS) <= set(extras) and extras["all"] == ["mcprop[dask,hepdata]"]
+    assert "mcprop[all]" in extras["test"]

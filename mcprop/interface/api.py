@@ -37,7 +37,7 @@ from mcprop.inference.results import (
     MomentResult,
     result_type,
 )
-from mcprop.interface.errors import UserError
+from mcprop.interface.errors import UserError, require_extra
 
 log = logging.getLogger("mcprop")
 
@@ -320,6 +320,7 @@ class ScanResult:
         from mcprop.interface.formats import hepdata_text
 
         self._need_masses("a HEPData table")
+        require_extra("hepdata", "a HEPData table")
         return hepdata_text(self.provenance(), self.config, self.rows())
 
     def to_hepdata(self, directory: Path | str) -> Path:
@@ -331,6 +332,7 @@ class ScanResult:
         from mcprop.interface.formats import hepdata_submission
 
         self._need_masses("a HEPData submission")
+        require_extra("hepdata", "a HEPData submission")
         with tempfile.TemporaryDirectory() as folder:
             plot = Path(folder) / "limit_curve.png"
             self.plot(plot)
