@@ -799,12 +799,8 @@ def read_config(path: Path | str) -> dict[str, Any]:
     >>> r = mcprop.run(d)                                                # doctest: +SKIP
     """
     path, document = _config_file(path)
-    try:
-        schema = _schema(document, path.parent, None)
-        _plan(schema)
-    except ConfigError as exc:
-        raise _user_error(str(path), exc) from None
-    return _as_written(document, _document(schema))
+    _resolve(document, path.parent, str(path), path, None)  # checked as a run reads it
+    return _as_written(document, _document(_read_section(RunSchema, document, "", path.parent)))
 
 
 def _as_written(written: Any, read: Any) -> Any:
@@ -857,31 +853,23 @@ def _merged(document: Mapping, overrides: Mapping) -> dict:
 def _resolve(document: Any, base_dir: Path, source: str, path: Path,
              overrides: Mapping | None) -> RunConfig:
     try:
-        resolved, plan = _plan(_schema(document, base_dir, overrides))
+        if not isinstance(document, Mapping):
+            raise ConfigError("", f"must be a table of keys, got {brief_repr(document)}")
+        if overrides is not None:
+            if not isinstance(overrides, Mapping):
+                raise ConfigError("", f"overrides must be a table of keys, got "
+                                      f"{brief_repr(overrides)}")
+            document = _merged(document, overrides)
+        version = document.get("schema_version")
+        if type(version) is not int or version != SCHEMA_VERSION:
+            raise ConfigError("schema_version", f"must be {SCHEMA_VERSION}, got "
+                                                f"{brief_repr(version)}")
+        schema = _read_section(RunSchema, document, "", base_dir)
+        resolved, plan = _plan(schema)
     except ConfigError as exc:
-        raise _user_error(source, exc) from None
+        raise UserError(": ".join(part for part in (printable(source), exc.key, exc.reason)
+                                  if part)) from None
     return RunConfig(path, resolved, plan)
-
-
-def _schema(document: Any, base_dir: Path, overrides: Mapping | None) -> RunSchema:
-    """The sections of ``document`` with ``overrides`` merged in (ConfigError if bad)."""
-    if not isinstance(document, Mapping):
-        raise ConfigError("", f"must be a table of keys, got {brief_repr(document)}")
-    if overrides is not None:
-        if not isinstance(overrides, Mapping):
-            raise ConfigError("", f"overrides must be a table of keys, got "
-                                  f"{brief_repr(overrides)}")
-        document = _merged(document, overrides)
-    version = document.get("schema_version")
-    if type(version) is not int or version != SCHEMA_VERSION:
-        raise ConfigError("schema_version", f"must be {SCHEMA_VERSION}, got "
-                                            f"{brief_repr(version)}")
-    return _read_section(RunSchema, document, "", base_dir)
-
-
-def _user_error(source: str, exc: ConfigError) -> UserError:
-    return UserError(": ".join(part for part in (printable(source), exc.key, exc.reason)
-                               if part))
 
 
 def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
