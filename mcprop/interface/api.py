@@ -18,6 +18,7 @@ The command line (``mcprop run``, ``export``, ``plot``, ``corner``, ``diagnose``
 layer over these functions.
 """
 
+import html
 import logging
 import os
 import re
@@ -40,6 +41,9 @@ from mcprop.inference.results import (
 from mcprop.interface.errors import UserError, require_extra
 
 log = logging.getLogger("mcprop")
+
+#: Rows of the limits a notebook shows under a ScanResult (``_repr_html_``).
+HTML_ROWS = 10
 
 
 def model_label(model: str) -> str:
@@ -135,6 +139,14 @@ class ScanResult:
         where = f", in {self.run_dir}" if self.run_dir is not None else ""
         return (f"<ScanResult {self.name!r}: {kind}, {len(self.results)}/{self.n_points} done, "
                 f"{sum(r.converged for r in self.results)} converged, seed {self.seed}{where}>")
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the summary line above the first rows of the limits."""
+        limits = self.limits
+        head = limits.head(HTML_ROWS)
+        rest = (f"<p>{len(head)} of {len(limits)} rows; all in <code>.limits</code></p>"
+                if len(head) < len(limits) else "")
+        return f"<p><code>{html.escape(repr(self))}</code></p>{head.to_html(index=False)}{rest}"
 
     @property
     def name(self) -> str:
