@@ -4,20 +4,23 @@
 >>> r = mcprop.run("runs/borexino-phase1.toml")     # sample; returns a ScanResult
 >>> r.limits                                        # pandas DataFrame of g_90(m)
 >>> same = mcprop.load("runs/output/borexino-phase1")   # a run directory of the CLI
+>>> d = mcprop.read_config("borexino-phase1")      # a shipped config as a dict, to edit
 
-``run``, ``load`` and ``ScanResult`` are imported on first use, so that importing the
-package (and starting the command line) stays fast.
+``run``, ``load``, ``read_config`` and ``ScanResult`` are imported on first use, so that
+importing the package (and starting the command line) stays fast.
 """
 
+import importlib
+
 __version__ = "0.2.0"
-__all__ = ["ScanResult", "load", "run"]
+#: The public names and the modules of mcprop.interface that define them.
+_PUBLIC = {"ScanResult": "api", "load": "api", "read_config": "config", "run": "api"}
+__all__ = sorted(_PUBLIC)
 
 
 def __getattr__(name: str):
-    if name in __all__:
-        from mcprop.interface import api
-
-        return getattr(api, name)
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(f"mcprop.interface.{_PUBLIC[name]}"), name)
     raise AttributeError(f"module 'mcprop' has no attribute {name!r}")
 
 

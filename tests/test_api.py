@@ -9,6 +9,7 @@ from conftest import DATA
 
 import mcprop
 from mcprop.inference.results import LIMIT_COLUMNS, MassResult, ResultError
+from mcprop.interface import api
 
 
 def _tiny_dict(**physics):
@@ -39,9 +40,30 @@ def test_notebook_session(tiny_run, tmp_path):
 
 
 def test_public_names_are_documented():
-    assert {"run", "load", "ScanResult"} <= set(dir(mcprop))
-    for name in ("run", "load", "ScanResult"):
+    assert {"run", "load", "read_config", "ScanResult"} <= set(dir(mcprop))
+    for name in ("run", "load", "read_config", "ScanResult"):
         assert "Examples" in getattr(mcprop, name).__doc__
+
+
+def test_repr_is_a_one_line_summary(tiny_run, monkeypatch):
+    """A notebook cell shows what the result is, not its config and every point's draws."""
+    r = mcprop.load(tiny_run)
+    converged = sum(line.rstrip().endswith("True")
+                    for line in (tiny_run / "limits.csv").read_text().splitlines()
+                    if not line.startswith("#"))
+    text = repr(r)
+    assert "\n" not in text and len(text) < 250, text
+    assert text == (f"<ScanResult 'tiny': L_mu - L_tau Z' limits, 3 masses 0.1-100 MeV, "
+                    f"3/3 done, {converged} converged, seed 7, in {tiny_run}>")
+    page = r._repr_html_()  # a notebook: the line above the limits table
+    assert page.startswith("<p><code>&lt;ScanResult &#x27;tiny&#x27;: L_mu - L_tau Z&#x27;")
+    assert page.count("<tr") == 1 + 3 and "rows; all in" not in page  # header, 3 masses
+    monkeypatch.setattr(api, "HTML_ROWS", 2)
+    page = r._repr_html_()
+    assert page.count("<tr") == 1 + 2 and "2 of 3 rows; all in <code>.limits</code>" in page
+    unsaved = mcprop.ScanResult(r.config, r.masses_MeV, r.results[:1], r.config_hash)
+    assert repr(unsaved).endswith("1/3 done, " f"{int(r.results[0].converged)} converged, "
+                                  "seed 7>")
 
 
 def test_mass_result_record_round_trip_and_checks(tiny_run):

@@ -65,7 +65,7 @@ def test_minimal_config_gets_the_documented_defaults():
     plan, resolved = config.plan, config.resolved
     assert plan.sampler == SamplerSettings()
     assert plan.coupling_prior == CouplingPrior("flat-g4", 10.0, None)
-    assert resolved["physics"] == {"model": "Lmu-Ltau", "flavour_model": "decoherent-vacuum",
+    assert resolved["physics"] == {"model": "Lmu-Ltau", "flavour_model": "decoherent-msw",
                                    "interference": True, "radiative_corrections": True,
                                    "composition": "gs98", "zprime_matter_potential": True,
                                    "sin2_theta_w": None, "solar_profile": None,

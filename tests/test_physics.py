@@ -427,7 +427,7 @@ def test_predict_lines_composition_and_corrections():
     for key in ("rate_sm_cpd100t", "rate_cpd100t"):
         assert both[key] == pytest.approx(parts[0][key] + parts[1][key], rel=1e-12)
     # B16 7Be fluxes, Vinyoles et al., ApJ 835, 202 (2017), Table 6: 4.50e9 / 4.93e9
-    gs98, agss = (predict(10.0, 0.0, composition=c_)["rate_sm_cpd100t"]
+    gs98, agss = (predict(10.0, 0.0, "decoherent-vacuum", composition=c_)["rate_sm_cpd100t"]
                   for c_ in ("gs98", "agss09met"))
     assert agss / gs98 == pytest.approx(4.50 / 4.93, rel=1e-12)
     # tree level: the closed-form rate with the low-energy sin^2 theta_W
@@ -435,7 +435,8 @@ def test_predict_lines_composition_and_corrections():
     sigma = _total_sigma_closed_form(E862, *sm_chiral_couplings())
     expected = (4.93e9 * BE7_862.branching * c.ELECTRONS_PER_100T_PSEUDOCUMENE * 86400
                 * (p @ sigma))
-    tree = predict(10.0, 0.0, radiative_corrections=False)["rate_sm_cpd100t"]
+    tree = predict(10.0, 0.0, "decoherent-vacuum",
+                   radiative_corrections=False)["rate_sm_cpd100t"]
     assert tree == pytest.approx(expected, rel=1e-10)
     for bad in ((), ("862keV", "862keV"), ("pep",)):
         with pytest.raises(ValueError, match="lines"):

@@ -199,7 +199,10 @@ def make_executor(kind: str = "local", workers: int = 2,
             yield None
             return
         for name in WORKER_MODULES:
-            importlib.import_module(name)
+            try:
+                importlib.import_module(name)
+            except ImportError:  # dask is optional (mcprop[dask]): workers do without it
+                pass
         pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
                                    initargs=(os.getpid(),))
         try:

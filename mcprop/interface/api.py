@@ -18,6 +18,7 @@ The command line (``mcprop run``, ``export``, ``plot``, ``corner``, ``diagnose``
 layer over these functions.
 """
 
+import html
 import logging
 import os
 import re
@@ -37,9 +38,12 @@ from mcprop.inference.results import (
     MomentResult,
     result_type,
 )
-from mcprop.interface.errors import UserError
+from mcprop.interface.errors import UserError, require_extra
 
 log = logging.getLogger("mcprop")
+
+#: Rows of the limits a notebook shows under a ScanResult (``_repr_html_``).
+HTML_ROWS = 10
 
 
 def model_label(model: str) -> str:
@@ -115,6 +119,34 @@ class ScanResult:
     config_hash: str
     run_dir: Path | None = None
     manifest: dict = field(default_factory=dict, repr=False)
+
+    def __repr__(self) -> str:
+        """One line: name, kind of run, points finished and converged, seed, directory.
+
+        >>> mcprop.load("runs/output/borexino-phase1")                    # doctest: +SKIP
+        <ScanResult 'borexino-phase1': L_mu - L_tau Z' limits, 50 masses 0.01-1e+03 MeV,
+        50/50 done, 50 converged, seed 20200731, in runs/output/borexino-phase1>
+        """
+        physics = self.config["physics"]
+        if self.is_fit:
+            kind = "Standard-Model fit, 1 point"
+        elif not self.has_masses:
+            kind = f"magnetic-moment limits ({physics['moments']}), 1 point"
+        else:
+            masses = self.masses_MeV
+            kind = (f"{model_label(physics['model'])} Z' limits, {len(masses)} masses "
+                    f"{masses.min():.3g}-{masses.max():.3g} MeV")
+        where = f", in {self.run_dir}" if self.run_dir is not None else ""
+        return (f"<ScanResult {self.name!r}: {kind}, {len(self.results)}/{self.n_points} done, "
+                f"{sum(r.converged for r in self.results)} converged, seed {self.seed}{where}>")
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the summary line above the first rows of the limits."""
+        limits = self.limits
+        head = limits.head(HTML_ROWS)
+        rest = (f"<p>{len(head)} of {len(limits)} rows; all in <code>.limits</code></p>"
+                if len(head) < len(limits) else "")
+        return f"<p><code>{html.escape(repr(self))}</code></p>{head.to_html(index=False)}{rest}"
 
     @property
     def name(self) -> str:
@@ -300,6 +332,7 @@ class ScanResult:
         from mcprop.interface.formats import hepdata_text
 
         self._need_masses("a HEPData table")
+        require_extra("hepdata", "a HEPData table")
         return hepdata_text(self.provenance(), self.config, self.rows())
 
     def to_hepdata(self, directory: Path | str) -> Path:
@@ -311,6 +344,7 @@ class ScanResult:
         from mcprop.interface.formats import hepdata_submission
 
         self._need_masses("a HEPData submission")
+        require_extra("hepdata", "a HEPData submission")
         with tempfile.TemporaryDirectory() as folder:
             plot = Path(folder) / "limit_curve.png"
             self.plot(plot)
@@ -409,9 +443,10 @@ def run(config: Path | str | Mapping, out: Path | str | None = None, *, workers:
 
     Parameters
     ----------
-    config : path or dict
-        A run config (TOML file) or the same content as a dict (relative paths resolve
-        against the current folder).
+    config : path, name or dict
+        A run config (TOML file), the name of a shipped config (``"borexino-phase1"``) or
+        the same content as a dict (relative paths resolve against the current folder;
+        :func:`mcprop.read_config` reads a file into a dict with absolute paths).
     out : path, optional
         Write the run directory here (each mass as soon as it finishes). Without it,
         nothing is written.

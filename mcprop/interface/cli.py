@@ -42,9 +42,11 @@ def _cmd_predict(args) -> int:
 
     try:
         with np.errstate(all="ignore"):
-            result = predict(args.mass_MeV, args.g, args.flavour, not args.no_interference,
+            # without --flavour, predict's default (mcprop.physics.flavour, one definition)
+            flavour = {} if args.flavour is None else {"flavour": args.flavour}
+            result = predict(args.mass_MeV, args.g, interference=not args.no_interference,
                              lines=tuple(args.lines.split(",")), composition=args.composition,
-                             radiative_corrections=not args.tree_level)
+                             radiative_corrections=not args.tree_level, **flavour)
     except ValueError as exc:
         raise UserError(f"predict: {exc}") from None
     bad = [key for key, value in result.items() if not np.isfinite(value)]
@@ -153,8 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mass-MeV", type=float, required=True, dest="mass_MeV",
                    help="Z' mass [MeV]")
     p.add_argument("--g", type=float, required=True, help="Z' coupling g")
-    p.add_argument("--flavour", default="decoherent-vacuum",
-                   help="flavour model: equipartition, decoherent-vacuum, decoherent-msw, pee")
+    p.add_argument("--flavour",
+                   help="flavour model: equipartition, decoherent-vacuum, decoherent-msw, pee "
+                        "(default decoherent-msw: adiabatic MSW over the B16 7Be profile)")
     p.add_argument("--no-interference", action="store_true",
                    help="drop the SM-Z' interference term")
     p.add_argument("--lines", default="862keV",
@@ -168,7 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="sample the posterior over the mass grid of a run config "
                                    "(the one posterior of a magnetic-moment run)")
-    p.add_argument("config", type=Path, help="run config (TOML)")
+    p.add_argument("config", type=Path, help="run config (TOML), or the name of a shipped one "
+                                             "(borexino-phase1, models/b-l: a file of runs/ "
+                                             "without .toml)")
     p.add_argument("--out", type=Path, help="run directory (default: the config's output)")
     p.add_argument("--workers", type=_positive_int, default=2, help="parallel workers")
     p.add_argument("--executor", choices=("local", "dask"), default="local",

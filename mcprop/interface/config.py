@@ -58,7 +58,13 @@ from mcprop.inference.results import MAGNETIC_MOMENT, STANDARD_MODEL, mass_grid_
 from mcprop.inference.sampler import SamplerSettings
 from mcprop.inference.spectrum import SpectrumMeasurement, borexino_phase2_spectrum
 from mcprop.interface.errors import UserError
-from mcprop.physics.flavour import FLAVOUR_MODELS, DecoherentMSW, load_solar_profile
+from mcprop.interface.shipped import find_config, output_here
+from mcprop.physics.flavour import (
+    DEFAULT_FLAVOUR_MODEL,
+    FLAVOUR_MODELS,
+    DecoherentMSW,
+    load_solar_profile,
+)
 from mcprop.physics.kernels import DetectorResponse
 from mcprop.physics.magnetic_moment import MOMENT_SCHEMES
 from mcprop.physics.scattering import MODELS, U1Model, t_max_MeV
@@ -185,7 +191,7 @@ class Physics:
     model: str = key(default_of(ScanPlan, "model").name,
                      choices=(*MODELS, MAGNETIC_MOMENT, STANDARD_MODEL))
     moments: str | None = key(None, choices=tuple(MOMENT_SCHEMES))
-    flavour_model: str = key("decoherent-vacuum", choices=tuple(FLAVOUR_MODELS))
+    flavour_model: str = key(DEFAULT_FLAVOUR_MODEL, choices=tuple(FLAVOUR_MODELS))
     interference: bool = key(default_of(ScanPlan, "interference"))
     radiative_corrections: bool = key(True)
     composition: str = key("gs98", choices=COMPOSITIONS)
@@ -769,18 +775,55 @@ def config_hash(resolved: dict[str, Any]) -> str:
 
 
 def load_config(path: Path | str, overrides: Mapping | None = None) -> RunConfig:
-    """Read, validate and resolve the run config in the file ``path``; build its plan.
+    """Read, validate and resolve the run config in the file ``path`` (or the shipped config
+    of that name, see :mod:`mcprop.interface.shipped`); build its plan.
 
     ``overrides`` is a nested mapping merged into the document before it is read (e.g.
     ``{"sampler": {"seed": 5}, "output": {"directory": "/abs/dir"}}``); relative paths in
     it resolve against the config's folder like those of the file.
     """
+    path, document = _config_file(path)
+    return _resolve(document, path.parent, str(path), path, overrides)
+
+
+def read_config(path: Path | str) -> dict[str, Any]:
+    """The run config document in the file ``path`` (or the shipped config of that name) as
+    a dict to edit and pass to :func:`mcprop.run`: checked like a run's config, its relative
+    paths made absolute as a run resolves them (against the file's folder), the keys it
+    leaves out left out (their defaults apply when it runs).
+
+    Examples
+    --------
+    >>> d = mcprop.read_config("borexino-phase1")        # or "runs/borexino-phase1.toml"
+    >>> d["mass_grid"]["n_masses"] = 10
+    >>> r = mcprop.run(d)                                                # doctest: +SKIP
+    """
+    path, document = _config_file(path)
+    _resolve(document, path.parent, str(path), path, None)  # checked as a run reads it
+    return _as_written(document, _document(_read_section(RunSchema, document, "", path.parent)))
+
+
+def _as_written(written: Any, read: Any) -> Any:
+    """The values of the document ``read`` at the keys (and list entries) of ``written``."""
+    if isinstance(written, Mapping):
+        return {name: _as_written(value, read[name]) for name, value in written.items()}
+    if isinstance(written, list):
+        return [_as_written(*pair) for pair in zip(written, read, strict=True)]
+    return read
+
+
+def _config_file(config: Path | str) -> tuple[Path, dict[str, Any]]:
+    """The path and TOML document of the run config ``config`` (a file or a shipped name);
+    a shipped config named writes its run under the current folder (``output_here``)."""
     try:
+        path, name = find_config(config)
         path = resolve_path(path)
         document = read_toml(path)
     except InputFileError as exc:
         raise UserError(str(exc)) from None
-    return _resolve(document, path.parent, str(path), path, overrides)
+    if name is not None:
+        document["output"]["directory"] = output_here(name, document["output"]["directory"])
+    return path, document
 
 
 def config_from_dict(document: Mapping, base_dir: Path | str, name_for_errors: str = "<dict>",

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from mcprop.interface.api import ScanResult, load
-from mcprop.interface.errors import UserError
+from mcprop.interface.errors import UserError, require_extra
 from mcprop.interface.formats import check_output, write_output
 
 log = logging.getLogger("mcprop")
@@ -39,6 +39,8 @@ def export_command(run_dir: Path, fmt: str, out: Path | None) -> int:
 
     Returns the exit code 0; bad input raises :class:`UserError`.
     """
+    if fmt.startswith("hepdata"):
+        require_extra("hepdata", f"--format {fmt}")
     scan = load(run_dir)
     if not scan.results:
         raise UserError(f"{scan.run_dir}: no finished results to export (results/ is empty)")

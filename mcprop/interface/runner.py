@@ -18,7 +18,7 @@ from mcprop.inference.results import FitResult, MassResult, MomentResult, Result
 from mcprop.inference.scan import make_executor, run_scan
 from mcprop.interface.api import ScanResult, chain_attrs
 from mcprop.interface.config import RunConfig
-from mcprop.interface.errors import UserError
+from mcprop.interface.errors import UserError, require_extra
 from mcprop.interface.store import RunDirectory, RunIdentity, now
 
 log = logging.getLogger("mcprop")
@@ -65,6 +65,8 @@ def run_config(config: RunConfig, write: bool = True, workers: int = 2,
         raise UserError(f"workers: must be an integer >= 1, got {workers!r}")
     if executor not in EXECUTORS:
         raise UserError(f"executor: must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+    if executor == "dask":
+        require_extra("dask", "the dask executor")
     if resume and force:
         raise UserError("resume and force: give one of them (resume continues the run, "
                         "force starts it again)")

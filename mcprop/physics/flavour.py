@@ -352,6 +352,10 @@ FLAVOUR_MODELS: dict[str, FlavourModel] = {
     m.name: m for m in (Equipartition(), DecoherentVacuum(), SurvivalProbability(),
                         DecoherentMSW())
 }
+#: The flavour model of configs, ``predict`` and ``mcprop predict`` unless told otherwise:
+#: decoherent mass states with adiabatic MSW weights over the B16-GS98 7Be production
+#: profile, the physical picture for 7Be neutrinos (docs/physics.md secs. 7-8).
+DEFAULT_FLAVOUR_MODEL = DecoherentMSW.name
 
 
 def flavour_model(name: str) -> FlavourModel:

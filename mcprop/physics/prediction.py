@@ -6,6 +6,7 @@ import numpy as np
 
 from mcprop.physics.flavour import (
     BOREXINO_PHASE1_P_EE,
+    DEFAULT_FLAVOUR_MODEL,
     NUFIT_5_0_NO_CENTRAL,
     DecoherentMSW,
     flavour_model,
@@ -15,7 +16,7 @@ from mcprop.physics.scattering import LMU_LTAU, coupling_product_MeV2
 from mcprop.physics.solar import BE7_LINES, b16_flux_cm2s
 
 
-def predict(mass_MeV: float, g: float, flavour: str = "decoherent-vacuum",
+def predict(mass_MeV: float, g: float, flavour: str = DEFAULT_FLAVOUR_MODEL,
             interference: bool = True, lines: Sequence[str] = ("862keV",),
             composition: str = "gs98", radiative_corrections: bool = True) -> dict[str, float]:
     """Flavour probabilities, SM and Z' rates and the new-physics fraction for L_mu - L_tau.
@@ -28,7 +29,7 @@ def predict(mass_MeV: float, g: float, flavour: str = "decoherent-vacuum",
     mass_MeV, g : float
         Z' mass [MeV] (> 0) and coupling (>= 0).
     flavour : str
-        Flavour model name.
+        Flavour model name (default ``decoherent-msw``).
     interference : bool
         Keep the SM-Z' interference.
     lines : sequence of str
