@@ -398,6 +398,9 @@ def _csv_table(path: str, key_name: str) -> tuple[list[str], np.ndarray]:
     if len(rows) < 2 or rows[0][0].strip() != "nh":
         raise ConfigError(key_name, f"{path}: needs a header starting with 'nh' and rows")
     header = [name.strip() for name in rows[0]]
+    twice = sorted({name for name in header if header.count(name) > 1})
+    if twice:
+        raise ConfigError(key_name, f"{path}: the header names the column {twice[0]!r} twice")
     try:
         table = np.array(rows[1:], dtype=float)
     except ValueError as exc:
@@ -940,25 +943,32 @@ MOMENT_PARAMETERS = frozenset({*PARAMETER_NAMES, *PARAMETER_NAMES.values(), "mu_
 
 
 def _check_datasets(sections: tuple) -> None:
-    """ConfigError where two likelihood terms come from the same data: a P_ee from the data of
-    a rate or spectrum (unless ``allow_shared_dataset``), or a rate and a spectrum."""
-    rate_datasets = {m.dataset: m.name for m in sections
-                     if isinstance(m, Rate | RelativeRate) and m.dataset is not None}
-    spectrum_datasets = {m.dataset: m.name for m in sections
-                         if isinstance(m, Spectrum) and m.dataset is not None}
+    """ConfigError where two likelihood terms count the same events: the events of a
+    ``dataset`` enter through one rate, relative-rate or spectrum measurement, except that a
+    data set may give rates of several lines and no spectrum; a P_ee derived from a data set
+    that gives a rate or spectrum needs ``allow_shared_dataset``."""
+    counted: dict[str, list[int]] = {}
     for i, m in enumerate(sections):
-        if isinstance(m, Spectrum) and m.dataset in rate_datasets:
+        if not isinstance(m, SurvivalProbability) and m.dataset is not None:
+            counted.setdefault(m.dataset, []).append(i)
+    for i, m in enumerate(sections):
+        if isinstance(m, SurvivalProbability):
+            if m.dataset in counted and not m.allow_shared_dataset:
+                raise ConfigError(f"measurements[{i}].dataset",
+                                  f"{m.dataset!r} is also the dataset of the measurement "
+                                  f"{sections[counted[m.dataset][0]].name!r}: a P_ee derived "
+                                  f"from the same data counts them twice (set "
+                                  f"allow_shared_dataset = true, with the reason, if the two "
+                                  f"are independent)")
+            continue
+        earlier = [sections[j] for j in counted.get(m.dataset, ()) if j < i]
+        spectra = [e for e in earlier if isinstance(e, Spectrum)]
+        if earlier and (spectra or isinstance(m, Spectrum)):
+            other = earlier[0] if isinstance(m, Spectrum) else spectra[0]
             raise ConfigError(f"measurements[{i}].dataset",
-                              f"{m.dataset!r} is also the dataset of the rate measurement "
-                              f"{rate_datasets[m.dataset]!r}: the spectrum already holds "
-                              f"that rate, so both count the same events twice")
-        shared = rate_datasets.get(m.dataset) or spectrum_datasets.get(m.dataset)
-        if isinstance(m, SurvivalProbability) and shared and not m.allow_shared_dataset:
-            raise ConfigError(f"measurements[{i}].dataset",
-                              f"{m.dataset!r} is also the dataset of the measurement "
-                              f"{shared!r}: a P_ee derived from the same data counts them "
-                              f"twice (set allow_shared_dataset = true, with the reason, if "
-                              f"the two are independent)")
+                              f"{m.dataset!r} is also the dataset of the {other.kind} "
+                              f"measurement {other.name!r}: a spectrum holds every event of "
+                              f"its dataset, so both count the same events twice")
 
 
 def _fixed(priors, names: tuple[str, ...]):

@@ -1,0 +1,169 @@
+"""A corpus of hostile inputs, second round: inputs that gave silent wrong numbers, hangs,
+tracebacks or misleading messages. Each is refused with one error line (exit code 2, or the
+API's exception), no traceback, and leaves existing files as they were.
+
+The command line runs in-process (``cli.main``); real processes only where signals or dask
+need them.
+"""
+
+from pathlib import Path
+
+import pytest
+import tomli_w
+from conftest import REPO
+
+from mcprop.interface.cli import main
+
+PRIORS = REPO / "priors"
+PACKAGE_DATA = REPO / "mcprop/physics/data"
+SPECTRAL_PRIORS = [str(PRIORS / name) for name in (
+    "nufit-5.0-no.toml", "ssm-b16-gs98.toml", "ssm-b16-gs98-pp-pep.toml",
+    "ssm-b16-gs98-cno-b8.toml", "borexino-phase2-backgrounds.toml")]
+SPECTRUM = {"kind": "spectrum", "name": "Phase-II spectrum", "nh_range": [110, 949],
+            "bin_width_nh": 20, "dataset": "borexino-phase2",
+            "source": "Borexino, Nature 562, 505 (2018)"}
+
+
+@pytest.fixture
+def cli(capsys):
+    """``mcprop ARGS`` run in-process: (exit code, stdout, stderr)."""
+    capsys.readouterr()
+
+    def call(*args):
+        code = main([str(arg) for arg in args])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+    return call
+
+
+def snapshot(root: Path) -> dict:
+    """Bytes of every regular file under ``root``; other entries by name only."""
+    return {str(p.relative_to(root)): p.read_bytes() if p.is_file() and not p.is_symlink()
+            else "other" for p in sorted(root.rglob("*"))}
+
+
+def assert_one_line_error(result, *needles):
+    """Exit code 2 and a single 'mcprop: error:' line holding every needle, nothing else."""
+    code, out, err = result
+    assert "Traceback" not in err, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("mcprop: error: "), lines[0]
+    for needle in needles:
+        assert str(needle) in lines[0], f"{needle!r} not in {lines[0]!r}"
+    assert code == 2, err
+    assert out == ""
+
+
+def write_config(tmp_path: Path, doc: dict, name: str = "bad.toml") -> Path:
+    path = tmp_path / name
+    path.write_bytes(tomli_w.dumps(doc).encode())
+    return path
+
+
+# --- spectral inputs: the data must be a measurement of every bin fitted --------------------
+
+def fit_document(tmp_path: Path, **spectrum) -> dict:
+    """A Standard-Model fit of the Phase-II spectrum in 42 bins of 20 N_h, sampled briefly
+    (so that on code that accepts a bad input the test ends fast, and fails)."""
+    return {"schema_version": 1, "name": "fit",
+            "physics": {"model": "standard-model", "flavour_model": "decoherent-vacuum"},
+            "priors": {"files": SPECTRAL_PRIORS},
+            "measurements": [{**SPECTRUM, **spectrum}],
+            "sampler": {"seed": 3, "n_walkers": 48, "chunk_steps": 5, "max_steps": 5,
+                        "min_kept_tau": 0, "burn_in_tau": 0, "checkpoint_interval_s": 0.0},
+            "output": {"directory": str(tmp_path / "out")}}
+
+
+def package_table(name: str) -> tuple[list[str], list[list[str]]]:
+    """Comment lines and rows (fields) of a package-data CSV table."""
+    lines = (PACKAGE_DATA / name).read_text().splitlines()
+    return ([line for line in lines if line.startswith("#")],
+            [line.split(",") for line in lines if not line.startswith("#")])
+
+
+def spectrum_table(tmp_path: Path, edit) -> str:
+    """The Phase-II spectrum as a CSV ``nh,counts`` with ``edit(rows)`` applied ({nh: count})."""
+    _, rows = package_table("borexino_phase2_spectrum.csv")
+    counts = {int(r[0]): r[1] for r in rows[1:]}
+    edit(counts)
+    path = tmp_path / "spectrum.csv"
+    path.write_text("nh,counts\n" + "".join(f"{nh},{c}\n" for nh, c in counts.items()))
+    return str(path)
+
+
+def backgrounds_table(tmp_path: Path, edit) -> str:
+    """The Phase-II background table with ``edit(header, rows)`` applied."""
+    comments, rows = package_table("borexino_phase2_backgrounds.csv")
+    header, body = rows[0], rows[1:]
+    edit(header, body)
+    path = tmp_path / "backgrounds.csv"
+    path.write_text("\n".join([*comments, ",".join(header), *map(",".join, body)]) + "\n")
+    return str(path)
+
+
+def only(low: int, high: int):
+    def edit(counts):
+        for nh in list(counts):
+            if not low <= nh <= high:
+                del counts[nh]
+    return edit
+
+
+def _set(counts, values):
+    counts.update(values)
+
+
+def duplicate_column(header, body):
+    header[2] = header[1]  # c14,c14: the second used to win
+
+
+def zero_column(header, body):
+    column = header.index("kr85")
+    for row in body:
+        row[column] = "0"
+
+
+SPECTRAL_CASES = {
+    "a spectrum of N_h 300-400 only": (
+        lambda tmp_path: {"spectrum_file": spectrum_table(tmp_path, only(300, 400))},
+        ["measurements[0]", "N_h range 110-949", "outside the spectrum's 300-400"]),
+    "a negative unit bin hidden by rebinning": (
+        lambda tmp_path: {"spectrum_file": spectrum_table(
+            tmp_path, lambda c: _set(c, {300: -3, 301: int(c[301]) + int(c[300]) + 3}))},
+        ["measurements[0]", "spectrum counts", "N_h = 300", "is negative"]),
+    "fractional unit bins that add up to an integer": (
+        lambda tmp_path: {"spectrum_file": spectrum_table(
+            tmp_path, lambda c: _set(c, {300: f"{c[300]}.5", 301: f"{int(c[301]) - 1}.5"}))},
+        ["measurements[0]", "N_h = 300", "not an integer"]),
+    "a count of 1e300": (
+        lambda tmp_path: {"spectrum_file": spectrum_table(tmp_path, lambda c: _set(
+            c, {500: "1e300"}))},
+        ["measurements[0]", "N_h = 500", "above the plausible"]),
+    "a background column named twice": (
+        lambda tmp_path: {"backgrounds_file": backgrounds_table(tmp_path, duplicate_column)},
+        ["measurements[0].backgrounds_file", "backgrounds.csv", "'c14' twice"]),
+    "an all-zero background shape": (
+        lambda tmp_path: {"backgrounds_file": backgrounds_table(tmp_path, zero_column)},
+        ["measurements[0]", "background 'kr85'", "0 in every unit bin of N_h 110-949"]),
+}
+
+
+@pytest.mark.parametrize("case", SPECTRAL_CASES)
+def test_spectral_input_refused(cli, tmp_path, case):
+    make, needles = SPECTRAL_CASES[case]
+    config = write_config(tmp_path, fit_document(tmp_path, **make(tmp_path)))
+    before = snapshot(tmp_path)
+    result = cli("run", config, "--out", tmp_path / "run", "--quiet", "--workers", 1)
+    assert_one_line_error(result, config, *needles)
+    assert snapshot(tmp_path) == before
+
+
+def test_the_same_spectrum_twice_in_one_dataset(cli, tmp_path):
+    doc = fit_document(tmp_path)
+    doc["measurements"].append({**SPECTRUM, "name": "Phase-II spectrum again"})
+    config = write_config(tmp_path, doc)
+    result = cli("run", config, "--out", tmp_path / "run", "--quiet", "--workers", 1)
+    assert_one_line_error(result, "measurements[1].dataset", "'Phase-II spectrum'",
+                          "count the same events twice")
+    assert not (tmp_path / "run").exists()
