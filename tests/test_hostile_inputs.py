@@ -6,13 +6,18 @@ The command line runs in-process (``cli.main``); real processes only where signa
 need them.
 """
 
+import os
+import threading
 from pathlib import Path
 
 import pytest
 import tomli_w
-from conftest import REPO
+from conftest import DATA, REPO, run_process
 
+import mcprop
+from mcprop.inference.scan import blocks
 from mcprop.interface.cli import main
+from mcprop.interface.errors import UserError
 
 PRIORS = REPO / "priors"
 PACKAGE_DATA = REPO / "mcprop/physics/data"
@@ -167,3 +172,81 @@ def test_the_same_spectrum_twice_in_one_dataset(cli, tmp_path):
     assert_one_line_error(result, "measurements[1].dataset", "'Phase-II spectrum'",
                           "count the same events twice")
     assert not (tmp_path / "run").exists()
+
+
+# --- hangs: every file read is a bounded read of a regular file; workers are bounded --------
+
+@pytest.fixture
+def fifo(tmp_path):
+    """``fifo(path)`` makes a FIFO at ``path``. Should a reader block on it (the bug), from
+    20 s on a writer opens and closes it every second, so that every read ends at
+    end-of-file: the test then fails instead of hanging."""
+    done = threading.Event()
+
+    def unblock(path):
+        done.wait(20.0)
+        while not done.wait(1.0):
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:  # no reader: nothing blocked
+                pass
+
+    def make(path: Path) -> Path:
+        path.unlink(missing_ok=True)
+        os.mkfifo(path)
+        threading.Thread(target=unblock, args=(path,), daemon=True).start()
+        return path
+    yield make
+    done.set()
+
+
+def test_absurd_number_of_workers(cli, tmp_path):
+    result = cli("run", DATA / "tiny.toml", "--out", tmp_path / "out", "--workers",
+                 99999999999)
+    assert_one_line_error(result, "--workers", "from 1 to 10000", "99999999999")
+    assert not (tmp_path / "out").exists()
+
+
+def test_absurd_number_of_workers_in_the_api(tmp_path):
+    with pytest.raises(UserError) as error:
+        mcprop.run(DATA / "tiny.toml", out=tmp_path / "out", workers=10**11)
+    assert str(error.value).startswith("workers: must be an integer from 1 to 10000")
+    assert not (tmp_path / "out").exists()
+
+
+def test_blocks_are_bounded_by_the_points():
+    """One loop per point, not per requested worker (10**12 used to run for hours)."""
+    assert blocks(list(range(3)), 10**12) == [(0,), (1,), (2,)]
+
+
+@pytest.mark.parametrize("kind", ["/dev/zero", "a FIFO"])
+def test_overlay_that_is_not_a_regular_file(cli, tiny_run, copy_run, tmp_path, fifo, kind):
+    run = copy_run(tiny_run)
+    overlay = Path("/dev/zero") if kind == "/dev/zero" else fifo(tmp_path / "overlay.csv")
+    before = snapshot(tmp_path)
+    result = cli("plot", run, "--overlay", overlay, "--out", tmp_path / "curve.png")
+    assert_one_line_error(result, overlay, "not a regular file")
+    assert snapshot(tmp_path) == before
+
+
+def test_chain_file_that_is_a_fifo(tiny_run, copy_run, tmp_path):
+    """In a real process with a time limit: netCDF blocked on a FIFO cannot be woken."""
+    run = copy_run(tiny_run)
+    (run / "chains" / "m001.nc").unlink()
+    os.mkfifo(run / "chains" / "m001.nc")
+    before = snapshot(tmp_path)
+    result = run_process("corner", run, "--mass-MeV", 3.16, "--out", tmp_path / "corner.png",
+                         timeout=120)
+    assert_one_line_error((result.returncode, result.stdout, result.stderr), "m001.nc",
+                          "not a regular file")
+    assert snapshot(tmp_path) == before
+
+
+def test_checkpoint_that_is_a_fifo(cli, tiny_run, copy_run, tmp_path, fifo):
+    run = copy_run(tiny_run)
+    (run / "results" / "m002.json").unlink()
+    fifo(run / "checkpoints" / "m002.npz")
+    before = snapshot(tmp_path)
+    result = cli("run", DATA / "tiny.toml", "--out", run, "--resume", "--quiet", "--workers", 1)
+    assert_one_line_error(result, "m002.npz", "not a regular file")
+    assert snapshot(tmp_path) == before  # the lock released, nothing written

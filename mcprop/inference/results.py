@@ -35,8 +35,16 @@ STANDARD_MODEL = "standard-model"
 MAGNETIC_MOMENT = "magnetic-moment"
 
 
+#: Most masses of a grid: 200 per decade over the nine decades of masses a config allows,
+#: far finer than any limit curve needs (the default run has 50).
+MAX_MASSES = 10_000
+
+
 def mass_grid_MeV(mass_min_MeV: float, mass_max_MeV: float, n_masses: int) -> np.ndarray:
-    """The Z' masses of a run [MeV]: ``n_masses`` log-spaced from min to max."""
+    """The Z' masses of a run [MeV]: ``n_masses`` (1 to :data:`MAX_MASSES`) log-spaced from
+    min to max; ValueError for another number of masses."""
+    if not 1 <= n_masses <= MAX_MASSES:
+        raise ValueError(f"n_masses must lie in [1, {MAX_MASSES}], got {n_masses}")
     return np.geomspace(mass_min_MeV, mass_max_MeV, n_masses)
 
 

@@ -7,6 +7,7 @@ interrupted run never leaves a half-written file under the final name.
 import io
 import json
 import os
+import stat
 import tempfile
 import warnings
 from collections.abc import Mapping
@@ -86,7 +87,10 @@ def write_inference_data(path: Path, samples: Mapping[str, np.ndarray],
 
 
 def read_inference_data(path: Path):
-    """Load an InferenceData netCDF file written by :func:`write_inference_data`."""
+    """Load an InferenceData netCDF file written by :func:`write_inference_data`; OSError
+    for anything but a regular file (netCDF would wait forever on a FIFO)."""
     import arviz as az
 
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise OSError("not a regular file (a folder, device, FIFO or socket)")
     return az.from_netcdf(path)

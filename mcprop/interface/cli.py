@@ -20,11 +20,13 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(f"{self.prog}: {message}")
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+def _workers(text: str) -> int:
+    from mcprop.inference.scan import check_workers
+
+    try:
+        return check_workers(int(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _non_negative_int(text: str) -> int:
@@ -153,7 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(the one posterior of a magnetic-moment run)")
     p.add_argument("config", type=Path, help="run config (TOML)")
     p.add_argument("--out", type=Path, help="run directory (default: the config's output)")
-    p.add_argument("--workers", type=_positive_int, default=2, help="parallel workers")
+    p.add_argument("--workers", type=_workers, default=2,
+                   help="parallel workers, 1 to 10000 (local processes: at most one per mass "
+                        "to sample)")
     p.add_argument("--executor", choices=("local", "dask"), default="local",
                    help="local processes or a dask.distributed cluster")
     p.add_argument("--scheduler", help="dask scheduler address (default: a LocalCluster)")

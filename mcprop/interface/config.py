@@ -53,7 +53,7 @@ from mcprop.inference.moments import FLAT_MU2, PARAMETER_NAMES
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import G_PRIOR_POWERS, CouplingPrior, sampled_priors
 from mcprop.inference.priors import Fixed, PriorError, load_prior_files
-from mcprop.inference.results import MAGNETIC_MOMENT, STANDARD_MODEL, mass_grid_MeV
+from mcprop.inference.results import MAGNETIC_MOMENT, MAX_MASSES, STANDARD_MODEL, mass_grid_MeV
 from mcprop.inference.sampler import SamplerSettings
 from mcprop.inference.spectrum import SpectrumMeasurement, borexino_phase2_spectrum
 from mcprop.interface.errors import UserError
@@ -461,7 +461,7 @@ class MassGrid:
 
     mass_min_MeV: float = key(low=MASS_RANGE_MEV[0], high=MASS_RANGE_MEV[1], unit="MeV")
     mass_max_MeV: float = key(low=MASS_RANGE_MEV[0], high=MASS_RANGE_MEV[1], unit="MeV")
-    n_masses: int = key(low=1, high=10000)
+    n_masses: int = key(low=1, high=MAX_MASSES)
 
     def __post_init__(self):
         if self.mass_max_MeV < self.mass_min_MeV or (

@@ -22,12 +22,15 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+from matplotlib import cbook
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.legend_handler import HandlerTuple
 from matplotlib.lines import Line2D
+from matplotlib.mathtext import MathTextParser
 from matplotlib.patches import Patch
 
+from mcprop.files import InputFileError, printable, read_text
 from mcprop.inference.diagnostics import INTERVAL_68
 from mcprop.inference.limits import allowance_limit_g
 from mcprop.inference.spectrum import SpectrumMeasurement, poisson_deviance
@@ -128,11 +131,9 @@ def read_overlay(spec: str) -> Overlay:
     name, _, label = spec.partition(":")
     path = Path(name)
     try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such overlay file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read the overlay file ({exc})") from None
+        text = read_text(path)  # bounded: a regular file, not /dev/zero or a FIFO
+    except InputFileError as exc:
+        raise UserError(f"overlay file {exc}") from None
     rows, header_allowed = [], True
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
@@ -154,7 +155,21 @@ def read_overlay(spec: str) -> Overlay:
     if not rows:
         raise UserError(f"{path}: no data rows (expected lines 'mass_MeV,g')")
     masses, g = np.array(rows).T
-    return Overlay(label or path.stem, path, masses, g)
+    return Overlay(legend_label(label or path.stem, f"{path}: overlay label"), path, masses, g)
+
+
+def legend_label(text: str, what: str) -> str:
+    """``text`` if matplotlib can draw it (a label with ``$...$`` is mathtext); UserError
+    naming ``what`` otherwise."""
+    if not text.isprintable():
+        raise UserError(f"{what} {printable(text)}: holds a control character")
+    if cbook.is_math_text(text):
+        try:
+            MathTextParser("path").parse(text)
+        except ValueError:
+            raise UserError(f"{what} {text}: not valid mathtext (write a literal $ as "
+                            f"\\$)") from None
+    return text
 
 
 def _floats(fields: list[str]) -> list[float] | None:

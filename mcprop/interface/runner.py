@@ -14,7 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from mcprop.inference.results import FitResult, MassResult, MomentResult
-from mcprop.inference.scan import make_executor, run_scan
+from mcprop.inference.scan import check_workers, make_executor, run_scan
 from mcprop.interface.api import ScanResult, chain_attrs
 from mcprop.interface.config import RunConfig
 from mcprop.interface.errors import UserError
@@ -55,6 +55,10 @@ def run_config(config: RunConfig, write: bool = True, workers: int = 2,
                force: bool = False, progress: bool = True,
                argv: list[str] | None = None) -> ScanResult:
     """Sample every grid point of ``config``; with ``write``, into its run directory."""
+    try:
+        workers = check_workers(workers)
+    except ValueError as exc:
+        raise UserError(f"workers: {exc}") from None
     plan = config.plan
     masses = np.asarray(plan.masses_MeV, dtype=float) if plan.has_masses else np.empty(0)
     try:
@@ -111,8 +115,9 @@ def run_config(config: RunConfig, write: bool = True, workers: int = 2,
                     finished = sum(store.result_file(i).exists() for i in range(plan.n_points))
                     bar.update(max(0, finished - bar.n))
 
-            # local processes beyond the points to do would idle (one without masses)
-            processes = min(workers, max(len(todo), 1)) if executor == "local" else workers
+            # processes started here beyond the points to do would idle (one without masses)
+            processes = workers if scheduler and executor == "dask" \
+                else min(workers, max(len(todo), 1))
             with make_executor(executor, processes, scheduler) as pool:
                 run_scan(plan, posterior, todo, pool, workers, on_block, poll, task_files)
         scan = _scan_result(config, masses, results, store)
@@ -149,6 +154,7 @@ def _open_store(config: RunConfig, identity: RunIdentity, resume: bool, force: b
                             f"not match the config's {n_points}")
         store.acquire_lock()
         try:
+            store.check_checkpoints()
             done = {r.point_index: r for r in store.results(strict=False)}
         except UserError:
             store.release_lock()

@@ -126,6 +126,15 @@ class RunDirectory:
     def checkpoint_file(self, index: int) -> Path:
         return self.root / "checkpoints" / f"m{index:03d}.npz"
 
+    def check_checkpoints(self) -> None:
+        """UserError naming a checkpoint that is not a regular file (its loader would wait
+        forever on a FIFO)."""
+        folder = self.root / "checkpoints"
+        for path in sorted(folder.glob("m*.npz")) if folder.is_dir() else ():
+            if path.is_symlink() or not path.is_file():
+                raise UserError(f"{path}: not a regular file (a folder, device, FIFO, socket "
+                                f"or symlink); remove it to resume")
+
     # --- creating, opening, locking ------------------------------------------------------
 
     def is_run(self) -> bool:
