@@ -8,15 +8,18 @@ need them.
 
 import os
 import threading
+import tomllib
 from pathlib import Path
 
 import pytest
 import tomli_w
+from arviz import InferenceData
 from conftest import DATA, REPO, run_process
 
 import mcprop
 from mcprop.inference.scan import blocks
 from mcprop.interface.cli import main
+from mcprop.interface.config import config_from_dict
 from mcprop.interface.errors import UserError
 
 PRIORS = REPO / "priors"
@@ -250,3 +253,95 @@ def test_checkpoint_that_is_a_fifo(cli, tiny_run, copy_run, tmp_path, fifo):
     result = cli("run", DATA / "tiny.toml", "--out", run, "--resume", "--quiet", "--workers", 1)
     assert_one_line_error(result, "m002.npz", "not a regular file")
     assert snapshot(tmp_path) == before  # the lock released, nothing written
+
+
+# --- tracebacks: files of a run directory and configs that used to crash a command -----------
+
+def nested_json(path: Path):
+    path.write_text("[" * 100_000 + "]" * 100_000)
+
+
+def nested_toml(path: Path):
+    path.write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
+
+
+def stored_config(edit):
+    """An edit of the run's stored config.toml (as a TOML document)."""
+    def change(path: Path):
+        doc = tomllib.loads(path.read_text())
+        edit(doc)
+        path.write_bytes(tomli_w.dumps(doc).encode())
+    return change
+
+
+RUN_FILE_CASES = {
+    "a result nested 100000 deep": ("results/m001.json", nested_json,
+                                    ["m001.json", "nested too deeply"]),
+    "a manifest nested 100000 deep": ("manifest.json", nested_json,
+                                      ["manifest.json", "nested too deeply"]),
+    "a stored config nested 100000 deep": ("config.toml", nested_toml,
+                                           ["config.toml", "nested too deeply"]),
+    "a credibility that is a string": (
+        "config.toml", stored_config(lambda doc: doc["limits"].update(credibility="high")),
+        ["config.toml", "limits.credibility", "must be a finite number", "'high'"]),
+    "interference 'yes'": (
+        "config.toml", stored_config(lambda doc: doc["physics"].update(interference="yes")),
+        ["config.toml", "physics.interference", "true or false"]),
+    "a mass that is a list": (
+        "config.toml", stored_config(lambda doc: doc["mass_grid"].update(mass_min_MeV=[1])),
+        ["config.toml", "mass_grid.mass_min_MeV", "must be a finite number"]),
+    "10**12 masses": (
+        "config.toml", stored_config(lambda doc: doc["mass_grid"].update(n_masses=10**12)),
+        ["config.toml", "n_masses", "[1, 10000]"]),
+}
+
+
+@pytest.mark.parametrize("command", [["export", "--format", "json"], ["diagnose"],
+                                     ["corner", "--mass-MeV", 1]])
+@pytest.mark.parametrize("case", RUN_FILE_CASES)
+def test_damaged_run_file(cli, tiny_run, copy_run, tmp_path, case, command):
+    run = copy_run(tiny_run)
+    name, damage, needles = RUN_FILE_CASES[case]
+    damage(run / name)
+    before = snapshot(tmp_path)
+    result = cli(command[0], run, *command[1:], *(["--out", tmp_path / "c.png"]
+                                                   if command[0] == "corner" else []))
+    assert_one_line_error(result, *needles)
+    assert snapshot(tmp_path) == before
+
+
+def test_disk_full_while_writing_a_chain_file(cli, tmp_path, monkeypatch):
+    """netCDF reports a full disk as 'NetCDF: HDF error'; the run stops with one line naming
+    the chain file, and leaves no half-written file and no result without its chains."""
+    def full(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"\x89HDF partial")
+        raise RuntimeError("NetCDF: HDF error")
+    monkeypatch.setattr(InferenceData, "to_netcdf", full)
+    out = tmp_path / "out"
+    result = cli("run", DATA / "tiny.toml", "--out", out, "--quiet", "--workers", 1)
+    assert_one_line_error(result, out / "chains" / "m000.nc", "cannot write the chain file",
+                          "HDF error")
+    assert sorted(p.name for p in (out / "chains").iterdir()) == []
+    assert sorted(p.name for p in (out / "results").iterdir()) == []
+    assert not (out / ".lock").exists()
+
+
+def test_overlay_label_that_is_not_mathtext(cli, tiny_run, copy_run, tmp_path):
+    run = copy_run(tiny_run)
+    overlay = tmp_path / "overlay.csv"
+    overlay.write_text("m_zprime_MeV,g\n1,1e-4\n10,1e-3\n")
+    before = snapshot(tmp_path)
+    result = cli("plot", run, "--overlay", f"{overlay}:$\\frac$", "--out", tmp_path / "x.png")
+    assert_one_line_error(result, "overlay.csv", "overlay label $\\frac$", "not valid mathtext")
+    assert snapshot(tmp_path) == before
+
+
+def test_fit_with_every_parameter_fixed(cli, tmp_path):
+    doc = fit_document(tmp_path)
+    names = list(config_from_dict(doc, REPO).plan.priors.free_names)
+    assert "flux_7be_cm2s" in names
+    doc["priors"]["fixed"] = names
+    config = write_config(tmp_path, doc)
+    result = cli("run", config, "--out", tmp_path / "run", "--quiet", "--workers", 1)
+    assert_one_line_error(result, config, "priors.fixed", "fixes every sampled parameter")
+    assert not (tmp_path / "run").exists()

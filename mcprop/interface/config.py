@@ -894,6 +894,9 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
     n_new = (len(MOMENT_SCHEMES[physics.moments]) if physics.magnetic_moment
              else 0 if physics.standard_model else 1)
     n_sampled = len(priors.free_names) + n_new
+    if not n_sampled:
+        raise ConfigError("priors.fixed", "fixes every sampled parameter: a fit needs at "
+                                          "least one free parameter")
     if schema.sampler.n_walkers < 2 * n_sampled:
         raise ConfigError("sampler.n_walkers", f"must be at least twice the {n_sampled} "
                                                f"sampled parameters, got "

@@ -18,11 +18,9 @@ carry the run's identity (config hash, seed), a point index inside the grid with
 mass, and only finite numbers.
 """
 
-import json
 import logging
 import os
 import platform
-import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -32,7 +30,7 @@ import numpy as np
 import tomli_w
 
 from mcprop import __version__
-from mcprop.files import without_none
+from mcprop.files import InputFileError, brief_repr, read_json, read_toml, without_none
 from mcprop.inference.results import (
     MAGNETIC_MOMENT,
     STANDARD_MODEL,
@@ -67,6 +65,14 @@ PRIOR_KEYS = ("coupling_prior.kind", "coupling_prior.upper_np_fraction")
 GRID_KEYS = ("mass_grid.mass_min_MeV", "mass_grid.mass_max_MeV", "mass_grid.n_masses")
 #: Keys that depend on the kind of run (``physics.model``); a Z' run has the others.
 MODEL_KEYS = {MAGNETIC_MOMENT: ("physics.moments", *PRIOR_KEYS), STANDARD_MODEL: ()}
+#: The type of each of those keys (a number: finite).
+NUMBER = (int, float)
+KEY_TYPES = {"name": str, "measurements": list, "physics.model": str,
+             "physics.flavour_model": str, "physics.interference": bool, "priors.files": list,
+             "limits.credibility": NUMBER, "sampler.seed": int, "physics.moments": str,
+             "coupling_prior.kind": str, "coupling_prior.upper_np_fraction": NUMBER,
+             "mass_grid.mass_min_MeV": NUMBER, "mass_grid.mass_max_MeV": NUMBER,
+             "mass_grid.n_masses": int}
 #: Keys of the manifest with their types.
 MANIFEST_TYPES = {"mcprop_version": str, "name": str, "config_hash": str, "seed": int,
                   "n_points": int, "points": dict}
@@ -219,9 +225,10 @@ class RunDirectory:
     def config(self) -> dict:
         """The resolved config stored in the run, checked for the keys readers use."""
         try:
-            config = tomllib.loads(_read_text(self.config_file))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise UserError(f"{self.config_file}: unreadable resolved config ({exc})") from None
+            config = read_toml(self.config_file, MAX_TEXT_BYTES)
+        except InputFileError as exc:
+            raise UserError(f"{self.config_file}: unreadable resolved config "
+                            f"({exc.reason})") from None
         model = config.get("physics", {}).get("model") if isinstance(
             config.get("physics"), dict) else None
         for dotted in (*CONFIG_KEYS, *MODEL_KEYS.get(model, (*PRIOR_KEYS, *GRID_KEYS))):
@@ -231,6 +238,13 @@ class RunDirectory:
                     raise UserError(f"{self.config_file}: {dotted}: missing from the resolved "
                                     f"config")
                 value = value[part]
+            kind = KEY_TYPES[dotted]
+            if isinstance(value, bool) != (kind is bool) or not isinstance(value, kind) or (
+                    isinstance(value, float) and not np.isfinite(value)):
+                name = {str: "a string", list: "a list", bool: "true or false",
+                        int: "an integer"}.get(kind, "a finite number")
+                raise UserError(f"{self.config_file}: {dotted}: must be {name}, got "
+                                f"{brief_repr(value)}")
         if not isinstance(config["measurements"], list) or not all(
                 isinstance(m, dict) and isinstance(m.get("name"), str)
                 and isinstance(m.get("source"), str) for m in config["measurements"]):
@@ -241,9 +255,10 @@ class RunDirectory:
     def manifest(self) -> dict:
         """The manifest, checked for its keys and their types."""
         try:
-            manifest = json.loads(_read_text(self.manifest_file))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise UserError(f"{self.manifest_file}: unreadable manifest ({exc})") from None
+            manifest = read_json(self.manifest_file, MAX_TEXT_BYTES)
+        except InputFileError as exc:
+            raise UserError(f"{self.manifest_file}: unreadable manifest ({exc.reason})") \
+                from None
         if not isinstance(manifest, dict):
             raise UserError(f"{self.manifest_file}: not a JSON object")
         for key, kind in MANIFEST_TYPES.items():
@@ -280,7 +295,7 @@ class RunDirectory:
         try:
             return mass_grid_MeV(float(grid["mass_min_MeV"]), float(grid["mass_max_MeV"]),
                                  int(grid["n_masses"]))
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise UserError(f"{self.config_file}: mass_grid: {exc}") from None
 
     # --- per-mass results ----------------------------------------------------------------
@@ -305,9 +320,9 @@ class RunDirectory:
         ResultError saying what is wrong."""
         path = self.result_file(index)
         try:
-            record = json.loads(_read_text(path))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ResultError(f"{path}: unreadable result ({exc})") from None
+            record = read_json(path, MAX_TEXT_BYTES)
+        except InputFileError as exc:
+            raise ResultError(f"{path}: unreadable result ({exc.reason})") from None
         if not isinstance(record, dict):
             raise ResultError(f"{path}: not a JSON object")
         masses = len(grid_MeV) > 0
@@ -387,14 +402,3 @@ def _alive(pid: int) -> bool:
 
 #: Largest text file a reader accepts [bytes]: far above any config, manifest or result.
 MAX_TEXT_BYTES = 16 * 1024 * 1024
-
-
-def _read_text(path: Path) -> str:
-    """A regular file's text, refusing anything else or anything too large."""
-    if not path.is_file():
-        raise OSError(f"not a regular file: {path}")
-    with open(path, "rb") as handle:
-        data = handle.read(MAX_TEXT_BYTES + 1)
-    if len(data) > MAX_TEXT_BYTES:
-        raise OSError(f"larger than {MAX_TEXT_BYTES} bytes")
-    return data.decode()
