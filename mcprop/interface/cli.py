@@ -211,9 +211,11 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s",
                             stream=sys.stderr, force=True)
         logging.getLogger("mcprop").setLevel(logging.WARNING if quiet else logging.INFO)
+        if quiet:  # dask.distributed logs INFO lines, also in its workers (which inherit this)
+            os.environ["DASK_LOGGING__DISTRIBUTED"] = "error"
         return args.func(args)
     except UserError as exc:
-        print(f"mcprop: error: {exc}", file=sys.stderr)
+        print(f"mcprop: error: {exc.cli_message}", file=sys.stderr)
         return EXIT_USER_ERROR
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""

@@ -25,6 +25,7 @@ import copy
 import hashlib
 import json
 import math
+import numbers
 import re
 import types
 from collections.abc import Callable, Mapping
@@ -60,7 +61,7 @@ from mcprop.interface.errors import UserError
 from mcprop.physics.flavour import FLAVOUR_MODELS, DecoherentMSW, load_solar_profile
 from mcprop.physics.kernels import DetectorResponse
 from mcprop.physics.magnetic_moment import MOMENT_SCHEMES
-from mcprop.physics.scattering import MODELS, U1Model, t_max_MeV
+from mcprop.physics.scattering import MASS_RANGE_MEV, MODELS, U1Model, t_max_MeV
 from mcprop.physics.solar import BE7_LINES, COMPOSITIONS
 from mcprop.physics.spectral import (
     BOREXINO_PHASE2_EXPOSURE_DAY_100T,
@@ -70,9 +71,6 @@ from mcprop.physics.spectral import (
 
 SCHEMA_VERSION = 1
 
-#: Z' masses a grid may span [MeV]: 1 eV to 1 TeV. Below 1 eV, m^2 is below 1e-9 of
-#: 2 m_e T at every recoil above 1 keV (a massless Z'); above 1 TeV only g/m matters.
-MASS_RANGE_MEV = (1e-6, 1e6)
 #: Largest rate a measurement may state [cpd/100t]: 75 times the largest solar-neutrino
 #: rate Borexino measures (pp, 134 +- 10 cpd/100t, Nature 562, 505 (2018)).
 MAX_RATE_CPD100T = 1e4
@@ -674,8 +672,8 @@ def _read_tagged(classes: tuple[type, ...], table: Any, where: str, base_dir: Pa
 
 
 def _read_number(tp: type, value: Any, rule: Rule, where: str):
-    kinds = int if tp is int else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds):
+    kinds = numbers.Integral if tp is int else numbers.Real  # numpy's numbers too
+    if isinstance(value, bool | np.bool_) or not isinstance(value, kinds):
         raise ConfigError(where, f"must be {'an integer' if tp is int else 'a number'}, "
                                  f"got {brief_repr(value)}")
     if tp is float:

@@ -294,11 +294,12 @@ def limit_figure(scans: Sequence, overlays: Sequence[str] = (),
     from mcprop.interface.context import check_context_names, draw_context
 
     try:
-        check_context_names(context)
+        context = check_context_names(context)
     except ValueError as exc:
         raise UserError(f"--context: {exc}") from None
     runs = [RunCurve.from_result(scan) for scan in scans]
-    extra = [read_overlay(spec) for spec in overlays]
+    extra = [read_overlay(spec) for spec in ([overlays] if isinstance(overlays, str)
+                                             else overlays)]
     lmu_ltau = all(r.model == "Lmu-Ltau" for r in runs)
     low = min(r.masses_MeV.min() for r in runs)
     high = max(r.masses_MeV.max() for r in runs)
