@@ -9,7 +9,11 @@ need them.
 import json
 import os
 import re
+import signal
+import subprocess
+import sys
 import threading
+import time
 import tomllib
 from pathlib import Path
 
@@ -419,3 +423,23 @@ def test_quiet_dask_run_prints_nothing(tmp_path):
                          "--executor", "dask", "--workers", 2, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stderr == "" and result.stdout == ""
+
+
+def test_ctrl_c_under_dask_leaves_the_workers_quiet(tmp_path):
+    """A real process group gets SIGINT, as from a terminal's Ctrl-C: the dask worker
+    processes ignore it (the main process stops the run), so none prints a traceback."""
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mcprop", "run", DATA / "tiny.toml", "--out", out,
+         "--executor", "dask", "--workers", "2"], cwd=REPO, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not (out / "checkpoints").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(4)  # the workers are sampling
+    assert process.poll() is None, "the run ended before it could be interrupted"
+    os.killpg(process.pid, signal.SIGINT)
+    err = process.communicate(timeout=120)[1]
+    assert process.returncode == 130, err
+    assert "Process Dask Worker" not in err and "KeyboardInterrupt" not in err, err
+    assert err.strip().splitlines()[-1].startswith("mcprop: interrupted"), err

@@ -233,6 +233,22 @@ def make_executor(kind: str = "local", workers: int = 2,
         with Client(scheduler, timeout="10s") as client:
             yield client.get_executor()
         return
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with _ctrl_c_ignored():  # the worker processes inherit it: Ctrl-C is the main process's
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+    with cluster, Client(cluster) as client:
         yield client.get_executor()
+
+
+@contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    """SIGINT ignored while processes are started (in the main thread; elsewhere Python
+    cannot change signal handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
