@@ -1,6 +1,7 @@
 """Bounded, safe reading of the input files a user points mcprop at.
 
-Run configs, prior files and solar profiles are small text files. Every one of them is
+Run configs, prior files, solar profiles, overlays and the JSON and TOML files of a run
+directory are small text files. Every one of them is
 read here, through :func:`read_bytes`: the path must name a regular file (not a folder,
 device, FIFO or socket, so ``/dev/zero`` or a pipe cannot stall a run) of at most
 :data:`MAX_INPUT_BYTES`, and paths with control characters (a NUL byte, a newline) or
@@ -11,6 +12,7 @@ This module sits at the top of the package, below neither the inference nor the
 interface layer, so that both can use it.
 """
 
+import json
 import os
 import reprlib
 import stat
@@ -135,7 +137,11 @@ def read_bytes(path: Path | str, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
 
 def read_text(path: Path | str, max_bytes: int = MAX_INPUT_BYTES) -> str:
     """The UTF-8 text of ``path`` (see :func:`read_bytes`); InputFileError if not UTF-8."""
-    data = read_bytes(path, max_bytes)
+    return decode_text(read_bytes(path, max_bytes), path)
+
+
+def decode_text(data: bytes, path: Path | str) -> str:
+    """``data`` read from ``path`` as UTF-8 text; InputFileError naming ``path`` if not."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -144,13 +150,34 @@ def read_text(path: Path | str, max_bytes: int = MAX_INPUT_BYTES) -> str:
 
 def read_toml(path: Path | str, max_bytes: int = MAX_INPUT_BYTES) -> dict[str, Any]:
     """The TOML document in the file ``path`` (bounded read, see :func:`read_bytes`)."""
-    text = read_text(path, max_bytes)
+    return parse_toml(read_bytes(path, max_bytes), path)
+
+
+def parse_toml(data: bytes, path: Path | str) -> dict[str, Any]:
+    """The TOML document ``data`` read from ``path``; InputFileError naming ``path``.
+
+    >>> parse_toml(b"a = 1", "x.toml")
+    {'a': 1}
+    """
+    text = decode_text(data, path)
     try:
         return tomllib.loads(text)
     except ValueError as exc:  # TOMLDecodeError, or an integer of over 4300 digits
         raise InputFileError(path, f"invalid TOML ({printable(str(exc))})") from None
     except RecursionError:
         raise InputFileError(path, "invalid TOML (arrays or tables nested too deeply)") from None
+
+
+def read_json(path: Path | str, max_bytes: int = MAX_INPUT_BYTES) -> Any:
+    """The JSON document in the file ``path`` (bounded read, see :func:`read_bytes`)."""
+    text = read_text(path, max_bytes)
+    try:
+        return json.loads(text)
+    except ValueError as exc:  # JSONDecodeError, or an integer of over 4300 digits
+        raise InputFileError(path, f"invalid JSON ({printable(str(exc))})") from None
+    except RecursionError:
+        raise InputFileError(path, "invalid JSON (arrays or objects nested too deeply)") \
+            from None
 
 
 def without_none(value):

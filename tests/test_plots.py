@@ -217,7 +217,7 @@ def test_bad_input_cli(cli, tiny_run, corrupted_chains, tmp_path, case):
         "jpg": (["plot", tiny_run, "--out", tmp_path / "x.jpg"], "x.jpg: unsupported",
                 tmp_path / "x.jpg"),
         "missing overlay": (["plot", tiny_run, "--overlay", tmp_path / "nope.csv:Nope",
-                             "--out", tmp_path / "x.png"], "nope.csv: no such overlay file",
+                             "--out", tmp_path / "x.png"], "nope.csv: cannot read: no such file",
                             tmp_path / "x.png"),
         "corrupted chains": (["corner", corrupted_chains, "--mass-MeV", 3],
                              "m001.nc: unreadable chain file",

@@ -192,7 +192,7 @@ BAD_SPECTRA = {
     "a missing data file": ({"spectrum_file": "no-such-spectrum.csv"},
                             ["measurements[0].spectrum_file", "no-such-spectrum.csv"]),
     "a template with negative entries": (_negative_backgrounds,
-                                         ["measurements[0]", "negative entries"]),
+                                         ["measurements[0]", "N_h = 292", "is negative"]),
     "exposure 0": ({"exposure_day_100t": 0.0}, ["measurements[0].exposure_day_100t"]),
     "exposure below 0": ({"exposure_day_100t": -582.3}, ["measurements[0].exposure_day_100t"]),
     "an unknown background": ({"backgrounds": ["c14", "radon"]},
@@ -234,7 +234,7 @@ BAD_RUNS = {
                           "value_cpd100t": 48.3, "stat_cpd100t": 1.1,
                           "syst_plus_cpd100t": 0.4, "syst_minus_cpd100t": 0.7,
                           "dataset": "borexino-phase2", "source": "Nature 562, 505 (2018)"})),
-        ["measurements[0].dataset", "count the same events twice"]),
+        ["measurements[1].dataset", "count the same events twice"]),
     "no prior for the backgrounds": (
         lambda doc: doc["priors"].update(files=SPECTRAL_PRIORS[:-1]),
         ["priors.files", background_parameter("c14")]),

@@ -9,12 +9,14 @@ Every number a result reports is finite or absent (``None``, with the reason in
 """
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
 import numpy as np
 
+from mcprop.files import printable
 from mcprop.inference.diagnostics import Diagnostics
 
 #: Columns of limits.csv and ScanResult.limits of a Z' run, in order, with units in the names.
@@ -35,9 +37,38 @@ STANDARD_MODEL = "standard-model"
 MAGNETIC_MOMENT = "magnetic-moment"
 
 
+#: Most masses of a grid: 200 per decade over the nine decades of masses a config allows,
+#: far finer than any limit curve needs (the default run has 50).
+MAX_MASSES = 10_000
+
+
 def mass_grid_MeV(mass_min_MeV: float, mass_max_MeV: float, n_masses: int) -> np.ndarray:
-    """The Z' masses of a run [MeV]: ``n_masses`` log-spaced from min to max."""
+    """The Z' masses of a run [MeV]: ``n_masses`` (1 to :data:`MAX_MASSES`) log-spaced from
+    min to max; ValueError for another number of masses."""
+    if not 1 <= n_masses <= MAX_MASSES:
+        raise ValueError(f"n_masses must lie in [1, {MAX_MASSES}], got {n_masses}")
     return np.geomspace(mass_min_MeV, mass_max_MeV, n_masses)
+
+
+_NON_FINITE = re.compile(r"(?<![\w.])[-+]?(nan|inf(inity)?)(?![\w])", re.IGNORECASE)
+
+
+def problem_text(text) -> str:
+    """A problem as a result holds it: one line, control characters escaped, non-finite
+    numbers said in words.
+
+    >>> problem_text("R-hat = nan >= 1.05\x1b[2J")
+    'R-hat = undefined >= 1.05\\x1b[2J'
+    """
+    return _NON_FINITE.sub("undefined", printable(str(text)))
+
+
+class _Problems:
+    """The ``problems`` of a result are :func:`problem_text`: whatever made them (the
+    sampler, a file read back), they hold no control character and no nan or inf."""
+
+    def __post_init__(self):
+        object.__setattr__(self, "problems", tuple(map(problem_text, self.problems)))
 
 
 class ResultError(ValueError):
@@ -74,7 +105,7 @@ def _point_numbers(diagnostics: Diagnostics, problems: list[str]) -> dict:
 
 
 @dataclass(frozen=True)
-class MassResult:
+class MassResult(_Problems):
     """The limit at one Z' mass with the evidence behind it.
 
     Attributes
@@ -207,7 +238,7 @@ class ParameterLimit:
 
 
 @dataclass(frozen=True)
-class MomentResult:
+class MomentResult(_Problems):
     """The limits on magnetic moments: the one point of a run without masses.
 
     Attributes
@@ -363,7 +394,7 @@ class ParameterSummary:
 
 
 @dataclass(frozen=True)
-class FitResult:
+class FitResult(_Problems):
     """A Standard-Model fit: the one point of a run without masses and without new physics.
 
     Attributes

@@ -12,6 +12,7 @@ same limits with one process, several, or a dask cluster.
 
 import importlib
 import logging
+import numbers
 import os
 import signal
 import threading
@@ -29,7 +30,7 @@ from mcprop.inference.diagnostics import walkers_as_chains
 from mcprop.inference.limits import profile_likelihood_limit
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import ScanPosterior
-from mcprop.inference.results import FitResult, MassResult, MomentResult
+from mcprop.inference.results import MAX_MASSES, FitResult, MassResult, MomentResult
 from mcprop.inference.sampler import MassSample, sample_masses
 from mcprop.inference.spectrum import SpectrumMeasurement, poisson_deviance
 
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 #: Quantiles of the posterior of g at which the profile fit also evaluates the profile: the
 #: posterior puts points into every island of allowed couplings that it holds.
 PROFILE_QUANTILES = (0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
+#: Most parallel workers (blocks in flight): one per mass of the largest grid; any more
+#: would idle.
+MAX_WORKERS = MAX_MASSES
 #: Most masses in one block: bounds a worker's memory (chains of every mass in progress).
 MAX_BLOCK_MASSES = 64
 #: What a block imports on first use: ArviZ (diagnostics) and the chain files' netCDF
@@ -131,10 +135,20 @@ def run_block(task: BlockTask) -> list[MassResult | MomentResult]:
     return results
 
 
+def check_workers(workers) -> int:
+    """``workers`` as an int; ValueError unless an integer (not a bool) from 1 to
+    :data:`MAX_WORKERS`."""
+    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) \
+            or not 1 <= workers <= MAX_WORKERS:
+        raise ValueError(f"must be an integer from 1 to {MAX_WORKERS}, got "
+                         f"{str(workers)[:40]}")
+    return int(workers)
+
+
 def blocks(indices: Sequence[int], n_blocks: int) -> list[tuple[int, ...]]:
-    """Deal ``indices`` into at least ``n_blocks`` interleaved blocks of at most
-    ``MAX_BLOCK_MASSES``."""
-    count = max(n_blocks, -(-len(indices) // MAX_BLOCK_MASSES))
+    """Deal ``indices`` into at least ``n_blocks`` (at most one per index) interleaved blocks
+    of at most ``MAX_BLOCK_MASSES``."""
+    count = min(max(n_blocks, -(-len(indices) // MAX_BLOCK_MASSES)), len(indices))
     return [tuple(indices[k::count]) for k in range(count) if indices[k::count]]
 
 
@@ -222,6 +236,38 @@ def make_executor(kind: str = "local", workers: int = 2,
         with Client(scheduler, timeout="10s") as client:
             yield client.get_executor()
         return
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
-        yield client.get_executor()
+    with _ctrl_c_ignored():  # the worker processes inherit it: Ctrl-C is the main process's
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+    with cluster, Client(cluster) as client:
+        try:
+            yield client.get_executor()
+        except BaseException:
+            _kill_workers(cluster)
+            raise
+
+
+def _kill_workers(cluster) -> None:
+    """Stop a LocalCluster's worker processes at once (after Ctrl-C): left to the cluster's
+    own shutdown they outlive its scheduler and print its closing errors."""
+    for nanny in list(cluster.workers.values()):
+        pid = getattr(getattr(nanny, "process", None), "pid", None)
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+@contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    """SIGINT ignored while processes are started (in the main thread; elsewhere Python
+    cannot change signal handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

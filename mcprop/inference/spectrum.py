@@ -27,6 +27,12 @@ BOREXINO_PHASE2_SOURCE = (
     "background shapes from PRD 100, 082004 (2019) Fig. 6a (digitised, Newtrinos.jl)")
 
 
+#: Largest rate of one unit N_h bin [counts / (day x 100 t)]: the whole 14C activity of the
+#: Borexino scintillator, about 40 Bq per 100 t = 3.5e6 per day x 100 t (Borexino, Nature
+#: 512, 383 (2014)), rounded up. A unit bin above it is not a measurement of this detector.
+MAX_UNIT_BIN_RATE_CPD100T = 1e7
+
+
 def background_parameter(name: str) -> str:
     """Prior-file parameter name of the normalisation of background ``name``."""
     return f"bkg_{name}_norm"
@@ -166,8 +172,11 @@ class SpectrumMeasurement:
         if np.any(counts < 0) or np.any(counts != np.round(counts)):
             raise ValueError(f"{self.name}: counts must be non-negative integers")
         if not (np.isfinite(self.exposure_day_100t) and self.exposure_day_100t > 0):
-            raise ValueError(f"{self.name}: exposure must be > 0 day x 100 t, got "
-                             f"{self.exposure_day_100t}")
+            raise ValueError(f"{self.name}: exposure must be finite and > 0 day x 100 t")
+        if np.any(counts > MAX_UNIT_BIN_RATE_CPD100T * self.exposure_day_100t
+                  * np.diff(edges)):
+            raise ValueError(f"{self.name}: counts above {MAX_UNIT_BIN_RATE_CPD100T:g} per "
+                             f"day x 100 t per unit N_h bin: not a measurement")
         if not self.source.strip():
             raise ValueError(f"{self.name}: a measurement needs a source citation")
         templates = {}
@@ -221,6 +230,40 @@ class SpectrumMeasurement:
         return poisson_log_likelihood(mu, self.counts)
 
 
+def unit_bins(nh, values, nh_min: int, nh_max: int, what: str,
+              integers: bool = False, max_value: float = np.inf) -> np.ndarray:
+    """The unit-bin ``values`` (indexed like the integers ``nh``) of every N_h from ``nh_min``
+    to ``nh_max``, checked before any rebinning: each unit bin present once, finite, >= 0 and
+    at most ``max_value`` (integers if ``integers``). ValueError naming ``what`` and the first
+    offending N_h.
+
+    >>> unit_bins([1, 2, 3], [5, 6, 7], 2, 3, "counts").tolist()
+    [6.0, 7.0]
+    """
+    nh = np.asarray(nh)
+    values = np.asarray(values, dtype=float)
+    wanted = np.arange(nh_min, nh_max + 1)
+    missing = np.setdiff1d(wanted, nh)
+    if missing.size:
+        raise ValueError(f"{what}: no unit bin N_h = {missing[0]} (the table has "
+                         f"{wanted.size - missing.size} of the {wanted.size} unit bins of N_h "
+                         f"{nh_min}-{nh_max}; each must be given, a missing bin is not 0)")
+    inside = (nh >= nh_min) & (nh <= nh_max)
+    if np.count_nonzero(inside) != wanted.size:
+        raise ValueError(f"{what}: a unit bin of N_h {nh_min}-{nh_max} appears twice")
+    values = values[inside][np.argsort(nh[inside])]
+    problems = {"is not finite": ~np.isfinite(values), "is negative": values < 0,
+                f"is above the plausible {max_value:.3g}": values > max_value}
+    if integers:
+        problems["is not an integer"] = values != np.round(values)
+    for problem, bad in problems.items():
+        if np.any(bad):
+            first = int(np.flatnonzero(bad)[0])
+            value = f" ({values[first]:.6g})" if np.isfinite(values[first]) else ""
+            raise ValueError(f"{what}: the unit bin N_h = {nh_min + first}{value} {problem}")
+    return values
+
+
 def borexino_phase2_spectrum(nh_min: int = 110, nh_max: int = 950, bin_width: int = 1,
                              data: BorexinoPhase2Data | None = None,
                              name: str | None = None) -> SpectrumMeasurement:
@@ -231,19 +274,37 @@ def borexino_phase2_spectrum(nh_min: int = 110, nh_max: int = 950, bin_width: in
     The shapes cover N_h 93-950, the largest range. The default starts at 110: below it, where
     14C falls by a factor 30 over 17 bins, even Borexino's own best-fit model misses the
     TFC-subtracted spectrum by a Poisson deviance of about 10 per bin (1.00 per bin above).
+
+    Every unit bin of the range must be in both tables (:func:`unit_bins`): counts are
+    non-negative integers of at most :data:`MAX_UNIT_BIN_RATE_CPD100T` times the exposure,
+    background rates finite and >= 0, and each background non-zero somewhere in the range
+    (its normalisation is otherwise not constrained by the data).
     """
     data = load_borexino_phase2() if data is None else data
-    low, high = int(data.background_nh[0]), int(data.background_nh[-1])
+    low = max(int(np.min(data.nh)), int(np.min(data.background_nh)))
+    high = min(int(np.max(data.nh)), int(np.max(data.background_nh)))
     if not (low <= nh_min < nh_max <= high):
         raise ValueError(f"N_h range {nh_min}-{nh_max} is outside the spectrum's {low}-{high} "
-                         "(where the background shapes are known)")
+                         "(where both the counts and the background shapes are known)")
     if bin_width < 1 or (nh_max - nh_min + 1) % bin_width:
         raise ValueError(f"bin_width {bin_width} must be >= 1 and divide the "
                          f"{nh_max - nh_min + 1} unit bins of N_h {nh_min}-{nh_max}")
+    counts = unit_bins(data.nh, data.counts, nh_min, nh_max, "spectrum counts", integers=True,
+                       max_value=MAX_UNIT_BIN_RATE_CPD100T * data.exposure_day_100t)
+    backgrounds = {}
+    for key, rate in data.background_rates.items():
+        rate = unit_bins(data.background_nh, rate, nh_min, nh_max, f"background {key!r}",
+                         max_value=MAX_UNIT_BIN_RATE_CPD100T)
+        if not np.any(rate > 0):
+            raise ValueError(f"background {key!r} is 0 in every unit bin of N_h "
+                             f"{nh_min}-{nh_max}: the data cannot constrain its normalisation "
+                             f"(leave it out of the backgrounds)")
+        backgrounds[key] = rate
+    nh = np.arange(nh_min, nh_max + 1)
     edges = np.arange(nh_min, nh_max + 2, bin_width) - 0.5
-    backgrounds = {name: rebin(data.background_nh, rate, edges) * data.exposure_day_100t
-                   for name, rate in data.background_rates.items()}
     return SpectrumMeasurement(
         name=name or f"borexino-phase2-nh{nh_min}-{nh_max}", nh_edges=edges,
-        counts=rebin(data.nh, data.counts, edges), exposure_day_100t=data.exposure_day_100t,
-        background_counts=backgrounds, source=BOREXINO_PHASE2_SOURCE)
+        counts=rebin(nh, counts, edges), exposure_day_100t=data.exposure_day_100t,
+        background_counts={key: rebin(nh, rate, edges) * data.exposure_day_100t
+                           for key, rate in backgrounds.items()},
+        source=BOREXINO_PHASE2_SOURCE)

@@ -4,9 +4,11 @@ Every file is written to a temporary name in its folder and renamed into place, 
 interrupted run never leaves a half-written file under the final name.
 """
 
+import errno
 import io
 import json
 import os
+import stat
 import tempfile
 import warnings
 from collections.abc import Mapping
@@ -80,13 +82,23 @@ def write_inference_data(path: Path, samples: Mapping[str, np.ndarray],
     try:
         idata.to_netcdf(tmp, engine="netcdf4", compress=False)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise
+        if not isinstance(exc, Exception):  # Ctrl-C
+            raise
+        # netCDF reports a full disk as "NetCDF: HDF error" (a RuntimeError): an OSError
+        # naming the file, whatever the writer raised
+        reason = getattr(exc, "strerror", None) or (str(exc).splitlines()
+                                                    or [type(exc).__name__])[0]
+        raise OSError(getattr(exc, "errno", None) or errno.EIO,
+                      f"cannot write the chain file ({reason[:200]})", str(path)) from None
 
 
 def read_inference_data(path: Path):
-    """Load an InferenceData netCDF file written by :func:`write_inference_data`."""
+    """Load an InferenceData netCDF file written by :func:`write_inference_data`; OSError
+    for anything but a regular file (netCDF would wait forever on a FIFO)."""
     import arviz as az
 
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise OSError("not a regular file (a folder, device, FIFO or socket)")
     return az.from_netcdf(path)

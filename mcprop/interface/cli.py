@@ -21,11 +21,13 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(f"{self.prog}: {message}")
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+def _workers(text: str) -> int:
+    from mcprop.inference.scan import check_workers
+
+    try:
+        return check_workers(int(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _non_negative_int(text: str) -> int:
@@ -175,7 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
                                              "(borexino-phase1, models/b-l: a file of runs/ "
                                              "without .toml)")
     p.add_argument("--out", type=Path, help="run directory (default: the config's output)")
-    p.add_argument("--workers", type=_positive_int, default=2, help="parallel workers")
+    p.add_argument("--workers", type=_workers, default=2,
+                   help="parallel workers, 1 to 10000 (local processes: at most one per mass "
+                        "to sample)")
     p.add_argument("--executor", choices=("local", "dask"), default="local",
                    help="local processes or a dask.distributed cluster")
     p.add_argument("--scheduler", help="dask scheduler address (default: a LocalCluster)")
@@ -230,9 +234,13 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s",
                             stream=sys.stderr, force=True)
         logging.getLogger("mcprop").setLevel(logging.WARNING if quiet else logging.INFO)
+        if quiet:  # dask.distributed's own log, also in its workers (which inherit this):
+            # INFO lines, and a heartbeat ERROR of workers outliving their scheduler after
+            # Ctrl-C; a failed task still reaches the main process as an exception
+            os.environ["DASK_LOGGING__DISTRIBUTED"] = "critical"
         return args.func(args)
     except UserError as exc:
-        print(f"mcprop: error: {exc}", file=sys.stderr)
+        print(f"mcprop: error: {exc.cli_message}", file=sys.stderr)
         return EXIT_USER_ERROR
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""

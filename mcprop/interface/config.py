@@ -25,6 +25,7 @@ import copy
 import hashlib
 import json
 import math
+import numbers
 import re
 import types
 from collections.abc import Callable, Mapping
@@ -54,7 +55,7 @@ from mcprop.inference.moments import FLAT_MU2, PARAMETER_NAMES
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import G_PRIOR_POWERS, CouplingPrior, sampled_priors
 from mcprop.inference.priors import Fixed, PriorError, load_prior_files
-from mcprop.inference.results import MAGNETIC_MOMENT, STANDARD_MODEL, mass_grid_MeV
+from mcprop.inference.results import MAGNETIC_MOMENT, MAX_MASSES, STANDARD_MODEL, mass_grid_MeV
 from mcprop.inference.sampler import SamplerSettings
 from mcprop.inference.spectrum import SpectrumMeasurement, borexino_phase2_spectrum
 from mcprop.interface.errors import UserError
@@ -67,7 +68,7 @@ from mcprop.physics.flavour import (
 )
 from mcprop.physics.kernels import DetectorResponse
 from mcprop.physics.magnetic_moment import MOMENT_SCHEMES
-from mcprop.physics.scattering import MODELS, U1Model, t_max_MeV
+from mcprop.physics.scattering import MASS_RANGE_MEV, MODELS, U1Model, t_max_MeV
 from mcprop.physics.solar import BE7_LINES, COMPOSITIONS
 from mcprop.physics.spectral import (
     BOREXINO_PHASE2_EXPOSURE_DAY_100T,
@@ -77,9 +78,6 @@ from mcprop.physics.spectral import (
 
 SCHEMA_VERSION = 1
 
-#: Z' masses a grid may span [MeV]: 1 eV to 1 TeV. Below 1 eV, m^2 is below 1e-9 of
-#: 2 m_e T at every recoil above 1 keV (a massless Z'); above 1 TeV only g/m matters.
-MASS_RANGE_MEV = (1e-6, 1e6)
 #: Largest rate a measurement may state [cpd/100t]: 75 times the largest solar-neutrino
 #: rate Borexino measures (pp, 134 +- 10 cpd/100t, Nature 562, 505 (2018)).
 MAX_RATE_CPD100T = 1e4
@@ -406,6 +404,9 @@ def _csv_table(path: str, key_name: str) -> tuple[list[str], np.ndarray]:
     if len(rows) < 2 or rows[0][0].strip() != "nh":
         raise ConfigError(key_name, f"{path}: needs a header starting with 'nh' and rows")
     header = [name.strip() for name in rows[0]]
+    twice = sorted({name for name in header if header.count(name) > 1})
+    if twice:
+        raise ConfigError(key_name, f"{path}: the header names the column {twice[0]!r} twice")
     try:
         table = np.array(rows[1:], dtype=float)
     except ValueError as exc:
@@ -466,7 +467,7 @@ class MassGrid:
 
     mass_min_MeV: float = key(low=MASS_RANGE_MEV[0], high=MASS_RANGE_MEV[1], unit="MeV")
     mass_max_MeV: float = key(low=MASS_RANGE_MEV[0], high=MASS_RANGE_MEV[1], unit="MeV")
-    n_masses: int = key(low=1, high=10000)
+    n_masses: int = key(low=1, high=MAX_MASSES)
 
     def __post_init__(self):
         if self.mass_max_MeV < self.mass_min_MeV or (
@@ -679,8 +680,8 @@ def _read_tagged(classes: tuple[type, ...], table: Any, where: str, base_dir: Pa
 
 
 def _read_number(tp: type, value: Any, rule: Rule, where: str):
-    kinds = int if tp is int else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds):
+    kinds = numbers.Integral if tp is int else numbers.Real  # numpy's numbers too
+    if isinstance(value, bool | np.bool_) or not isinstance(value, kinds):
         raise ConfigError(where, f"must be {'an integer' if tp is int else 'a number'}, "
                                  f"got {brief_repr(value)}")
     if tp is float:
@@ -937,6 +938,9 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
     n_new = (len(MOMENT_SCHEMES[physics.moments]) if physics.magnetic_moment
              else 0 if physics.standard_model else 1)
     n_sampled = len(priors.free_names) + n_new
+    if not n_sampled:
+        raise ConfigError("priors.fixed", "fixes every sampled parameter: a fit needs at "
+                                          "least one free parameter")
     if schema.sampler.n_walkers < 2 * n_sampled:
         raise ConfigError("sampler.n_walkers", f"must be at least twice the {n_sampled} "
                                                f"sampled parameters, got "
@@ -986,25 +990,32 @@ MOMENT_PARAMETERS = frozenset({*PARAMETER_NAMES, *PARAMETER_NAMES.values(), "mu_
 
 
 def _check_datasets(sections: tuple) -> None:
-    """ConfigError where two likelihood terms come from the same data: a P_ee from the data of
-    a rate or spectrum (unless ``allow_shared_dataset``), or a rate and a spectrum."""
-    rate_datasets = {m.dataset: m.name for m in sections
-                     if isinstance(m, Rate | RelativeRate) and m.dataset is not None}
-    spectrum_datasets = {m.dataset: m.name for m in sections
-                         if isinstance(m, Spectrum) and m.dataset is not None}
+    """ConfigError where two likelihood terms count the same events: the events of a
+    ``dataset`` enter through one rate, relative-rate or spectrum measurement, except that a
+    data set may give rates of several lines and no spectrum; a P_ee derived from a data set
+    that gives a rate or spectrum needs ``allow_shared_dataset``."""
+    counted: dict[str, list[int]] = {}
     for i, m in enumerate(sections):
-        if isinstance(m, Spectrum) and m.dataset in rate_datasets:
+        if not isinstance(m, SurvivalProbability) and m.dataset is not None:
+            counted.setdefault(m.dataset, []).append(i)
+    for i, m in enumerate(sections):
+        if isinstance(m, SurvivalProbability):
+            if m.dataset in counted and not m.allow_shared_dataset:
+                raise ConfigError(f"measurements[{i}].dataset",
+                                  f"{m.dataset!r} is also the dataset of the measurement "
+                                  f"{sections[counted[m.dataset][0]].name!r}: a P_ee derived "
+                                  f"from the same data counts them twice (set "
+                                  f"allow_shared_dataset = true, with the reason, if the two "
+                                  f"are independent)")
+            continue
+        earlier = [sections[j] for j in counted.get(m.dataset, ()) if j < i]
+        spectra = [e for e in earlier if isinstance(e, Spectrum)]
+        if earlier and (spectra or isinstance(m, Spectrum)):
+            other = earlier[0] if isinstance(m, Spectrum) else spectra[0]
             raise ConfigError(f"measurements[{i}].dataset",
-                              f"{m.dataset!r} is also the dataset of the rate measurement "
-                              f"{rate_datasets[m.dataset]!r}: the spectrum already holds "
-                              f"that rate, so both count the same events twice")
-        shared = rate_datasets.get(m.dataset) or spectrum_datasets.get(m.dataset)
-        if isinstance(m, SurvivalProbability) and shared and not m.allow_shared_dataset:
-            raise ConfigError(f"measurements[{i}].dataset",
-                              f"{m.dataset!r} is also the dataset of the measurement "
-                              f"{shared!r}: a P_ee derived from the same data counts them "
-                              f"twice (set allow_shared_dataset = true, with the reason, if "
-                              f"the two are independent)")
+                              f"{m.dataset!r} is also the dataset of the {other.kind} "
+                              f"measurement {other.name!r}: a spectrum holds every event of "
+                              f"its dataset, so both count the same events twice")
 
 
 def _fixed(priors, names: tuple[str, ...]):

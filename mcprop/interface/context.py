@@ -134,7 +134,14 @@ CONTEXT_CURVES: dict[str, DigitisedCurve | ReferencePoints | DrawnByPlots] = {
 
 
 def check_context_names(names: Sequence[str]) -> list[str]:
-    """The names without repeats, in order; ValueError naming the unknown and known ones."""
+    """The names without repeats, in order (one name may be given as a string);
+    ValueError naming the unknown and known ones.
+
+    >>> check_context_names("ccfr")
+    ['ccfr']
+    """
+    if isinstance(names, str):  # one name, not a sequence of letters
+        names = [names]
     unknown = [name for name in names if name not in CONTEXT_CURVES]
     if unknown:
         raise ValueError(f"unknown context curve(s) {', '.join(map(repr, unknown))}; "

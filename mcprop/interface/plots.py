@@ -22,12 +22,15 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+from matplotlib import cbook
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.legend_handler import HandlerTuple
 from matplotlib.lines import Line2D
+from matplotlib.mathtext import MathTextParser
 from matplotlib.patches import Patch
 
+from mcprop.files import InputFileError, printable, read_text
 from mcprop.inference.diagnostics import INTERVAL_68
 from mcprop.inference.limits import allowance_limit_g
 from mcprop.inference.spectrum import SpectrumMeasurement, poisson_deviance
@@ -129,11 +132,10 @@ def read_overlay(spec: str) -> Overlay:
     name, _, label = spec.partition(":")
     path = Path(name)
     try:
-        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not data
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such overlay file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read the overlay file ({exc})") from None
+        # bounded: a regular file, not /dev/zero or a FIFO; a byte-order mark is not data
+        text = read_text(path).removeprefix("\ufeff")
+    except InputFileError as exc:
+        raise UserError(f"overlay file {exc}") from None
     rows, header_allowed = [], True
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
@@ -155,7 +157,21 @@ def read_overlay(spec: str) -> Overlay:
     if not rows:
         raise UserError(f"{path}: no data rows (expected lines 'mass_MeV,g')")
     masses, g = np.array(rows).T
-    return Overlay(label or path.stem, path, masses, g)
+    return Overlay(legend_label(label or path.stem, f"{path}: overlay label"), path, masses, g)
+
+
+def legend_label(text: str, what: str) -> str:
+    """``text`` if matplotlib can draw it (a label with ``$...$`` is mathtext); UserError
+    naming ``what`` otherwise."""
+    if not text.isprintable():
+        raise UserError(f"{what} {printable(text)}: holds a control character")
+    if cbook.is_math_text(text):
+        try:
+            MathTextParser("path").parse(text)
+        except ValueError:
+            raise UserError(f"{what} {text}: not valid mathtext (write a literal $ as "
+                            f"\\$)") from None
+    return text
 
 
 def _floats(fields: list[str]) -> list[float] | None:
@@ -280,11 +296,12 @@ def limit_figure(scans: Sequence, overlays: Sequence[str] = (),
     from mcprop.interface.context import check_context_names, draw_context
 
     try:
-        check_context_names(context)
+        context = check_context_names(context)
     except ValueError as exc:
         raise UserError(f"--context: {exc}") from None
     runs = [RunCurve.from_result(scan) for scan in scans]
-    extra = [read_overlay(spec) for spec in overlays]
+    extra = [read_overlay(spec) for spec in ([overlays] if isinstance(overlays, str)
+                                             else overlays)]
     lmu_ltau = all(r.model == "Lmu-Ltau" for r in runs)
     low = min(r.masses_MeV.min() for r in runs)
     high = max(r.masses_MeV.max() for r in runs)

@@ -10,6 +10,7 @@ import logging
 import sys
 from pathlib import Path
 
+from mcprop.files import printable
 from mcprop.interface.api import ScanResult, load
 from mcprop.interface.errors import UserError, require_extra
 from mcprop.interface.formats import check_output, write_output
@@ -132,7 +133,7 @@ def diagnose_report(scan: ScanResult) -> tuple[str, bool]:
                    + (f", {n_failed} not converged" if n_failed else "")
                    + (" (no result yet; continue the run with --resume)" if missing else ""))
         lines.append(summary)
-        return "\n".join(lines) + "\n", not failed and not missing
+        return _report(lines), not failed and not missing
     summary = (f"{scan.name}: {len(scan.results) - len(failed)}/{len(scan.masses_MeV)} "
                f"masses converged")
     if failed:
@@ -140,7 +141,13 @@ def diagnose_report(scan: ScanResult) -> tuple[str, bool]:
     if missing:
         summary += f", {len(missing)} missing (incomplete run; continue it with --resume)"
     lines.append(summary)
-    return "\n".join(lines) + "\n", not failed and not missing
+    return _report(lines), not failed and not missing
+
+
+def _report(lines: list[str]) -> str:
+    """The lines as printed: each one line, control characters escaped (names and problems
+    come from files a user may have edited)."""
+    return "".join(printable(line) + "\n" for line in lines)
 
 
 def diagnose_command(run_dir: Path) -> int:

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from mcprop import __version__
 from mcprop.inference.results import FitResult, MassResult, MomentResult, ResultError
-from mcprop.inference.scan import make_executor, run_scan
+from mcprop.inference.scan import check_workers, make_executor, run_scan
 from mcprop.interface.api import ScanResult, chain_attrs
 from mcprop.interface.config import RunConfig
 from mcprop.interface.errors import UserError, require_extra
@@ -61,8 +61,10 @@ def run_config(config: RunConfig, write: bool = True, workers: int = 2,
     """Sample every grid point of ``config``; with ``write``, into its run directory.
 
     The arguments are checked before anything is written (UserError)."""
-    if isinstance(workers, bool) or not isinstance(workers, int | np.integer) or workers < 1:
-        raise UserError(f"workers: must be an integer >= 1, got {workers!r}")
+    try:
+        workers = check_workers(workers)
+    except ValueError as exc:
+        raise UserError(f"workers: {exc}") from None
     if executor not in EXECUTORS:
         raise UserError(f"executor: must be one of {', '.join(EXECUTORS)}, got {executor!r}")
     if executor == "dask":
@@ -70,7 +72,6 @@ def run_config(config: RunConfig, write: bool = True, workers: int = 2,
     if resume and force:
         raise UserError("resume and force: give one of them (resume continues the run, "
                         "force starts it again)")
-    workers = int(workers)
     plan = config.plan
     masses = np.asarray(plan.masses_MeV, dtype=float) if plan.has_masses else np.empty(0)
     try:
@@ -128,8 +129,9 @@ def run_config(config: RunConfig, write: bool = True, workers: int = 2,
                     finished = sum(store.result_file(i).exists() for i in range(plan.n_points))
                     bar.update(max(0, finished - bar.n))
 
-            # local processes beyond the points to do would idle (one without masses)
-            processes = min(workers, max(len(todo), 1)) if executor == "local" else workers
+            # processes started here beyond the points to do would idle (one without masses)
+            processes = workers if scheduler and executor == "dask" \
+                else min(workers, max(len(todo), 1))
             with make_executor(executor, processes, scheduler) as pool:
                 run_scan(plan, posterior, todo, pool, workers, on_block, poll, task_files)
         scan = _scan_result(config, masses, results, store)
@@ -174,6 +176,7 @@ def _open_store(config: RunConfig, identity: RunIdentity, resume: bool, force: b
                         f"not match the config's {n_points}")
     store.acquire_lock(manifest)
     try:
+        store.check_checkpoints()
         done = {r.point_index: r for r in store.results(strict=False)}
         manifest.setdefault("resumed", []).append(now())
         for result in done.values():

@@ -31,7 +31,6 @@ import logging
 import os
 import platform
 import tempfile
-import tomllib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,7 +41,15 @@ import numpy as np
 import tomli_w
 
 from mcprop import __version__
-from mcprop.files import printable, without_none
+from mcprop.files import (
+    InputFileError,
+    brief_repr,
+    parse_toml,
+    printable,
+    read_bytes,
+    read_json,
+    without_none,
+)
 from mcprop.inference.results import (
     MAGNETIC_MOMENT,
     STANDARD_MODEL,
@@ -80,6 +87,14 @@ MODEL_KEYS = {MAGNETIC_MOMENT: ("physics.moments", *PRIOR_KEYS), STANDARD_MODEL:
 #: The marker file of a run directory, and its lock.
 MARKER = ".mcprop-run"
 LOCK = ".lock"
+#: The type of each of those keys (a number: finite).
+NUMBER = (int, float)
+KEY_TYPES = {"name": str, "measurements": list, "physics.model": str,
+             "physics.flavour_model": str, "physics.interference": bool, "priors.files": list,
+             "limits.credibility": NUMBER, "sampler.seed": int, "physics.moments": str,
+             "coupling_prior.kind": str, "coupling_prior.upper_np_fraction": NUMBER,
+             "mass_grid.mass_min_MeV": NUMBER, "mass_grid.mass_max_MeV": NUMBER,
+             "mass_grid.n_masses": int}
 #: Keys of the manifest with their types.
 MANIFEST_TYPES = {"mcprop_version": str, "name": str, "config_hash": str, "seed": int,
                   "n_points": int, "points": dict}
@@ -140,6 +155,15 @@ class RunDirectory:
 
     def checkpoint_file(self, index: int) -> Path:
         return self.root / "checkpoints" / f"m{index:03d}.npz"
+
+    def check_checkpoints(self) -> None:
+        """UserError naming a checkpoint that is not a regular file (its loader would wait
+        forever on a FIFO)."""
+        folder = self.root / "checkpoints"
+        for path in sorted(folder.glob("m*.npz")) if folder.is_dir() else ():
+            if path.is_symlink() or not path.is_file():
+                raise UserError(f"{path}: not a regular file (a folder, device, FIFO, socket "
+                                f"or symlink); remove it to resume")
 
     # --- creating, opening, locking ------------------------------------------------------
 
@@ -340,10 +364,11 @@ class RunDirectory:
     def config(self) -> dict:
         """The resolved config stored in the run, checked for the keys readers use."""
         try:
-            data = _read_bytes(self.config_file)
-            config = tomllib.loads(data.decode())
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise UserError(f"{self.config_file}: unreadable resolved config ({exc})") from None
+            data = read_bytes(self.config_file, MAX_TEXT_BYTES)
+            config = parse_toml(data, self.config_file)
+        except InputFileError as exc:
+            raise UserError(f"{self.config_file}: unreadable resolved config "
+                            f"({exc.reason})") from None
         expected = self.manifest().get("config_sha256")  # none in runs of earlier versions
         if expected is not None and hashlib.sha256(data).hexdigest() != expected:
             raise UserError(f"{self.config_file}: changed since the run was made (its sha256 "
@@ -357,6 +382,13 @@ class RunDirectory:
                     raise UserError(f"{self.config_file}: {dotted}: missing from the resolved "
                                     f"config")
                 value = value[part]
+            kind = KEY_TYPES[dotted]
+            if isinstance(value, bool) != (kind is bool) or not isinstance(value, kind) or (
+                    isinstance(value, float) and not np.isfinite(value)):
+                name = {str: "a string", list: "a list", bool: "true or false",
+                        int: "an integer"}.get(kind, "a finite number")
+                raise UserError(f"{self.config_file}: {dotted}: must be {name}, got "
+                                f"{brief_repr(value)}")
         if not isinstance(config["measurements"], list) or not all(
                 isinstance(m, dict) and isinstance(m.get("name"), str)
                 and isinstance(m.get("source"), str) for m in config["measurements"]):
@@ -367,9 +399,10 @@ class RunDirectory:
     def manifest(self) -> dict:
         """The manifest, checked for its keys and their types."""
         try:
-            manifest = json.loads(_read_text(self.manifest_file))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise UserError(f"{self.manifest_file}: unreadable manifest ({exc})") from None
+            manifest = read_json(self.manifest_file, MAX_TEXT_BYTES)
+        except InputFileError as exc:
+            raise UserError(f"{self.manifest_file}: unreadable manifest ({exc.reason})") \
+                from None
         if not isinstance(manifest, dict):
             raise UserError(f"{self.manifest_file}: not a JSON object")
         for key, kind in MANIFEST_TYPES.items():
@@ -410,7 +443,7 @@ class RunDirectory:
         try:
             return mass_grid_MeV(float(grid["mass_min_MeV"]), float(grid["mass_max_MeV"]),
                                  int(grid["n_masses"]))
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise UserError(f"{self.config_file}: mass_grid: {exc}") from None
 
     # --- per-mass results ----------------------------------------------------------------
@@ -435,9 +468,9 @@ class RunDirectory:
         ResultError saying what is wrong."""
         path = self.result_file(index)
         try:
-            record = json.loads(_read_text(path))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ResultError(f"{path}: unreadable result ({exc})") from None
+            record = read_json(path, MAX_TEXT_BYTES)
+        except InputFileError as exc:
+            raise ResultError(f"{path}: unreadable result ({exc.reason})") from None
         if not isinstance(record, dict):
             raise ResultError(f"{path}: not a JSON object")
         masses = len(grid_MeV) > 0
@@ -581,18 +614,3 @@ def _remove_empty(folders: list[Path]) -> None:
 LOCK_ATTEMPTS = 20
 #: Largest text file a reader accepts [bytes]: far above any config, manifest or result.
 MAX_TEXT_BYTES = 16 * 1024 * 1024
-
-
-def _read_bytes(path: Path) -> bytes:
-    """A regular file's bytes, refusing anything else or anything too large."""
-    if not path.is_file():
-        raise OSError(f"not a regular file: {path}")
-    with open(path, "rb") as handle:
-        data = handle.read(MAX_TEXT_BYTES + 1)
-    if len(data) > MAX_TEXT_BYTES:
-        raise OSError(f"larger than {MAX_TEXT_BYTES} bytes")
-    return data
-
-
-def _read_text(path: Path) -> str:
-    return _read_bytes(path).decode()

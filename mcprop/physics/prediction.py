@@ -12,7 +12,7 @@ from mcprop.physics.flavour import (
     flavour_model,
 )
 from mcprop.physics.kernels import RateKernels
-from mcprop.physics.scattering import LMU_LTAU, coupling_product_MeV2
+from mcprop.physics.scattering import LMU_LTAU, MASS_RANGE_MEV, coupling_product_MeV2
 from mcprop.physics.solar import BE7_LINES, b16_flux_cm2s
 
 
@@ -45,10 +45,14 @@ def predict(mass_MeV: float, g: float, flavour: str = DEFAULT_FLAVOUR_MODEL,
         P_ee, P_emu, P_etau at the first line of ``lines``; rate_sm_cpd100t and rate_cpd100t
         (total rate of the lines, cpd/100t); np_fraction = rate / rate_sm - 1.
     """
-    if not (np.isfinite(mass_MeV) and mass_MeV > 0):
-        raise ValueError(f"mass must be > 0 MeV, got {mass_MeV}")
+    low, high = MASS_RANGE_MEV
+    if not np.isfinite(mass_MeV):
+        raise ValueError(f"mass must be a finite number in [{low:g}, {high:g}] MeV")
+    if not low <= mass_MeV <= high:
+        raise ValueError(f"mass must lie in [{low:g}, {high:g}] MeV, got {mass_MeV:g}")
     if not (np.isfinite(g) and g >= 0):
-        raise ValueError(f"coupling g must be >= 0, got {g}")
+        raise ValueError("coupling g must be finite and >= 0" + (
+            f", got {g:g}" if np.isfinite(g) else ""))
     unknown = [name for name in lines if name not in BE7_LINES]
     if not lines or unknown or len(set(lines)) != len(lines):
         raise ValueError(f"lines must be distinct names from {', '.join(BE7_LINES)}, "

@@ -82,6 +82,10 @@ class U1Model:
 #: (x_e, x_mu, x_tau), tree-level electron charge, and the leptons of the mixing loop.
 #: B - L has a tree-level electron charge; its loop mixing involves all quarks and leptons
 #: and is not finite by itself, so any kinetic mixing is set with ``kinetic_mixing``.
+#: Z' masses mcprop computes [MeV]: 1 eV to 1 TeV. Below 1 eV, m^2 is below 1e-9 of
+#: 2 m_e T at every recoil above 1 keV (a massless Z'); above 1 TeV only g/m matters.
+MASS_RANGE_MEV = (1e-6, 1e6)
+
 LMU_LTAU = U1Model("Lmu-Ltau", (0.0, -1.0, 1.0), 0.0,
                    ((-1.0, M_MUON_MEV), (1.0, M_TAU_MEV)))
 LE_LMU = U1Model("Le-Lmu", (1.0, -1.0, 0.0), 1.0,
