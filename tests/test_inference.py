@@ -3,6 +3,7 @@ profile limits, reproducibility, resume and scale-out."""
 
 import dataclasses
 import json
+import re
 import signal
 
 import arviz as az
@@ -305,18 +306,25 @@ def test_different_seed_different_chains(tiny_run, cli, tmp_path):
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
 def test_killed_run_resumes_to_the_same_limits(tiny_run, tmp_path, sig, cli):
+    """A run killed with masses in progress continues them from their checkpoints (it says
+    at which step) and ends with the limits of an uninterrupted run."""
     out = tmp_path / "killed"
 
     def in_flight(folder):  # a mass finished and another checkpointed
-        return (list(folder.glob("results/*.json")) and list(folder.glob("checkpoints/*.npz")))
+        return (list(folder.glob("results/*.json")) and list(folder.glob("checkpoints/m???.npz")))
 
     process = interrupted_run(out, in_flight, sig)
     assert process.returncode != 0
     assert "Traceback" not in process.stderr.read().decode()
     assert len(list((out / "results").glob("*.json"))) < 3
-    resumed = cli("run", DATA / "tiny.toml", "--out", out, "--resume", "--quiet")
+    # in this process, so that its log lines are captured
+    resumed = cli("run", DATA / "tiny.toml", "--out", out, "--resume", "--workers", 1)
     assert resumed.returncode == 0, resumed.stderr
+    continued = re.findall(r"continuing from the checkpoint at step (\d+)", resumed.stderr)
+    assert continued and all(int(step) >= 100 for step in continued), resumed.stderr
+    assert "sampling" not in resumed.stderr
     assert _limits(out) == _limits(tiny_run)
+    assert not list((out / "checkpoints").iterdir())
 
 
 def test_dask_local_cluster_gives_the_same_limits(tiny_run, cli, tmp_path):

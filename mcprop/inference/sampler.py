@@ -80,6 +80,7 @@ class MassChains:
     stored draws) and the current state (float64, to continue from).
 
     history: (n_ens, n_steps, n_walkers, n_dim), step 0 is the initial state.
+    ``saved_steps`` and ``saved_chunks``: how much of the history the checkpoint holds.
     """
 
     history: np.ndarray
@@ -89,6 +90,8 @@ class MassChains:
     pending: list = field(default_factory=list)
     next_check: int = 0
     burn_floor: int = 0
+    saved_steps: int = 0
+    saved_chunks: int = 0
 
     @property
     def n_steps(self) -> int:
@@ -101,8 +104,18 @@ class MassChains:
         return self.history
 
     def save(self, path: Path, identity: dict) -> None:
-        atomic_write_npz(path, history=self.full_history(), coords=self.coords,
-                         log_prob=self.log_prob, accepted=self.accepted,
+        """Checkpoint: the steps since the last checkpoint as the next chunk file, then the
+        state (current walkers, counters, the number of chunks) in ``path``, written last,
+        so that a checkpoint costs what is new and a kill at any moment leaves the last
+        complete one."""
+        history = self.full_history()
+        if history.shape[1] > self.saved_steps:
+            atomic_write_npz(chunk_file(path, self.saved_chunks),
+                             history=history[:, self.saved_steps:])
+            self.saved_steps, self.saved_chunks = history.shape[1], self.saved_chunks + 1
+        atomic_write_npz(path, coords=self.coords, log_prob=self.log_prob,
+                         accepted=self.accepted, n_steps=np.array(self.saved_steps),
+                         n_chunks=np.array(self.saved_chunks),
                          next_check=np.array(self.next_check),
                          burn_floor=np.array(self.burn_floor),
                          identity=np.array(json.dumps(identity, sort_keys=True)))
@@ -113,21 +126,33 @@ class MassChains:
         """Read a checkpoint and verify it belongs to this run and mass and is consistent."""
         try:
             with np.load(path, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in ("history", "coords", "log_prob", "accepted",
-                                               "next_check", "burn_floor", "identity")}
+                arrays = {k: data[k] for k in ("coords", "log_prob", "accepted", "n_steps",
+                                               "n_chunks", "next_check", "burn_floor",
+                                               "identity")}
             stored = json.loads(str(arrays.pop("identity")))
         except Exception as exc:
             raise CheckpointError(f"{path}: unreadable checkpoint ({exc})") from None
         if stored != json.loads(json.dumps(identity, sort_keys=True)):
             raise CheckpointError(f"{path}: checkpoint of another run or mass")
+        n_chunks = int(arrays["n_chunks"])
+        try:
+            chunks = []
+            for k in range(n_chunks):
+                with np.load(chunk_file(path, k), allow_pickle=False) as data:
+                    chunks.append(data["history"])
+            history = np.concatenate(chunks, axis=1)
+        except Exception as exc:
+            raise CheckpointError(f"{path}: unreadable checkpoint chunk ({exc})") from None
         shape = (settings.n_ensembles, settings.n_walkers, len(posterior.names))
-        history, coords = arrays["history"], arrays["coords"]
+        coords = arrays["coords"]
         n_steps = history.shape[1] if history.ndim == 4 else -1
-        if (coords.shape != shape or history.shape[::2] != shape[::2] or history.shape[3]
-                != shape[2] or arrays["log_prob"].shape != shape[:2]
+        if (coords.shape != shape or history.ndim != 4
+                or (history.shape[0], *history.shape[2:]) != shape
+                or arrays["log_prob"].shape != shape[:2]
                 or arrays["accepted"].shape != shape[:2] or history.dtype != np.float32):
             raise CheckpointError(f"{path}: checkpoint shape does not match the settings")
-        if (n_steps - 1) % settings.chunk_steps or n_steps - 1 > _capped_steps(settings):
+        if (n_steps != int(arrays["n_steps"]) or (n_steps - 1) % settings.chunk_steps
+                or n_steps - 1 > _capped_steps(settings)):
             raise CheckpointError(f"{path}: checkpoint length {n_steps} does not match the "
                                   f"chunking or the step cap")
         if not (np.all(np.isfinite(history)) and np.all(np.isfinite(coords))):
@@ -143,7 +168,22 @@ class MassChains:
         if not 0 <= burn_floor <= n_steps:
             raise CheckpointError(f"{path}: checkpoint burn-in floor out of range")
         return cls(history, coords, recomputed, accepted.astype(np.int64),
-                   next_check=int(arrays["next_check"]), burn_floor=burn_floor)
+                   next_check=int(arrays["next_check"]), burn_floor=burn_floor,
+                   saved_steps=n_steps, saved_chunks=n_chunks)
+
+
+def chunk_file(path: Path, k: int) -> Path:
+    """The file of the k-th chunk of steps of the checkpoint ``path`` (mNNN.npz ->
+    mNNN.KKKK.npz)."""
+    return path.with_name(f"{path.stem}.{k:04d}{path.suffix}")
+
+
+def remove_checkpoint(path: Path) -> None:
+    """Remove the checkpoint ``path``: its state first (what makes it a checkpoint), then
+    its chunks."""
+    path.unlink(missing_ok=True)
+    for chunk in path.parent.glob(f"{path.stem}.[0-9][0-9][0-9][0-9]{path.suffix}"):
+        chunk.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -217,7 +257,9 @@ def _advance(posterior: ScanPosterior, chains: dict[int, MassChains], keys: dict
     final_log_prob = state.log_prob.reshape(len(masses), n_ens, n_walkers)
     for i, m in enumerate(masses):
         c = chains[m]
-        c.pending.append(np.moveaxis(new[:, i], 0, 1))
+        # C order, as a history read back from a checkpoint: reductions over it (the
+        # diagnostics, the spreads) then round alike in a continued run
+        c.pending.append(np.ascontiguousarray(np.moveaxis(new[:, i], 0, 1)))
         c.coords, c.log_prob = final[i], final_log_prob[i]
         c.accepted = c.accepted + accepted[i]
 
@@ -329,11 +371,13 @@ def sample_masses(posterior: ScanPosterior, mass_indices: Iterable[int],
             try:
                 active[index] = MassChains.load(path, identity_for(index), posterior, index,
                                                 settings)
+                log.info("%s: continuing from the checkpoint at step %d",
+                         posterior.new_physics.label(index), active[index].n_steps - 1)
                 continue
             except CheckpointError as exc:
                 log.warning("%s; sampling %s from the start", exc,
                             posterior.new_physics.label(index))
-                path.unlink(missing_ok=True)
+                remove_checkpoint(path)
         active[index] = initial_chains(posterior, index, settings, seed)
     done = []
     last_checkpoint = time.monotonic()
@@ -345,6 +389,8 @@ def sample_masses(posterior: ScanPosterior, mass_indices: Iterable[int],
                 del active[index]
                 done.append(sample)
                 on_done(sample)
+                if checkpoint_for:
+                    remove_checkpoint(checkpoint_for(index))
         if not active:
             break
         _advance(posterior, active, keys, settings)
