@@ -12,6 +12,7 @@ same whatever other points share its batch, and a run continued from a checkpoin
 exactly as an uninterrupted one.
 """
 
+import dataclasses
 import functools
 import json
 import logging
@@ -33,28 +34,40 @@ from mcprop.inference.diagnostics import (
     long_enough,
     thinning,
 )
-from mcprop.inference.moves import GroupedDEMove
+from mcprop.inference.moves import INDEPENDENCE_KEY, GroupedDEMove, IndependenceProposal
 from mcprop.inference.posterior import ScanPosterior
-from mcprop.inference.random import group_keys
+from mcprop.inference.random import group_keys, uniforms
 from mcprop.inference.storage import atomic_write_npz
 
 log = logging.getLogger(__name__)
+
+
+#: The proposals a sampler can use (``SamplerSettings.proposal``).
+PROPOSALS = ("de", "student-t")
 
 
 @dataclass(frozen=True)
 class SamplerSettings:
     """How long and how wide to sample, and when a grid point counts as converged.
 
-    ``max_steps`` is rounded up to whole chunks; ``checkpoint_interval_s`` is the least time
-    between two checkpoints of the masses in progress (a killed run loses at most that).
+    ``proposal``: ``"de"`` (differential evolution throughout) or ``"student-t"`` (DE, then,
+    once the chains are past burn-in, a frozen Student-t independence proposal mixed with DE;
+    see :func:`adapt_proposal`). ``max_steps`` is rounded up to whole chunks; the kept chain
+    is at least ``min_kept_tau`` autocorrelation times (``min_kept_tau_t`` with the Student-t
+    proposal, whose short tau is well estimated) and ``min_kept_steps`` steps long;
+    ``checkpoint_interval_s`` is the least time between two checkpoints of the masses in
+    progress (a killed run loses at most that).
     """
 
     n_ensembles: int = 4
     n_walkers: int = 48
+    proposal: str = "student-t"
     chunk_steps: int = 100
     max_steps: int = 20000
     burn_in_tau: float = 5.0
     min_kept_tau: float = 20.0
+    min_kept_tau_t: float = 10.0
+    min_kept_steps: int = 100
     min_ess: float = 2000.0
     max_rhat: float = 1.01
     max_relative_mcse: float = 0.01
@@ -68,6 +81,9 @@ class SamplerSettings:
             raise ValueError("need 1 <= chunk_steps <= max_steps")
         if self.n_walkers < 4:
             raise ValueError("n_walkers must be >= 4")
+        if self.proposal not in PROPOSALS:
+            raise ValueError(f"unknown proposal {self.proposal!r}; choose one of "
+                             f"{', '.join(PROPOSALS)}")
 
 
 class CheckpointError(Exception):
@@ -81,6 +97,9 @@ class MassChains:
 
     history: (n_ens, n_steps, n_walkers, n_dim), step 0 is the initial state.
     ``saved_steps`` and ``saved_chunks``: how much of the history the checkpoint holds.
+    ``independence``: the ensembles' Student-t proposals (None: DE only); ``frozen``: the
+    proposal is final (the kept chain may start); ``fits``/``passed``: fits of the proposal
+    so far, and whether the last one passed (:func:`adapt_proposal`).
     """
 
     history: np.ndarray
@@ -92,6 +111,10 @@ class MassChains:
     burn_floor: int = 0
     saved_steps: int = 0
     saved_chunks: int = 0
+    independence: IndependenceProposal | None = None
+    frozen: bool = True
+    fits: int = 0
+    passed: bool = False
 
     @property
     def n_steps(self) -> int:
@@ -113,12 +136,15 @@ class MassChains:
             atomic_write_npz(chunk_file(path, self.saved_chunks),
                              history=history[:, self.saved_steps:])
             self.saved_steps, self.saved_chunks = history.shape[1], self.saved_chunks + 1
+        proposal = {} if self.independence is None else {
+            f"t_{name}": getattr(self.independence, name) for name in _PROPOSAL_ARRAYS}
         atomic_write_npz(path, coords=self.coords, log_prob=self.log_prob,
                          accepted=self.accepted, n_steps=np.array(self.saved_steps),
                          n_chunks=np.array(self.saved_chunks),
                          next_check=np.array(self.next_check),
                          burn_floor=np.array(self.burn_floor),
-                         identity=np.array(json.dumps(identity, sort_keys=True)))
+                         adaptation=np.array([self.frozen, self.fits, self.passed]),
+                         identity=np.array(json.dumps(identity, sort_keys=True)), **proposal)
 
     @classmethod
     def load(cls, path: Path, identity: dict, posterior: ScanPosterior, mass_index: int,
@@ -128,7 +154,9 @@ class MassChains:
             with np.load(path, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in ("coords", "log_prob", "accepted", "n_steps",
                                                "n_chunks", "next_check", "burn_floor",
-                                               "identity")}
+                                               "adaptation", "identity")}
+                proposal = {name: data[f"t_{name}"] for name in _PROPOSAL_ARRAYS
+                            if f"t_{name}" in data.files}
             stored = json.loads(str(arrays.pop("identity")))
         except Exception as exc:
             raise CheckpointError(f"{path}: unreadable checkpoint ({exc})") from None
@@ -167,9 +195,25 @@ class MassChains:
         burn_floor = int(arrays["burn_floor"])
         if not 0 <= burn_floor <= n_steps:
             raise CheckpointError(f"{path}: checkpoint burn-in floor out of range")
+        independence = None
+        if proposal:
+            shapes = {"mean": shape[::2], "chol": (shape[0], shape[2], shape[2]),
+                      "weight": shape[:1]}
+            if (set(proposal) != set(shapes) or any(proposal[k].shape != v
+                                                    for k, v in shapes.items())
+                    or not all(np.all(np.isfinite(v)) for v in proposal.values())):
+                raise CheckpointError(f"{path}: checkpoint proposal does not match the "
+                                      f"settings")
+            independence = IndependenceProposal(**proposal)
+        frozen, fits, passed = (int(v) for v in arrays["adaptation"])
         return cls(history, coords, recomputed, accepted.astype(np.int64),
                    next_check=int(arrays["next_check"]), burn_floor=burn_floor,
-                   saved_steps=n_steps, saved_chunks=n_chunks)
+                   saved_steps=n_steps, saved_chunks=n_chunks, independence=independence,
+                   frozen=bool(frozen), fits=fits, passed=bool(passed))
+
+
+#: The arrays of an IndependenceProposal in a checkpoint (as ``t_NAME``).
+_PROPOSAL_ARRAYS = ("mean", "chol", "weight")
 
 
 def chunk_file(path: Path, k: int) -> Path:
@@ -226,7 +270,8 @@ def initial_chains(posterior: ScanPosterior, mass_index: int, settings: SamplerS
             raise RuntimeError(f"no walker start with finite posterior at "
                                f"{posterior.new_physics.label(mass_index)}")
     return MassChains(coords[:, None].astype(np.float32), coords, log_prob,
-                      np.zeros(shape[:2], dtype=np.int64), next_check=settings.chunk_steps + 1)
+                      np.zeros(shape[:2], dtype=np.int64), next_check=settings.chunk_steps + 1,
+                      frozen=settings.proposal == "de")
 
 
 def _advance(posterior: ScanPosterior, chains: dict[int, MassChains], keys: dict[int, np.ndarray],
@@ -243,8 +288,13 @@ def _advance(posterior: ScanPosterior, chains: dict[int, MassChains], keys: dict
     def log_prob_rows(x, group):
         return posterior(x, group_mass[group])
 
+    independence = [chains[m].independence for m in masses]
     move = GroupedDEMove(log_prob_rows, np.concatenate([keys[m] for m in masses]), steps,
-                         n_walkers)
+                         n_walkers, independence=None if all(
+                             q is None for q in independence) else
+                         IndependenceProposal.concatenate(
+                             [q or IndependenceProposal.none(n_ens, n_dim)
+                              for q in independence]))
     sampler = emcee.EnsembleSampler(
         len(coords), n_dim, lambda x: log_prob_rows(x, np.arange(len(x)) // n_walkers),
         moves=[move], vectorize=True, backend=emcee.backends.Backend(dtype=np.float32))
@@ -265,14 +315,22 @@ def _advance(posterior: ScanPosterior, chains: dict[int, MassChains], keys: dict
 
 
 def _check(posterior: ScanPosterior, mass_index: int, chains: MassChains,
-           settings: SamplerSettings, credibility: float) -> MassSample | None:
+           settings: SamplerSettings, credibility: float,
+           keys: np.ndarray) -> MassSample | None:
     """Diagnose a point due a check: its sample when converged or capped, else None (and
-    the step of its next check, from the autocorrelation time, in ``chains.next_check``)."""
+    the step of its next check, from the autocorrelation time, in ``chains.next_check``).
+    Before the proposal is frozen a check adapts it instead (:func:`adapt_proposal`)."""
     n_steps = chains.n_steps
     at_cap = n_steps - 1 >= _capped_steps(settings)
     history = chains.full_history()
+    if not chains.frozen and not at_cap:
+        adapt_proposal(posterior, mass_index, chains, settings, keys)
+        chains.next_check = n_steps + settings.chunk_steps
+        return None
     floor = chains.burn_floor
     tau = autocorrelation_time(history, floor)
+    if chains.independence is not None:
+        settings = dataclasses.replace(settings, min_kept_tau=settings.min_kept_tau_t)
     n_chains = settings.n_ensembles * settings.n_walkers
     ready = long_enough(tau, n_steps, settings, floor) and expected_ess(
         tau, n_steps, n_chains, settings, floor) >= settings.min_ess
@@ -293,6 +351,71 @@ def _check(posterior: ScanPosterior, mass_index: int, chains: MassChains,
     chains.next_check = max(n_steps + settings.chunk_steps,
                             floor + _predicted_length(tau, settings))
     return None
+
+
+#: Probability that a walker's update draws from the Student-t proposal (else a DE step).
+INDEPENDENCE_WEIGHT = 0.8
+#: The Student-t proposal is used only where its expected acceptance is at least this in
+#: every ensemble, and where the fit dropped at most MAX_DROPPED_FRACTION of the walkers'
+#: positions as more than 8 MAD out (a second island of the posterior, or heavy tails).
+MIN_INDEPENDENCE_ACCEPTANCE = 0.15
+MAX_DROPPED_FRACTION = 0.01
+#: At most this many fits before a point keeps DE.
+MAX_FITS = 8
+#: Key of the pilot draws that measure a fitted proposal's acceptance (xor the group key).
+_PILOT_KEY = np.uint64(0x8CB92BA72F3D8DD7)
+
+
+def adapt_proposal(posterior: ScanPosterior, mass_index: int, chains: MassChains,
+                   settings: SamplerSettings, keys: np.ndarray) -> None:
+    """Fit each ensemble's Student-t proposal to its walkers over the last half chunk
+    (:meth:`IndependenceProposal.fit`), and measure its expected acceptance with one pilot
+    draw per walker against the current walkers. A fit passes when every ensemble accepts at
+    least MIN_INDEPENDENCE_ACCEPTANCE and drops at most MAX_DROPPED_FRACTION.
+
+    A passing proposal is used (mixed with DE) in the next chunk; after a chunk with a
+    passing proposal, a fit that passes again is frozen. The burn-in floor follows every
+    chunk that moved with a proposal still adapting: the kept chain starts after the last
+    adaptation, so every kept step is a Metropolis-Hastings step of a fixed kernel. A point
+    whose fits keep failing (a multimodal posterior, low acceptance) freezes pure DE after
+    MAX_FITS fits.
+    """
+    history = chains.history
+    n_steps = history.shape[1]
+    n_ens, n_walkers, n_dim = chains.coords.shape
+    start = max(chains.burn_floor, n_steps - max(settings.chunk_steps // 2, 1))
+    window = history[:, start:].astype(np.float64).reshape(n_ens, -1, n_dim)
+    fitted, dropped = IndependenceProposal.fit(window, INDEPENDENCE_WEIGHT)
+    # pilot draws: counter = (step x streams + stream) x walkers + walker
+    streams = 1 + n_dim
+    counters = ((np.uint64(n_steps) * np.uint64(streams)
+                 + np.arange(streams, dtype=np.uint64)[:, None]) * np.uint64(n_walkers)
+                + np.arange(n_walkers, dtype=np.uint64))
+    u = uniforms((keys ^ INDEPENDENCE_KEY ^ _PILOT_KEY)[:, None, None], counters)
+    pilot = fitted.draw(u[:, 0], np.moveaxis(u[:, 1:], 1, -1))
+    with np.errstate(all="ignore"):
+        pilot_log_prob = posterior(pilot.reshape(-1, n_dim), mass_index).reshape(
+            n_ens, n_walkers)
+    acceptance = fitted.acceptance(chains.log_prob, pilot, pilot_log_prob, chains.coords)
+    passes = bool(np.all(np.isfinite(fitted.mean)) and acceptance.min()
+                  >= MIN_INDEPENDENCE_ACCEPTANCE and dropped.max() <= MAX_DROPPED_FRACTION)
+    chains.fits += 1
+    used = chains.independence is not None
+    label = posterior.new_physics.label(mass_index)
+    if passes and chains.passed:
+        chains.independence, chains.frozen = fitted, True
+        log.debug("%s: Student-t proposal frozen at step %d (expected acceptance %.2f-%.2f)",
+                  label, n_steps - 1, acceptance.min(), acceptance.max())
+    elif chains.fits >= MAX_FITS:
+        chains.independence, chains.frozen = None, True
+        log.info("%s: differential evolution only (Student-t proposal: expected acceptance "
+                 "%.2f, %.1f%% of positions more than 8 MAD out)", label, acceptance.min(),
+                 100 * dropped.max())
+    else:
+        chains.independence = fitted if passes else None
+    if used:  # the last chunk moved with a proposal still adapting: it is burn-in
+        chains.burn_floor = n_steps - 1
+    chains.passed = passes
 
 
 #: A walker whose log posterior lies more than half this chi^2 quantile (in the number of
@@ -384,7 +507,8 @@ def sample_masses(posterior: ScanPosterior, mass_indices: Iterable[int],
     while active:
         cap = _capped_steps(settings) + 1
         for index in [i for i, c in active.items() if c.n_steps >= min(c.next_check, cap)]:
-            sample = _check(posterior, index, active[index], settings, credibility)
+            sample = _check(posterior, index, active[index], settings, credibility,
+                            keys[index])
             if sample is not None:
                 del active[index]
                 done.append(sample)
