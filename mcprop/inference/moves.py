@@ -67,16 +67,21 @@ class IndependenceProposal:
         ((2, 3, 3), True)
         """
         x = np.asarray(samples, dtype=float)
+        n_dim = x.shape[-1]
         median = np.median(x, axis=1, keepdims=True)
         mad = np.median(np.abs(x - median), axis=1, keepdims=True)
         keep = np.all(np.abs(x - median) <= clip_mad * mad, axis=-1)        # (G, n)
-        means, chols = [], []
-        for group, kept in zip(x, keep, strict=True):
+        means = np.full(x.shape[::2], np.nan)
+        chols = np.full((len(x), n_dim, n_dim), np.nan)
+        for g, (group, kept) in enumerate(zip(x, keep, strict=True)):
             rows = group[kept]
-            means.append(rows.mean(axis=0))
-            chols.append(np.linalg.cholesky(np.atleast_2d(np.cov(rows, rowvar=False))))
-        return (cls(np.array(means), np.array(chols), np.full(len(x), float(weight))),
-                1.0 - keep.mean(axis=1))
+            if len(rows) > 2 * n_dim:   # else left NaN: no proposal (a fit that fails)
+                means[g] = rows.mean(axis=0)
+                try:
+                    chols[g] = np.linalg.cholesky(np.atleast_2d(np.cov(rows, rowvar=False)))
+                except np.linalg.LinAlgError:
+                    pass
+        return cls(means, chols, np.full(len(x), float(weight))), 1.0 - keep.mean(axis=1)
 
     @classmethod
     def concatenate(cls, proposals: list["IndependenceProposal"]) -> "IndependenceProposal":

@@ -386,6 +386,10 @@ def adapt_proposal(posterior: ScanPosterior, mass_index: int, chains: MassChains
     start = max(chains.burn_floor, n_steps - max(settings.chunk_steps // 2, 1))
     window = history[:, start:].astype(np.float64).reshape(n_ens, -1, n_dim)
     fitted, dropped = IndependenceProposal.fit(window, INDEPENDENCE_WEIGHT)
+    if not (np.all(np.isfinite(fitted.mean)) and np.all(np.isfinite(fitted.chol))):
+        fitted = dataclasses.replace(fitted, mean=np.nan_to_num(fitted.mean), chol=np.where(
+            np.isfinite(fitted.chol), fitted.chol, np.eye(n_dim)), weight=fitted.weight * 0)
+        dropped = np.ones(n_ens)   # a degenerate fit fails
     # pilot draws: counter = (step x streams + stream) x walkers + walker
     streams = 1 + n_dim
     counters = ((np.uint64(n_steps) * np.uint64(streams)
@@ -397,8 +401,8 @@ def adapt_proposal(posterior: ScanPosterior, mass_index: int, chains: MassChains
         pilot_log_prob = posterior(pilot.reshape(-1, n_dim), mass_index).reshape(
             n_ens, n_walkers)
     acceptance = fitted.acceptance(chains.log_prob, pilot, pilot_log_prob, chains.coords)
-    passes = bool(np.all(np.isfinite(fitted.mean)) and acceptance.min()
-                  >= MIN_INDEPENDENCE_ACCEPTANCE and dropped.max() <= MAX_DROPPED_FRACTION)
+    passes = bool(acceptance.min() >= MIN_INDEPENDENCE_ACCEPTANCE
+                  and dropped.max() <= MAX_DROPPED_FRACTION)
     chains.fits += 1
     used = chains.independence is not None
     label = posterior.new_physics.label(mass_index)
