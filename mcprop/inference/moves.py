@@ -111,15 +111,18 @@ class IndependenceProposal:
         scale = np.sqrt(T_DOF / chdtri(T_DOF, u_chi2))
         return self.mean[:, None] + z * scale[..., None]
 
-    def acceptance(self, log_prob, proposal, proposal_log_prob, current):
-        """Expected Metropolis-Hastings acceptance (G,) of independent proposals (G, n, d)
-        with posterior ``proposal_log_prob`` (G, n) against the walkers ``current`` (G, n, d)
-        with ``log_prob`` (G, n)."""
-        with np.errstate(over="ignore", invalid="ignore"):
-            log_ratio = (proposal_log_prob - log_prob + self.log_density(current)
-                         - self.log_density(proposal))
-            return np.mean(np.where(np.isnan(log_ratio), 0.0,
-                                    np.exp(np.minimum(log_ratio, 0.0))), axis=1)
+    def acceptance(self, log_prob, proposal, proposal_log_prob, current) -> np.ndarray:
+        """Expected Metropolis-Hastings acceptance (G, n) of each walker ``current``
+        (G, n, d), with posterior ``log_prob`` (G, n), for independent proposals: the mean
+        over the draws ``proposal`` (G, m, d), with posterior ``proposal_log_prob`` (G, m), of
+        min(1, w(x') / w(x)), w = p / q. A walker where p / q is far above its typical value
+        (a second island the proposal does not cover) has an acceptance near 0."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            log_w = log_prob - self.log_density(current)
+            log_w_proposal = proposal_log_prob - self.log_density(proposal)
+            log_ratio = log_w_proposal[:, None, :] - log_w[:, :, None]
+            ratio = np.exp(np.minimum(log_ratio, 0.0))
+            return np.mean(np.where(np.isnan(ratio), 0.0, ratio), axis=-1)
 
 
 class GroupedDEMove(emcee.moves.Move):

@@ -325,8 +325,10 @@ def _check(posterior: ScanPosterior, mass_index: int, chains: MassChains,
     history = chains.full_history()
     if not chains.frozen and not at_cap:
         adapt_proposal(posterior, mass_index, chains, settings, keys)
-        chains.next_check = n_steps + settings.chunk_steps
-        return None
+        if chains.independence is not None:
+            chains.next_check = n_steps + settings.chunk_steps
+            return None
+        # no proposal: the chains move by DE, and may converge with it
     floor = chains.burn_floor
     tau = autocorrelation_time(history, floor)
     if chains.independence is not None:
@@ -350,18 +352,21 @@ def _check(posterior: ScanPosterior, mass_index: int, chains: MassChains,
             return sample
     chains.next_check = max(n_steps + settings.chunk_steps,
                             floor + _predicted_length(tau, settings))
+    if not chains.frozen:   # the next fit
+        chains.next_check = n_steps + settings.chunk_steps
     return None
 
 
 #: Probability that a walker's update draws from the Student-t proposal (else a DE step).
 INDEPENDENCE_WEIGHT = 0.8
 #: The Student-t proposal is used only where its expected acceptance is at least this in
-#: every ensemble, and where the fit dropped at most MAX_DROPPED_FRACTION of the walkers'
-#: positions as more than 8 MAD out (a second island of the posterior, or heavy tails).
+#: every ensemble, and at least MIN_WALKER_ACCEPTANCE for every walker: a walker where the
+#: posterior is far above the proposal (an island the proposal misses) would stay stuck.
 MIN_INDEPENDENCE_ACCEPTANCE = 0.15
-MAX_DROPPED_FRACTION = 0.01
-#: At most this many fits before a point keeps DE.
-MAX_FITS = 8
+MIN_WALKER_ACCEPTANCE = 0.02
+#: A passing fit is frozen only when its location moved by less than this (Mahalanobis
+#: distance in its own scale) from the previous fit's: the walkers are no longer in transit.
+MAX_LOCATION_SHIFT = 1.0
 #: Key of the pilot draws that measure a fitted proposal's acceptance (xor the group key).
 _PILOT_KEY = np.uint64(0x8CB92BA72F3D8DD7)
 
@@ -371,25 +376,27 @@ def adapt_proposal(posterior: ScanPosterior, mass_index: int, chains: MassChains
     """Fit each ensemble's Student-t proposal to its walkers over the last half chunk
     (:meth:`IndependenceProposal.fit`), and measure its expected acceptance with one pilot
     draw per walker against the current walkers. A fit passes when every ensemble accepts at
-    least MIN_INDEPENDENCE_ACCEPTANCE and drops at most MAX_DROPPED_FRACTION.
+    least MIN_INDEPENDENCE_ACCEPTANCE and every walker MIN_WALKER_ACCEPTANCE.
 
     A passing proposal is used (mixed with DE) in the next chunk; after a chunk with a
-    passing proposal, a fit that passes again is frozen. The burn-in floor follows every
-    chunk that moved with a proposal still adapting: the kept chain starts after the last
-    adaptation, so every kept step is a Metropolis-Hastings step of a fixed kernel. A point
-    whose fits keep failing (a multimodal posterior, low acceptance) freezes pure DE after
-    MAX_FITS fits.
+    passing proposal, a fit that passes again and whose location moved by less than
+    MAX_LOCATION_SHIFT is frozen. The burn-in floor follows every chunk that moved with a
+    proposal still adapting: the kept chain starts after the last adaptation, so every kept
+    step is a Metropolis-Hastings step of a fixed kernel. Where the fits fail (a multimodal
+    posterior, low acceptance) the chains move by DE and may converge with it.
     """
     history = chains.history
     n_steps = history.shape[1]
     n_ens, n_walkers, n_dim = chains.coords.shape
-    start = max(chains.burn_floor, n_steps - max(settings.chunk_steps // 2, 1))
+    start = min(max(chains.burn_floor, n_steps - max(settings.chunk_steps // 2, 1)),
+                n_steps - 1)
     window = history[:, start:].astype(np.float64).reshape(n_ens, -1, n_dim)
     fitted, dropped = IndependenceProposal.fit(window, INDEPENDENCE_WEIGHT)
-    if not (np.all(np.isfinite(fitted.mean)) and np.all(np.isfinite(fitted.chol))):
+    degenerate = not (np.all(np.isfinite(fitted.mean)) and np.all(np.isfinite(fitted.chol)))
+    if degenerate:
+        # a degenerate fit (fewer positions left than twice the dimensions) fails
         fitted = dataclasses.replace(fitted, mean=np.nan_to_num(fitted.mean), chol=np.where(
             np.isfinite(fitted.chol), fitted.chol, np.eye(n_dim)), weight=fitted.weight * 0)
-        dropped = np.ones(n_ens)   # a degenerate fit fails
     # pilot draws: counter = (step x streams + stream) x walkers + walker
     streams = 1 + n_dim
     counters = ((np.uint64(n_steps) * np.uint64(streams)
@@ -400,24 +407,31 @@ def adapt_proposal(posterior: ScanPosterior, mass_index: int, chains: MassChains
     with np.errstate(all="ignore"):
         pilot_log_prob = posterior(pilot.reshape(-1, n_dim), mass_index).reshape(
             n_ens, n_walkers)
-    acceptance = fitted.acceptance(chains.log_prob, pilot, pilot_log_prob, chains.coords)
-    passes = bool(acceptance.min() >= MIN_INDEPENDENCE_ACCEPTANCE
-                  and dropped.max() <= MAX_DROPPED_FRACTION)
+    walker_acceptance = fitted.acceptance(chains.log_prob, pilot, pilot_log_prob,
+                                          chains.coords)
+    acceptance = walker_acceptance.mean(axis=1)
+    passes = bool(not degenerate and acceptance.min() >= MIN_INDEPENDENCE_ACCEPTANCE
+                  and walker_acceptance.min() >= MIN_WALKER_ACCEPTANCE)
     chains.fits += 1
-    used = chains.independence is not None
+    previous = chains.independence
     label = posterior.new_physics.label(mass_index)
-    if passes and chains.passed:
+    if passes and chains.passed and previous is not None:
+        shift = np.linalg.solve(fitted.chol, (fitted.mean - previous.mean)[..., None])
+        stable = float(np.sqrt(np.sum(shift**2, axis=(1, 2))).max()) < MAX_LOCATION_SHIFT
+    else:
+        stable = False
+    if stable:
         chains.independence, chains.frozen = fitted, True
-        log.debug("%s: Student-t proposal frozen at step %d (expected acceptance %.2f-%.2f)",
-                  label, n_steps - 1, acceptance.min(), acceptance.max())
-    elif chains.fits >= MAX_FITS:
-        chains.independence, chains.frozen = None, True
-        log.info("%s: differential evolution only (Student-t proposal: expected acceptance "
-                 "%.2f, %.1f%% of positions more than 8 MAD out)", label, acceptance.min(),
-                 100 * dropped.max())
+        log.debug("%s: Student-t proposal frozen at step %d after %d fits (expected "
+                  "acceptance %.2f-%.2f)", label, n_steps - 1, chains.fits,
+                  acceptance.min(), acceptance.max())
     else:
         chains.independence = fitted if passes else None
-    if used:  # the last chunk moved with a proposal still adapting: it is burn-in
+        log.debug("%s: fit %d at step %d %s (expected acceptance %.2f, least of a walker "
+                  "%.3f; %.1f%% of positions more than 8 MAD out)", label, chains.fits,
+                  n_steps - 1, "passes" if passes else "fails", acceptance.min(),
+                  walker_acceptance.min(), 100 * dropped.max())
+    if previous is not None:  # the last chunk moved with a proposal still adapting: it is burn-in
         chains.burn_floor = n_steps - 1
     chains.passed = passes
 
