@@ -364,6 +364,13 @@ INDEPENDENCE_WEIGHT = 0.8
 #: posterior is far above the proposal (an island the proposal misses) would stay stuck.
 MIN_INDEPENDENCE_ACCEPTANCE = 0.15
 MIN_WALKER_ACCEPTANCE = 0.02
+#: A walker stuck that way whose log posterior is below its ensemble's median by more than
+#: half the chi^2 quantile of this probability is a straggler of the burn-in, not an island:
+#: while they are at most MAX_STRAY_FRACTION of their ensemble, such walkers are moved onto
+#: good walkers of the ensemble (the burn-in floor moves past the reset).
+STRAGGLER_PROBABILITY = 1e-3
+#: Key of the choice of the walkers stragglers are moved onto (xor the group key).
+_STRAGGLER_KEY = np.uint64(0x5851F42D4C957F2D)
 #: A passing fit is frozen only when its location moved by less than this (Mahalanobis
 #: distance in its own scale) from the previous fit's: the walkers are no longer in transit.
 MAX_LOCATION_SHIFT = 1.0
@@ -388,8 +395,7 @@ def adapt_proposal(posterior: ScanPosterior, mass_index: int, chains: MassChains
     history = chains.history
     n_steps = history.shape[1]
     n_ens, n_walkers, n_dim = chains.coords.shape
-    start = min(max(chains.burn_floor, n_steps - max(settings.chunk_steps // 2, 1)),
-                n_steps - 1)
+    start = max(n_steps - max(settings.chunk_steps // 2, 1), 0)
     window = history[:, start:].astype(np.float64).reshape(n_ens, -1, n_dim)
     fitted, dropped = IndependenceProposal.fit(window, INDEPENDENCE_WEIGHT)
     degenerate = not (np.all(np.isfinite(fitted.mean)) and np.all(np.isfinite(fitted.chol)))
@@ -409,6 +415,22 @@ def adapt_proposal(posterior: ScanPosterior, mass_index: int, chains: MassChains
             n_ens, n_walkers)
     walker_acceptance = fitted.acceptance(chains.log_prob, pilot, pilot_log_prob,
                                           chains.coords)
+    stuck = walker_acceptance < MIN_WALKER_ACCEPTANCE
+    straggler = chains.log_prob < np.median(chains.log_prob, axis=1, keepdims=True) - \
+        _stray_margin(n_dim, STRAGGLER_PROBABILITY)
+    if (stuck.any() and np.all(straggler[stuck])
+            and stuck.sum(axis=1).max() <= MAX_STRAY_FRACTION * n_walkers):
+        u = uniforms((keys ^ _STRAGGLER_KEY)[:, None], np.uint64(n_steps) * np.uint64(
+            n_walkers) + np.arange(n_walkers, dtype=np.uint64))
+        for k in np.flatnonzero(stuck.any(axis=1)):
+            good = np.flatnonzero(~stuck[k])
+            targets = good[(u[k, stuck[k]] * len(good)).astype(np.intp)]
+            chains.coords[k, stuck[k]] = chains.coords[k, targets]
+            chains.log_prob[k, stuck[k]] = chains.log_prob[k, targets]
+            walker_acceptance[k, stuck[k]] = walker_acceptance[k, targets]
+        chains.burn_floor = n_steps
+        log.debug("%s: %d stragglers reset at step %d", posterior.new_physics.label(
+            mass_index), int(stuck.sum()), n_steps)
     acceptance = walker_acceptance.mean(axis=1)
     passes = bool(not degenerate and acceptance.min() >= MIN_INDEPENDENCE_ACCEPTANCE
                   and walker_acceptance.min() >= MIN_WALKER_ACCEPTANCE)
@@ -432,7 +454,7 @@ def adapt_proposal(posterior: ScanPosterior, mass_index: int, chains: MassChains
                   n_steps - 1, "passes" if passes else "fails", acceptance.min(),
                   walker_acceptance.min(), 100 * dropped.max())
     if previous is not None:  # the last chunk moved with a proposal still adapting: it is burn-in
-        chains.burn_floor = n_steps - 1
+        chains.burn_floor = max(chains.burn_floor, n_steps - 1)
     chains.passed = passes
 
 
@@ -447,11 +469,12 @@ MAX_STRAY_FRACTION = 0.1
 
 
 @functools.cache
-def _stray_margin(n_dim: int) -> float:
-    """How far below the best walker of its ensemble a walker is stray [ln posterior]."""
+def _stray_margin(n_dim: int, probability: float = STRAY_PROBABILITY) -> float:
+    """How far below the best walker of its ensemble a walker is stray [ln posterior]: half
+    the chi^2 quantile of ``probability`` in n_dim dimensions."""
     from scipy.stats import chi2
 
-    return 0.5 * float(chi2.isf(STRAY_PROBABILITY, n_dim))
+    return 0.5 * float(chi2.isf(probability, n_dim))
 
 
 def reset_stray_walkers(chains: MassChains, seed: int, mass_index: int) -> None:
