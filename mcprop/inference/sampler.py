@@ -251,11 +251,21 @@ def _capped_steps(settings: SamplerSettings) -> int:
     return math.ceil(settings.max_steps / settings.chunk_steps) * settings.chunk_steps
 
 
+#: With the Student-t proposal each walker's nuisances are the best of this many draws of
+#: their start distribution (by posterior, at the walker's new-physics start): they start
+#: where the posterior is, while the new physics keeps its start distribution, spread over
+#: every island of the posterior.
+START_CANDIDATES = 8
+
+
 def initial_chains(posterior: ScanPosterior, mass_index: int, settings: SamplerSettings,
                    seed: int) -> MassChains:
     """Walkers started inside the support: nuisances from their priors, the new physics up
-    to where it adds ``initial_np_fraction`` of the SM rate (:meth:`NewPhysics.start`)."""
+    to where it adds ``initial_np_fraction`` of the SM rate (:meth:`NewPhysics.start`); with
+    the Student-t proposal, each walker's nuisances the best of START_CANDIDATES draws."""
     shape = (settings.n_ensembles, settings.n_walkers, len(posterior.names))
+    candidates = 1 if settings.proposal == "de" else START_CANDIDATES
+    k_np = len(posterior.new_physics.names)
     coords, log_prob = np.empty(shape), np.full(shape[:2], -np.inf)
     for k in range(settings.n_ensembles):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(mass_index, k, 1)))
@@ -263,9 +273,15 @@ def initial_chains(posterior: ScanPosterior, mass_index: int, settings: SamplerS
             todo = ~np.isfinite(log_prob[k])
             if not todo.any():
                 break
-            coords[k, todo] = posterior.start(rng, int(todo.sum()), mass_index,
-                                              settings.initial_np_fraction)
-            log_prob[k, todo] = posterior(coords[k, todo], mass_index)
+            n = int(todo.sum())
+            draws = posterior.start(rng, n * candidates, mass_index,
+                                    settings.initial_np_fraction).reshape(n, candidates, -1)
+            draws[:, :, :k_np] = draws[:, :1, :k_np]
+            draws_log_prob = posterior(draws.reshape(n * candidates, -1),
+                                       mass_index).reshape(n, candidates)
+            best = np.argmax(draws_log_prob, axis=1)
+            coords[k, todo] = draws[np.arange(n), best]
+            log_prob[k, todo] = draws_log_prob[np.arange(n), best]
         else:
             raise RuntimeError(f"no walker start with finite posterior at "
                                f"{posterior.new_physics.label(mass_index)}")
