@@ -379,7 +379,7 @@ INDEPENDENCE_WEIGHT = 0.8
 #: every ensemble, and at least MIN_WALKER_ACCEPTANCE for every walker: a walker where the
 #: posterior is far above the proposal (an island the proposal misses) would stay stuck.
 MIN_INDEPENDENCE_ACCEPTANCE = 0.15
-MIN_WALKER_ACCEPTANCE = 0.02
+MIN_WALKER_ACCEPTANCE = 0.002
 #: A walker stuck that way whose log posterior is below its ensemble's median by more than
 #: half the chi^2 quantile of this probability is a straggler of the burn-in, not an island:
 #: while they are at most MAX_STRAY_FRACTION of their ensemble, such walkers are moved onto
