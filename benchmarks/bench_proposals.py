@@ -11,10 +11,12 @@ and ``"student-t"``) and each repeat, in alternation:
 - effective samples of g per posterior evaluation at 1 and 10 MeV, rate and spectral (one
   mass sampled in this process, every posterior row counted).
 
+``--rate-only`` leaves out everything spectral (a quick check on a loaded machine).
+
 It prints medians, the ratios new / old, the largest difference of the limits between the
 two proposals in units of their combined MC error, and the load average before and after.
 
-    python3 benchmarks/bench_proposals.py --repeats 3 [--skip-spectral-curve]
+    python3 benchmarks/bench_proposals.py --repeats 3 [--skip-spectral-curve] [--rate-only]
 """
 
 import argparse
@@ -94,12 +96,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-spectral-curve", action="store_true")
+    parser.add_argument("--rate-only", action="store_true")
     args = parser.parse_args()
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    jobs = {"default rate curve (50 masses)": DEFAULT_CONFIG,
-            "spectral SM fit": SPECTRAL_SM}
-    if not args.skip_spectral_curve:
-        jobs["spectral curve (25 masses)"] = SPECTRAL_CURVE
+    jobs = {"default rate curve (50 masses)": DEFAULT_CONFIG}
+    if not args.rate_only:
+        jobs["spectral SM fit"] = SPECTRAL_SM
+        if not args.skip_spectral_curve:
+            jobs["spectral curve (25 masses)"] = SPECTRAL_CURVE
+    per_evaluation = {"rate": DEFAULT_CONFIG} if args.rate_only else {
+        "rate": DEFAULT_CONFIG, "spectral": SPECTRAL_CURVE}
     walls = {(job, p): [] for job in jobs for p in PROPOSALS}
     limits = {}
     variants = {(config, p): variant(config, p) for config in {*jobs.values(), SPECTRAL_CURVE}
@@ -116,7 +122,7 @@ def main() -> None:
                         limits[job, proposal] = rows
                         print(f"  repeat {repeat + 1}: {job}, {proposal}: {wall:.2f} s",
                               flush=True)
-            for label, config in (("rate", DEFAULT_CONFIG), ("spectral", SPECTRAL_CURVE)):
+            for label, config in per_evaluation.items():
                 for mass in (1.0, 10.0):
                     for proposal in PROPOSALS:
                         ess[label, mass, proposal] = ess_per_evaluation(
@@ -134,7 +140,7 @@ def main() -> None:
     for (label, mass, proposal), (e, rows, ratio) in ess.items():
         print(f"  {label:8s} {mass:4g} MeV {proposal:9s} ESS {e:7.0f}  evaluations {rows:9d}  "
               f"ESS/eval {ratio:.2e}")
-    for label in ("rate", "spectral"):
+    for label in per_evaluation:
         for mass in (1.0, 10.0):
             gain = ess[label, mass, "student-t"][2] / ess[label, mass, "de"][2]
             print(f"  {label} {mass:g} MeV: student-t / de = {gain:.1f}x")
