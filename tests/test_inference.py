@@ -500,3 +500,25 @@ def test_island_posterior_keeps_both_islands(caplog):
     g = sample.quantities["g"]
     for ensemble in g:
         assert np.mean(ensemble < 2e-7) > 0.03 and np.mean(ensemble > 1e-6) > 0.3
+
+
+def test_checkpoints_append(tmp_path):
+    """Each checkpoint writes only the steps since the last one (a chunk file), and the
+    state last; loading joins the chunks into the history that was saved."""
+    from mcprop.inference import sampler as sampler_module
+    from mcprop.inference.random import group_keys
+
+    plan = _seed_plan(masses=(1.0,))
+    settings = dataclasses.replace(plan.sampler, n_walkers=8, chunk_steps=10)
+    posterior = plan.posterior()
+    keys = {0: group_keys(plan.seed, [0], settings.n_ensembles)[0]}
+    chains = sampler_module.initial_chains(posterior, 0, settings, plan.seed)
+    path = tmp_path / "m000.npz"
+    for _ in range(3):
+        sampler_module._advance(posterior, {0: chains}, keys, settings)
+        chains.save(path, {"run": 1})
+    lengths = [np.load(tmp_path / f"m000.{k:04d}.npz")["history"].shape[1] for k in range(3)]
+    assert lengths == [11, 10, 10]
+    loaded = MassChains.load(path, {"run": 1}, posterior, 0, settings)
+    assert np.array_equal(loaded.history, chains.full_history())
+    assert np.array_equal(loaded.coords, chains.coords) and loaded.n_steps == 31
