@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +80,7 @@ def ess_per_evaluation(config: Path, mass_MeV: float | None) -> tuple[float, int
             rows[0] += len(np.atleast_2d(coords))
             return call(self, coords, point)
 
-    posterior.__class__ = Counting
+    posterior = Counting(**{f.name: getattr(posterior, f.name) for f in fields(posterior)})
     (sample,) = sample_masses(posterior, [index], plan.sampler, plan.seed, plan.credibility)
     ess = next(iter(sample.diagnostics.values())).ess
     return ess, rows[0], ess / rows[0]

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import emcee
 import numpy as np
-from scipy.special import chdtri, ndtri
+from scipy.special import ndtri
 
 from mcprop.inference.random import uniforms
 
@@ -36,11 +36,16 @@ _STREAMS = 4
 _MAX_WALKERS = 1 << 16
 #: The independence proposal's numbers come from the group key xor this constant (a stream
 #: apart from the DE numbers, so that a DE chain is the same with or without the proposal);
-#: per walker and half-step: the choice, the acceptance, the chi^2 variate, then the normals.
+#: per walker and half-step: the choice, the acceptance, then those of a draw (three for the
+#: chi^2 variate, then the normals).
 INDEPENDENCE_KEY = np.uint64(0xD1B54A32D192ED03)
-_T_STREAMS = 3
-#: Degrees of freedom of the Student-t proposal: tails heavier than the posterior's.
-T_DOF = 5.0
+_T_STREAMS = 2
+#: Degrees of freedom of the Student-t proposal: tails heavier than the posterior's. A
+#: chi^2 variate of 5 degrees of freedom is drawn as two exponentials (chi^2 of 2 each) and
+#: a squared normal, from three uniforms (scipy's inverse chi^2 costs ~3 us a number).
+T_DOF = 5
+#: Uniforms per draw besides the normals.
+DRAW_STREAMS = 3
 
 
 @dataclass(frozen=True)
@@ -99,16 +104,22 @@ class IndependenceProposal:
         """log q(x) of points x (G, n, d) of each group, up to a constant shared by all
         groups."""
         d = x.shape[-1]
-        z = np.linalg.solve(self.chol, np.swapaxes(x - self.mean[:, None], 1, 2))
+        z = (x - self.mean[:, None]) @ np.swapaxes(self._inverse_chol, 1, 2)
         log_det = np.log(np.diagonal(self.chol, axis1=1, axis2=2)).sum(axis=-1)
-        return (-0.5 * (T_DOF + d) * np.log1p(np.sum(z * z, axis=1) / T_DOF)
+        return (-0.5 * (T_DOF + d) * np.log1p(np.sum(z * z, axis=-1) / T_DOF)
                 - log_det[:, None])
 
-    def draw(self, u_chi2: np.ndarray, u_normal: np.ndarray) -> np.ndarray:
-        """Points (G, n, d) from uniforms (G, n) for the chi^2 variates and (G, n, d) for the
-        normal ones (inverse transforms)."""
-        z = np.einsum("gij,gnj->gni", self.chol, ndtri(u_normal))
-        scale = np.sqrt(T_DOF / chdtri(T_DOF, u_chi2))
+    @functools.cached_property
+    def _inverse_chol(self) -> np.ndarray:
+        return np.linalg.inv(self.chol)
+
+    def draw(self, u: np.ndarray) -> np.ndarray:
+        """Points (G, n, d) from uniforms u (G, n, DRAW_STREAMS + d): the chi^2 variate from
+        the first three, the normals from the others (inverse transforms)."""
+        with np.errstate(divide="ignore"):
+            chi2 = -2.0 * np.log(u[..., 0] * u[..., 1]) + ndtri(u[..., 2]) ** 2
+            scale = np.sqrt(T_DOF / chi2)
+        z = ndtri(u[..., DRAW_STREAMS:]) @ np.swapaxes(self.chol, 1, 2)
         return self.mean[:, None] + z * scale[..., None]
 
     def acceptance(self, log_prob, proposal, proposal_log_prob, current) -> np.ndarray:
@@ -222,7 +233,7 @@ class GroupedDEMove(emcee.moves.Move):
         the log uniforms of the acceptance and the log Hastings ratios log q(x) - log q(x')."""
         q = self.independence
         n_dim = current.shape[-1]
-        streams = _T_STREAMS + n_dim
+        streams = _T_STREAMS + DRAW_STREAMS + n_dim
         # counter: ((step x 2 + half) x streams + stream) x max walkers + walker, with the
         # half and walker of ``offsets``' first stream
         half_walker = offsets[0] % np.uint64(_MAX_WALKERS) + (
@@ -233,7 +244,7 @@ class GroupedDEMove(emcee.moves.Move):
                     + half_walker)
         u = uniforms((self.keys ^ INDEPENDENCE_KEY)[:, None, None], counters)
         use = u[:, 0] < q.weight[:, None]                       # (G, moving)
-        drawn = q.draw(u[:, 2], np.moveaxis(u[:, _T_STREAMS:], 1, -1))
+        drawn = q.draw(np.moveaxis(u[:, _T_STREAMS:], 1, -1))
         proposal = np.where(use[..., None], drawn, de_proposal)
         with np.errstate(divide="ignore", invalid="ignore"):
             log_ratio = np.where(use, q.log_density(current) - q.log_density(proposal), 0.0)

@@ -34,7 +34,12 @@ from mcprop.inference.diagnostics import (
     long_enough,
     thinning,
 )
-from mcprop.inference.moves import INDEPENDENCE_KEY, GroupedDEMove, IndependenceProposal
+from mcprop.inference.moves import (
+    DRAW_STREAMS,
+    INDEPENDENCE_KEY,
+    GroupedDEMove,
+    IndependenceProposal,
+)
 from mcprop.inference.posterior import ScanPosterior
 from mcprop.inference.random import group_keys, uniforms
 from mcprop.inference.storage import atomic_write_npz
@@ -62,7 +67,7 @@ class SamplerSettings:
     n_ensembles: int = 4
     n_walkers: int = 48
     proposal: str = "student-t"
-    chunk_steps: int = 100
+    chunk_steps: int = 50
     max_steps: int = 20000
     burn_in_tau: float = 5.0
     min_kept_tau: float = 20.0
@@ -390,13 +395,17 @@ _STRAGGLER_KEY = np.uint64(0x5851F42D4C957F2D)
 #: A passing fit is frozen only when its location moved by less than this (Mahalanobis
 #: distance in its own scale) from the previous fit's: the walkers are no longer in transit.
 MAX_LOCATION_SHIFT = 1.0
+#: Every this many steps of the last chunk enter the fit (neighbouring steps of a walker are
+#: nearly the same point).
+FIT_THINNING = 5
 #: Key of the pilot draws that measure a fitted proposal's acceptance (xor the group key).
 _PILOT_KEY = np.uint64(0x8CB92BA72F3D8DD7)
 
 
 def adapt_proposal(posterior: ScanPosterior, mass_index: int, chains: MassChains,
                    settings: SamplerSettings, keys: np.ndarray) -> None:
-    """Fit each ensemble's Student-t proposal to its walkers over the last half chunk
+    """Fit each ensemble's Student-t proposal to its walkers over the last chunk (every
+    FIT_THINNING-th step)
     (:meth:`IndependenceProposal.fit`), and measure its expected acceptance with one pilot
     draw per walker against the current walkers. A fit passes when every ensemble accepts at
     least MIN_INDEPENDENCE_ACCEPTANCE and every walker MIN_WALKER_ACCEPTANCE.
@@ -411,8 +420,8 @@ def adapt_proposal(posterior: ScanPosterior, mass_index: int, chains: MassChains
     history = chains.history
     n_steps = history.shape[1]
     n_ens, n_walkers, n_dim = chains.coords.shape
-    start = max(n_steps - max(settings.chunk_steps // 2, 1), 0)
-    window = history[:, start:].astype(np.float64).reshape(n_ens, -1, n_dim)
+    start = max(n_steps - settings.chunk_steps, 0)
+    window = history[:, start::FIT_THINNING].astype(np.float64).reshape(n_ens, -1, n_dim)
     fitted, dropped = IndependenceProposal.fit(window, INDEPENDENCE_WEIGHT)
     degenerate = not (np.all(np.isfinite(fitted.mean)) and np.all(np.isfinite(fitted.chol)))
     if degenerate:
@@ -420,12 +429,12 @@ def adapt_proposal(posterior: ScanPosterior, mass_index: int, chains: MassChains
         fitted = dataclasses.replace(fitted, mean=np.nan_to_num(fitted.mean), chol=np.where(
             np.isfinite(fitted.chol), fitted.chol, np.eye(n_dim)), weight=fitted.weight * 0)
     # pilot draws: counter = (step x streams + stream) x walkers + walker
-    streams = 1 + n_dim
+    streams = DRAW_STREAMS + n_dim
     counters = ((np.uint64(n_steps) * np.uint64(streams)
                  + np.arange(streams, dtype=np.uint64)[:, None]) * np.uint64(n_walkers)
                 + np.arange(n_walkers, dtype=np.uint64))
     u = uniforms((keys ^ INDEPENDENCE_KEY ^ _PILOT_KEY)[:, None, None], counters)
-    pilot = fitted.draw(u[:, 0], np.moveaxis(u[:, 1:], 1, -1))
+    pilot = fitted.draw(np.moveaxis(u, 1, -1))
     with np.errstate(all="ignore"):
         pilot_log_prob = posterior(pilot.reshape(-1, n_dim), mass_index).reshape(
             n_ens, n_walkers)
