@@ -1,7 +1,7 @@
 """Differential evolution against the Student-t proposal, side by side in one run.
 
-For each proposal (``sampler.proposal = "de"``, the sampler before the Student-t proposal,
-and ``"student-t"``) and each repeat, in alternation:
+For each proposal (``sampler.proposal = "de"`` with ``chunk_steps = 100``, the sampler
+before the Student-t proposal, and ``"student-t"``) and each repeat, in alternation:
 
 - the default 50-mass rate curve from a fresh ``mcprop run runs/borexino-phase1.toml``
   (2 workers), wall time;
@@ -46,8 +46,11 @@ def variant(config: Path, proposal: str) -> Path:
     text = config.read_text()
     if "[sampler]\n" not in text:
         raise SystemExit(f"{config}: no [sampler] section")
+    settings = f'proposal = "{proposal}"\n'
+    if proposal == "de" and "chunk_steps" not in text:
+        settings += "chunk_steps = 100\n"   # the sampler before the Student-t proposal
     path = config.with_name(f".bench-{proposal}-{config.name}")
-    path.write_text(text.replace("[sampler]\n", f'[sampler]\nproposal = "{proposal}"\n', 1))
+    path.write_text(text.replace("[sampler]\n", f"[sampler]\n{settings}", 1))
     return path
 
 
