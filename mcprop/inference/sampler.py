@@ -387,28 +387,30 @@ MIN_INDEPENDENCE_ACCEPTANCE = 0.15
 MIN_WALKER_ACCEPTANCE = 0.002
 #: A walker stuck that way whose log posterior is below its ensemble's median by more than
 #: half the chi^2 quantile of this probability is a straggler of the burn-in, not an island:
-#: while they are at most MAX_STRAY_FRACTION of their ensemble, such walkers are moved onto
-#: good walkers of the ensemble (the burn-in floor moves past the reset).
+#: while they are at most MAX_STRAGGLER_FRACTION of their ensemble, such walkers are moved
+#: onto good walkers of the ensemble (the burn-in floor moves past the reset).
 STRAGGLER_PROBABILITY = 1e-3
+MAX_STRAGGLER_FRACTION = 0.25
 #: Key of the choice of the walkers stragglers are moved onto (xor the group key).
 _STRAGGLER_KEY = np.uint64(0x5851F42D4C957F2D)
 #: A passing fit is frozen only when its location moved by less than this (Mahalanobis
 #: distance in its own scale) from the previous fit's: the walkers are no longer in transit.
 MAX_LOCATION_SHIFT = 1.0
-#: Every this many steps of the last chunk enter the fit (neighbouring steps of a walker are
-#: nearly the same point).
-FIT_THINNING = 5
+#: The fit uses the last chunk or the last FIT_WINDOW_STEPS steps (the longer), every
+#: FIT_THINNING-th step (neighbouring steps of a walker are nearly the same point).
+FIT_WINDOW_STEPS = 100
+FIT_THINNING = 2
 #: Key of the pilot draws that measure a fitted proposal's acceptance (xor the group key).
 _PILOT_KEY = np.uint64(0x8CB92BA72F3D8DD7)
 
 
 def adapt_proposal(posterior: ScanPosterior, mass_index: int, chains: MassChains,
                    settings: SamplerSettings, keys: np.ndarray) -> None:
-    """Fit each ensemble's Student-t proposal to its walkers over the last chunk (every
-    FIT_THINNING-th step)
-    (:meth:`IndependenceProposal.fit`), and measure its expected acceptance with one pilot
-    draw per walker against the current walkers. A fit passes when every ensemble accepts at
-    least MIN_INDEPENDENCE_ACCEPTANCE and every walker MIN_WALKER_ACCEPTANCE.
+    """Fit each ensemble's Student-t proposal to its walkers' recent positions
+    (FIT_WINDOW_STEPS; :meth:`IndependenceProposal.fit`), and measure its expected
+    acceptance with one pilot draw per walker against the current walkers. A fit passes
+    when every ensemble accepts at least MIN_INDEPENDENCE_ACCEPTANCE and every walker
+    MIN_WALKER_ACCEPTANCE.
 
     A passing proposal is used (mixed with DE) in the next chunk; after a chunk with a
     passing proposal, a fit that passes again and whose location moved by less than
@@ -420,7 +422,7 @@ def adapt_proposal(posterior: ScanPosterior, mass_index: int, chains: MassChains
     history = chains.history
     n_steps = history.shape[1]
     n_ens, n_walkers, n_dim = chains.coords.shape
-    start = max(n_steps - settings.chunk_steps, 0)
+    start = max(n_steps - max(settings.chunk_steps, FIT_WINDOW_STEPS), 0)
     window = history[:, start::FIT_THINNING].astype(np.float64).reshape(n_ens, -1, n_dim)
     fitted, dropped = IndependenceProposal.fit(window, INDEPENDENCE_WEIGHT)
     degenerate = not (np.all(np.isfinite(fitted.mean)) and np.all(np.isfinite(fitted.chol)))
@@ -443,8 +445,8 @@ def adapt_proposal(posterior: ScanPosterior, mass_index: int, chains: MassChains
     stuck = walker_acceptance < MIN_WALKER_ACCEPTANCE
     straggler = chains.log_prob < np.median(chains.log_prob, axis=1, keepdims=True) - \
         _stray_margin(n_dim, STRAGGLER_PROBABILITY)
-    if (stuck.any() and np.all(straggler[stuck])
-            and stuck.sum(axis=1).max() <= MAX_STRAY_FRACTION * n_walkers):
+    stuck &= straggler
+    if stuck.any() and stuck.sum(axis=1).max() <= MAX_STRAGGLER_FRACTION * n_walkers:
         u = uniforms((keys ^ _STRAGGLER_KEY)[:, None], np.uint64(n_steps) * np.uint64(
             n_walkers) + np.arange(n_walkers, dtype=np.uint64))
         for k in np.flatnonzero(stuck.any(axis=1)):
