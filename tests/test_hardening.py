@@ -84,9 +84,9 @@ def test_a_run_directory_in_use_is_refused(cli, tiny_run, copy_run):
 
 def test_checkpoint_of_another_seed_is_discarded(cli, tiny_run, copy_run, tmp_path):
     other = tmp_path / "other-seed"
-    interrupted_run(other, lambda folder: list(folder.glob("checkpoints/m00*.npz")),
+    interrupted_run(other, lambda folder: list(folder.glob("checkpoints/m00?.npz")),
                     extra_args=("--seed", "8"))
-    stolen = sorted(other.glob("checkpoints/m00*.npz"))[0]
+    stolen = sorted(other.glob("checkpoints/m00?.npz"))[0]
     run = copy_run(tiny_run)
     index = stolen.name
     (run / "results" / index.replace(".npz", ".json")).unlink()
@@ -224,9 +224,9 @@ def test_nan_never_reaches_a_limit_row():
 def _checkpoint_of_a_killed_run(tmp_path) -> tuple:
     """A run directory killed while masses were in progress, and one of its checkpoints."""
     out = tmp_path / "killed"
-    interrupted_run(out, lambda folder: list(folder.glob("checkpoints/m*.npz")))
+    interrupted_run(out, lambda folder: list(folder.glob("checkpoints/m???.npz")))
     (out / ".lock").unlink(missing_ok=True)
-    return out, sorted(out.glob("checkpoints/m*.npz"))[0]
+    return out, sorted(out.glob("checkpoints/m???.npz"))[0]
 
 
 @pytest.mark.parametrize("damage", ["walker at 1e30", "longer than max_steps"])
@@ -234,12 +234,18 @@ def test_tampered_checkpoint_is_discarded(cli, tiny_run, tmp_path, damage):
     out, path = _checkpoint_of_a_killed_run(tmp_path)
     with np.load(path) as data:
         arrays = {key: data[key] for key in data.files}
+    chunk = path.with_name(f"{path.stem}.0000.npz")
+    with np.load(chunk) as data:
+        history = data["history"]
     if damage == "walker at 1e30":
         arrays["coords"][0, 0, 0] = 1e30
-        arrays["history"][0, -1, 0, 0] = 1e30
+        history[0, -1, 0, 0] = 1e30
+        np.savez(chunk, history=history)
     else:
-        extra = np.repeat(arrays["history"][:, -1:], 400, axis=1)
-        arrays["history"] = np.concatenate([arrays["history"], extra], axis=1)
+        extra = path.with_name(f"{path.stem}.{int(arrays['n_chunks']):04d}.npz")
+        np.savez(extra, history=np.repeat(history[:, -1:], 400, axis=1))
+        arrays["n_chunks"] += 1
+        arrays["n_steps"] += 400
     np.savez(path, **arrays)
     out_run = cli("run", DATA / "tiny.toml", "--out", out, "--resume", "--quiet", "--workers", 1)
     assert out_run.returncode == 0, out_run.stderr

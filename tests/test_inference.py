@@ -3,6 +3,7 @@ profile limits, reproducibility, resume and scale-out."""
 
 import dataclasses
 import json
+import re
 import signal
 
 import arviz as az
@@ -305,18 +306,25 @@ def test_different_seed_different_chains(tiny_run, cli, tmp_path):
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
 def test_killed_run_resumes_to_the_same_limits(tiny_run, tmp_path, sig, cli):
+    """A run killed with masses in progress continues them from their checkpoints (it says
+    at which step) and ends with the limits of an uninterrupted run."""
     out = tmp_path / "killed"
 
     def in_flight(folder):  # a mass finished and another checkpointed
-        return (list(folder.glob("results/*.json")) and list(folder.glob("checkpoints/*.npz")))
+        return (list(folder.glob("results/*.json")) and list(folder.glob("checkpoints/m???.npz")))
 
     process = interrupted_run(out, in_flight, sig)
     assert process.returncode != 0
     assert "Traceback" not in process.stderr.read().decode()
     assert len(list((out / "results").glob("*.json"))) < 3
-    resumed = cli("run", DATA / "tiny.toml", "--out", out, "--resume", "--quiet")
+    # in this process, so that its log lines are captured
+    resumed = cli("run", DATA / "tiny.toml", "--out", out, "--resume", "--workers", 1)
     assert resumed.returncode == 0, resumed.stderr
+    continued = re.findall(r"continuing from the checkpoint at step (\d+)", resumed.stderr)
+    assert continued and all(int(step) >= 100 for step in continued), resumed.stderr
+    assert "sampling" not in resumed.stderr
     assert _limits(out) == _limits(tiny_run)
+    assert not list((out / "checkpoints").iterdir())
 
 
 def test_dask_local_cluster_gives_the_same_limits(tiny_run, cli, tmp_path):
@@ -439,3 +447,78 @@ def test_no_reset_while_many_walkers_are_far_out():
     reset_stray_walkers(chains, seed=1, mass_index=0)
     np.testing.assert_array_equal(chains.coords, before)
     assert chains.burn_floor == 0
+
+
+def test_independence_proposal_samples_the_target_whatever_it_was_fitted_to():
+    """The DE + Student-t mixture, with a proposal deliberately off (shifted by 0.7 sigma,
+    1.6x too wide, uncorrelated), samples a correlated 2-D normal: its 90% quantile and
+    correlation match the closed forms. Without the Hastings ratio q(x)/q(x') the quantile
+    is off by 16 MC errors (0.18 sigma)."""
+    import emcee
+
+    from mcprop.inference.moves import GroupedDEMove, IndependenceProposal
+
+    rho, n_groups, n_walkers, n_steps = 0.8, 4, 32, 1500
+    precision = np.linalg.inv(np.array([[1.0, rho], [rho, 1.0]]))
+
+    def log_prob(x, group):
+        return -0.5 * np.einsum("ni,ij,nj->n", x, precision, x)
+
+    q = IndependenceProposal(np.tile([0.7, -0.7], (n_groups, 1)),
+                             np.tile(1.6 * np.eye(2), (n_groups, 1, 1)), np.full(n_groups, 0.8))
+    keys = np.arange(1, n_groups + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    move = GroupedDEMove(log_prob, keys, np.zeros(n_groups), n_walkers, independence=q)
+    start = np.random.default_rng(3).normal(size=(n_groups * n_walkers, 2))
+    sampler = emcee.EnsembleSampler(len(start), 2, lambda x: log_prob(x, None), moves=[move],
+                                    vectorize=True)
+    sampler.run_mcmc(start, n_steps, progress=False)
+    chain = sampler.get_chain(discard=300)            # (steps, walkers, 2)
+    x = chain.reshape(-1, 2)
+    ess = len(x) / np.max(sampler.get_autocorr_time(discard=300, quiet=True))
+    quantile_error = np.sqrt(0.9 * 0.1 / ess) / norm.pdf(norm.ppf(0.9))
+    assert abs(np.quantile(x[:, 0], 0.9) - norm.ppf(0.9)) < 4 * quantile_error
+    assert abs(np.corrcoef(x.T)[0, 1] - rho) < 0.02
+
+
+def test_island_posterior_keeps_both_islands(caplog):
+    """L_e - L_mu at 0.01 MeV with its matter potential has two allowed islands of g (near
+    0, up to 6.4e-8, and around 2.5e-6; README "models"). The Student-t proposal's fit
+    drops the far island's positions as more than 8 MAD out, so it is not used there, and
+    every ensemble keeps walkers in both islands."""
+    import logging
+
+    from mcprop.interface.config import load_config
+
+    config = load_config(REPO / "runs/models/le-lmu.toml",
+                         {"sampler": {"n_walkers": 16, "max_steps": 300,
+                                      "proposal": "student-t"}})
+    plan = config.plan
+    posterior = plan.posterior()
+    with caplog.at_level(logging.DEBUG, logger="mcprop"):
+        (sample,) = sample_masses(posterior, [0], plan.sampler, plan.seed, plan.credibility)
+    assert "proposal frozen" not in caplog.text
+    g = sample.quantities["g"]
+    for ensemble in g:
+        assert np.mean(ensemble < 2e-7) > 0.03 and np.mean(ensemble > 1e-6) > 0.3
+
+
+def test_checkpoints_append(tmp_path):
+    """Each checkpoint writes only the steps since the last one (a chunk file), and the
+    state last; loading joins the chunks into the history that was saved."""
+    from mcprop.inference import sampler as sampler_module
+    from mcprop.inference.random import group_keys
+
+    plan = _seed_plan(masses=(1.0,))
+    settings = dataclasses.replace(plan.sampler, n_walkers=8, chunk_steps=10)
+    posterior = plan.posterior()
+    keys = {0: group_keys(plan.seed, [0], settings.n_ensembles)[0]}
+    chains = sampler_module.initial_chains(posterior, 0, settings, plan.seed)
+    path = tmp_path / "m000.npz"
+    for _ in range(3):
+        sampler_module._advance(posterior, {0: chains}, keys, settings)
+        chains.save(path, {"run": 1})
+    lengths = [np.load(tmp_path / f"m000.{k:04d}.npz")["history"].shape[1] for k in range(3)]
+    assert lengths == [11, 10, 10]
+    loaded = MassChains.load(path, {"run": 1}, posterior, 0, settings)
+    assert np.array_equal(loaded.history, chains.full_history())
+    assert np.array_equal(loaded.coords, chains.coords) and loaded.n_steps == 31

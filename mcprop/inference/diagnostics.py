@@ -108,8 +108,10 @@ def thinning(tau: float) -> int:
 
 
 def long_enough(tau: float, n_steps: int, settings, floor: int = 0) -> bool:
-    """Whether ``min_kept_tau`` autocorrelation times remain after burn-in."""
-    return n_steps - burn_in_steps(tau, n_steps, settings, floor) >= settings.min_kept_tau * tau
+    """Whether ``min_kept_tau`` autocorrelation times and ``min_kept_steps`` steps remain
+    after burn-in (the step minimum guards a short tau that is underestimated)."""
+    kept = n_steps - burn_in_steps(tau, n_steps, settings, floor)
+    return kept >= settings.min_kept_tau * tau and kept >= settings.min_kept_steps
 
 
 def expected_ess(tau: float, n_steps: int, n_chains: int, settings, floor: int = 0) -> float:
@@ -203,8 +205,9 @@ def diagnose(quantities: Mapping[str, np.ndarray], coords_kept: np.ndarray, sett
     rhat = float(np.max(rank_normalised_rhat(ensembles_as_chains(coords_kept))))
     shared = []
     if not long_enough(tau, n_steps, settings, burn_floor):
-        shared.append(f"{n_steps - burn_in} steps after burn-in < "
-                      f"{settings.min_kept_tau:g} x tau = {settings.min_kept_tau * tau:.0f}")
+        shared.append(f"{n_steps - burn_in} steps after burn-in < max({settings.min_kept_tau:g}"
+                      f" x tau = {settings.min_kept_tau * tau:.0f}, "
+                      f"{settings.min_kept_steps})")
     out = {}
     for name, kept in quantities.items():
         chains = walkers_as_chains(kept)

@@ -12,6 +12,7 @@ same whatever other points share its batch, and a run continued from a checkpoin
 exactly as an uninterrupted one.
 """
 
+import dataclasses
 import functools
 import json
 import logging
@@ -33,28 +34,45 @@ from mcprop.inference.diagnostics import (
     long_enough,
     thinning,
 )
-from mcprop.inference.moves import GroupedDEMove
+from mcprop.inference.moves import (
+    DRAW_STREAMS,
+    INDEPENDENCE_KEY,
+    GroupedDEMove,
+    IndependenceProposal,
+)
 from mcprop.inference.posterior import ScanPosterior
-from mcprop.inference.random import group_keys
+from mcprop.inference.random import group_keys, uniforms
 from mcprop.inference.storage import atomic_write_npz
 
 log = logging.getLogger(__name__)
+
+
+#: The proposals a sampler can use (``SamplerSettings.proposal``).
+PROPOSALS = ("de", "student-t")
 
 
 @dataclass(frozen=True)
 class SamplerSettings:
     """How long and how wide to sample, and when a grid point counts as converged.
 
-    ``max_steps`` is rounded up to whole chunks; ``checkpoint_interval_s`` is the least time
-    between two checkpoints of the masses in progress (a killed run loses at most that).
+    ``proposal``: ``"de"`` (differential evolution throughout) or ``"student-t"`` (DE, then,
+    once the chains are past burn-in, a frozen Student-t independence proposal mixed with DE;
+    see :func:`adapt_proposal`). ``max_steps`` is rounded up to whole chunks; the kept chain
+    is at least ``min_kept_tau`` autocorrelation times (``min_kept_tau_t`` with the Student-t
+    proposal, whose short tau is well estimated) and ``min_kept_steps`` steps long;
+    ``checkpoint_interval_s`` is the least time between two checkpoints of the masses in
+    progress (a killed run loses at most that).
     """
 
     n_ensembles: int = 4
     n_walkers: int = 48
-    chunk_steps: int = 100
+    proposal: str = "student-t"
+    chunk_steps: int = 50
     max_steps: int = 20000
     burn_in_tau: float = 5.0
     min_kept_tau: float = 20.0
+    min_kept_tau_t: float = 10.0
+    min_kept_steps: int = 100
     min_ess: float = 2000.0
     max_rhat: float = 1.01
     max_relative_mcse: float = 0.01
@@ -68,6 +86,9 @@ class SamplerSettings:
             raise ValueError("need 1 <= chunk_steps <= max_steps")
         if self.n_walkers < 4:
             raise ValueError("n_walkers must be >= 4")
+        if self.proposal not in PROPOSALS:
+            raise ValueError(f"unknown proposal {self.proposal!r}; choose one of "
+                             f"{', '.join(PROPOSALS)}")
 
 
 class CheckpointError(Exception):
@@ -80,6 +101,10 @@ class MassChains:
     stored draws) and the current state (float64, to continue from).
 
     history: (n_ens, n_steps, n_walkers, n_dim), step 0 is the initial state.
+    ``saved_steps`` and ``saved_chunks``: how much of the history the checkpoint holds.
+    ``independence``: the ensembles' Student-t proposals (None: DE only); ``frozen``: the
+    proposal is final (the kept chain may start); ``fits``/``passed``: fits of the proposal
+    so far, and whether the last one passed (:func:`adapt_proposal`).
     """
 
     history: np.ndarray
@@ -89,6 +114,12 @@ class MassChains:
     pending: list = field(default_factory=list)
     next_check: int = 0
     burn_floor: int = 0
+    saved_steps: int = 0
+    saved_chunks: int = 0
+    independence: IndependenceProposal | None = None
+    frozen: bool = True
+    fits: int = 0
+    passed: bool = False
 
     @property
     def n_steps(self) -> int:
@@ -101,11 +132,24 @@ class MassChains:
         return self.history
 
     def save(self, path: Path, identity: dict) -> None:
-        atomic_write_npz(path, history=self.full_history(), coords=self.coords,
-                         log_prob=self.log_prob, accepted=self.accepted,
+        """Checkpoint: the steps since the last checkpoint as the next chunk file, then the
+        state (current walkers, counters, the number of chunks) in ``path``, written last,
+        so that a checkpoint costs what is new and a kill at any moment leaves the last
+        complete one."""
+        history = self.full_history()
+        if history.shape[1] > self.saved_steps:
+            atomic_write_npz(chunk_file(path, self.saved_chunks),
+                             history=history[:, self.saved_steps:])
+            self.saved_steps, self.saved_chunks = history.shape[1], self.saved_chunks + 1
+        proposal = {} if self.independence is None else {
+            f"t_{name}": getattr(self.independence, name) for name in _PROPOSAL_ARRAYS}
+        atomic_write_npz(path, coords=self.coords, log_prob=self.log_prob,
+                         accepted=self.accepted, n_steps=np.array(self.saved_steps),
+                         n_chunks=np.array(self.saved_chunks),
                          next_check=np.array(self.next_check),
                          burn_floor=np.array(self.burn_floor),
-                         identity=np.array(json.dumps(identity, sort_keys=True)))
+                         adaptation=np.array([self.frozen, self.fits, self.passed]),
+                         identity=np.array(json.dumps(identity, sort_keys=True)), **proposal)
 
     @classmethod
     def load(cls, path: Path, identity: dict, posterior: ScanPosterior, mass_index: int,
@@ -113,21 +157,35 @@ class MassChains:
         """Read a checkpoint and verify it belongs to this run and mass and is consistent."""
         try:
             with np.load(path, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in ("history", "coords", "log_prob", "accepted",
-                                               "next_check", "burn_floor", "identity")}
+                arrays = {k: data[k] for k in ("coords", "log_prob", "accepted", "n_steps",
+                                               "n_chunks", "next_check", "burn_floor",
+                                               "adaptation", "identity")}
+                proposal = {name: data[f"t_{name}"] for name in _PROPOSAL_ARRAYS
+                            if f"t_{name}" in data.files}
             stored = json.loads(str(arrays.pop("identity")))
         except Exception as exc:
             raise CheckpointError(f"{path}: unreadable checkpoint ({exc})") from None
         if stored != json.loads(json.dumps(identity, sort_keys=True)):
             raise CheckpointError(f"{path}: checkpoint of another run or mass")
+        n_chunks = int(arrays["n_chunks"])
+        try:
+            chunks = []
+            for k in range(n_chunks):
+                with np.load(chunk_file(path, k), allow_pickle=False) as data:
+                    chunks.append(data["history"])
+            history = np.concatenate(chunks, axis=1)
+        except Exception as exc:
+            raise CheckpointError(f"{path}: unreadable checkpoint chunk ({exc})") from None
         shape = (settings.n_ensembles, settings.n_walkers, len(posterior.names))
-        history, coords = arrays["history"], arrays["coords"]
+        coords = arrays["coords"]
         n_steps = history.shape[1] if history.ndim == 4 else -1
-        if (coords.shape != shape or history.shape[::2] != shape[::2] or history.shape[3]
-                != shape[2] or arrays["log_prob"].shape != shape[:2]
+        if (coords.shape != shape or history.ndim != 4
+                or (history.shape[0], *history.shape[2:]) != shape
+                or arrays["log_prob"].shape != shape[:2]
                 or arrays["accepted"].shape != shape[:2] or history.dtype != np.float32):
             raise CheckpointError(f"{path}: checkpoint shape does not match the settings")
-        if (n_steps - 1) % settings.chunk_steps or n_steps - 1 > _capped_steps(settings):
+        if (n_steps != int(arrays["n_steps"]) or (n_steps - 1) % settings.chunk_steps
+                or n_steps - 1 > _capped_steps(settings)):
             raise CheckpointError(f"{path}: checkpoint length {n_steps} does not match the "
                                   f"chunking or the step cap")
         if not (np.all(np.isfinite(history)) and np.all(np.isfinite(coords))):
@@ -142,8 +200,39 @@ class MassChains:
         burn_floor = int(arrays["burn_floor"])
         if not 0 <= burn_floor <= n_steps:
             raise CheckpointError(f"{path}: checkpoint burn-in floor out of range")
+        independence = None
+        if proposal:
+            shapes = {"mean": shape[::2], "chol": (shape[0], shape[2], shape[2]),
+                      "weight": shape[:1]}
+            if (set(proposal) != set(shapes) or any(proposal[k].shape != v
+                                                    for k, v in shapes.items())
+                    or not all(np.all(np.isfinite(v)) for v in proposal.values())):
+                raise CheckpointError(f"{path}: checkpoint proposal does not match the "
+                                      f"settings")
+            independence = IndependenceProposal(**proposal)
+        frozen, fits, passed = (int(v) for v in arrays["adaptation"])
         return cls(history, coords, recomputed, accepted.astype(np.int64),
-                   next_check=int(arrays["next_check"]), burn_floor=burn_floor)
+                   next_check=int(arrays["next_check"]), burn_floor=burn_floor,
+                   saved_steps=n_steps, saved_chunks=n_chunks, independence=independence,
+                   frozen=bool(frozen), fits=fits, passed=bool(passed))
+
+
+#: The arrays of an IndependenceProposal in a checkpoint (as ``t_NAME``).
+_PROPOSAL_ARRAYS = ("mean", "chol", "weight")
+
+
+def chunk_file(path: Path, k: int) -> Path:
+    """The file of the k-th chunk of steps of the checkpoint ``path`` (mNNN.npz ->
+    mNNN.KKKK.npz)."""
+    return path.with_name(f"{path.stem}.{k:04d}{path.suffix}")
+
+
+def remove_checkpoint(path: Path) -> None:
+    """Remove the checkpoint ``path``: its state first (what makes it a checkpoint), then
+    its chunks."""
+    path.unlink(missing_ok=True)
+    for chunk in path.parent.glob(f"{path.stem}.[0-9][0-9][0-9][0-9]{path.suffix}"):
+        chunk.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -167,11 +256,21 @@ def _capped_steps(settings: SamplerSettings) -> int:
     return math.ceil(settings.max_steps / settings.chunk_steps) * settings.chunk_steps
 
 
+#: With the Student-t proposal each walker's nuisances are the best of this many draws of
+#: their start distribution (by posterior, at the walker's new-physics start): they start
+#: where the posterior is, while the new physics keeps its start distribution, spread over
+#: every island of the posterior.
+START_CANDIDATES = 8
+
+
 def initial_chains(posterior: ScanPosterior, mass_index: int, settings: SamplerSettings,
                    seed: int) -> MassChains:
     """Walkers started inside the support: nuisances from their priors, the new physics up
-    to where it adds ``initial_np_fraction`` of the SM rate (:meth:`NewPhysics.start`)."""
+    to where it adds ``initial_np_fraction`` of the SM rate (:meth:`NewPhysics.start`); with
+    the Student-t proposal, each walker's nuisances the best of START_CANDIDATES draws."""
     shape = (settings.n_ensembles, settings.n_walkers, len(posterior.names))
+    candidates = 1 if settings.proposal == "de" else START_CANDIDATES
+    k_np = len(posterior.new_physics.names)
     coords, log_prob = np.empty(shape), np.full(shape[:2], -np.inf)
     for k in range(settings.n_ensembles):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(mass_index, k, 1)))
@@ -179,14 +278,21 @@ def initial_chains(posterior: ScanPosterior, mass_index: int, settings: SamplerS
             todo = ~np.isfinite(log_prob[k])
             if not todo.any():
                 break
-            coords[k, todo] = posterior.start(rng, int(todo.sum()), mass_index,
-                                              settings.initial_np_fraction)
-            log_prob[k, todo] = posterior(coords[k, todo], mass_index)
+            n = int(todo.sum())
+            draws = posterior.start(rng, n * candidates, mass_index,
+                                    settings.initial_np_fraction).reshape(n, candidates, -1)
+            draws[:, :, :k_np] = draws[:, :1, :k_np]
+            draws_log_prob = posterior(draws.reshape(n * candidates, -1),
+                                       mass_index).reshape(n, candidates)
+            best = np.argmax(draws_log_prob, axis=1)
+            coords[k, todo] = draws[np.arange(n), best]
+            log_prob[k, todo] = draws_log_prob[np.arange(n), best]
         else:
             raise RuntimeError(f"no walker start with finite posterior at "
                                f"{posterior.new_physics.label(mass_index)}")
     return MassChains(coords[:, None].astype(np.float32), coords, log_prob,
-                      np.zeros(shape[:2], dtype=np.int64), next_check=settings.chunk_steps + 1)
+                      np.zeros(shape[:2], dtype=np.int64), next_check=settings.chunk_steps + 1,
+                      frozen=settings.proposal == "de")
 
 
 def _advance(posterior: ScanPosterior, chains: dict[int, MassChains], keys: dict[int, np.ndarray],
@@ -203,8 +309,13 @@ def _advance(posterior: ScanPosterior, chains: dict[int, MassChains], keys: dict
     def log_prob_rows(x, group):
         return posterior(x, group_mass[group])
 
+    independence = [chains[m].independence for m in masses]
     move = GroupedDEMove(log_prob_rows, np.concatenate([keys[m] for m in masses]), steps,
-                         n_walkers)
+                         n_walkers, independence=None if all(
+                             q is None for q in independence) else
+                         IndependenceProposal.concatenate(
+                             [q or IndependenceProposal.none(n_ens, n_dim)
+                              for q in independence]))
     sampler = emcee.EnsembleSampler(
         len(coords), n_dim, lambda x: log_prob_rows(x, np.arange(len(x)) // n_walkers),
         moves=[move], vectorize=True, backend=emcee.backends.Backend(dtype=np.float32))
@@ -217,20 +328,32 @@ def _advance(posterior: ScanPosterior, chains: dict[int, MassChains], keys: dict
     final_log_prob = state.log_prob.reshape(len(masses), n_ens, n_walkers)
     for i, m in enumerate(masses):
         c = chains[m]
-        c.pending.append(np.moveaxis(new[:, i], 0, 1))
+        # C order, as a history read back from a checkpoint: reductions over it (the
+        # diagnostics, the spreads) then round alike in a continued run
+        c.pending.append(np.ascontiguousarray(np.moveaxis(new[:, i], 0, 1)))
         c.coords, c.log_prob = final[i], final_log_prob[i]
         c.accepted = c.accepted + accepted[i]
 
 
 def _check(posterior: ScanPosterior, mass_index: int, chains: MassChains,
-           settings: SamplerSettings, credibility: float) -> MassSample | None:
+           settings: SamplerSettings, credibility: float,
+           keys: np.ndarray) -> MassSample | None:
     """Diagnose a point due a check: its sample when converged or capped, else None (and
-    the step of its next check, from the autocorrelation time, in ``chains.next_check``)."""
+    the step of its next check, from the autocorrelation time, in ``chains.next_check``).
+    Before the proposal is frozen a check adapts it instead (:func:`adapt_proposal`)."""
     n_steps = chains.n_steps
     at_cap = n_steps - 1 >= _capped_steps(settings)
     history = chains.full_history()
+    if not chains.frozen and not at_cap:
+        adapt_proposal(posterior, mass_index, chains, settings, keys)
+        if chains.independence is not None:
+            chains.next_check = n_steps + settings.chunk_steps
+            return None
+        # no proposal: the chains move by DE, and may converge with it
     floor = chains.burn_floor
     tau = autocorrelation_time(history, floor)
+    if chains.independence is not None:
+        settings = dataclasses.replace(settings, min_kept_tau=settings.min_kept_tau_t)
     n_chains = settings.n_ensembles * settings.n_walkers
     ready = long_enough(tau, n_steps, settings, floor) and expected_ess(
         tau, n_steps, n_chains, settings, floor) >= settings.min_ess
@@ -250,7 +373,116 @@ def _check(posterior: ScanPosterior, mass_index: int, chains: MassChains,
             return sample
     chains.next_check = max(n_steps + settings.chunk_steps,
                             floor + _predicted_length(tau, settings))
+    if not chains.frozen:   # the next fit
+        chains.next_check = n_steps + settings.chunk_steps
     return None
+
+
+#: Probability that a walker's update draws from the Student-t proposal (else a DE step).
+INDEPENDENCE_WEIGHT = 0.8
+#: The Student-t proposal is used only where its expected acceptance is at least this in
+#: every ensemble, and at least MIN_WALKER_ACCEPTANCE for every walker: a walker where the
+#: posterior is far above the proposal (an island the proposal misses) would stay stuck.
+MIN_INDEPENDENCE_ACCEPTANCE = 0.15
+MIN_WALKER_ACCEPTANCE = 0.002
+#: A walker stuck that way whose log posterior is below its ensemble's median by more than
+#: half the chi^2 quantile of this probability is a straggler of the burn-in, not an island:
+#: while they are at most MAX_STRAGGLER_FRACTION of their ensemble, such walkers are moved
+#: onto good walkers of the ensemble (the burn-in floor moves past the reset).
+STRAGGLER_PROBABILITY = 1e-3
+MAX_STRAGGLER_FRACTION = 0.25
+#: Key of the choice of the walkers stragglers are moved onto (xor the group key).
+_STRAGGLER_KEY = np.uint64(0x5851F42D4C957F2D)
+#: A passing fit is frozen only when its location moved by less than this (Mahalanobis
+#: distance in its own scale) from the previous fit's: the walkers are no longer in transit.
+MAX_LOCATION_SHIFT = 1.0
+#: The fit uses the last chunk or the last FIT_WINDOW_STEPS steps (the longer), every
+#: FIT_THINNING-th step (neighbouring steps of a walker are nearly the same point).
+FIT_WINDOW_STEPS = 100
+FIT_THINNING = 2
+#: Key of the pilot draws that measure a fitted proposal's acceptance (xor the group key).
+_PILOT_KEY = np.uint64(0x8CB92BA72F3D8DD7)
+
+
+def adapt_proposal(posterior: ScanPosterior, mass_index: int, chains: MassChains,
+                   settings: SamplerSettings, keys: np.ndarray) -> None:
+    """Fit each ensemble's Student-t proposal to its walkers' recent positions
+    (FIT_WINDOW_STEPS; :meth:`IndependenceProposal.fit`), and measure its expected
+    acceptance with one pilot draw per walker against the current walkers. A fit passes
+    when every ensemble accepts at least MIN_INDEPENDENCE_ACCEPTANCE and every walker
+    MIN_WALKER_ACCEPTANCE.
+
+    A passing proposal is used (mixed with DE) in the next chunk; after a chunk with a
+    passing proposal, a fit that passes again and whose location moved by less than
+    MAX_LOCATION_SHIFT is frozen. The burn-in floor follows every chunk that moved with a
+    proposal still adapting: the kept chain starts after the last adaptation, so every kept
+    step is a Metropolis-Hastings step of a fixed kernel. Where the fits fail (a multimodal
+    posterior, low acceptance) the chains move by DE and may converge with it.
+    """
+    history = chains.history
+    n_steps = history.shape[1]
+    n_ens, n_walkers, n_dim = chains.coords.shape
+    start = max(n_steps - max(settings.chunk_steps, FIT_WINDOW_STEPS), 0)
+    window = history[:, start::FIT_THINNING].astype(np.float64).reshape(n_ens, -1, n_dim)
+    fitted, dropped = IndependenceProposal.fit(window, INDEPENDENCE_WEIGHT)
+    degenerate = not (np.all(np.isfinite(fitted.mean)) and np.all(np.isfinite(fitted.chol)))
+    if degenerate:
+        # a degenerate fit (fewer positions left than twice the dimensions) fails
+        fitted = dataclasses.replace(fitted, mean=np.nan_to_num(fitted.mean), chol=np.where(
+            np.isfinite(fitted.chol), fitted.chol, np.eye(n_dim)), weight=fitted.weight * 0)
+    # pilot draws: counter = (step x streams + stream) x walkers + walker
+    streams = DRAW_STREAMS + n_dim
+    counters = ((np.uint64(n_steps) * np.uint64(streams)
+                 + np.arange(streams, dtype=np.uint64)[:, None]) * np.uint64(n_walkers)
+                + np.arange(n_walkers, dtype=np.uint64))
+    u = uniforms((keys ^ INDEPENDENCE_KEY ^ _PILOT_KEY)[:, None, None], counters)
+    pilot = fitted.draw(np.moveaxis(u, 1, -1))
+    with np.errstate(all="ignore"):
+        pilot_log_prob = posterior(pilot.reshape(-1, n_dim), mass_index).reshape(
+            n_ens, n_walkers)
+    walker_acceptance = fitted.acceptance(chains.log_prob, pilot, pilot_log_prob,
+                                          chains.coords)
+    stuck = walker_acceptance < MIN_WALKER_ACCEPTANCE
+    straggler = chains.log_prob < np.median(chains.log_prob, axis=1, keepdims=True) - \
+        _stray_margin(n_dim, STRAGGLER_PROBABILITY)
+    stuck &= straggler
+    if stuck.any() and stuck.sum(axis=1).max() <= MAX_STRAGGLER_FRACTION * n_walkers:
+        u = uniforms((keys ^ _STRAGGLER_KEY)[:, None], np.uint64(n_steps) * np.uint64(
+            n_walkers) + np.arange(n_walkers, dtype=np.uint64))
+        for k in np.flatnonzero(stuck.any(axis=1)):
+            good = np.flatnonzero(~stuck[k])
+            targets = good[(u[k, stuck[k]] * len(good)).astype(np.intp)]
+            chains.coords[k, stuck[k]] = chains.coords[k, targets]
+            chains.log_prob[k, stuck[k]] = chains.log_prob[k, targets]
+            walker_acceptance[k, stuck[k]] = walker_acceptance[k, targets]
+        chains.burn_floor = n_steps
+        log.debug("%s: %d stragglers reset at step %d", posterior.new_physics.label(
+            mass_index), int(stuck.sum()), n_steps)
+    acceptance = walker_acceptance.mean(axis=1)
+    passes = bool(not degenerate and acceptance.min() >= MIN_INDEPENDENCE_ACCEPTANCE
+                  and walker_acceptance.min() >= MIN_WALKER_ACCEPTANCE)
+    chains.fits += 1
+    previous = chains.independence
+    label = posterior.new_physics.label(mass_index)
+    if passes and chains.passed and previous is not None:
+        shift = np.linalg.solve(fitted.chol, (fitted.mean - previous.mean)[..., None])
+        stable = float(np.sqrt(np.sum(shift**2, axis=(1, 2))).max()) < MAX_LOCATION_SHIFT
+    else:
+        stable = False
+    if stable:
+        chains.independence, chains.frozen = fitted, True
+        log.debug("%s: Student-t proposal frozen at step %d after %d fits (expected "
+                  "acceptance %.2f-%.2f)", label, n_steps - 1, chains.fits,
+                  acceptance.min(), acceptance.max())
+    else:
+        chains.independence = fitted if passes else None
+        log.debug("%s: fit %d at step %d %s (expected acceptance %.2f, least of a walker "
+                  "%.3f; %.1f%% of positions more than 8 MAD out)", label, chains.fits,
+                  n_steps - 1, "passes" if passes else "fails", acceptance.min(),
+                  walker_acceptance.min(), 100 * dropped.max())
+    if previous is not None:  # the last chunk moved with a proposal still adapting: it is burn-in
+        chains.burn_floor = max(chains.burn_floor, n_steps - 1)
+    chains.passed = passes
 
 
 #: A walker whose log posterior lies more than half this chi^2 quantile (in the number of
@@ -264,11 +496,12 @@ MAX_STRAY_FRACTION = 0.1
 
 
 @functools.cache
-def _stray_margin(n_dim: int) -> float:
-    """How far below the best walker of its ensemble a walker is stray [ln posterior]."""
+def _stray_margin(n_dim: int, probability: float = STRAY_PROBABILITY) -> float:
+    """How far below the best walker of its ensemble a walker is stray [ln posterior]: half
+    the chi^2 quantile of ``probability`` in n_dim dimensions."""
     from scipy.stats import chi2
 
-    return 0.5 * float(chi2.isf(STRAY_PROBABILITY, n_dim))
+    return 0.5 * float(chi2.isf(probability, n_dim))
 
 
 def reset_stray_walkers(chains: MassChains, seed: int, mass_index: int) -> None:
@@ -329,22 +562,27 @@ def sample_masses(posterior: ScanPosterior, mass_indices: Iterable[int],
             try:
                 active[index] = MassChains.load(path, identity_for(index), posterior, index,
                                                 settings)
+                log.info("%s: continuing from the checkpoint at step %d",
+                         posterior.new_physics.label(index), active[index].n_steps - 1)
                 continue
             except CheckpointError as exc:
                 log.warning("%s; sampling %s from the start", exc,
                             posterior.new_physics.label(index))
-                path.unlink(missing_ok=True)
+                remove_checkpoint(path)
         active[index] = initial_chains(posterior, index, settings, seed)
     done = []
     last_checkpoint = time.monotonic()
     while active:
         cap = _capped_steps(settings) + 1
         for index in [i for i, c in active.items() if c.n_steps >= min(c.next_check, cap)]:
-            sample = _check(posterior, index, active[index], settings, credibility)
+            sample = _check(posterior, index, active[index], settings, credibility,
+                            keys[index])
             if sample is not None:
                 del active[index]
                 done.append(sample)
                 on_done(sample)
+                if checkpoint_for:
+                    remove_checkpoint(checkpoint_for(index))
         if not active:
             break
         _advance(posterior, active, keys, settings)

@@ -56,7 +56,7 @@ from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import G_PRIOR_POWERS, CouplingPrior, sampled_priors
 from mcprop.inference.priors import Fixed, PriorError, load_prior_files
 from mcprop.inference.results import MAGNETIC_MOMENT, MAX_MASSES, STANDARD_MODEL, mass_grid_MeV
-from mcprop.inference.sampler import SamplerSettings
+from mcprop.inference.sampler import PROPOSALS, SamplerSettings
 from mcprop.inference.spectrum import SpectrumMeasurement, borexino_phase2_spectrum
 from mcprop.interface.errors import UserError
 from mcprop.interface.shipped import find_config, output_here
@@ -527,10 +527,13 @@ class Limits:
 SAMPLER_RULES: dict[str, Rule] = {
     "n_ensembles": Rule(low=2, high=64),
     "n_walkers": Rule(low=4, high=10000),
+    "proposal": Rule(choices=PROPOSALS),
     "chunk_steps": Rule(low=1, high=10**6),
     "max_steps": Rule(low=1, high=10**8),
     "burn_in_tau": Rule(low=0, high=1000),
     "min_kept_tau": Rule(low=0, high=10**4),
+    "min_kept_tau_t": Rule(low=0, high=10**4),
+    "min_kept_steps": Rule(low=0, high=10**8),
     "min_ess": Rule(low=0),  # an unreachable ESS runs every mass to max_steps
     "max_rhat": Rule(low=1, high=10, low_open=True),
     "max_relative_mcse": Rule(low=0, high=1, low_open=True),

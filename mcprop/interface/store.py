@@ -6,7 +6,8 @@ Layout of ``RUN_DIR``::
     manifest.json          versions, seed, config hash, timings, per-point convergence
     chains/mNNN.nc         ArviZ InferenceData (netCDF) of grid point NNN: the stored draws
     results/mNNN.json      limits and diagnostics of point NNN (written last: marks it done)
-    checkpoints/mNNN.npz   chains of a point in progress (removed when it finishes)
+    checkpoints/mNNN.npz   state of a point in progress (removed when it finishes)
+    checkpoints/mNNN.KKKK.npz  its chains, one chunk of steps per checkpoint
     limits.csv, limits.json, limit_curve.png (a Z' run), spectrum_fit.png (a Standard-Model
     fit)
     .mcprop-run            the marker: the run's identity, written first when the run is made

@@ -36,6 +36,7 @@ The cross-section expansion is the project's one definition,
 tree level).
 """
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -818,6 +819,12 @@ class SpectralTemplates:
         quadratic = np.einsum("an,kan->kn", np.asarray(mu2_flavour, dtype=float), weights)
         return self._counts(0, weights, quadratic, None, background_norms, response_shifts)
 
+    @functools.cached_property
+    def _live_rows(self) -> np.ndarray:
+        """(n_m, J): the template rows that are not exactly zero at each mass (a flavour
+        without charge, x_e = 0 for L_mu - L_tau, has zero linear rows: 23 of 161)."""
+        return np.any(self.solar != 0, axis=(1, 3))
+
     def _counts(self, point: int, weights, quadratic, linear, background_norms,
                 response_shifts) -> np.ndarray:
         """Counts (n, n_bins) from the node weights flux x P_ea (n_nodes, 3, n), the weights
@@ -827,8 +834,10 @@ class SpectralTemplates:
         if linear is not None:
             parts.append(linear * weights.reshape(3 * n_nodes, n))
         solar_weights = np.concatenate(parts)                                  # (J, n)
+        live = self._live_rows[point, :solar_weights.shape[0]]   # rows not zero by structure
         monomials = response_monomials(response_shifts, self.response_steps)  # (10, n)
-        combined = (monomials[:, None, :] * solar_weights[None]).reshape(-1, n)
-        solar = self.solar[point][:, :solar_weights.shape[0]].reshape(-1, self.basis.shape[0])
+        combined = (monomials[:, None, :] * solar_weights[live][None]).reshape(-1, n)
+        solar = self.solar[point][:, :solar_weights.shape[0]][:, live].reshape(
+            -1, self.basis.shape[0])
         counts = (combined.T @ solar) @ self.basis
         return counts + np.asarray(background_norms, dtype=float).T @ self.background_counts
