@@ -313,13 +313,15 @@ def test_compressed_templates_match_the_full_basis():
                                          (0, 0, 3)])
 def test_response_model_against_exact_recomputation(shift_sigma):
     """The quadratic response model against templates recomputed with the shifted response,
-    at +-1 sigma (all three) and +-3 sigma (one at a time) of the prior widths (0.5 %, 2 N_h,
-    5 %): sum over bins of (difference)^2 / mu below 0.01 (1 sigma) and 0.05 (3 sigma); the
-    shift itself changes it by more than 10."""
+    at +-1 sigma (all three) and +-3 sigma (one at a time) of the prior widths (read from
+    priors/borexino-phase2-backgrounds.toml): sum over bins of (difference)^2 / mu below 0.01
+    (1 sigma) and 0.05 (3 sigma); the shift itself changes it by more than 10."""
     measurement = borexino_phase2_spectrum(110, 949, 5)
     response = load_nh_response()
     names = ["pp", "be7_862", "pep", "o15"]
-    shift = np.array(shift_sigma) * np.array([0.005, 2.0, 0.05])
+    priors = tomllib.loads((REPO / "priors/borexino-phase2-backgrounds.toml").read_text())
+    widths = np.array([priors["parameters"][n]["sigma"] for n in RESPONSE_PARAMETERS])
+    shift = np.array(shift_sigma) * widths
 
     def compute(r):
         return SpectralTemplates.compute([1.0], LMU_LTAU, measurement.nh_edges, r,

@@ -1,0 +1,79 @@
+"""Maximum-posterior fit of a Standard-Model spectral run config, without sampling.
+
+The nuisances are moved by damped Newton (mcprop.inference.limits.best_fit_nuisances) from
+their prior centres to the maximum of L(D | nu) pi(nu); printed: the Poisson deviance there
+and that of Borexino's own best-fit model on the same bins, the interaction rates
+[cpd/100t] and the response nuisances at the maximum. Options change the spectrum section
+of the config (floor, response, whether the backgrounds follow the response) and the
+parameters held at their prior centres, so that one config gives a whole table.
+
+    PYTHONPATH=$PWD python3 scripts/spectral_map.py runs/borexino-phase2-spectral-sm.toml \\
+        --floors 100 110 130 150 [--response coloma2022] [--fixed-backgrounds] [--fix-response]
+"""
+
+import argparse
+import tomllib
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from mcprop.inference.limits import best_fit_nuisances
+from mcprop.inference.spectrum import SpectrumMeasurement, poisson_deviance
+from mcprop.interface.config import config_from_dict
+from mcprop.physics.spectral import RESPONSE_PARAMETERS
+
+
+def fit(config_path: Path, floor: int | None, response: str | None, follow: bool,
+        fix_response: bool) -> dict:
+    """The maximum-posterior point of the config with these changes, and what it gives."""
+    document = tomllib.loads(config_path.read_text())
+    section = document["measurements"][0]
+    if floor is not None:
+        section["nh_range"] = [floor, section["nh_range"][1]]
+        width = section.get("bin_width_nh", 1)
+        span = section["nh_range"][1] - floor + 1
+        section["nh_range"][1] -= span % width  # whole bins
+    if response is not None:
+        section["response"] = response
+    section["backgrounds_follow_response"] = follow
+    if fix_response:
+        document["priors"]["fixed"] = [*document["priors"].get("fixed", []),
+                                       *RESPONSE_PARAMETERS]
+    posterior = config_from_dict(document, config_path.parent, str(config_path)).plan.posterior()
+    centres = posterior.priors.centres()
+    start = np.array([centres[name] for name in posterior.nuisance_names])
+    with threadpool_limits(1):
+        value, best = best_fit_nuisances(posterior, 0, start)
+    measurement = next(m for m in posterior.measurements if isinstance(m, SpectrumMeasurement))
+    counts = posterior.expected_counts(best[None], 0)[measurement.name][0]
+    quantities = posterior.quantities(best[None], 0)
+    return {"nh_range": section["nh_range"], "n_bins": measurement.n_bins,
+            "deviance": float(poisson_deviance(measurement.counts, counts)),
+            "borexino": measurement.reference_deviance, "neg2_log_posterior": value,
+            **{k: float(np.ravel(v)[0]) for k, v in quantities.items()}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config", type=Path)
+    parser.add_argument("--floors", type=int, nargs="*", default=[None])
+    parser.add_argument("--response", choices=("calibrated", "coloma2022"))
+    parser.add_argument("--fixed-backgrounds", action="store_true",
+                        help="background shapes do not follow the response nuisances")
+    parser.add_argument("--fix-response", action="store_true",
+                        help="hold the response nuisances at 0")
+    args = parser.parse_args()
+    print(f"{'N_h range':>10} {'bins':>5} {'deviance':>9} {'Borexino':>9} {'7Be':>7} "
+          f"{'pp':>7} {'pep':>6} {'scale':>8} {'offset':>7} {'width':>7}")
+    for floor in args.floors:
+        r = fit(args.config, floor, args.response, not args.fixed_backgrounds, args.fix_response)
+        print(f"{r['nh_range'][0]:>4}-{r['nh_range'][1]:<5} {r['n_bins']:>5} "
+              f"{r['deviance']:9.2f} {r['borexino']:9.2f} {r['rate_7be_cpd100t']:7.2f} "
+              f"{r['rate_pp_cpd100t']:7.1f} {r['rate_pep_cpd100t']:6.2f} "
+              f"{r.get('nh_energy_scale', 0.0):+8.4f} {r.get('nh_offset', 0.0):+7.2f} "
+              f"{r.get('nh_resolution_scale', 0.0):+7.3f}")
+
+
+if __name__ == "__main__":
+    main()
