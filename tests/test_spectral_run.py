@@ -197,6 +197,15 @@ BAD_SPECTRA = {
     "exposure below 0": ({"exposure_day_100t": -582.3}, ["measurements[0].exposure_day_100t"]),
     "an unknown background": ({"backgrounds": ["c14", "radon"]},
                               ["measurements[0].backgrounds", "radon"]),
+    "an unknown response": ({"response": "gaussian"},
+                            ["measurements[0].response", "gaussian", "calibrated"]),
+    "backgrounds_follow_response not a boolean": (
+        {"backgrounds_follow_response": "yes"},
+        ["measurements[0].backgrounds_follow_response", "true or false"]),
+    "threshold_tilt not a boolean": ({"threshold_tilt": 1},
+                                     ["measurements[0].threshold_tilt", "true or false"]),
+    "a misspelt response key": ({"respones": "calibrated"},
+                                ["measurements[0].respones", "unknown key"]),
 }
 
 

@@ -256,19 +256,30 @@ class SpectrumMeasurement:
 
 #: Default lowest N_h of the Borexino Phase-II spectrum: Borexino's own best-fit model
 #: misfits the TFC-subtracted spectrum at N_h 93-99 (Poisson deviance about 10 per bin) and
-#: fits it from 100 on (docs/physics.md sec. 11).
+#: fits it from 100 on (docs/physics.md sec. 14).
 BOREXINO_PHASE2_NH_FLOOR = 100
+
+
+#: The threshold backgrounds, whose shape near the threshold is uncertain beyond their
+#: normalisations (the 14C resolution tail and the pile-up), and the name of the template
+#: that tilts them: (14C + pile-up) x (N_h - N_0) / THRESHOLD_TILT_NH, N_0 the first N_h of
+#: the shapes (93), so that an amplitude t changes them by a fraction t every
+#: THRESHOLD_TILT_NH above N_0 (docs/physics.md sec. 14).
+THRESHOLD_BACKGROUNDS = ("c14", "pileup")
+THRESHOLD_TILT, THRESHOLD_TILT_NH = "threshold_tilt", 10.0
 
 
 def borexino_phase2_spectrum(nh_min: int = BOREXINO_PHASE2_NH_FLOOR, nh_max: int = 950,
                              bin_width: int = 1, data: BorexinoPhase2Data | None = None,
-                             name: str | None = None,
-                             response: NhResponse | None = None) -> SpectrumMeasurement:
+                             name: str | None = None, response: NhResponse | None = None,
+                             threshold_tilt: bool = True) -> SpectrumMeasurement:
     """The Borexino Phase-II spectrum from N_h = ``nh_min`` to ``nh_max`` (inclusive) in bins
     of ``bin_width`` unit bins, with Borexino's background shapes (PRD 100, 082004 (2019)
     Fig. 6a) as templates that follow the response nuisances, and Borexino's best-fit model
     (Nature 562, 505 (2018) Fig. 2a; the Fig. 6a total where the file gives none) as the
     reference for the goodness of fit. ``response``: the default calibrated one if None.
+    ``threshold_tilt`` adds the template :data:`THRESHOLD_TILT` (amplitude
+    ``bkg_threshold_tilt_norm``) when the 14C or pile-up shape is among the backgrounds.
 
     The shapes cover N_h 93-950, the largest range. The default starts at
     :data:`BOREXINO_PHASE2_NH_FLOOR`.
@@ -282,6 +293,12 @@ def borexino_phase2_spectrum(nh_min: int = BOREXINO_PHASE2_NH_FLOOR, nh_max: int
         raise ValueError(f"bin_width {bin_width} must be >= 1 and divide the "
                          f"{nh_max - nh_min + 1} unit bins of N_h {nh_min}-{nh_max}")
     edges = np.arange(nh_min, nh_max + 2, bin_width) - 0.5
+    reference = _reference(data, edges)
+    threshold = [data.background_rates[k] for k in THRESHOLD_BACKGROUNDS
+                 if k in data.background_rates]
+    if threshold_tilt and threshold:
+        tilt = sum(threshold) * (data.background_nh - low) / THRESHOLD_TILT_NH
+        data = replace(data, background_rates={**data.background_rates, THRESHOLD_TILT: tilt})
     backgrounds = {name: rebin(data.background_nh, rate, edges) * data.exposure_day_100t
                    for name, rate in data.background_rates.items()}
     shapes = BackgroundShapes(data.background_nh, np.array(
@@ -291,7 +308,7 @@ def borexino_phase2_spectrum(nh_min: int = BOREXINO_PHASE2_NH_FLOOR, nh_max: int
         counts=rebin(data.nh, data.counts, edges), exposure_day_100t=data.exposure_day_100t,
         background_counts=backgrounds, source=BOREXINO_PHASE2_SOURCE,
         response=load_nh_response() if response is None else response,
-        background_shapes=shapes, reference_counts=_reference(data, edges))
+        background_shapes=shapes, reference_counts=reference)
 
 
 def _reference(data: BorexinoPhase2Data, edges) -> np.ndarray | None:

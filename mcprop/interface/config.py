@@ -358,7 +358,8 @@ class Spectrum(_Measured):
     in counts per day x 100 t per unit bin). ``response`` names the N_h response (the one
     calibrated on Borexino's best fit, or that of Coloma et al. 2022);
     ``backgrounds_follow_response`` applies the response nuisances to the background shapes
-    as to the solar counts (false: fixed shapes)."""
+    as to the solar counts (false: fixed shapes); ``threshold_tilt`` adds the shape nuisance
+    of the 14C and pile-up tails (``bkg_threshold_tilt_norm``)."""
 
     kind: ClassVar[str] = "spectrum"
     nh_range: tuple[int, int] = key((BOREXINO_PHASE2_NH_FLOOR, 949), low=0, high=MAX_NH)
@@ -370,6 +371,7 @@ class Spectrum(_Measured):
     backgrounds_file: str | None = key(None, text="path")
     response: str = key("calibrated", choices=tuple(NH_RESPONSES))
     backgrounds_follow_response: bool = True
+    threshold_tilt: bool = True
 
     def __post_init__(self):
         low, high = self.nh_range
@@ -393,7 +395,8 @@ class Spectrum(_Measured):
                        exposure_day_100t=self.exposure_day_100t)
         try:
             measurement = borexino_phase2_spectrum(*self.nh_range, self.bin_width_nh, data,
-                                                   self.name, load_nh_response(self.response))
+                                                   self.name, load_nh_response(self.response),
+                                                   self.threshold_tilt)
         except ValueError as exc:
             raise ConfigError("", str(exc)) from None
         if not self.backgrounds_follow_response:

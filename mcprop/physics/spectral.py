@@ -19,7 +19,7 @@ quadratic model in the nuisances built from central differences of the response 
 evaluations), so sampling them needs no integration. Backgrounds are shapes in N_h with free
 normalisations; given in unit bins as the detector saw them (BackgroundShapes), they take the
 same relative response change as the solar counts (:meth:`BackgroundShapes.with_response_change`,
-docs/physics.md sec. 11), in the same quadratic model.
+docs/physics.md sec. 14), in the same quadratic model.
 
 All templates (about 1600 per mass) are combinations of about 70 spectra in N_h, so they are
 stored in that basis: an evaluation costs two small matrix products per batch of samples.
