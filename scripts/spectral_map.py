@@ -1,14 +1,18 @@
-"""Maximum-posterior fit of a Standard-Model spectral run config, without sampling.
+"""Maximum-posterior fits and profile-likelihood limits of a spectral run config, without
+sampling.
 
-The nuisances are moved by damped Newton (mcprop.inference.limits.best_fit_nuisances) from
-their prior centres to the maximum of L(D | nu) pi(nu); printed: the Poisson deviance there
-and that of Borexino's own best-fit model on the same bins, the interaction rates
-[cpd/100t] and the response nuisances at the maximum. Options change the spectrum section
-of the config (floor, response, whether the backgrounds follow the response) and the
-parameters held at their prior centres, so that one config gives a whole table.
+For a Standard-Model config: the nuisances are moved by damped Newton
+(mcprop.inference.limits.best_fit_nuisances) from their prior centres to the maximum of
+L(D | nu) pi(nu); printed: the Poisson deviance there and that of Borexino's own best-fit
+model on the same bins, the interaction rates [cpd/100t] and the response nuisances at the
+maximum. For a Z' config: the profile-likelihood limit (-2 Delta ln L = 2.7055) at each grid
+mass. Options change the spectrum section of the config (floor, response, whether the
+backgrounds follow the response, the threshold tilt) and the parameters held at their prior
+centres, so that one config gives a whole table.
 
     PYTHONPATH=$PWD python3 scripts/spectral_map.py runs/borexino-phase2-spectral-sm.toml \\
         --floors 100 110 130 150 [--response coloma2022] [--fixed-backgrounds] [--fix-response]
+    PYTHONPATH=$PWD python3 scripts/spectral_map.py runs/spectral-nuisances/all-sampled.toml
 """
 
 import argparse
@@ -18,15 +22,16 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from mcprop.inference.limits import best_fit_nuisances
+from mcprop.inference.limits import best_fit_nuisances, profile_likelihood_limit
+from mcprop.inference.plan import PROFILE_LEVEL_90
 from mcprop.inference.spectrum import SpectrumMeasurement, poisson_deviance
 from mcprop.interface.config import config_from_dict
 from mcprop.physics.spectral import RESPONSE_PARAMETERS
 
 
-def fit(config_path: Path, floor: int | None, response: str | None, follow: bool,
-        fix_response: bool) -> dict:
-    """The maximum-posterior point of the config with these changes, and what it gives."""
+def posterior_of(config_path: Path, floor: int | None, response: str | None, follow: bool,
+                 fix_response: bool, tilt: bool):
+    """The posterior of the config with these changes, and its spectrum section."""
     document = tomllib.loads(config_path.read_text())
     section = document["measurements"][0]
     if floor is not None:
@@ -37,10 +42,16 @@ def fit(config_path: Path, floor: int | None, response: str | None, follow: bool
     if response is not None:
         section["response"] = response
     section["backgrounds_follow_response"] = follow
+    section["threshold_tilt"] = tilt
     if fix_response:
         document["priors"]["fixed"] = [*document["priors"].get("fixed", []),
                                        *RESPONSE_PARAMETERS]
-    posterior = config_from_dict(document, config_path.parent, str(config_path)).plan.posterior()
+    return (config_from_dict(document, config_path.parent, str(config_path)).plan.posterior(),
+            section)
+
+
+def fit(posterior, section) -> dict:
+    """The maximum-posterior point of a Standard-Model posterior, and what it gives."""
     centres = posterior.priors.centres()
     start = np.array([centres[name] for name in posterior.nuisance_names])
     with threadpool_limits(1):
@@ -54,6 +65,20 @@ def fit(config_path: Path, floor: int | None, response: str | None, follow: bool
             **{k: float(np.ravel(v)[0]) for k, v in quantities.items()}}
 
 
+def profile_limits(posterior) -> list[tuple[float, float]]:
+    """(mass [MeV], profile-likelihood g limit) at every grid mass of a Z' posterior, the
+    nuisances started from their maximum at g = 0."""
+    centres = posterior.priors.centres()
+    start = np.array([centres[name] for name in posterior.nuisance_names])
+    limits = []
+    with threadpool_limits(1):
+        for index, mass in enumerate(posterior.new_physics.masses_MeV):
+            _, best = best_fit_nuisances(posterior, index, start)
+            limit = profile_likelihood_limit(posterior, index, PROFILE_LEVEL_90, start=best)
+            limits.append((float(mass), limit["g_upper_profile"]))
+    return limits
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config", type=Path)
@@ -63,16 +88,27 @@ def main() -> None:
                         help="background shapes do not follow the response nuisances")
     parser.add_argument("--fix-response", action="store_true",
                         help="hold the response nuisances at 0")
+    parser.add_argument("--no-tilt", action="store_true",
+                        help="no shape nuisance of the threshold backgrounds")
     args = parser.parse_args()
+    runs = [(floor, posterior_of(args.config, floor, args.response, not args.fixed_backgrounds,
+                                 args.fix_response, not args.no_tilt)) for floor in args.floors]
+    if runs[0][1][0].new_physics.names:  # a Z': profile-likelihood limits
+        for _, (posterior, section) in runs:
+            print(f"N_h {section['nh_range'][0]}-{section['nh_range'][1]}: "
+                  + ", ".join(f"g_profile({m:g} MeV) = {g:.4g}"
+                              for m, g in profile_limits(posterior)), flush=True)
+        return
     print(f"{'N_h range':>10} {'bins':>5} {'deviance':>9} {'Borexino':>9} {'7Be':>7} "
-          f"{'pp':>7} {'pep':>6} {'scale':>8} {'offset':>7} {'width':>7}")
-    for floor in args.floors:
-        r = fit(args.config, floor, args.response, not args.fixed_backgrounds, args.fix_response)
+          f"{'pp':>7} {'pep':>6} {'scale':>8} {'offset':>7} {'width':>7} {'tilt':>7}")
+    for _, (posterior, section) in runs:
+        r = fit(posterior, section)
         print(f"{r['nh_range'][0]:>4}-{r['nh_range'][1]:<5} {r['n_bins']:>5} "
               f"{r['deviance']:9.2f} {r['borexino']:9.2f} {r['rate_7be_cpd100t']:7.2f} "
               f"{r['rate_pp_cpd100t']:7.1f} {r['rate_pep_cpd100t']:6.2f} "
               f"{r.get('nh_energy_scale', 0.0):+8.4f} {r.get('nh_offset', 0.0):+7.2f} "
-              f"{r.get('nh_resolution_scale', 0.0):+7.3f}")
+              f"{r.get('nh_resolution_scale', 0.0):+7.3f} "
+              f"{r.get('bkg_threshold_tilt_norm', 0.0):+7.3f}", flush=True)
 
 
 if __name__ == "__main__":
