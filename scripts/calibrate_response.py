@@ -112,6 +112,10 @@ def fit(target, response, with_backgrounds: bool, coherent: bool = False):
     covariance = np.linalg.inv(jac.T @ jac)
     k = [free.index(n) for n in RESPONSE_PARAMETERS]
     fitted = dict(zip(free, x, strict=True))
+    coords = base.copy()
+    coords[index] = x
+    fitted["rate_7be_cpd100t"] = float(np.ravel(
+        posterior.quantities(coords[None], 0)["rate_7be_cpd100t"])[0])
     mu = model(x)
     return (np.array([fitted[n] for n in RESPONSE_PARAMETERS]), covariance[np.ix_(k, k)],
             float(poisson_deviance(target, mu)), fitted)
@@ -187,7 +191,8 @@ def main() -> None:
         print(f"  {label}: s = {shifts[0]:+.5f} +- {np.sqrt(cov[0, 0]):.5f}, "
               f"o = {shifts[1]:+.3f} +- {np.sqrt(cov[1, 1]):.3f}, "
               f"r = {shifts[2]:+.4f} +- {np.sqrt(cov[2, 2]):.4f}; deviance {dev:.2f} for "
-              f"{len(best_fit)} unit bins; 7Be flux {fit_values['flux_7be_cm2s']:.4g}, "
+              f"{len(best_fit)} unit bins; 7Be flux {fit_values['flux_7be_cm2s']:.4g} "
+              f"({fit_values['rate_7be_cpd100t']:.2f} cpd/100t), "
               f"pp {fit_values['flux_pp_cm2s']:.4g}")
     print("  correlation (best-fit):\n" + np.array2string(correlation, precision=3))
     print(f"  difference best-fit - solar-curve: {to_pivot @ total - other}")

@@ -50,10 +50,12 @@ def posterior_of(config_path: Path, floor: int | None, response: str | None, fol
             section)
 
 
-def fit(posterior, section) -> dict:
-    """The maximum-posterior point of a Standard-Model posterior, and what it gives."""
+def fit(posterior, section, start=None) -> dict:
+    """The maximum-posterior point of a Standard-Model posterior, and what it gives, Newton
+    started from ``start`` (the prior centres if None)."""
     centres = posterior.priors.centres()
-    start = np.array([centres[name] for name in posterior.nuisance_names])
+    if start is None:
+        start = np.array([centres[name] for name in posterior.nuisance_names])
     with threadpool_limits(1):
         value, best = best_fit_nuisances(posterior, 0, start)
     measurement = next(m for m in posterior.measurements if isinstance(m, SpectrumMeasurement))
@@ -62,21 +64,25 @@ def fit(posterior, section) -> dict:
     return {"nh_range": section["nh_range"], "n_bins": measurement.n_bins,
             "deviance": float(poisson_deviance(measurement.counts, counts)),
             "borexino": measurement.reference_deviance, "neg2_log_posterior": value,
+            "nuisances": best,
             **{k: float(np.ravel(v)[0]) for k, v in quantities.items()}}
 
 
-def profile_limits(posterior) -> list[tuple[float, float]]:
+def profile_limits(posterior, start=None) -> tuple[list[tuple[float, float]], np.ndarray]:
     """(mass [MeV], profile-likelihood g limit) at every grid mass of a Z' posterior, the
-    nuisances started from their maximum at g = 0."""
+    nuisances started from their maximum at g = 0 (Newton from ``start``, the prior centres
+    if None); and that maximum at the first mass."""
     centres = posterior.priors.centres()
-    start = np.array([centres[name] for name in posterior.nuisance_names])
-    limits = []
+    if start is None:
+        start = np.array([centres[name] for name in posterior.nuisance_names])
+    limits, first = [], None
     with threadpool_limits(1):
         for index, mass in enumerate(posterior.new_physics.masses_MeV):
             _, best = best_fit_nuisances(posterior, index, start)
+            first = best if first is None else first
             limit = profile_likelihood_limit(posterior, index, PROFILE_LEVEL_90, start=best)
             limits.append((float(mass), limit["g_upper_profile"]))
-    return limits
+    return limits, first
 
 
 def main() -> None:
@@ -94,15 +100,19 @@ def main() -> None:
     runs = [(floor, posterior_of(args.config, floor, args.response, not args.fixed_backgrounds,
                                  args.fix_response, not args.no_tilt)) for floor in args.floors]
     if runs[0][1][0].new_physics.names:  # a Z': profile-likelihood limits
-        for _, (posterior, section) in runs:
+        previous = None
+        for _, (posterior, section) in runs:  # each floor started from the last one's
+            limits, previous = profile_limits(posterior, previous)
             print(f"N_h {section['nh_range'][0]}-{section['nh_range'][1]}: "
-                  + ", ".join(f"g_profile({m:g} MeV) = {g:.4g}"
-                              for m, g in profile_limits(posterior)), flush=True)
+                  + ", ".join(f"g_profile({m:g} MeV) = {g:.4g}" for m, g in limits),
+                  flush=True)
         return
     print(f"{'N_h range':>10} {'bins':>5} {'deviance':>9} {'Borexino':>9} {'7Be':>7} "
           f"{'pp':>7} {'pep':>6} {'scale':>8} {'offset':>7} {'width':>7} {'tilt':>7}")
-    for _, (posterior, section) in runs:
-        r = fit(posterior, section)
+    previous = None
+    for _, (posterior, section) in runs:  # each floor started from the last one's optimum
+        r = fit(posterior, section, previous)
+        previous = r["nuisances"]
         print(f"{r['nh_range'][0]:>4}-{r['nh_range'][1]:<5} {r['n_bins']:>5} "
               f"{r['deviance']:9.2f} {r['borexino']:9.2f} {r['rate_7be_cpd100t']:7.2f} "
               f"{r['rate_pp_cpd100t']:7.1f} {r['rate_pep_cpd100t']:6.2f} "
