@@ -11,7 +11,8 @@ sigma(N) = a + b sqrt(N) + c N. Three parameters are calibrated on it: the energ
   data, N_h 100-949 in unit bins, fitted with the project's Standard-Model solar spectra
   (pp, 7Be, pep fluxes free; CNO and 8B at B16-GS98; NuFIT 5.0 best fit; MSW over each
   source's B16-GS98 production profile; BKS corrections) plus Borexino's background shapes
-  (PRD 100, 082004 (2019) Fig. 6a, as the detector saw them) with free normalisations;
+  (PRD 100, 082004 (2019) Fig. 6a, as the detector saw them) with free normalisations (no
+  threshold tilt: Borexino's model has Borexino's shapes);
 - ``solar-curve``: Borexino's summed solar curve of Fig. 6a alone (digitised), fitted with the
   solar spectra only (the three fluxes free), N_h 100-949: a cross-check on the same response
   with the backgrounds out of the way.
@@ -72,7 +73,8 @@ def posterior_for(response, coherent: bool):
     document = tomllib.loads(CONFIG.read_text())
     document["measurements"][0]["response"] = "coloma2022"  # (replaced below)
     config = config_from_dict(document, CONFIG.parent, str(CONFIG))
-    measurement = borexino_phase2_spectrum(*WINDOW, 1, response=response)
+    measurement = borexino_phase2_spectrum(*WINDOW, 1, response=response,
+                                           threshold_tilt=False)
     if not coherent:
         measurement = replace(measurement, background_shapes=None)
     plan = replace(config.plan, measurements=(measurement,))
@@ -86,8 +88,8 @@ def fit(target, response, with_backgrounds: bool, coherent: bool = False):
     names = posterior.names
     centres = posterior.priors.centres()
     base = np.array([centres[n] for n in names])
-    free = [n for n in names if n in FREE_FLUXES or n.startswith("bkg_")] \
-        + list(RESPONSE_PARAMETERS)
+    free = [n for n in names if n in FREE_FLUXES
+            or (n.startswith("bkg_") and n in measurement.parameters)] + list(RESPONSE_PARAMETERS)
     if not with_backgrounds:  # the backgrounds at zero
         free = [n for n in free if not n.startswith("bkg_")]
         base[[i for i, n in enumerate(names) if n.startswith("bkg_")]] = 0.0

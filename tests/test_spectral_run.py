@@ -170,7 +170,7 @@ def test_standard_model_fit_recovers_asimov_truth_with_fisher_width(tmp_path, cl
     observed = np.round(mu)
     at_truth = 2 * np.sum(poisson.logpmf(observed, observed) - poisson.logpmf(observed, mu))
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
-    goodness = manifest["points"][0]["goodness_of_fit"]["Phase-II spectrum"]
+    goodness = manifest["points"]["0"]["goodness_of_fit"]["Phase-II spectrum"]
     assert goodness["n_bins"] == mu.size
     assert goodness["deviance"] <= at_truth + 1e-6
     assert at_truth - goodness["deviance"] < 0.05
