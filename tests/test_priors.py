@@ -453,9 +453,11 @@ SHIPPED = {
         "bkg_pileup_norm": ("normal", 1.0, 0.0204),
         **{f"bkg_{name}_norm": ("uniform", 0.0, 3.0)
            for name in ("po210", "kr85", "bi210", "c11", "ext")},
-        "nh_energy_scale": ("normal", 0.0, 0.005),
-        "nh_offset": ("normal", 0.0, 2.0),
-        "nh_resolution_scale": ("normal", 0.0, 0.05)},
+        "bkg_threshold_tilt_norm": ("normal", 0.0, 0.1),  # mcprop's choice (physics.md 14)
+        # the response calibration's 1-sigma (scripts/calibrate_response.py)
+        "nh_energy_scale": ("normal", 0.0, 0.0052),
+        "nh_offset": ("normal", 0.0, 0.53),
+        "nh_resolution_scale": ("normal", 0.0, 0.0021)},
     "borexino-pee-phase1.toml": {"p_ee": ("truncated-normal", 0.51, 0.07, 0.0, 1.0)},
     "borexino-pee-phase2.toml": {"p_ee": ("truncated-normal", 0.53, 0.05, 0.0, 1.0)},
     "pure-nue.toml": {"p_ee": ("fixed", 1.0)},  # no flavour conversion, a hypothesis

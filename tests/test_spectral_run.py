@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import tomli_w
 from conftest import REPO
+from scipy.stats import poisson
 
 from mcprop.inference.spectrum import background_parameter
 from mcprop.interface.config import config_from_dict, load_config
@@ -164,6 +165,17 @@ def test_standard_model_fit_recovers_asimov_truth_with_fisher_width(tmp_path, cl
     rate = rows["rate_7be_cpd100t"]
     assert rate["hi68"] / row["hi68"] == pytest.approx(rate["median"] / row["median"],
                                                        rel=1e-6)
+    # goodness of fit at the optimum: Newton from the best walker reaches the maximum, whose
+    # deviance is at most that of the truth (computed here with scipy), and close to it
+    observed = np.round(mu)
+    at_truth = 2 * np.sum(poisson.logpmf(observed, observed) - poisson.logpmf(observed, mu))
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    goodness = manifest["points"]["0"]["goodness_of_fit"]["Phase-II spectrum"]
+    assert goodness["n_bins"] == mu.size
+    assert goodness["deviance"] <= at_truth + 1e-6
+    assert at_truth - goodness["deviance"] < 0.05
+    assert goodness["deviance"] <= goodness["deviance_best_walker"] + 1e-9
+    assert "reference_deviance" not in goodness  # the Asimov file has no Borexino model
     fit = tomllib.loads((tmp_path / "run" / "config.toml").read_text())
     assert "mass_grid" not in fit and "coupling_prior" not in fit
     assert (tmp_path / "run" / "spectrum_fit.png").stat().st_size > 10_000
@@ -197,6 +209,15 @@ BAD_SPECTRA = {
     "exposure below 0": ({"exposure_day_100t": -582.3}, ["measurements[0].exposure_day_100t"]),
     "an unknown background": ({"backgrounds": ["c14", "radon"]},
                               ["measurements[0].backgrounds", "radon"]),
+    "an unknown response": ({"response": "gaussian"},
+                            ["measurements[0].response", "gaussian", "calibrated"]),
+    "backgrounds_follow_response not a boolean": (
+        {"backgrounds_follow_response": "yes"},
+        ["measurements[0].backgrounds_follow_response", "true or false"]),
+    "threshold_tilt not a boolean": ({"threshold_tilt": 1},
+                                     ["measurements[0].threshold_tilt", "true or false"]),
+    "a misspelt response key": ({"respones": "calibrated"},
+                                ["measurements[0].respones", "unknown key"]),
 }
 
 

@@ -42,7 +42,7 @@ def test_deviance_by_hand_and_against_scipy():
 def best_fit():
     """Borexino Phase II at N_h 110-949 in 5-N_h bins: B16-GS98 fluxes, background norms 1
     (Borexino's fitted backgrounds), P_ee = 0.55 at every node (the rest 45:55 mu:tau)."""
-    measurement = borexino_phase2_spectrum(110, 949, 5)
+    measurement = borexino_phase2_spectrum(110, 949, 5, threshold_tilt=False)
     templates = SpectralTemplates.compute([0.5], LMU_LTAU, measurement.nh_edges,
                                           load_nh_response(), measurement.background_matrix,
                                           measurement.background_names)

@@ -184,6 +184,31 @@ def _minimise(objective, z: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.n
     return value, z
 
 
+def best_fit_nuisances(posterior, point: int, start: np.ndarray, g: float = 0.0,
+                       widths: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+    """The maximum of L(D | g, nu) pi(nu) over the nuisances nu at grid point ``point`` and
+    coupling ``g`` (the nuisance priors act as constraint terms), by damped Newton
+    (:func:`_minimise`) from ``start`` (e.g. the sampler's best walker; its nuisances, in the
+    order of ``posterior.nuisance_names``), in units of ``widths`` (the prior widths if None).
+    Returns -2 ln of that maximum and the nuisances there.
+
+    >>> value, nuisances = best_fit_nuisances(posterior, 0, best_walker)  # doctest: +SKIP
+    """
+    start = np.asarray(start, dtype=float)
+    coordinates = NuisanceCoordinates.build(posterior, widths, start)
+    n = start.size
+
+    def objective(z: np.ndarray, coupling: np.ndarray) -> np.ndarray:
+        b, m, _ = z.shape
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # outside: -inf
+            values = posterior.profile_objective(point, np.repeat(coupling, m),
+                                                 coordinates.nuisances(z).reshape(b * m, n))
+        return np.minimum(values, _OUTSIDE).reshape(b, m)
+
+    value, z = _minimise(objective, coordinates.coordinates(start)[None], np.array([g]))
+    return float(value[0]), coordinates.nuisances(z[0])
+
+
 def profile_likelihood_limit(posterior, mass_index: int, level: float,
                              start: np.ndarray | None = None,
                              g_scale: float | None = None,

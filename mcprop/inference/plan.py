@@ -146,13 +146,13 @@ class ScanPlan:
                 with threadpool_limits(1):
                     if self.moments is not None:
                         kernels.append(SpectralTemplates.compute_magnetic_moment(
-                            m.nh_edges, m.response, m.background_matrix, m.background_names,
+                            m.nh_edges, m.response, m.background_templates, m.background_names,
                             **options))
                     else:
                         kernels.append(SpectralTemplates.compute(
                             self.masses_MeV if self.has_masses
                             else TEMPLATE_MASS_WITHOUT_ZPRIME_MEV, self.model, m.nh_edges,
-                            m.response, m.background_matrix, m.background_names, **options))
+                            m.response, m.background_templates, m.background_names, **options))
                 continue
             lines = [BE7_LINES[name] for name in m.lines]
             if self.moments is not None:

@@ -67,6 +67,10 @@ RESPONSE_PARAMETERS = {"nh_energy_scale": (-1.0, math.inf), "nh_offset": (-math.
 PHYSICAL_DOMAINS.update({name: (0.0, math.inf) for name in SOLAR_FLUX_PARAMETERS})
 PHYSICAL_DOMAINS.update({name: (0.0, math.inf) for name in BACKGROUND_PARAMETERS})
 PHYSICAL_DOMAINS.update(RESPONSE_PARAMETERS)
+#: Amplitude of the tilt of the threshold backgrounds' shape (mcprop.inference.spectrum;
+#: 0 = Borexino's shapes), of either sign.
+THRESHOLD_TILT_PARAMETER = "bkg_threshold_tilt_norm"
+PHYSICAL_DOMAINS[THRESHOLD_TILT_PARAMETER] = (-math.inf, math.inf)
 #: Parameters that must be > 0: no solar neutrinos or no mass splitting cannot be computed.
 POSITIVE_PARAMETERS = frozenset({"dm2_21_eV2", "flux_7be_cm2s", *SOLAR_FLUX_PARAMETERS})
 
@@ -83,7 +87,7 @@ PARAMETER_SCALES: dict[str, float] = {
     "p_ee": 1.0,
     # the B16-GS98 flux of each source; 1 for relative normalisations and scales; 10 N_h
     **{name: b16_flux_cm2s(source)[0] for name, source in SOLAR_FLUX_PARAMETERS.items()},
-    **dict.fromkeys(BACKGROUND_PARAMETERS, 1.0),
+    **dict.fromkeys((*BACKGROUND_PARAMETERS, THRESHOLD_TILT_PARAMETER), 1.0),
     "nh_energy_scale": 1.0, "nh_offset": 10.0, "nh_resolution_scale": 1.0,
 }
 #: Every number of a prior lies within this multiple of its parameter's scale.

@@ -393,6 +393,10 @@ class ParameterSummary:
     converged: bool
 
 
+#: Keys of a spectrum's goodness of fit in a FitResult record.
+GOODNESS_KEYS = frozenset({"deviance", "n_bins", "deviance_best_walker", "reference_deviance"})
+
+
 @dataclass(frozen=True)
 class FitResult(_Problems):
     """A Standard-Model fit: the one point of a run without masses and without new physics.
@@ -410,11 +414,14 @@ class FitResult(_Problems):
         Whether every parameter converged.
     problems : tuple of str
     best_fit : mapping of str to float
-        The sampled parameters of the highest-posterior walker of the last step.
+        The sampled parameters at the maximum of the posterior density (the nuisance
+        priors as constraint terms), found by Newton from the highest-posterior walker.
     goodness_of_fit : mapping of str to mapping
         Per spectrum measurement at ``best_fit``: the Poisson deviance
         2 sum_b [mu_b - n_b + n_b ln(n_b / mu_b)] (``deviance``) and the number of bins
-        (``n_bins``).
+        (``n_bins``); optionally the deviance at the best walker (``deviance_best_walker``)
+        and that of the experiment's own best-fit model on the same bins
+        (``reference_deviance``).
     draws : mapping of str to array (chain, draw)
     """
 
@@ -455,8 +462,9 @@ class FitResult(_Problems):
                    shared["acceptance"], int(first.n_steps), int(first.burn_in),
                    int(first.thin), converged, tuple(problems),
                    {k: float(v) for k, v in best_fit.items()},
-                   {k: {"deviance": float(v["deviance"]), "n_bins": int(v["n_bins"])}
-                    for k, v in goodness_of_fit.items()}, dict(draws))
+                   {k: {key: int(x) if key == "n_bins" else float(x)
+                        for key, x in v.items()} for k, v in goodness_of_fit.items()},
+                   dict(draws))
 
     def label(self) -> str:
         return "the Standard-Model fit"
@@ -503,12 +511,12 @@ class FitResult(_Problems):
             raise ResultError("best_fit: must map parameter names to finite numbers")
         goodness = record["goodness_of_fit"]
         if not isinstance(goodness, Mapping) or not all(
-                isinstance(v, Mapping) and sorted(v) == ["deviance", "n_bins"]
+                isinstance(v, Mapping) and {"deviance", "n_bins"} <= set(v) <= GOODNESS_KEYS
                 for v in goodness.values()):
             raise ResultError("goodness_of_fit: must map measurements to a deviance and "
-                              "n_bins")
-        goodness = {k: {"deviance": _checked("deviance", v["deviance"]),
-                        "n_bins": _checked("n_bins", v["n_bins"])} for k, v in goodness.items()}
+                              f"n_bins (keys among {', '.join(sorted(GOODNESS_KEYS))})")
+        goodness = {k: {key: _checked(key, x) for key, x in v.items()}
+                    for k, v in goodness.items()}
         if values["converged"] and not all(p.converged for p in parsed):
             raise ResultError("converged: true with a parameter that did not converge")
         values["problems"] = tuple(values["problems"])

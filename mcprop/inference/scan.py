@@ -27,7 +27,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from mcprop.inference.diagnostics import walkers_as_chains
-from mcprop.inference.limits import profile_likelihood_limit
+from mcprop.inference.limits import best_fit_nuisances, profile_likelihood_limit
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import ScanPosterior
 from mcprop.inference.results import MAX_MASSES, FitResult, MassResult, MomentResult
@@ -106,14 +106,27 @@ def point_result(plan: ScanPlan, posterior: ScanPosterior,
 
 def fit_result(posterior: ScanPosterior, sample: MassSample,
                draws: dict[str, np.ndarray]) -> FitResult:
-    """The result of a Standard-Model fit, with the goodness of fit of every spectrum at the
-    best walker."""
-    best = sample.best_coords
-    observed = {m.name: m.counts for m in posterior.measurements
-                if isinstance(m, SpectrumMeasurement)}
-    goodness = {name: {"deviance": float(poisson_deviance(observed[name], counts[0])),
-                       "n_bins": int(counts.shape[-1])}
-                for name, counts in posterior.expected_counts(best, sample.point_index).items()}
+    """The result of a Standard-Model fit: the best fit is the maximum of the posterior
+    density (Newton from the best walker, :func:`best_fit_nuisances`), with the goodness of
+    fit of every spectrum there, at the best walker and of the experiment's own best-fit
+    model on the same bins."""
+    walker = np.asarray(sample.best_coords, dtype=float)
+    spread = sample.coords.std(axis=tuple(range(sample.coords.ndim - 1)))
+    with threadpool_limits(1):
+        _, best = best_fit_nuisances(posterior, sample.point_index, walker, widths=spread)
+    measurements = {m.name: m for m in posterior.measurements
+                    if isinstance(m, SpectrumMeasurement)}
+    at_walker = posterior.expected_counts(walker, sample.point_index)
+    goodness = {}
+    for name, counts in posterior.expected_counts(best, sample.point_index).items():
+        measurement = measurements[name]
+        goodness[name] = {
+            "deviance": float(poisson_deviance(measurement.counts, counts[0])),
+            "n_bins": int(counts.shape[-1]),
+            "deviance_best_walker": float(poisson_deviance(measurement.counts,
+                                                           at_walker[name][0]))}
+        if measurement.reference_deviance is not None:
+            goodness[name]["reference_deviance"] = measurement.reference_deviance
     return FitResult.from_sampling(sample.diagnostics, dict(zip(posterior.names, best,
                                                                 strict=True)),
                                    goodness, draws)

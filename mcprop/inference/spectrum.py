@@ -13,6 +13,7 @@ import numpy as np
 from mcprop.physics.solar_spectra import SOLAR_SOURCES, flux_parameters
 from mcprop.physics.spectral import (
     RESPONSE_PARAMETERS,
+    BackgroundShapes,
     BorexinoPhase2Data,
     NhResponse,
     SpectralTemplates,
@@ -144,8 +145,14 @@ class SpectrumMeasurement:
     source : str
         Citation of the data.
     response : NhResponse
-        The detector's N_h response to an electron recoil (default: P. Coloma et al.,
-        JHEP 07 (2022) 138).
+        The detector's N_h response to an electron recoil (default: the one calibrated on
+        Borexino's best-fit spectrum, :func:`~mcprop.physics.spectral.load_nh_response`).
+    background_shapes : BackgroundShapes or None
+        The backgrounds in unit N_h bins as the detector saw them (rows in the order of
+        ``background_counts``): given, they take the response nuisances as the solar counts
+        do; None keeps ``background_counts`` fixed.
+    reference_counts : (n_bins,) or None
+        The experiment's own best-fit model in these bins, for the goodness of fit.
     """
 
     name: str
@@ -155,6 +162,8 @@ class SpectrumMeasurement:
     background_counts: Mapping[str, np.ndarray] = field(default_factory=dict)
     source: str = ""
     response: NhResponse = field(default_factory=load_nh_response)
+    background_shapes: BackgroundShapes | None = None
+    reference_counts: np.ndarray | None = None
 
     def __post_init__(self):
         edges = np.asarray(self.nh_edges, dtype=float)
@@ -193,6 +202,16 @@ class SpectrumMeasurement:
                                  f"(bins {np.flatnonzero(values < 0)[:5].tolist()} ...)")
             values.flags.writeable = False
             templates[key] = values
+        if self.background_shapes is not None and \
+                len(self.background_shapes.counts) != len(templates):
+            raise ValueError(f"{self.name}: {len(self.background_shapes.counts)} background "
+                             f"shapes for {len(templates)} backgrounds")
+        if self.reference_counts is not None:
+            reference = np.asarray(self.reference_counts, dtype=float)
+            if reference.shape != (n_bins,) or np.any(~(reference > 0)):
+                raise ValueError(f"{self.name}: the reference model needs counts > 0 in "
+                                 f"all {n_bins} bins")
+            object.__setattr__(self, "reference_counts", reference)
         edges.flags.writeable = False
         counts.flags.writeable = False
         object.__setattr__(self, "nh_edges", edges)
@@ -220,6 +239,20 @@ class SpectrumMeasurement:
         """Background templates stacked, shape (n_bkg, n_bins)."""
         return np.array([self.background_counts[k] for k in self.background_names]).reshape(
             -1, self.n_bins)
+
+    @property
+    def background_templates(self) -> BackgroundShapes | np.ndarray:
+        """What the spectral templates take as backgrounds: the unit-bin shapes that follow
+        the response nuisances, or the fixed :attr:`background_matrix`."""
+        return self.background_matrix if self.background_shapes is None \
+            else self.background_shapes
+
+    @property
+    def reference_deviance(self) -> float | None:
+        """Poisson deviance of the experiment's own best-fit model on these bins."""
+        if self.reference_counts is None:
+            return None
+        return float(poisson_deviance(self.counts, self.reference_counts))
 
     def log_likelihood(self, expected_counts) -> np.ndarray:
         """Poisson log-likelihood of the counts for expected counts (n, n_bins) -> (n,)."""
@@ -264,16 +297,35 @@ def unit_bins(nh, values, nh_min: int, nh_max: int, what: str,
     return values
 
 
-def borexino_phase2_spectrum(nh_min: int = 110, nh_max: int = 950, bin_width: int = 1,
-                             data: BorexinoPhase2Data | None = None,
-                             name: str | None = None) -> SpectrumMeasurement:
+#: Default lowest N_h of the Borexino Phase-II spectrum: Borexino's own best-fit model
+#: misfits the TFC-subtracted spectrum at N_h 93-99 (Poisson deviance about 10 per bin) and
+#: fits it from 100 on (docs/physics.md sec. 14).
+BOREXINO_PHASE2_NH_FLOOR = 100
+
+
+#: The threshold backgrounds, whose shape near the threshold is uncertain beyond their
+#: normalisations (the 14C resolution tail and the pile-up), and the name of the template
+#: that tilts them: (14C + pile-up) x (N_h - N_0) / THRESHOLD_TILT_NH, N_0 the first N_h of
+#: the shapes (93), so that an amplitude t changes them by a fraction t every
+#: THRESHOLD_TILT_NH above N_0 (docs/physics.md sec. 14).
+THRESHOLD_BACKGROUNDS = ("c14", "pileup")
+THRESHOLD_TILT, THRESHOLD_TILT_NH = "threshold_tilt", 10.0
+
+
+def borexino_phase2_spectrum(nh_min: int = BOREXINO_PHASE2_NH_FLOOR, nh_max: int = 950,
+                             bin_width: int = 1, data: BorexinoPhase2Data | None = None,
+                             name: str | None = None, response: NhResponse | None = None,
+                             threshold_tilt: bool = True) -> SpectrumMeasurement:
     """The Borexino Phase-II spectrum from N_h = ``nh_min`` to ``nh_max`` (inclusive) in bins
     of ``bin_width`` unit bins, with Borexino's background shapes (PRD 100, 082004 (2019)
-    Fig. 6a) as templates.
+    Fig. 6a) as templates that follow the response nuisances, and Borexino's best-fit model
+    (Nature 562, 505 (2018) Fig. 2a; the Fig. 6a total where the file gives none) as the
+    reference for the goodness of fit. ``response``: the default calibrated one if None.
+    ``threshold_tilt`` adds the template :data:`THRESHOLD_TILT` (amplitude
+    ``bkg_threshold_tilt_norm``) when the 14C or pile-up shape is among the backgrounds.
 
-    The shapes cover N_h 93-950, the largest range. The default starts at 110: below it, where
-    14C falls by a factor 30 over 17 bins, even Borexino's own best-fit model misses the
-    TFC-subtracted spectrum by a Poisson deviance of about 10 per bin (1.00 per bin above).
+    The shapes cover N_h 93-950, the largest range. The default starts at
+    :data:`BOREXINO_PHASE2_NH_FLOOR`.
 
     Every unit bin of the range must be in both tables (:func:`unit_bins`): counts are
     non-negative integers of at most :data:`MAX_UNIT_BIN_RATE_CPD100T` times the exposure,
@@ -291,7 +343,6 @@ def borexino_phase2_spectrum(nh_min: int = 110, nh_max: int = 950, bin_width: in
                          f"{nh_max - nh_min + 1} unit bins of N_h {nh_min}-{nh_max}")
     counts = unit_bins(data.nh, data.counts, nh_min, nh_max, "spectrum counts", integers=True,
                        max_value=MAX_UNIT_BIN_RATE_CPD100T * data.exposure_day_100t)
-    backgrounds = {}
     for key, rate in data.background_rates.items():
         rate = unit_bins(data.background_nh, rate, nh_min, nh_max, f"background {key!r}",
                          max_value=MAX_UNIT_BIN_RATE_CPD100T)
@@ -299,12 +350,43 @@ def borexino_phase2_spectrum(nh_min: int = 110, nh_max: int = 950, bin_width: in
             raise ValueError(f"background {key!r} is 0 in every unit bin of N_h "
                              f"{nh_min}-{nh_max}: the data cannot constrain its normalisation "
                              f"(leave it out of the backgrounds)")
-        backgrounds[key] = rate
-    nh = np.arange(nh_min, nh_max + 1)
     edges = np.arange(nh_min, nh_max + 2, bin_width) - 0.5
+    reference = _reference(data, edges)
+    threshold = [data.background_rates[k] for k in THRESHOLD_BACKGROUNDS
+                 if k in data.background_rates]
+    if threshold_tilt and threshold:
+        tilt = sum(threshold) * (data.background_nh - data.background_nh[0]) / THRESHOLD_TILT_NH
+        data = replace(data, background_rates={**data.background_rates, THRESHOLD_TILT: tilt})
+    backgrounds = {name: rebin(data.background_nh, rate, edges) * data.exposure_day_100t
+                   for name, rate in data.background_rates.items()}
+    shapes = BackgroundShapes(data.background_nh, np.array(
+        [rate * data.exposure_day_100t for rate in data.background_rates.values()]))
     return SpectrumMeasurement(
         name=name or f"borexino-phase2-nh{nh_min}-{nh_max}", nh_edges=edges,
-        counts=rebin(nh, counts, edges), exposure_day_100t=data.exposure_day_100t,
-        background_counts={key: rebin(nh, rate, edges) * data.exposure_day_100t
-                           for key, rate in backgrounds.items()},
-        source=BOREXINO_PHASE2_SOURCE)
+        counts=rebin(np.arange(nh_min, nh_max + 1), counts, edges),
+        exposure_day_100t=data.exposure_day_100t,
+        background_counts=backgrounds, source=BOREXINO_PHASE2_SOURCE,
+        response=load_nh_response() if response is None else response,
+        background_shapes=shapes, reference_counts=reference)
+
+
+def _reference(data: BorexinoPhase2Data, edges) -> np.ndarray | None:
+    """Borexino's best-fit model in the bins ``edges``, None where it is not known in all."""
+    best_fit = borexino_best_fit(data)
+    if best_fit is None:
+        return None
+    reference = rebin(data.nh, best_fit, edges)
+    return reference if np.all(reference > 0) else None
+
+
+def borexino_best_fit(data: BorexinoPhase2Data) -> np.ndarray | None:
+    """Borexino's best-fit model [counts] in the unit bins ``data.nh``: the Nature Fig. 2a
+    curve (rate - residual x error), where it is not given (N_h 92 and the 5 empty bins) the
+    total of the Fig. 6a components (which agrees with it to 1.4e-4 elsewhere); None for a
+    spectrum without it."""
+    given = np.isfinite(data.best_fit_counts)
+    if not given.any():
+        return None
+    total = (sum(data.background_rates.values()) + data.solar_rate) * data.exposure_day_100t
+    fallback = np.interp(data.nh, data.background_nh, total, left=np.nan, right=np.nan)
+    return np.where(given, data.best_fit_counts, fallback)

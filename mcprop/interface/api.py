@@ -260,6 +260,10 @@ class ScanResult:
                        if c["priors"].get("fixed") else ""),
                     *(f"goodness of fit at the best fit, {name}: Poisson deviance "
                       f"{v['deviance']:.1f} for {v['n_bins']} bins"
+                      + (f" (best walker {v['deviance_best_walker']:.1f})"
+                         if "deviance_best_walker" in v else "")
+                      + (f"; the experiment's own best-fit model on the same bins: "
+                         f"{v['reference_deviance']:.1f}" if "reference_deviance" in v else "")
                       for r in self.results for name, v in r.goodness_of_fit.items()),
                     f"seed: {self.seed}; config hash: {self.config_hash}",
                     "columns: parameter (its unit in its name: _cm2s = cm^-2 s^-1, "

@@ -57,7 +57,11 @@ from mcprop.inference.posterior import G_PRIOR_POWERS, CouplingPrior, sampled_pr
 from mcprop.inference.priors import Fixed, PriorError, load_prior_files
 from mcprop.inference.results import MAGNETIC_MOMENT, MAX_MASSES, STANDARD_MODEL, mass_grid_MeV
 from mcprop.inference.sampler import PROPOSALS, SamplerSettings
-from mcprop.inference.spectrum import SpectrumMeasurement, borexino_phase2_spectrum
+from mcprop.inference.spectrum import (
+    BOREXINO_PHASE2_NH_FLOOR,
+    SpectrumMeasurement,
+    borexino_phase2_spectrum,
+)
 from mcprop.interface.errors import UserError
 from mcprop.interface.shipped import find_config, output_here
 from mcprop.physics.flavour import (
@@ -72,8 +76,10 @@ from mcprop.physics.scattering import MASS_RANGE_MEV, MODELS, U1Model, t_max_MeV
 from mcprop.physics.solar import BE7_LINES, COMPOSITIONS
 from mcprop.physics.spectral import (
     BOREXINO_PHASE2_EXPOSURE_DAY_100T,
+    NH_RESPONSES,
     BorexinoPhase2Data,
     load_borexino_phase2,
+    load_nh_response,
 )
 
 SCHEMA_VERSION = 1
@@ -355,16 +361,23 @@ class Spectrum(_Measured):
     counts), by default the Borexino Phase-II spectrum with Borexino's fitted background
     components as templates (package data); ``spectrum_file`` and ``backgrounds_file``
     replace them with CSV tables of the same columns (``nh,counts``; ``nh,<background>...``
-    in counts per day x 100 t per unit bin)."""
+    in counts per day x 100 t per unit bin). ``response`` names the N_h response (the one
+    calibrated on Borexino's best fit, or that of Coloma et al. 2022);
+    ``backgrounds_follow_response`` applies the response nuisances to the background shapes
+    as to the solar counts (false: fixed shapes); ``threshold_tilt`` adds the shape nuisance
+    of the 14C and pile-up tails (``bkg_threshold_tilt_norm``)."""
 
     kind: ClassVar[str] = "spectrum"
-    nh_range: tuple[int, int] = key((110, 949), low=0, high=MAX_NH)
+    nh_range: tuple[int, int] = key((BOREXINO_PHASE2_NH_FLOOR, 949), low=0, high=MAX_NH)
     bin_width_nh: int = key(1, low=1, high=MAX_NH)
     exposure_day_100t: float = key(BOREXINO_PHASE2_EXPOSURE_DAY_100T, low=0, high=1e6,
                                    low_open=True, unit="day x 100 t")
     backgrounds: tuple[str, ...] | None = key(None, text="name")
     spectrum_file: str | None = key(None, text="path")
     backgrounds_file: str | None = key(None, text="path")
+    response: str = key("calibrated", choices=tuple(NH_RESPONSES))
+    backgrounds_follow_response: bool = True
+    threshold_tilt: bool = True
 
     def __post_init__(self):
         low, high = self.nh_range
@@ -387,9 +400,14 @@ class Spectrum(_Measured):
         data = replace(data, background_rates={name: rates[name] for name in chosen},
                        exposure_day_100t=self.exposure_day_100t)
         try:
-            return borexino_phase2_spectrum(*self.nh_range, self.bin_width_nh, data, self.name)
+            measurement = borexino_phase2_spectrum(*self.nh_range, self.bin_width_nh, data,
+                                                   self.name, load_nh_response(self.response),
+                                                   self.threshold_tilt)
         except ValueError as exc:
             raise ConfigError("", str(exc)) from None
+        if not self.backgrounds_follow_response:
+            measurement = replace(measurement, background_shapes=None)
+        return measurement
 
 
 def _csv_table(path: str, key_name: str) -> tuple[list[str], np.ndarray]:

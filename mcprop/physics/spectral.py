@@ -16,8 +16,10 @@ quadratic in C (c2).
 The detector response R(T -> b) is Gaussian in N_h (NhResponse) with three nuisances: an
 energy scale, an offset and a resolution scale. Their effect on the solar counts is a
 quadratic model in the nuisances built from central differences of the response (19 response
-evaluations), so sampling them needs no integration. Backgrounds are fixed shapes in N_h with
-free normalisations.
+evaluations), so sampling them needs no integration. Backgrounds are shapes in N_h with free
+normalisations; given in unit bins as the detector saw them (BackgroundShapes), they take the
+same relative response change as the solar counts (:meth:`BackgroundShapes.with_response_change`,
+docs/physics.md sec. 14), in the same quadratic model.
 
 All templates (about 1600 per mass) are combinations of about 70 spectra in N_h, so they are
 stored in that basis: an evaluation costs two small matrix products per batch of samples.
@@ -75,6 +77,10 @@ BOREXINO_PHASE2_EXPOSURE_DAY_100T = 582.326
 #: Parameter names (prior files) of the response nuisances, in the order of the
 #: ``response_shifts`` rows: energy scale (fraction), offset [N_h], resolution scale (fraction).
 RESPONSE_PARAMETERS = ("nh_energy_scale", "nh_offset", "nh_resolution_scale")
+#: Default steps of the quadratic response model (scale, offset [N_h], width scale): about
+#: the 1-sigma of the calibrated response's priors (priors/borexino-phase2-backgrounds.toml),
+#: where the model is exact.
+RESPONSE_STEPS = (0.01, 1.0, 0.01)
 #: Quadratic response model: number of terms (1, 3 linear, 3 squares, 3 products).
 _RESPONSE_TERMS = 10
 #: Response probability below which a recoil energy is left out of the integrals.
@@ -122,9 +128,11 @@ SOURCE_GROUPS: dict[str, tuple[str, ...]] = {
 class NhResponse:
     """Gaussian response in the energy estimator N_h to an electron recoil T [MeV].
 
-    mean(T) = (1 + energy_scale) N_h(T) + offset_nh, N_h(T) = sum_k nh_mean_coefficients[k] T^k;
-    width(T) = (1 + resolution_scale) sigma(N_h(T)), sigma(N) = a + b sqrt(N) + c N with
-    (a, b, c) = nh_sigma_coefficients. Unit bin N_h = n covers [n - 1/2, n + 1/2).
+    mean(T) = N_h(T) + energy_scale (N_h(T) - pivot_nh) + offset_nh,
+    N_h(T) = sum_k nh_mean_coefficients[k] T^k; width(T) = (1 + resolution_scale)
+    sigma(N_h(T)), sigma(N) = a + b sqrt(N) + c N with (a, b, c) = nh_sigma_coefficients.
+    Unit bin N_h = n covers [n - 1/2, n + 1/2). The energy scale turns about ``pivot_nh``, so
+    that the offset is the shift at the pivot (0: a plain scale).
 
     The width uses the unshifted N_h(T), so the three nuisances act independently.
     """
@@ -132,6 +140,7 @@ class NhResponse:
     nh_mean_coefficients: tuple[float, ...]
     nh_sigma_coefficients: tuple[float, float, float]
     source: str
+    pivot_nh: float = 0.0
     energy_scale: float = 0.0
     offset_nh: float = 0.0
     resolution_scale: float = 0.0
@@ -155,13 +164,18 @@ class NhResponse:
         _, b, c = self.nh_sigma_coefficients
         return (b / (2 * c)) ** 2 if c < 0 else np.inf
 
+    def nominal_width(self, nh) -> np.ndarray:
+        """sigma(N) = a + b sqrt(N) + c N at N_h ``nh`` (no resolution nuisance)."""
+        a, b, c = self.nh_sigma_coefficients
+        clipped = np.clip(np.asarray(nh, dtype=float), 0.0, None)
+        return a + b * np.sqrt(clipped) + c * clipped
+
     def mean_and_width(self, T_MeV) -> tuple[np.ndarray, np.ndarray]:
         """Mean and Gaussian width of N_h for a recoil T [MeV]."""
         nominal = self.nominal_nh(T_MeV)
-        a, b, c = self.nh_sigma_coefficients
-        clipped = np.clip(nominal, 0.0, None)
-        width = (1 + self.resolution_scale) * (a + b * np.sqrt(clipped) + c * clipped)
-        return (1 + self.energy_scale) * nominal + self.offset_nh, width
+        width = (1 + self.resolution_scale) * self.nominal_width(nominal)
+        return (nominal + self.energy_scale * (nominal - self.pivot_nh) + self.offset_nh,
+                width)
 
     def bin_probabilities(self, T_MeV, nh_edges) -> np.ndarray:
         """P(recoil T seen in bin b), shape T.shape + (n_bins,)."""
@@ -183,15 +197,35 @@ def _data_rows(name: str) -> tuple[list[str], list[list[str]]]:
     return rows[0], rows[1:]
 
 
-def load_nh_response() -> NhResponse:
-    """The N_h response of P. Coloma et al., JHEP 07 (2022) 138 (package data,
-    data/borexino_phase2_response.csv)."""
-    _, rows = _data_rows("borexino_phase2_response.csv")
-    coefficients = {"nh_mean": {}, "nh_sigma": {}}
+#: Package-data files of the two N_h responses and what they are.
+NH_RESPONSES = {
+    "calibrated": ("borexino_phase2_response_calibrated.csv",
+                   "calibrated on Borexino's Phase-II best-fit spectrum (Nature 562, 505 (2018) "
+                   "Fig. 2a; scripts/calibrate_response.py)"),
+    "coloma2022": ("borexino_phase2_response.csv",
+                   "P. Coloma et al., JHEP 07 (2022) 138, arXiv:2204.03011"),
+}
+
+
+def load_nh_response(name: str = "calibrated") -> NhResponse:
+    """An N_h response of :data:`NH_RESPONSES` (package data): by default the one calibrated
+    on Borexino's best-fit spectrum (data/borexino_phase2_response_calibrated.csv), or
+    ``"coloma2022"``, that of P. Coloma et al., JHEP 07 (2022) 138 (on which the calibration
+    starts).
+
+    >>> load_nh_response("coloma2022").nh_sigma_coefficients
+    (1.21974, 1.31394, -0.0148585)
+    """
+    if name not in NH_RESPONSES:
+        raise ValueError(f"unknown N_h response {name!r} (choose one of "
+                         f"{', '.join(NH_RESPONSES)})")
+    file, source = NH_RESPONSES[name]
+    _, rows = _data_rows(file)
+    coefficients = {"nh_mean": {}, "nh_sigma": {}, "nh_pivot": {0: 0.0}}
     for quantity, power, value in rows:
         coefficients[quantity][int(power)] = float(value)
-    mean, sigma = (tuple(c[k] for k in sorted(c)) for c in coefficients.values())
-    return NhResponse(mean, sigma, "P. Coloma et al., JHEP 07 (2022) 138, arXiv:2204.03011")
+    mean, sigma, pivot = (tuple(c[k] for k in sorted(c)) for c in coefficients.values())
+    return NhResponse(mean, sigma, source, pivot[0])
 
 
 @dataclass(frozen=True)
@@ -249,6 +283,111 @@ def rebin(nh, values, nh_edges) -> np.ndarray:
     out = np.zeros(values.shape[:-1] + (len(nh_edges) - 1,))
     np.add.at(out, (..., index[inside]), values[..., inside])
     return out
+
+
+#: Unit N_h bins added below and above background shapes (log-linear extrapolation of their
+#: first and last _EXTRAPOLATION_BINS bins), so that a shift or a broadening of the response
+#: brings in events from outside the tabulated range.
+_BACKGROUND_PAD_NH, _EXTRAPOLATION_BINS = 40, 6
+
+
+@dataclass(frozen=True)
+class BackgroundShapes:
+    """Background components in unit N_h bins as the detector saw them, i.e. already folded
+    with its response: ``counts`` (n_bkg, m) at normalisation 1 in the unit bins centred on
+    the consecutive integers ``nh`` (m,). (A narrowed shape, :meth:`smeared` with r < 0, is
+    an extrapolation and may dip below zero where a shape has a step.)
+
+    >>> shapes = BackgroundShapes(np.arange(93, 951), counts)       # doctest: +SKIP
+    >>> shapes.with_response_change(response, 0.0, 1.0, 0.05).rebinned(edges)  # doctest: +SKIP
+    """
+
+    nh: np.ndarray
+    counts: np.ndarray
+
+    def __post_init__(self):
+        nh = np.asarray(self.nh)
+        counts = np.atleast_2d(np.asarray(self.counts, dtype=float))
+        if nh.ndim != 1 or nh.size < 2 * _EXTRAPOLATION_BINS or np.any(np.diff(nh) != 1):
+            raise ValueError("background shapes need consecutive unit N_h bins "
+                             f"(at least {2 * _EXTRAPOLATION_BINS})")
+        if counts.shape[-1] != nh.size or np.any(~np.isfinite(counts)):
+            raise ValueError(f"background shapes must be finite counts in {nh.size} bins")
+        object.__setattr__(self, "nh", nh.astype(float))
+        object.__setattr__(self, "counts", counts)
+
+    def rebinned(self, nh_edges) -> np.ndarray:
+        """Counts (n_bkg, n_bins) in the bins of ``nh_edges``."""
+        return rebin(self.nh, self.counts, nh_edges)
+
+    def padded(self) -> "BackgroundShapes":
+        """The shapes with _BACKGROUND_PAD_NH bins on each side, each component extrapolated
+        exponentially from its outermost _EXTRAPOLATION_BINS bins (zero if any is zero)."""
+        steps = np.arange(1, _BACKGROUND_PAD_NH + 1)
+        k = _EXTRAPOLATION_BINS
+        sides = []
+        for edge, sign in ((self.counts[:, :k], -1), (self.counts[:, -k:], 1)):
+            positive = np.all(edge > 0, axis=1)
+            logs = np.log(np.where(edge > 0, edge, 1.0))
+            slope = np.polyfit(np.arange(k), logs.T, 1)[0]
+            end = edge[:, -1 if sign > 0 else 0]
+            rows = end[:, None] * np.exp(sign * slope[:, None] * steps[None])
+            rows = np.where(positive[:, None], rows, 0.0)
+            sides.append(rows[:, ::-1] if sign < 0 else rows)
+        nh = np.arange(self.nh[0] - _BACKGROUND_PAD_NH, self.nh[-1] + _BACKGROUND_PAD_NH + 1)
+        return BackgroundShapes(nh, np.concatenate([sides[0], self.counts, sides[1]], axis=1))
+
+    def smeared(self, response: NhResponse, resolution_scale: float) -> "BackgroundShapes":
+        """The counts each unit bin N would give with the response width changed from
+        sigma(N) to (1 + r) sigma(N): for r > 0, a Gaussian of variance
+        sigma(N)^2 ((1 + r)^2 - 1) (integrated over the unit bins; counts leaving the range
+        are lost). A narrower response (r < 0) has no stable deconvolution: it is the
+        quadratic extrapolation 3 f(0) - 3 f(|r|) + f(2|r|) of the broader ones."""
+        r = float(resolution_scale)
+        if r == 0.0:
+            return self
+        if r < 0:
+            once, twice = self.smeared(response, -r), self.smeared(response, -2 * r)
+            return BackgroundShapes(self.nh, 3 * self.counts - 3 * once.counts + twice.counts)
+        width = response.nominal_width(self.nh) * np.sqrt((1 + r) ** 2 - 1)
+        edges = np.append(self.nh - 0.5, self.nh[-1] + 0.5)
+        kernel = np.diff(ndtr((edges[:, None] - self.nh[None]) / width[None]), axis=0)
+        return BackgroundShapes(self.nh, self.counts @ kernel.T)
+
+    def moved(self, energy_scale: float, offset_nh: float, pivot_nh: float = 0.0
+              ) -> "BackgroundShapes":
+        """The counts with every N_h moved to N + s (N - pivot) + o (counts conserved;
+        uniform within each unit bin)."""
+        edges = np.append(self.nh - 0.5, self.nh[-1] + 0.5)
+        cumulative = np.concatenate([np.zeros((len(self.counts), 1)),
+                                     np.cumsum(self.counts, axis=1)], axis=1)
+        origin = (edges - offset_nh + energy_scale * pivot_nh) / (1 + energy_scale)
+        moved = np.stack([np.interp(origin, edges, row) for row in cumulative])
+        return BackgroundShapes(self.nh, np.diff(moved, axis=1))
+
+    def with_response_change(self, response: NhResponse, energy_scale=0.0, offset_nh=0.0,
+                             resolution_scale=0.0) -> "BackgroundShapes":
+        """The shapes as seen with the response's nuisances moved by these amounts relative
+        to ``response``, the one they were folded with: the same change the solar templates
+        take (mean N + s (N - pivot) + o, width (1 + r) sigma(N) of the unshifted N):
+        smeared (:meth:`smeared`), then moved (:meth:`moved`)."""
+        return self.smeared(response, resolution_scale).moved(energy_scale, offset_nh,
+                                                              response.pivot_nh)
+
+
+def background_response_model(shapes: BackgroundShapes, response: NhResponse, steps,
+                              nh_edges) -> np.ndarray:
+    """The quadratic response model of background ``shapes`` in the bins of ``nh_edges``:
+    shape (10, n_bkg, n_bins), the monomials of :func:`response_monomials`, from the 19
+    stencil points of the solar templates' model (the shapes padded first)."""
+    padded = shapes.padded()
+    smeared = {}
+    values = []
+    for s, o, r in _response_stencil(np.asarray(steps, dtype=float)):
+        if r not in smeared:
+            smeared[r] = padded.smeared(response, r)
+        values.append(smeared[r].moved(s, o, response.pivot_nh).rebinned(nh_edges))
+    return _quadratic_model(np.stack(values))
 
 
 def _gauss_legendre(low, high, nodes, weights):
@@ -470,7 +609,10 @@ class SpectralTemplates:
         Steps of the quadratic response model (energy scale, offset [N_h], resolution scale).
     background_names : tuple of str
     background_counts : (n_bkg, n_bins)
-        Background counts at normalisation 1.
+        Background counts at normalisation 1 and the nominal response.
+    background_response : (10, n_bkg, n_bins)
+        Their quadratic response model (terms of ``response_monomials``; only the first is
+        non-zero for fixed shapes).
     basis : (n_basis, n_bins)
         Orthonormal spectra spanning the solar templates.
     solar : (n_m, 10, n_nodes * 7, n_basis)
@@ -500,6 +642,7 @@ class SpectralTemplates:
     response_steps: np.ndarray
     background_names: tuple[str, ...]
     background_counts: np.ndarray
+    background_response: np.ndarray
     basis: np.ndarray
     solar: np.ndarray
     basis_tolerance: float
@@ -511,7 +654,7 @@ class SpectralTemplates:
                 background_counts, background_names: Sequence[str],
                 exposure_day_100t: float = BOREXINO_PHASE2_EXPOSURE_DAY_100T,
                 sources: Sequence[SolarSource] = SOLAR_SOURCES, nodes_per_source: int = 4,
-                response_steps=(0.01, 4.0, 0.1), radiative_corrections: bool = True,
+                response_steps=RESPONSE_STEPS, radiative_corrections: bool = True,
                 sin2_theta_w: float | None = None,
                 basis_tolerance: float = 1e-6,
                 magnetic_moment: bool = False) -> "SpectralTemplates":
@@ -527,8 +670,10 @@ class SpectralTemplates:
             Increasing N_h bin edges.
         response : NhResponse
             Nominal detector response.
-        background_counts : array (n_bkg, n_bins)
-            Background counts per bin at normalisation 1.
+        background_counts : array (n_bkg, n_bins) or BackgroundShapes
+            Background counts per bin at normalisation 1: fixed shapes, or unit-bin shapes
+            seen with ``response``, which then take the response nuisances as the solar
+            templates do (:func:`background_response_model`).
         background_names : sequence of str
         exposure_day_100t : float
             Exposure [day x 100 t].
@@ -556,7 +701,17 @@ class SpectralTemplates:
         edges = np.asarray(nh_edges, dtype=float)
         if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
             raise ValueError("nh_edges must be at least two increasing N_h values")
-        backgrounds = np.asarray(background_counts, dtype=float).reshape(-1, edges.size - 1)
+        steps = np.asarray(response_steps, dtype=float)
+        if steps.shape != (3,) or np.any(steps <= 0):
+            raise ValueError("response_steps must be three numbers > 0")
+        if isinstance(background_counts, BackgroundShapes):
+            background_model = background_response_model(background_counts, response, steps,
+                                                          edges)
+        else:
+            fixed = np.asarray(background_counts, dtype=float).reshape(-1, edges.size - 1)
+            background_model = np.zeros((_RESPONSE_TERMS,) + fixed.shape)
+            background_model[0] = fixed
+        backgrounds = background_model[0]
         if backgrounds.shape[0] != len(background_names):
             raise ValueError(f"{len(background_names)} background names for "
                              f"{backgrounds.shape[0]} background templates")
@@ -564,9 +719,6 @@ class SpectralTemplates:
             raise ValueError(f"exposure must be > 0 day x 100 t, got {exposure_day_100t}")
         if nodes_per_source < 1:
             raise ValueError(f"nodes_per_source must be >= 1, got {nodes_per_source}")
-        steps = np.asarray(response_steps, dtype=float)
-        if steps.shape != (3,) or np.any(steps <= 0):
-            raise ValueError("response_steps must be three numbers > 0")
         stencil = [response.shifted(*shift) for shift in _response_stencil(steps)]
         t_max = {source.name: float(t_max_MeV(source.max_energy_MeV)) for source in sources}
         t_low, t_high = _recoil_range_MeV(stencil, edges, max(t_max.values()))
@@ -661,7 +813,8 @@ class SpectralTemplates:
                           for i in range(n_points)])
         return cls(masses, model, edges, sources, fluxes, np.array(nodes), tuple(node_sources),
                    np.array(node_flux, dtype=int), steps, tuple(background_names), backgrounds,
-                   basis.copy(), solar, basis_tolerance, np.concatenate(rates), magnetic_moment)
+                   background_model, basis.copy(), solar, basis_tolerance,
+                   np.concatenate(rates), magnetic_moment)
 
     @classmethod
     def compute_magnetic_moment(cls, nh_edges, response: NhResponse, background_counts,
@@ -744,7 +897,7 @@ class SpectralTemplates:
                                         np.zeros_like(background_norms, dtype=float),
                                         response_shifts, interference)
 
-        return self._components(solar, probabilities, background_norms)
+        return self._components(solar, probabilities, background_norms, response_shifts)
 
     def magnetic_component_counts(self, fluxes_cm2s, probabilities, mu2_flavour,
                                   background_norms, response_shifts) -> dict[str, np.ndarray]:
@@ -755,9 +908,9 @@ class SpectralTemplates:
                                         np.zeros_like(background_norms, dtype=float),
                                         response_shifts)
 
-        return self._components(solar, probabilities, background_norms)
+        return self._components(solar, probabilities, background_norms, response_shifts)
 
-    def _components(self, solar_counts, probabilities, background_norms
+    def _components(self, solar_counts, probabilities, background_norms, response_shifts
                     ) -> dict[str, np.ndarray]:
         """Each source group's counts (``solar_counts(P_ea with the other nodes zeroed)``),
         then each background's."""
@@ -765,10 +918,16 @@ class SpectralTemplates:
         components = {group: solar_counts(p * mask[:, None, None])
                       for group, mask in self.source_groups.items()}
         norms = np.asarray(background_norms, dtype=float)
-        for name, norm, template in zip(self.background_names, norms, self.background_counts,
-                                        strict=True):
-            components[name] = norm[:, None] * template
+        shapes = self.background_shapes(response_shifts)                # (n, n_bkg, n_bins)
+        for k, (name, norm) in enumerate(zip(self.background_names, norms, strict=True)):
+            components[name] = norm[:, None] * shapes[:, k]
         return components
+
+    def background_shapes(self, response_shifts) -> np.ndarray:
+        """Background counts at normalisation 1 (n, n_bkg, n_bins) for response shifts
+        (3, n)."""
+        monomials = response_monomials(response_shifts, self.response_steps)  # (10, n)
+        return np.einsum("qn,qbk->nbk", monomials, self.background_response)
 
     def expected_counts(self, mass_index: int, fluxes_cm2s, probabilities, coupling_MeV2,
                         background_norms, response_shifts, interference: bool = True
@@ -840,4 +999,6 @@ class SpectralTemplates:
         solar = self.solar[point][:, :solar_weights.shape[0]][:, live].reshape(
             -1, self.basis.shape[0])
         counts = (combined.T @ solar) @ self.basis
-        return counts + np.asarray(background_norms, dtype=float).T @ self.background_counts
+        norms = np.asarray(background_norms, dtype=float)                      # (n_bkg, n)
+        background = (monomials[:, None, :] * norms[None]).reshape(-1, n)
+        return counts + background.T @ self.background_response.reshape(-1, self.n_bins)
