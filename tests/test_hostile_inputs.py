@@ -430,8 +430,15 @@ def test_ctrl_c_under_dask_with_quiet_prints_one_line(tmp_path):
     worker processes ignore SIGINT (the main process stops the run), and the one line is
     the main process's."""
     out = tmp_path / "out"
+    # tiny.toml made long enough (its step cap and ESS raised) that it cannot end before the
+    # interrupt: a run that ends first dies of the SIGINT in its interpreter's shutdown
+    document = tomllib.loads((DATA / "tiny.toml").read_text())
+    document["sampler"].update(max_steps=100_000, min_ess=1_000_000)
+    config = tmp_path / "tiny-long.toml"
+    document["priors"]["files"] = [str((DATA / f).resolve()) for f in document["priors"]["files"]]
+    config.write_text(tomli_w.dumps(document))
     process = subprocess.Popen(
-        [sys.executable, "-m", "mcprop", "run", DATA / "tiny.toml", "--out", out, "--quiet",
+        [sys.executable, "-m", "mcprop", "run", config, "--out", out, "--quiet",
          "--executor", "dask", "--workers", "2"], cwd=REPO, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 120
