@@ -10,7 +10,7 @@ Every number a result reports is finite or absent (``None``, with the reason in
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import ClassVar
 
 import numpy as np
@@ -20,6 +20,11 @@ from mcprop.inference.diagnostics import Diagnostics
 #: Columns of limits.csv and ScanResult.limits of a Z' run, in order, with units in the names.
 LIMIT_COLUMNS = ("m_zprime_MeV", "g_upper", "g_upper_mcse", "g_upper_profile", "ess", "rhat",
                  "tau_steps", "acceptance", "n_steps", "burn_in", "converged")
+#: Columns of the expected credible limits of a Z' run with pseudo-experiments (after
+#: LIMIT_COLUMNS): the median and the central 68% and 95% ranges of the limits of
+#: Standard-Model toys, and the limit of the Asimov data set (mcprop.inference.expected).
+EXPECTED_COLUMNS = ("g_expected_median", "g_expected_lo68", "g_expected_hi68",
+                    "g_expected_lo95", "g_expected_hi95", "g_expected_asimov")
 #: Columns of a magnetic-moment run: one row per reported moment (limits in mu_B).
 MOMENT_COLUMNS = ("parameter", "upper_muB", "upper_mcse_muB", "ess", "rhat", "tau_steps",
                   "acceptance", "n_steps", "burn_in", "converged")
@@ -33,6 +38,11 @@ FIT_COLUMNS = ("parameter", "median", "lo68", "hi68", "median_mcse", "ess", "rha
 #: (one MomentResult); every other model is a Z' over a mass grid (a MassResult per mass).
 STANDARD_MODEL = "standard-model"
 MAGNETIC_MOMENT = "magnetic-moment"
+
+
+def limit_columns(expected: bool) -> tuple[str, ...]:
+    """Columns of limits.csv of a Z' run, with the expected limits if it has them."""
+    return LIMIT_COLUMNS + EXPECTED_COLUMNS if expected else LIMIT_COLUMNS
 
 
 def mass_grid_MeV(mass_min_MeV: float, mass_max_MeV: float, n_masses: int) -> np.ndarray:
@@ -99,6 +109,10 @@ class MassResult:
         Why the mass did not converge, or what could not be computed.
     g_max : float
         Upper bound of the prior on g at this mass.
+    g_expected_median, g_expected_lo68, g_expected_hi68, g_expected_lo95, g_expected_hi95,
+    g_expected_asimov : float or None
+        Expected credible limits under the Standard Model (EXPECTED_COLUMNS; None without
+        pseudo-experiments).
     draws : mapping of str to array (chain, draw)
         The stored draws of g and the nuisances; chain = ensemble x walkers + walker.
     """
@@ -121,6 +135,12 @@ class MassResult:
     converged: bool
     problems: tuple[str, ...]
     g_max: float
+    g_expected_median: float | None = None
+    g_expected_lo68: float | None = None
+    g_expected_hi68: float | None = None
+    g_expected_lo95: float | None = None
+    g_expected_hi95: float | None = None
+    g_expected_asimov: float | None = None
     draws: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -141,7 +161,7 @@ class MassResult:
                    finite_or_none(profile.get("g_hat_profile")), numbers["ess"],
                    numbers["rhat"], numbers["tau_steps"], numbers["acceptance"],
                    int(d.n_steps), int(d.burn_in), int(d.thin), bool(converged),
-                   tuple(problems), float(g_max), dict(draws))
+                   tuple(problems), float(g_max), draws=dict(draws))
 
     def record(self) -> dict:
         """The JSON-ready record (everything but the draws)."""
@@ -160,6 +180,8 @@ class MassResult:
             if f.name == "draws":
                 continue
             if f.name not in record:
+                if f.name in EXPECTED_COLUMNS:  # a run without pseudo-experiments
+                    continue
                 raise ResultError(f"{f.name}: missing")
             values[f.name] = _checked(f.name, record[f.name])
         unknown = sorted(set(record) - set(values))
@@ -179,8 +201,15 @@ class MassResult:
         return f"m = {self.m_zprime_MeV:.6g} MeV"
 
     def row(self) -> dict:
-        """The limits.csv row (``LIMIT_COLUMNS``)."""
-        return {key: getattr(self, key) for key in LIMIT_COLUMNS}
+        """The limits.csv row (``LIMIT_COLUMNS``, then ``EXPECTED_COLUMNS``)."""
+        return {key: getattr(self, key) for key in LIMIT_COLUMNS + EXPECTED_COLUMNS}
+
+    def with_expected(self, band: Mapping[str, float]) -> "MassResult":
+        """This result with the expected limits ``band`` (EXPECTED_COLUMNS); a non-finite
+        one becomes None and a problem."""
+        problems = list(self.problems)
+        numbers = _finite({key: band.get(key) for key in EXPECTED_COLUMNS}, problems)
+        return replace(self, **numbers, problems=tuple(problems))
 
     def rows(self) -> list[dict]:
         return [self.row()]
@@ -515,9 +544,9 @@ def _record_keys(cls: type, record) -> list[str]:
 
 
 _INTEGERS = {"mass_index", "point_index", "n_steps", "burn_in", "thin", "n_bins"}
-_OPTIONAL = {"g_upper", "g_upper_mcse", "g_upper_profile", "g_hat_profile", "ess", "rhat",
-             "tau_steps", "acceptance", "upper_muB", "upper_mcse_muB", "median", "lo68",
-             "hi68", "median_mcse"}
+_OPTIONAL = {*EXPECTED_COLUMNS, "g_upper", "g_upper_mcse", "g_upper_profile", "g_hat_profile",
+             "ess", "rhat", "tau_steps", "acceptance", "upper_muB", "upper_mcse_muB", "median",
+             "lo68", "hi68", "median_mcse"}
 #: Values that may be negative (a best fit of g, the median of an offset).
 _SIGNED = {"g_hat_profile", "median", "lo68", "hi68"}
 

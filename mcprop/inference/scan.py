@@ -26,6 +26,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from mcprop.inference.diagnostics import walkers_as_chains
+from mcprop.inference.expected import expected_band
 from mcprop.inference.limits import profile_likelihood_limit
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import ScanPosterior
@@ -97,6 +98,10 @@ def point_result(plan: ScanPlan, posterior: ScanPosterior,
                                       draws, profile)
     if problems:
         result = MassResult(**{**result.__dict__, "problems": result.problems + tuple(problems)})
+    if plan.expected.n_toys:
+        with threadpool_limits(1):
+            result = result.with_expected(expected_band(posterior, index, plan.expected,
+                                                        plan.seed, plan.credibility))
     return result
 
 

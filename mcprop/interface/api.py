@@ -35,6 +35,7 @@ from mcprop.inference.results import (
     FitResult,
     MassResult,
     MomentResult,
+    limit_columns,
     result_type,
 )
 from mcprop.interface.errors import UserError
@@ -156,12 +157,21 @@ class ScanResult:
     @property
     def columns(self) -> tuple[str, ...]:
         """Columns of limits.csv: per mass for a Z' run, per moment for magnetic moments,
-        per parameter for a Standard-Model fit."""
+        per parameter for a Standard-Model fit; a Z' run with pseudo-experiments adds the
+        expected limits (EXPECTED_COLUMNS)."""
+        if self.has_masses:
+            return limit_columns(self.has_expected)
         return result_type(self.config["physics"]["model"]).COLUMNS
+
+    @property
+    def has_expected(self) -> bool:
+        """Whether the run computed expected limits from pseudo-experiments."""
+        return self.config.get("expected", {}).get("n_toys", 0) > 0
 
     def rows(self) -> list[dict]:
         """The rows of limits.csv, in grid order."""
-        return [row for r in self.results for row in r.rows()]
+        columns = self.columns
+        return [{key: row[key] for key in columns} for r in self.results for row in r.rows()]
 
     @property
     def limits(self):
@@ -272,9 +282,22 @@ class ScanResult:
                 f"{physics.get('radiative_corrections', False)}",
                 f"data: {measurements}", *correlations,
                 f"priors: {', '.join(Path(p).name for p in c['priors']['files'])}",
+                *self._expected_provenance(),
                 f"seed: {self.seed}; config hash: {self.config_hash}",
                 "columns: m_zprime_MeV [MeV]; g_upper, g_upper_mcse, g_upper_profile "
-                "[dimensionless]; tau_steps, n_steps, burn_in [steps]"]
+                + ("and g_expected_* " if self.has_expected else "")
+                + "[dimensionless]; tau_steps, n_steps, burn_in [steps]"]
+
+    def _expected_provenance(self) -> list[str]:
+        """What the expected limits are (a provenance line), if the run has them."""
+        if not self.has_expected:
+            return []
+        e = self.config["expected"]
+        return [f"expected limits: credible limits of {e['n_toys']} Standard-Model "
+                f"pseudo-experiments (truth nuisances: {e['draw']}; each measurement drawn "
+                f"with its own errors), their median and central 68% and 95% ranges; "
+                f"g_expected_asimov: the limit of data at the SM prediction at the prior "
+                f"centres"]
 
     # --- outputs -------------------------------------------------------------------------
 
@@ -401,9 +424,9 @@ def load(run_dir: Path | str, strict: bool = True) -> ScanResult:
 
 
 def run(config: Path | str | Mapping, out: Path | str | None = None, *, workers: int = 2,
-        seed: int | None = None, executor: str = "local", scheduler: str | None = None,
-        resume: bool = False, force: bool = False, progress: bool = False,
-        argv: Sequence[str] | None = None) -> ScanResult:
+        seed: int | None = None, expected: int | None = None, executor: str = "local",
+        scheduler: str | None = None, resume: bool = False, force: bool = False,
+        progress: bool = False, argv: Sequence[str] | None = None) -> ScanResult:
     """Sample every grid point (every mass; the one posterior of magnetic moments) of a run
     config and return the result.
 
@@ -419,6 +442,9 @@ def run(config: Path | str | Mapping, out: Path | str | None = None, *, workers:
         Parallel processes (1: sample in this process).
     seed : int, optional
         Override the config's seed.
+    expected : int, optional
+        Expected limits from this many Standard-Model pseudo-experiments (overrides
+        ``expected.n_toys``; 0: none).
     executor, scheduler : str
         ``"local"`` processes or ``"dask"`` (a LocalCluster, or the scheduler's address).
     resume, force : bool
@@ -438,6 +464,8 @@ def run(config: Path | str | Mapping, out: Path | str | None = None, *, workers:
     overrides: dict = {}
     if seed is not None:
         overrides["sampler"] = {"seed": seed}
+    if expected is not None:
+        overrides["expected"] = {"n_toys": expected}
     if out is not None:
         overrides["output"] = {"directory": os.path.abspath(out)}
     if isinstance(config, Mapping):

@@ -67,6 +67,8 @@ def _cmd_run(args) -> int:
         overrides["sampler"] = {"seed": args.seed}
     if args.out is not None:
         overrides["output"] = {"directory": os.path.abspath(args.out)}
+    if args.expected is not None:
+        overrides["expected"] = {"n_toys": args.expected}
     config = load_config(args.config)  # the file as written must be valid on its own
     if overrides:
         config = load_config(args.config, overrides)
@@ -158,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="local processes or a dask.distributed cluster")
     p.add_argument("--scheduler", help="dask scheduler address (default: a LocalCluster)")
     p.add_argument("--seed", type=_non_negative_int, help="override the config's seed")
+    p.add_argument("--expected", type=_non_negative_int, metavar="N",
+                   help="expected limits from N Standard-Model pseudo-experiments (overrides "
+                        "expected.n_toys; 0: none)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true", help="continue an interrupted run")
     mode.add_argument("--force", action="store_true", help="overwrite an existing run")

@@ -1,0 +1,315 @@
+"""Expected limits under the Standard Model, and the coverage of limits, from
+pseudo-experiments.
+
+A pseudo-experiment (toy) replaces the value of every measurement of a run by a draw around
+what the model predicts for a chosen truth: the Standard Model (g = 0) for expected limits,
+a Z' at (m, g) for coverage. Each pseudo-measurement is drawn from the measurement's own
+likelihood read as a density of its value (:func:`draw_values`): a rate with errors
++sigma_plus -sigma_minus is a two-piece normal around the prediction, sigma_plus below it
+and sigma_minus above it (the side on which the likelihood uses each), so that the
+likelihood of the toy is the one the run uses. The nuisances of the truth are
+``prior-draws`` (each toy draws them from the run's priors: the pseudo-data spread by the
+measurement errors and by the prior uncertainty of the prediction, the prior-predictive
+distribution) or ``prior-centres`` (every toy at the prior centres: the spread of the
+measurement errors alone). The priors themselves are not varied: they are part of the
+analysis, as the constraint terms of the profile likelihood are.
+
+The credible limit of a toy is computed without a Markov chain (:class:`GridPosterior`):
+the posterior of the one new-physics coordinate t (in which the prior on g is flat) is
+p(t | d) ~ mean_j L(d | t, nu_j) over prior draws nu_j of the nuisances, on a grid in t,
+integrated by the trapezoid rule; the limit is the credibility quantile of that
+distribution. The predictions on the grid are computed once per mass; each toy costs one
+evaluation of its likelihood on them, so hundreds of toys cost less than sampling the
+observed data. The Asimov limit is the same limit for data equal to the prediction at the
+prior centres.
+
+Random numbers: the truth nuisances of toy j come from SeedSequence(seed, spawn_key=(
+TOY_STREAM, 0, j)), its measurement noise from the counter-based stream of
+:mod:`mcprop.inference.random` keyed by SeedSequence(seed, spawn_key=(TOY_STREAM, 1, j)),
+the integration draws from SeedSequence(seed, spawn_key=(TOY_STREAM, 2)) (the same for
+every mass): a toy is the same at every mass, with any number of workers, after a resume,
+and whatever the number of toys.
+"""
+
+from dataclasses import dataclass, replace
+from functools import cached_property
+
+import numpy as np
+from scipy.stats import norm
+
+from mcprop.inference.measurements import (
+    RateMeasurement,
+    RelativeRateMeasurement,
+    SurvivalProbabilityMeasurement,
+)
+from mcprop.inference.posterior import ScanPosterior, ZPrime
+from mcprop.inference.random import uniforms
+from mcprop.inference.spectrum import SpectrumMeasurement
+
+#: How the nuisances of a pseudo-experiment's truth are chosen.
+DRAW_MODES = ("prior-draws", "prior-centres")
+#: The band of expected limits: quantiles of the toys' limits (median, central 68% and 95%).
+BAND_QUANTILES = {"median": 0.5, "lo68": float(norm.cdf(-1)), "hi68": float(norm.cdf(1)),
+                  "lo95": float(norm.cdf(-2)), "hi95": float(norm.cdf(2))}
+#: First entry of the spawn keys of every pseudo-experiment stream: far above any grid
+#: index, so no toy shares numbers with the chains (spawn keys (mass, ensemble, ...)).
+TOY_STREAM = 2**32 + 21
+#: Prior draws of the nuisances per grid integral, and points of the grid in t.
+N_NUISANCE_DRAWS = 1024
+N_COORDINATE_POINTS = 160
+#: Points of the coarse grid over the whole prior range that finds the end of the support,
+#: and how far below its maximum [ln] a marginal likelihood counts as no posterior.
+COARSE_POINTS = 48
+LOG_TAIL = 25.0
+#: The grid in t of a prior flat in g^p starts (after t = 0) at this fraction of the bound.
+COORDINATE_FLOOR = 1e-6
+#: Pseudo-data sets evaluated at once (bounds the memory: sets x grid points x draws).
+CHUNK = 16
+
+
+@dataclass(frozen=True)
+class ExpectedSettings:
+    """``[expected]`` of a run: ``n_toys`` pseudo-experiments (0: none) under the Standard
+    Model, their truth nuisances drawn as ``draw`` (one of DRAW_MODES)."""
+
+    n_toys: int = 0
+    draw: str = "prior-draws"
+
+    def __post_init__(self):
+        if isinstance(self.n_toys, bool) or not isinstance(self.n_toys, int) \
+                or self.n_toys < 0:
+            raise ValueError(f"n_toys must be an integer >= 0, got {self.n_toys!r}")
+        if self.draw not in DRAW_MODES:
+            raise ValueError(f"unknown draw mode {self.draw!r}; choose one of "
+                             f"{', '.join(DRAW_MODES)}")
+
+
+def check_supported(posterior: ScanPosterior) -> None:
+    """ValueError unless pseudo-experiments of ``posterior`` can be made and integrated:
+    a Z' (one coordinate) with rate and survival-probability measurements."""
+    if not isinstance(posterior.new_physics, ZPrime):
+        raise ValueError("expected limits are computed for Z' runs (not yet for magnetic "
+                         "moments or a Standard-Model fit)")
+    for m in posterior.measurements:
+        if isinstance(m, SpectrumMeasurement):
+            raise ValueError(f"expected limits are computed for rate analyses; "
+                             f"{m.name!r} is a spectrum (not yet supported)")
+        if isinstance(m, RelativeRateMeasurement):
+            raise ValueError(f"{m.name!r} is a relative-rate measurement: its data equal the "
+                             f"SM prediction by construction, so it has no value to vary")
+
+
+def truth_nuisances(posterior: ScanPosterior, n_toys: int, draw: str,
+                    seed: int) -> dict[str, np.ndarray]:
+    """The free nuisances (n_toys,) of each toy's truth: the prior centres, or one draw
+    from the priors per toy (generator keyed by seed and toy)."""
+    names = posterior.nuisance_names
+    if draw == "prior-centres":
+        centres = posterior.priors.centres()
+        return {name: np.full(n_toys, float(centres[name])) for name in names}
+    draws = [posterior.priors.sample(np.random.default_rng(
+        np.random.SeedSequence(seed, spawn_key=(TOY_STREAM, 0, j))), 1) for j in range(n_toys)]
+    return {name: np.array([float(d[name][0]) for d in draws]) for name in names}
+
+
+def _two_piece(prediction, sigma_below, sigma_above, u):
+    """The value d drawn (inverse CDF at uniforms u) from the density ~ exp(-(d - pred)^2 /
+    2 sigma^2), sigma = sigma_below for d < pred and sigma_above for d > pred."""
+    below = sigma_below / (sigma_below + sigma_above)
+    z = np.where(u < below, norm.ppf(np.minimum(u, below) / (2 * below)) * sigma_below,
+                 norm.ppf(0.5 + np.maximum(u - below, 0) / (2 * (1 - below))) * sigma_above)
+    return prediction + z
+
+
+def draw_values(posterior: ScanPosterior, predictions: list, seed: int, n_toys: int) -> list:
+    """The pseudo-measured value (n_toys,) of each measurement around ``predictions``
+    (:meth:`ScanPosterior.predictions` of the toys' truths).
+
+    A rate d = R + e, e from the two-piece normal of its likelihood (sigma_plus below R,
+    sigma_minus above it); P_ee likewise with its own errors. A pair with correlated
+    systematics: independent stat errors, and systematic errors from a bivariate normal with
+    the pair's correlation, each scaled by its syst_minus above R and syst_plus below it.
+    Noise of toy j: uniforms of the key of (seed, TOY_STREAM, 1, j) at counters 3 i, 3 i + 1,
+    3 i + 2 of measurement i.
+    """
+    keys = np.array([np.random.SeedSequence(seed, spawn_key=(TOY_STREAM, 1, j)).generate_state(
+        1, np.uint64)[0] for j in range(n_toys)], dtype=np.uint64)
+
+    def u(i, k):
+        return np.clip(uniforms(keys, np.uint64(3 * i + k)), 1e-300, 1 - 1e-16)
+
+    paired = {c.first: c for c in posterior.correlations}
+    paired.update({c.second: c for c in posterior.correlations})
+    values = []
+    for i, (m, prediction) in enumerate(zip(posterior.measurements, predictions, strict=True)):
+        if isinstance(m, SurvivalProbabilityMeasurement):
+            values.append(_two_piece(prediction, m.sigma_plus, m.sigma_minus, u(i, 0)))
+        elif i in paired:
+            c = paired[i]
+            z_shared, z_own = norm.ppf(u(c.first, 2)), norm.ppf(u(i, 1))
+            rho = c.coefficient
+            z = z_shared if i == c.first else rho * z_shared + np.sqrt(1 - rho**2) * z_own
+            syst = np.where(z > 0, m.syst_minus_cpd100t, m.syst_plus_cpd100t) * z
+            values.append(prediction[1] + m.stat_cpd100t * norm.ppf(u(i, 0)) + syst)
+        else:
+            values.append(_two_piece(prediction[1], m.sigma_plus_cpd100t,
+                                     m.sigma_minus_cpd100t, u(i, 0)))
+    return values
+
+
+def with_values(measurements: tuple, values: list) -> tuple:
+    """The measurements with their measured values replaced (arrays allowed)."""
+    out = []
+    for m, value in zip(measurements, values, strict=True):
+        if isinstance(m, RateMeasurement):
+            out.append(replace(m, value_cpd100t=value))
+        elif isinstance(m, SurvivalProbabilityMeasurement):
+            out.append(replace(m, value=value))
+        else:
+            raise ValueError(f"{m.name!r}: no measured value to replace")
+    return tuple(out)
+
+
+def pseudo_data(posterior: ScanPosterior, n_toys: int, draw: str, seed: int, point: int = 0,
+                g_true: float = 0.0) -> tuple:
+    """The run's measurements with the values of ``n_toys`` toys, arrays (n_toys,): the
+    truth is the Z' at grid mass ``point`` with coupling ``g_true`` (0: the Standard Model)
+    and the nuisances of ``draw``."""
+    check_supported(posterior)
+    nuisances = truth_nuisances(posterior, n_toys, draw, seed)
+    predictions = posterior.predictions(np.full(n_toys, float(g_true)), nuisances,
+                                        np.full(n_toys, point))
+    return with_values(posterior.measurements, draw_values(posterior, predictions, seed,
+                                                           n_toys))
+
+
+def asimov_data(posterior: ScanPosterior, point: int = 0, g_true: float = 0.0) -> tuple:
+    """The run's measurements with values equal to the prediction at the prior centres
+    (arrays of one value): the Asimov data set."""
+    check_supported(posterior)
+    centres = posterior.priors.centres()
+    nuisances = {name: np.array([float(centres[name])]) for name in posterior.nuisance_names}
+    predictions = posterior.predictions(np.array([float(g_true)]), nuisances, np.array([point]))
+    values = [p if isinstance(m, SurvivalProbabilityMeasurement) else p[1]
+              for m, p in zip(posterior.measurements, predictions, strict=True)]
+    return with_values(posterior.measurements, values)
+
+
+@dataclass(frozen=True)
+class GridPosterior:
+    """The posterior of the coupling at one grid mass on a grid in its coordinate t (flat
+    prior), the nuisances integrated over prior draws: a credible limit for any data of the
+    run's measurements at the cost of one likelihood evaluation on the grid.
+
+    The grid ends where the data sets with the extreme values (lowest and highest of each
+    measurement) leave no posterior (their ln p(d | t) more than LOG_TAIL below its
+    maximum, on a coarse grid over the whole prior range); a data set with posterior mass
+    near that end is integrated again over the whole range.
+
+    >>> grid = GridPosterior(posterior, 10, seed)               # doctest: +SKIP
+    >>> grid.upper_limits(pseudo_data(posterior, 200, "prior-draws", seed), 0.9)
+    """
+
+    posterior: ScanPosterior
+    point: int
+    seed: int
+    n_draws: int = N_NUISANCE_DRAWS
+    n_points: int = N_COORDINATE_POINTS
+
+    @cached_property
+    def draws(self) -> dict[str, np.ndarray]:
+        """The prior draws of the nuisances (the same at every mass)."""
+        return self.posterior.priors.sample(np.random.default_rng(
+            np.random.SeedSequence(self.seed, spawn_key=(TOY_STREAM, 2))), self.n_draws)
+
+    def coordinates(self, t_high: float | None = None, n_points: int | None = None
+                    ) -> np.ndarray:
+        """A grid in t up to ``t_high`` (the prior's bound if None): for a prior flat in
+        g^p, 0 and log-spaced points from COORDINATE_FLOOR of the end up to it; for the
+        log-flat prior, even in t = ln g."""
+        zprime = self.posterior.new_physics
+        low, high = zprime.coupling_prior.coordinate_bounds(zprime.g_max[self.point])
+        high = high if t_high is None else t_high
+        n = n_points or self.n_points
+        if zprime.coupling_prior.power is None:
+            return np.linspace(float(np.squeeze(low)), high, n)
+        return np.concatenate([[low], np.geomspace(COORDINATE_FLOOR * high, high, n - 1)])
+
+    def predictions(self, t: np.ndarray) -> list:
+        """The predictions at every (t, nu_j), rows t-major."""
+        nuisances = {name: np.tile(self.draws[name], len(t))
+                     for name in self.posterior.nuisance_names}
+        rows = np.repeat(t, self.n_draws)
+        point = np.full(rows.size, self.point)
+        g = self.posterior.new_physics.values(rows[:, None], point)
+        with np.errstate(all="ignore"):
+            return self.posterior.predictions(g, nuisances, point)
+
+    def log_marginal(self, t: np.ndarray, measurements: tuple,
+                     predictions: list | None = None) -> np.ndarray:
+        """ln p(d | t) up to a constant per data set, (n_sets, len(t)), for measurements
+        whose values are arrays (n_sets,)."""
+        predictions = self.predictions(t) if predictions is None else predictions
+        n_sets = np.size(_value(measurements[0]))
+        out = np.empty((n_sets, len(t)))
+        for start in range(0, n_sets, CHUNK):
+            rows = slice(start, min(start + CHUNK, n_sets))
+            chunk = with_values(measurements, [np.reshape(_value(m), -1)[rows, None]
+                                               for m in measurements])
+            with np.errstate(all="ignore"):
+                log_l = self.posterior.data_log_likelihood(predictions, chunk)
+            log_l = np.where(np.isnan(log_l), -np.inf, log_l).reshape(-1, len(t), self.n_draws)
+            top = log_l.max(axis=2, keepdims=True)
+            top = np.where(np.isfinite(top), top, 0.0)
+            out[rows] = np.log(np.exp(log_l - top).mean(axis=2)) + top[..., 0]
+        return out
+
+    def end_of_support(self, measurements: tuple) -> float:
+        """The end of the grid: the first point of a coarse grid over the prior range above
+        the last one where a data set with an extreme value keeps posterior."""
+        values = [np.reshape(_value(m), -1) for m in measurements]
+        probes = np.unique([i for v in values for i in (int(np.argmin(v)), int(np.argmax(v)))])
+        coarse = self.coordinates(n_points=COARSE_POINTS)
+        log_m = self.log_marginal(coarse, with_values(measurements, [v[probes] for v in values]))
+        alive = np.any(log_m > log_m.max(axis=1, keepdims=True) - LOG_TAIL, axis=0)
+        return float(coarse[min(int(np.flatnonzero(alive)[-1]) + 1, len(coarse) - 1)])
+
+    def upper_limits(self, measurements: tuple, credibility: float) -> np.ndarray:
+        """The credible upper limit on g (n_sets,) for each data set."""
+        t = self.coordinates(self.end_of_support(measurements))
+        log_m = self.log_marginal(t, measurements)
+        t_limit = _quantiles(t, log_m, credibility)
+        cut = log_m[:, -1] > log_m.max(axis=1) - LOG_TAIL
+        if cut.any():  # posterior mass at the end of the grid: integrate the whole range
+            full = self.coordinates()
+            t_limit[cut] = _quantiles(full, self.log_marginal(full, with_values(
+                measurements, [np.reshape(_value(m), -1)[cut] for m in measurements])),
+                credibility)
+        return self.posterior.new_physics.coupling(t_limit, self.point)
+
+
+def _quantiles(t: np.ndarray, log_density: np.ndarray, q: float) -> np.ndarray:
+    """The q quantile of each density (n_sets, len(t)) on the grid t (trapezoid rule)."""
+    density = np.exp(log_density - log_density.max(axis=1, keepdims=True))
+    cumulative = np.concatenate([np.zeros((len(density), 1)), np.cumsum(
+        0.5 * (density[:, 1:] + density[:, :-1]) * np.diff(t), axis=1)], axis=1)
+    cumulative /= cumulative[:, -1:]
+    return np.array([np.interp(q, c, t) for c in cumulative])
+
+
+def _value(m):
+    return m.value_cpd100t if isinstance(m, RateMeasurement) else m.value
+
+
+def expected_band(posterior: ScanPosterior, point: int, settings: ExpectedSettings, seed: int,
+                  credibility: float) -> dict[str, float]:
+    """The expected credible limits at grid mass ``point``: the quantiles BAND_QUANTILES of
+    the limits of ``settings.n_toys`` Standard-Model toys (``g_expected_median``, ...) and
+    the Asimov limit (``g_expected_asimov``)."""
+    grid = GridPosterior(posterior, point, seed)
+    toys = grid.upper_limits(pseudo_data(posterior, settings.n_toys, settings.draw, seed),
+                             credibility)
+    asimov = grid.upper_limits(asimov_data(posterior), credibility)[0]
+    band = {f"g_expected_{name}": float(np.quantile(toys, q))
+            for name, q in BAND_QUANTILES.items()}
+    return {**band, "g_expected_asimov": float(asimov)}
