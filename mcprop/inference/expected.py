@@ -306,7 +306,8 @@ def expected_band(posterior: ScanPosterior, point: int, settings: ExpectedSettin
     """The expected credible limits at grid mass ``point``: the quantiles BAND_QUANTILES of
     the limits of ``settings.n_toys`` Standard-Model toys (``g_expected_median``, ...) and
     the Asimov limit (``g_expected_asimov``)."""
-    grid = GridPosterior(posterior, point, seed)
+    grid = GridPosterior(posterior, point, seed,
+                         N_NUISANCE_DRAWS if posterior.nuisance_names else 1)
     toys = grid.upper_limits(pseudo_data(posterior, settings.n_toys, settings.draw, seed),
                              credibility)
     asimov = grid.upper_limits(asimov_data(posterior), credibility)[0]

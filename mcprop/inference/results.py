@@ -164,9 +164,13 @@ class MassResult:
                    tuple(problems), float(g_max), draws=dict(draws))
 
     def record(self) -> dict:
-        """The JSON-ready record (everything but the draws)."""
+        """The JSON-ready record (everything but the draws; the expected limits only if
+        there are any)."""
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "draws"}
         out["problems"] = list(self.problems)
+        if all(out[key] is None for key in EXPECTED_COLUMNS):
+            for key in EXPECTED_COLUMNS:
+                del out[key]
         return out
 
     @classmethod

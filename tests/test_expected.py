@@ -1,0 +1,166 @@
+"""Expected limits from pseudo-experiments: against an independent integration, reproducible,
+the same with any number of workers, and bad settings refused."""
+
+import json
+import tomllib
+
+import numpy as np
+import pytest
+from conftest import DATA
+from scipy import integrate, optimize
+
+import mcprop
+from mcprop.inference.expected import (
+    ExpectedSettings,
+    GridPosterior,
+    asimov_data,
+    expected_band,
+    pseudo_data,
+    with_values,
+)
+from mcprop.inference.results import EXPECTED_COLUMNS, LIMIT_COLUMNS, MassResult
+from mcprop.interface.config import config_from_dict
+
+
+def _tiny_dict(**sections):
+    document = tomllib.loads((DATA / "tiny.toml").read_text())
+    document["priors"]["files"] = [str((DATA / f).resolve()) for f in
+                                   document["priors"]["files"]]
+    document.update(sections)
+    return document
+
+
+def _fixed_nuisances_posterior():
+    """The tiny run with every nuisance at its prior centre: the rate is a function of g."""
+    names = [*config_from_dict(_tiny_dict(), DATA).plan.priors.free_names]
+    document = _tiny_dict(priors={**_tiny_dict()["priors"], "fixed": names})
+    config = config_from_dict(document, DATA)
+    posterior = config.plan.posterior()
+    assert posterior.nuisance_names == ()
+    return posterior
+
+
+def test_median_expected_limit_is_the_limit_at_the_median_pseudo_measurement():
+    """One Gaussian rate, nuisances fixed: the limit is monotone in the measured rate, so the
+    toys' median limit is the limit at the median of the two-piece normal of the
+    pseudo-measurement; both computed here by direct 1-D integration (scipy quad)."""
+    posterior = _fixed_nuisances_posterior()
+    point, credibility = 2, 0.9  # m = 100 MeV
+    m = posterior.measurements[0]
+    zprime = posterior.new_physics
+
+    def rate(g):
+        return float(posterior.predictions(np.array([g]), {}, np.array([point]))[0][1][0])
+
+    r_sm = rate(0.0)
+
+    def density(d):  # the pseudo-measurement: sigma_plus below the prediction, minus above
+        sigma = m.sigma_plus_cpd100t if d < r_sm else m.sigma_minus_cpd100t
+        return np.exp(-0.5 * ((d - r_sm) / sigma) ** 2)
+
+    total = integrate.quad(density, r_sm - 12, r_sm + 12, points=[r_sm])[0]
+    d_median = optimize.brentq(
+        lambda d: integrate.quad(density, r_sm - 12, d, points=[r_sm])[0] / total - 0.5,
+        r_sm - 3, r_sm + 3)
+
+    def limit(d):  # prior flat in t = (g/g_max)^4 on [0, 1]
+        def like(t):
+            residual = rate(float(zprime.coupling(t, point))) - d
+            sigma = m.sigma_plus_cpd100t if residual > 0 else m.sigma_minus_cpd100t
+            return np.exp(-0.5 * (residual / sigma) ** 2)
+
+        t_scale = 1e-2
+        norm = integrate.quad(like, 0, 1, points=[t_scale / 10, t_scale], limit=200)[0]
+        t90 = optimize.brentq(lambda t: integrate.quad(like, 0, t, limit=200)[0] / norm
+                              - credibility, 1e-8, 1)
+        return float(zprime.coupling(t90, point))
+
+    band = expected_band(posterior, point, ExpectedSettings(2000, "prior-centres"), 7,
+                         credibility)
+    independent = limit(d_median)
+    assert band["g_expected_median"] == pytest.approx(independent, rel=0.01)
+    # the Asimov data (the SM prediction itself) lie next to the median pseudo-measurement
+    assert band["g_expected_asimov"] == pytest.approx(limit(r_sm), rel=0.005)
+    assert band["g_expected_asimov"] == pytest.approx(band["g_expected_median"], rel=0.01)
+    # the 68% range: the limits at the 16% and 84% points of the two-piece normal
+    for key, q in (("g_expected_lo68", 0.158655), ("g_expected_hi68", 0.841345)):
+        d_q = optimize.brentq(lambda d, q=q: integrate.quad(density, r_sm - 12, d,
+                                                            points=[r_sm])[0] / total - q,
+                              r_sm - 6, r_sm + 6)
+        assert band[key] == pytest.approx(limit(d_q), rel=0.015)
+
+
+def test_grid_limit_of_the_observed_data_matches_the_sampled_limit(tiny_run):
+    """The grid integration (nuisances over prior draws) of the observed data against the
+    MCMC credible limit of the tiny run (MC error a few percent there)."""
+    run = mcprop.load(tiny_run)
+    posterior = run.posterior()
+    for result in run.results:
+        grid = GridPosterior(posterior, result.mass_index, 7)
+        observed = grid.upper_limits(with_values(posterior.measurements,
+                                                 [np.array([46.0])]), 0.9)[0]
+        assert observed == pytest.approx(result.g_upper, abs=3 * result.g_upper_mcse
+                                         + 0.01 * result.g_upper)
+
+
+def test_pseudo_data_reproducible_and_independent_of_the_number_of_toys():
+    posterior = _fixed_nuisances_posterior()
+    config = config_from_dict(_tiny_dict(), DATA)
+    full = config.plan.posterior()
+    a = pseudo_data(full, 50, "prior-draws", 3)[0].value_cpd100t
+    b = pseudo_data(full, 20, "prior-draws", 3)[0].value_cpd100t
+    np.testing.assert_array_equal(a[:20], b)
+    assert not np.array_equal(a, pseudo_data(full, 50, "prior-draws", 4)[0].value_cpd100t)
+    # prior draws spread the pseudo-data by the prediction's prior error as well
+    centres = pseudo_data(posterior, 2000, "prior-centres", 3)[0].value_cpd100t
+    draws = pseudo_data(full, 2000, "prior-draws", 3)[0].value_cpd100t
+    sigma = np.mean([posterior.measurements[0].sigma_plus_cpd100t,
+                     posterior.measurements[0].sigma_minus_cpd100t])
+    assert np.std(centres) == pytest.approx(sigma, rel=0.06)
+    assert np.std(draws) > 1.2 * np.std(centres)
+    asimov = asimov_data(posterior)[0].value_cpd100t
+    assert np.median(centres) == pytest.approx(float(asimov[0]), abs=0.15)
+
+
+def test_expected_bands_reproducible_and_the_same_with_one_or_two_workers(tmp_path):
+    one = mcprop.run(_tiny_dict(), workers=1, expected=30)
+    two = mcprop.run(_tiny_dict(), workers=2, expected=30, out=tmp_path / "two")
+    assert list(one.limits.columns) == list(LIMIT_COLUMNS + EXPECTED_COLUMNS)
+    assert one.limits.equals(two.limits)
+    assert one.limits.equals(mcprop.load(tmp_path / "two").limits)
+    band = one.limits
+    assert (band.g_expected_lo95 < band.g_expected_lo68).all()
+    assert (band.g_expected_lo68 < band.g_expected_median).all()
+    assert (band.g_expected_median < band.g_expected_hi68).all()
+    assert (band.g_expected_hi68 < band.g_expected_hi95).all()
+    other = mcprop.run(_tiny_dict(), workers=1, expected=30, seed=8)
+    assert not np.allclose(other.limits.g_expected_median, band.g_expected_median, rtol=1e-6)
+    # a result record keeps its expected limits
+    result = one.results[0]
+    assert MassResult.from_record(result.record()).g_expected_hi95 == result.g_expected_hi95
+
+
+@pytest.mark.parametrize(("section", "message"), [
+    ({"n_toys": -1}, "expected.n_toys: must lie in [0, 100000], got -1"),
+    ({"n_toys": 5, "draw": "bootstrap"}, "expected.draw: unknown value 'bootstrap'"),
+    ({"n_toys": 5, "ntoys": 3}, "expected.ntoys: unknown key"),
+])
+def test_bad_expected_settings_one_line_exit_2(cli, tmp_path, section, message):
+    text = (DATA / "tiny.toml").read_text().replace('"../../priors/', f'"{DATA}/../../priors/')
+    entries = "\n".join(f"{key} = {json.dumps(value)}" for key, value in section.items())
+    config = tmp_path / "bad.toml"
+    config.write_text(text.replace("[sampler]", f"[expected]\n{entries}\n\n[sampler]"))
+    result = cli("run", config, "--out", tmp_path / "out", "--quiet")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_expected_option_refuses_negative_and_moment_runs(cli, tmp_path):
+    result = cli("run", DATA / "tiny.toml", "--expected", "-3", "--out", tmp_path / "o")
+    assert result.returncode == 2 and "--expected" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    result = cli("run", "runs/magnetic-moment/universal.toml", "--expected", "10", "--out",
+                 tmp_path / "m")
+    assert result.returncode == 2 and "expected.n_toys" in result.stderr
+    assert not (tmp_path / "m").exists()
