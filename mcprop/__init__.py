@@ -10,7 +10,7 @@ package (and starting the command line) stays fast.
 """
 
 __version__ = "0.2.0"
-__all__ = ["ScanResult", "load", "run"]
+__all__ = ["ScanResult", "coverage", "load", "run"]
 
 
 def __getattr__(name: str):

@@ -37,6 +37,7 @@ from functools import cached_property
 import numpy as np
 from scipy.stats import norm
 
+from mcprop.inference.limits import profile_likelihood_limit
 from mcprop.inference.measurements import (
     RateMeasurement,
     RelativeRateMeasurement,
@@ -314,3 +315,70 @@ def expected_band(posterior: ScanPosterior, point: int, settings: ExpectedSettin
     band = {f"g_expected_{name}": float(np.quantile(toys, q))
             for name, q in BAND_QUANTILES.items()}
     return {**band, "g_expected_asimov": float(asimov)}
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How often the limits of pseudo-experiments with a Z' injected at (m, g) lie at or
+    above the true g: the fraction of toys that cover it, for the credible limit and (if
+    computed) the profile-likelihood limit, with binomial standard errors."""
+
+    m_zprime_MeV: float
+    g_true: float
+    n_toys: int
+    draw: str
+    credibility: float
+    credible_covered: int
+    profile_covered: int | None
+    credible_limits: np.ndarray
+    profile_limits: np.ndarray | None
+
+    @staticmethod
+    def _fraction(covered: int, n: int) -> tuple[float, float]:
+        p = covered / n
+        return p, float(np.sqrt(p * (1 - p) / n))
+
+    def record(self) -> dict:
+        """Fractions and binomial errors, JSON-ready."""
+        credible, credible_error = self._fraction(self.credible_covered, self.n_toys)
+        out = {"m_zprime_MeV": self.m_zprime_MeV, "g_true": self.g_true,
+               "n_toys": self.n_toys, "draw": self.draw, "credibility": self.credibility,
+               "credible_coverage": credible, "credible_coverage_error": credible_error,
+               "profile_coverage": None, "profile_coverage_error": None}
+        if self.profile_covered is not None:
+            profile, profile_error = self._fraction(self.profile_covered, self.n_toys)
+            out.update(profile_coverage=profile, profile_coverage_error=profile_error)
+        return out
+
+
+def coverage(posterior: ScanPosterior, point: int, g_true: float, n_toys: int, draw: str,
+             seed: int, credibility: float, profile_level: float | None = None) -> Coverage:
+    """The coverage of the limits at grid mass ``point`` for ``n_toys`` pseudo-experiments
+    with the Z' at ``g_true`` (nuisances of the truth as ``draw``): the credible limit of each
+    toy from :class:`GridPosterior`, and with ``profile_level`` its profile-likelihood limit
+    (:func:`~mcprop.inference.limits.profile_likelihood_limit`, one fit per toy)."""
+    g_max = float(posterior.new_physics.g_max[point])
+    if not 0 < g_true < g_max:
+        raise ValueError(f"the true coupling must lie in (0, g_max = {g_max:.4g}) at "
+                         f"{posterior.new_physics.label(point)}, got {g_true:g}")
+    toys = pseudo_data(posterior, n_toys, draw, seed, point, g_true)
+    grid = GridPosterior(posterior, point, seed,
+                         N_NUISANCE_DRAWS if posterior.nuisance_names else 1)
+    credible = grid.upper_limits(toys, credibility)
+    profile = None
+    if profile_level is not None:
+        profile = np.full(n_toys, np.nan)
+        for j in range(n_toys):
+            toy = replace(posterior, measurements=with_values(
+                posterior.measurements, [np.reshape(_value(m), -1)[j] for m in toys]))
+            try:
+                profile[j] = profile_likelihood_limit(toy, point, profile_level,
+                                                      g_scale=float(credible[j]))[
+                    "g_upper_profile"]
+            except ValueError:  # allowed up to g_max: covers
+                profile[j] = g_max
+    mass = float(posterior.new_physics.masses_MeV[point])
+    return Coverage(mass, float(g_true), n_toys, draw, credibility,
+                    int(np.sum(credible >= g_true)),
+                    None if profile is None else int(np.sum(profile >= g_true)),
+                    credible, profile)

@@ -477,3 +477,54 @@ def run(config: Path | str | Mapping, out: Path | str | None = None, *, workers:
     return run_config(resolved, write=out is not None, workers=workers, executor=executor,
                       scheduler=scheduler, resume=resume, force=force, progress=progress,
                       argv=list(argv if argv is not None else sys.argv))
+
+
+def coverage(config: Path | str | Mapping, mass_MeV: float, g: float, toys: int, *,
+             draw: str = "prior-draws", seed: int | None = None, profile: bool | None = None):
+    """How often the limits cover a Z' injected at (``mass_MeV``, ``g``): ``toys``
+    pseudo-experiments of the run's measurements with that Z' (truth nuisances as ``draw``),
+    the fraction whose credible limit and whose profile-likelihood limit (``profile``: the
+    config's ``limits.profile_likelihood`` if None) lie at or above ``g``.
+
+    Returns a :class:`~mcprop.inference.expected.Coverage`; ``.record()`` has the fractions
+    and their binomial errors.
+
+    Examples
+    --------
+    >>> c = mcprop.coverage("runs/borexino-phase1.toml", 10, 5e-4, 200)   # doctest: +SKIP
+    >>> c.record()["credible_coverage"], c.record()["credible_coverage_error"]  # doctest: +SKIP
+    (0.905, 0.021)
+    """
+    from mcprop.inference.expected import DRAW_MODES
+    from mcprop.inference.expected import coverage as toy_coverage
+    from mcprop.interface.config import config_from_dict, load_config
+
+    for name, value in (("--mass-MeV", mass_MeV), ("--g", g)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not (
+                np.isfinite(value) and value > 0):
+            raise UserError(f"{name}: must be a finite number > 0, got {value!r}")
+    if isinstance(toys, bool) or not isinstance(toys, int) or toys < 1:
+        raise UserError(f"--toys: must be an integer >= 1, got {toys!r}")
+    if draw not in DRAW_MODES:
+        raise UserError(f"--draw: unknown value {draw!r} (choose one of "
+                        f"{', '.join(DRAW_MODES)})")
+    overrides: dict = {"mass_grid": {"mass_min_MeV": float(mass_MeV),
+                                     "mass_max_MeV": float(mass_MeV), "n_masses": 1}}
+    if seed is not None:
+        overrides["sampler"] = {"seed": seed}
+    if isinstance(config, Mapping):
+        document = dict(config)
+        document.setdefault("output", {"directory": "mcprop-output"})
+        resolved = config_from_dict(document, Path.cwd(), overrides=overrides)
+    else:
+        resolved = load_config(config, overrides)
+    plan = resolved.plan
+    if not plan.has_masses:
+        raise UserError(f"{resolved.path}: coverage is computed for Z' runs")
+    try:
+        posterior = plan.posterior()
+        with_profile = plan.profile if profile is None else profile
+        return toy_coverage(posterior, 0, float(g), toys, draw, plan.seed, plan.credibility,
+                            plan.profile_level if with_profile else None)
+    except ValueError as exc:
+        raise UserError(f"{resolved.path}: {exc}") from None

@@ -94,6 +94,24 @@ def _cmd_run(args) -> int:
     return 0
 
 
+def _cmd_coverage(args) -> int:
+    from mcprop.interface.api import coverage
+
+    result = coverage(args.config, args.mass_MeV, args.g, args.toys, draw=args.draw,
+                      seed=args.seed, profile=False if args.no_profile else None).record()
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"m = {result['m_zprime_MeV']:g} MeV, g = {result['g_true']:g}: {result['n_toys']} "
+          f"pseudo-experiments (truth nuisances: {result['draw']})")
+    print(f"credible limit ({100 * result['credibility']:g}%): covers "
+          f"{result['credible_coverage']:.3f} +- {result['credible_coverage_error']:.3f}")
+    if result["profile_coverage"] is not None:
+        print(f"profile-likelihood limit: covers {result['profile_coverage']:.3f} +- "
+              f"{result['profile_coverage_error']:.3f}")
+    return 0
+
+
 def _check_scheduler(address: str) -> None:
     """A dask scheduler address must be host:port, optionally with a tcp/tls/ws scheme."""
     import re
@@ -168,6 +186,22 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--force", action="store_true", help="overwrite an existing run")
     p.add_argument("--quiet", action="store_true", help="no progress bar or log lines")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("coverage", help="how often the limits cover a Z' injected at one "
+                                        "(m, g): pseudo-experiments of the run's measurements")
+    p.add_argument("config", type=Path, help="run config (TOML) of a Z' rate analysis")
+    p.add_argument("--mass-MeV", type=float, required=True, dest="mass_MeV",
+                   help="Z' mass [MeV] of the truth")
+    p.add_argument("--g", type=float, required=True, help="Z' coupling g of the truth")
+    p.add_argument("--toys", type=_positive_int, required=True, help="pseudo-experiments")
+    p.add_argument("--draw", choices=("prior-draws", "prior-centres"), default="prior-draws",
+                   help="truth nuisances: drawn from the priors per toy (default) or at the "
+                        "prior centres")
+    p.add_argument("--seed", type=_non_negative_int, help="override the config's seed")
+    p.add_argument("--no-profile", action="store_true",
+                   help="credible limits only (no profile-likelihood fit per toy)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_cmd_coverage)
 
     p = sub.add_parser("corner", help="corner plot of g and the nuisances at one mass (of the "
                                       "moments for a magnetic-moment run)")
