@@ -8,16 +8,19 @@ import numpy as np
 import pytest
 from conftest import DATA
 from scipy import integrate, optimize
+from scipy.stats import norm
 
 import mcprop
 from mcprop.inference.expected import (
     ExpectedSettings,
     GridPosterior,
     asimov_data,
+    coverage,
     expected_band,
     pseudo_data,
     with_values,
 )
+from mcprop.inference.plan import PROFILE_LEVEL_90
 from mcprop.inference.results import EXPECTED_COLUMNS, LIMIT_COLUMNS, MassResult
 from mcprop.interface.config import config_from_dict
 
@@ -164,3 +167,61 @@ def test_expected_option_refuses_negative_and_moment_runs(cli, tmp_path):
                  tmp_path / "m")
     assert result.returncode == 2 and "expected.n_toys" in result.stderr
     assert not (tmp_path / "m").exists()
+
+
+def test_coverage_against_the_closed_form_of_one_gaussian_rate():
+    """Nuisances fixed, one rate, a Z' far above the sensitivity (100 MeV, 1.5x the expected
+    limit): the credible limit covers g iff the pseudo-measurement lies above d*, where the
+    limit at d* is g (found here by direct integration); the profile limit at -2 Delta ln L
+    = 2.7055 covers iff d > R(g) - 1.645 sigma_plus. Both against the toys' fractions within
+    3.5 binomial errors."""
+    posterior = _fixed_nuisances_posterior()
+    point, n_toys = 2, 400
+    m = posterior.measurements[0]
+    zprime = posterior.new_physics
+
+    def rate(g):
+        return float(posterior.predictions(np.array([g]), {}, np.array([point]))[0][1][0])
+
+    g_true = 1.5 * expected_band(posterior, point, ExpectedSettings(50, "prior-centres"), 7,
+                                 0.9)["g_expected_median"]
+    r_true, sp, sm = rate(g_true), m.sigma_plus_cpd100t, m.sigma_minus_cpd100t
+    below = sp / (sp + sm)  # the two-piece normal around r_true: sigma_plus below it
+
+    def cdf(d):
+        z = d - r_true
+        return 2 * below * norm.cdf(z / sp) if z < 0 else below + (1 - below) * (
+            2 * norm.cdf(z / sm) - 1)
+
+    def limit(d):
+        def like(t):
+            residual = rate(float(zprime.coupling(t, point))) - d
+            sigma = sp if residual > 0 else sm
+            return np.exp(-0.5 * (residual / sigma) ** 2)
+        norm_ = integrate.quad(like, 0, 1, points=[1e-3, 1e-2, 0.1], limit=200)[0]
+        t90 = optimize.brentq(lambda t: integrate.quad(like, 0, t, limit=200)[0] / norm_
+                              - 0.9, 1e-9, 1)
+        return float(zprime.coupling(t90, point))
+
+    d_star = optimize.brentq(lambda d: limit(d) - g_true, r_true - 8, r_true + 2)
+    expected_credible = 1 - cdf(d_star)
+    expected_profile = 1 - cdf(r_true - np.sqrt(PROFILE_LEVEL_90) * sp)
+    result = coverage(posterior, point, g_true, n_toys, "prior-centres", 11, 0.9,
+                      PROFILE_LEVEL_90).record()
+    for key, expected in (("credible", expected_credible), ("profile", expected_profile)):
+        error = np.sqrt(expected * (1 - expected) / n_toys)
+        assert abs(result[f"{key}_coverage"] - expected) < 3.5 * error, (key, expected)
+    assert 0.85 < expected_credible < 0.93 and 0.93 < expected_profile < 0.97
+
+
+def test_coverage_command(cli):
+    result = cli("coverage", DATA / "tiny.toml", "--mass-MeV", 10, "--g", 6e-4, "--toys", 20,
+                 "--json")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["n_toys"] == 20 and 0 <= record["credible_coverage"] <= 1
+    assert record["credible_coverage_error"] == pytest.approx(np.sqrt(
+        record["credible_coverage"] * (1 - record["credible_coverage"]) / 20))
+    bad = cli("coverage", DATA / "tiny.toml", "--mass-MeV", 10, "--g", 5.0, "--toys", 20)
+    assert bad.returncode == 2 and "g_max" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
