@@ -27,8 +27,8 @@ Random numbers: the truth nuisances of toy j come from SeedSequence(seed, spawn_
 TOY_STREAM, 0, j)), its measurement noise from the counter-based stream of
 :mod:`mcprop.inference.random` keyed by SeedSequence(seed, spawn_key=(TOY_STREAM, 1, j)),
 the integration draws from SeedSequence(seed, spawn_key=(TOY_STREAM, 2)) (the same for
-every mass): a toy is the same at every mass, with any number of workers, after a resume,
-and whatever the number of toys.
+every mass): a toy is the same at every mass, with any number of workers and after a
+resume, and its pseudo-data do not depend on the number of toys.
 """
 
 from dataclasses import dataclass, replace
