@@ -43,9 +43,11 @@ from mcprop.inference.measurements import (
     RelativeRateMeasurement,
     SurvivalProbabilityMeasurement,
 )
+from mcprop.inference.moments import EFFECTIVE, MagneticMoments, scheme_parameters
 from mcprop.inference.posterior import ScanPosterior, ZPrime
 from mcprop.inference.random import uniforms
 from mcprop.inference.spectrum import SpectrumMeasurement
+from mcprop.physics.magnetic_moment import MOMENT_UNIT_MUB
 
 #: How the nuisances of a pseudo-experiment's truth are chosen.
 DRAW_MODES = ("prior-draws", "prior-centres")
@@ -62,6 +64,14 @@ N_COORDINATE_POINTS = 160
 #: and how far below its maximum [ln] a marginal likelihood counts as no posterior.
 COARSE_POINTS = 48
 LOG_TAIL = 25.0
+#: The reported name of the universal moment (its mu_eff is the moment itself).
+UNIVERSAL = "mu_universal"
+#: Prior draws and grid points of a one-moment run: a moment limit is the square root of a
+#: rate (a Z' coupling the fourth root), so its integral needs more draws for the same
+#: precision (0.55% against 1.3% with 1024 draws for the Phase-II universal moment); one
+#: posterior, so they cost little.
+MOMENT_NUISANCE_DRAWS = 4096
+MOMENT_COORDINATE_POINTS = 160
 #: The grid in t of a prior flat in g^p starts (after t = 0) at this fraction of the bound.
 COORDINATE_FLOOR = 1e-6
 #: Pseudo-data sets evaluated at once (bounds the memory: sets x grid points x draws).
@@ -87,10 +97,13 @@ class ExpectedSettings:
 
 def check_supported(posterior: ScanPosterior) -> None:
     """ValueError unless pseudo-experiments of ``posterior`` can be made and integrated:
-    a Z' (one coordinate) with rate and survival-probability measurements."""
-    if not isinstance(posterior.new_physics, ZPrime):
-        raise ValueError("expected limits are computed for Z' runs (not yet for magnetic "
-                         "moments or a Standard-Model fit)")
+    a Z' or one magnetic moment (one coordinate) with rate and survival-probability
+    measurements."""
+    new_physics = posterior.new_physics
+    if not isinstance(new_physics, ZPrime | MagneticMoments) or len(new_physics.names) != 1:
+        raise ValueError("expected limits are computed for Z' runs and runs with one "
+                         "magnetic moment (not yet for independent moments or a "
+                         "Standard-Model fit)")
     for m in posterior.measurements:
         if isinstance(m, SpectrumMeasurement):
             raise ValueError(f"expected limits are computed for rate analyses; "
@@ -178,7 +191,7 @@ def pseudo_data(posterior: ScanPosterior, n_toys: int, draw: str, seed: int, poi
     and the nuisances of ``draw``."""
     check_supported(posterior)
     nuisances = truth_nuisances(posterior, n_toys, draw, seed)
-    predictions = posterior.predictions(np.full(n_toys, float(g_true)), nuisances,
+    predictions = posterior.predictions(_truth(posterior, n_toys, g_true), nuisances,
                                         np.full(n_toys, point))
     return with_values(posterior.measurements, draw_values(posterior, predictions, seed,
                                                            n_toys))
@@ -190,10 +203,20 @@ def asimov_data(posterior: ScanPosterior, point: int = 0, g_true: float = 0.0) -
     check_supported(posterior)
     centres = posterior.priors.centres()
     nuisances = {name: np.array([float(centres[name])]) for name in posterior.nuisance_names}
-    predictions = posterior.predictions(np.array([float(g_true)]), nuisances, np.array([point]))
+    predictions = posterior.predictions(_truth(posterior, 1, g_true), nuisances,
+                                        np.array([point]))
     values = [p if isinstance(m, SurvivalProbabilityMeasurement) else p[1]
               for m, p in zip(posterior.measurements, predictions, strict=True)]
     return with_values(posterior.measurements, values)
+
+
+def _truth(posterior: ScanPosterior, n: int, g_true: float) -> np.ndarray:
+    """The new-physics values of n toys' truth: the coupling g_true (a Z'), or no moment."""
+    if isinstance(posterior.new_physics, ZPrime):
+        return np.full(n, float(g_true))
+    if g_true:
+        raise ValueError("a magnetic-moment truth other than zero is not supported")
+    return np.zeros((n, 1))
 
 
 @dataclass(frozen=True)
@@ -228,11 +251,16 @@ class GridPosterior:
         """A grid in t up to ``t_high`` (the prior's bound if None): for a prior flat in
         g^p, 0 and log-spaced points from COORDINATE_FLOOR of the end up to it; for the
         log-flat prior, even in t = ln g."""
-        zprime = self.posterior.new_physics
-        low, high = zprime.coupling_prior.coordinate_bounds(zprime.g_max[self.point])
+        new_physics = self.posterior.new_physics
+        if isinstance(new_physics, MagneticMoments):  # flat in mu^2 on [0, upper]
+            low, high, log_flat = 0.0, float(new_physics.upper[0]), False
+        else:
+            low, high = new_physics.coupling_prior.coordinate_bounds(
+                new_physics.g_max[self.point])
+            log_flat = new_physics.coupling_prior.power is None
         high = high if t_high is None else t_high
         n = n_points or self.n_points
-        if zprime.coupling_prior.power is None:
+        if log_flat:
             return np.linspace(float(np.squeeze(low)), high, n)
         return np.concatenate([[low], np.geomspace(COORDINATE_FLOOR * high, high, n - 1)])
 
@@ -255,15 +283,20 @@ class GridPosterior:
         out = np.empty((n_sets, len(t)))
         for start in range(0, n_sets, CHUNK):
             rows = slice(start, min(start + CHUNK, n_sets))
-            chunk = with_values(measurements, [np.reshape(_value(m), -1)[rows, None]
-                                               for m in measurements])
-            with np.errstate(all="ignore"):
-                log_l = self.posterior.data_log_likelihood(predictions, chunk)
-            log_l = np.where(np.isnan(log_l), -np.inf, log_l).reshape(-1, len(t), self.n_draws)
+            log_l = self._log_likelihood(measurements, rows, predictions, len(t))
             top = log_l.max(axis=2, keepdims=True)
             top = np.where(np.isfinite(top), top, 0.0)
             out[rows] = np.log(np.exp(log_l - top).mean(axis=2)) + top[..., 0]
         return out
+
+    def _log_likelihood(self, measurements: tuple, rows: slice, predictions: list,
+                        n_t: int) -> np.ndarray:
+        """ln L of the data sets ``rows`` at every node, (n_rows, n_t, n_draws)."""
+        chunk = with_values(measurements, [np.reshape(_value(m), -1)[rows, None]
+                                           for m in measurements])
+        with np.errstate(all="ignore"):
+            log_l = self.posterior.data_log_likelihood(predictions, chunk)
+        return np.where(np.isnan(log_l), -np.inf, log_l).reshape(-1, n_t, self.n_draws)
 
     def end_of_support(self, measurements: tuple) -> float:
         """The end of the grid: the first point of a coarse grid over the prior range above
@@ -275,18 +308,30 @@ class GridPosterior:
         alive = np.any(log_m > log_m.max(axis=1, keepdims=True) - LOG_TAIL, axis=0)
         return float(coarse[min(int(np.flatnonzero(alive)[-1]) + 1, len(coarse) - 1)])
 
-    def upper_limits(self, measurements: tuple, credibility: float) -> np.ndarray:
-        """The credible upper limit on g (n_sets,) for each data set."""
+    def _grid_for(self, measurements: tuple) -> np.ndarray:
+        """The grid in t for these data sets: up to the end of their support, or over the
+        whole prior range if one of them has posterior mass near that end."""
         t = self.coordinates(self.end_of_support(measurements))
         log_m = self.log_marginal(t, measurements)
-        t_limit = _quantiles(t, log_m, credibility)
-        cut = log_m[:, -1] > log_m.max(axis=1) - LOG_TAIL
-        if cut.any():  # posterior mass at the end of the grid: integrate the whole range
-            full = self.coordinates()
-            t_limit[cut] = _quantiles(full, self.log_marginal(full, with_values(
-                measurements, [np.reshape(_value(m), -1)[cut] for m in measurements])),
-                credibility)
+        if np.any(log_m[:, -1] > log_m.max(axis=1) - LOG_TAIL):
+            return self.coordinates()
+        return t
+
+    def upper_limits(self, measurements: tuple, credibility: float) -> np.ndarray:
+        """The credible upper limit on g (n_sets,) for each data set (of a Z')."""
+        t = self._grid_for(measurements)
+        t_limit = _quantiles(t, self.log_marginal(t, measurements), credibility)
         return self.posterior.new_physics.coupling(t_limit, self.point)
+
+    def moment_limits(self, measurements: tuple, credibility: float
+                      ) -> dict[str, np.ndarray]:
+        """The credible upper limits [mu_B] (n_sets,) on the sampled moment of a one-moment
+        run for each data set (and on mu_eff, the same moment, for the universal one)."""
+        t = self._grid_for(measurements)
+        (name,) = scheme_parameters(self.posterior.new_physics.scheme)
+        limit = np.sqrt(_quantiles(t, self.log_marginal(t, measurements), credibility)) \
+            * MOMENT_UNIT_MUB
+        return {name: limit, EFFECTIVE: limit} if name == UNIVERSAL else {name: limit}
 
 
 def _quantiles(t: np.ndarray, log_density: np.ndarray, q: float) -> np.ndarray:
@@ -315,6 +360,23 @@ def expected_band(posterior: ScanPosterior, point: int, settings: ExpectedSettin
     band = {f"g_expected_{name}": float(np.quantile(toys, q))
             for name, q in BAND_QUANTILES.items()}
     return {**band, "g_expected_asimov": float(asimov)}
+
+
+def expected_moment_band(posterior: ScanPosterior, settings: ExpectedSettings, seed: int,
+                         credibility: float) -> dict[str, dict[str, float]]:
+    """The expected credible limits [mu_B] of a one-moment run, per reported moment (the
+    sampled one; mu_eff too when it is the universal moment): the quantiles BAND_QUANTILES
+    of the limits of ``settings.n_toys`` Standard-Model toys (``upper_expected_median_muB``,
+    ...) and the Asimov limit (``upper_expected_asimov_muB``)."""
+    grid = GridPosterior(posterior, 0, seed, MOMENT_NUISANCE_DRAWS if posterior.nuisance_names
+                         else 1, MOMENT_COORDINATE_POINTS)
+    toys = grid.moment_limits(pseudo_data(posterior, settings.n_toys, settings.draw, seed),
+                              credibility)
+    asimov = grid.moment_limits(asimov_data(posterior), credibility)
+    return {name: {**{f"upper_expected_{q_name}_muB": float(np.quantile(limits, q))
+                      for q_name, q in BAND_QUANTILES.items()},
+                   "upper_expected_asimov_muB": float(asimov[name][0])}
+            for name, limits in toys.items()}
 
 
 @dataclass(frozen=True)

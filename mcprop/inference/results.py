@@ -40,9 +40,19 @@ STANDARD_MODEL = "standard-model"
 MAGNETIC_MOMENT = "magnetic-moment"
 
 
-def limit_columns(expected: bool) -> tuple[str, ...]:
-    """Columns of limits.csv of a Z' run, with the expected limits if it has them."""
-    return LIMIT_COLUMNS + EXPECTED_COLUMNS if expected else LIMIT_COLUMNS
+#: Columns of the expected limits of a magnetic-moment run (after MOMENT_COLUMNS), per
+#: reported moment [mu_B]; empty for mu_eff where it is not the sampled moment itself.
+MOMENT_EXPECTED_COLUMNS = ("upper_expected_median_muB", "upper_expected_lo68_muB",
+                           "upper_expected_hi68_muB", "upper_expected_lo95_muB",
+                           "upper_expected_hi95_muB", "upper_expected_asimov_muB")
+
+
+def limit_columns(expected: bool, moments: bool = False) -> tuple[str, ...]:
+    """Columns of limits.csv of a Z' run (of a magnetic-moment run), with the expected
+    limits if it has them."""
+    columns, extra = (MOMENT_COLUMNS, MOMENT_EXPECTED_COLUMNS) if moments else (
+        LIMIT_COLUMNS, EXPECTED_COLUMNS)
+    return columns + extra if expected else columns
 
 
 def mass_grid_MeV(mass_min_MeV: float, mass_max_MeV: float, n_masses: int) -> np.ndarray:
@@ -261,6 +271,9 @@ class MomentResult:
     problems : tuple of str
     prior_upper_muB : mapping of str to float
         Upper bound of the prior on each sampled moment [mu_B].
+    expected : mapping of str to mapping
+        Expected limits (MOMENT_EXPECTED_COLUMNS) per reported moment, from
+        pseudo-experiments; empty without them.
     draws : mapping of str to array (chain, draw)
         The stored draws of the moments [mu_B] and the nuisances.
     """
@@ -279,6 +292,7 @@ class MomentResult:
     converged: bool
     problems: tuple[str, ...]
     prior_upper_muB: Mapping[str, float]
+    expected: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
     draws: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -303,7 +317,15 @@ class MomentResult:
         return cls(int(point_index), moments, tuple(limits), shared["rhat"],
                    shared["tau_steps"], shared["acceptance"], int(first.n_steps),
                    int(first.burn_in), int(first.thin), converged, tuple(problems),
-                   {k: float(v) for k, v in prior_upper_muB.items()}, dict(draws))
+                   {k: float(v) for k, v in prior_upper_muB.items()}, draws=dict(draws))
+
+    def with_expected(self, bands: Mapping[str, Mapping[str, float]]) -> "MomentResult":
+        """This result with the expected limits ``bands`` (per moment: MOMENT_EXPECTED_COLUMNS);
+        a non-finite one becomes None and a problem."""
+        problems = list(self.problems)
+        expected = {name: _finite({key: band.get(key) for key in MOMENT_EXPECTED_COLUMNS},
+                                  problems, f"{name}: ") for name, band in bands.items()}
+        return replace(self, expected=expected, problems=tuple(problems))
 
     def label(self) -> str:
         return f"the magnetic moments ({self.moments})"
@@ -315,6 +337,9 @@ class MomentResult:
                          for limit in self.limits]
         out["problems"] = list(self.problems)
         out["prior_upper_muB"] = dict(self.prior_upper_muB)
+        out["expected"] = {name: dict(band) for name, band in self.expected.items()}
+        if not self.expected:
+            del out["expected"]
         return out
 
     @classmethod
@@ -324,20 +349,22 @@ class MomentResult:
         from mcprop.inference.moments import reported_quantities, scheme_parameters
         from mcprop.physics.magnetic_moment import MOMENT_SCHEMES
 
+        if isinstance(record, Mapping):  # a run without pseudo-experiments has no "expected"
+            record = {"expected": {}, **record}
         names = _record_keys(cls, record)
         scheme = record["moments"]
         if not isinstance(scheme, str) or scheme not in MOMENT_SCHEMES:
             raise ResultError(f"moments: unknown scheme {scheme!r}")
         values = {name: _checked(name, record[name]) for name in names
-                  if name not in ("moments", "limits", "prior_upper_muB")}
+                  if name not in ("moments", "limits", "prior_upper_muB", "expected")}
         if values["point_index"] != 0:
             raise ResultError(f"point_index: must be 0, got {values['point_index']!r}")
-        expected = reported_quantities(scheme)
+        expected_names = reported_quantities(scheme)
         limits = record["limits"]
         if not isinstance(limits, list) or [
                 entry.get("parameter") if isinstance(entry, Mapping) else None
-                for entry in limits] != list(expected):
-            raise ResultError(f"limits: must list the parameters {', '.join(expected)}")
+                for entry in limits] != list(expected_names):
+            raise ResultError(f"limits: must list the parameters {', '.join(expected_names)}")
         parsed = []
         for entry in limits:
             keys = [f.name for f in fields(ParameterLimit)]
@@ -363,17 +390,29 @@ class MomentResult:
             raise ResultError("prior_upper_muB: bounds must be > 0")
         if values["converged"] and not all(limit.converged for limit in parsed):
             raise ResultError("converged: true with a limit that did not converge")
+        expected = record["expected"]
+        if not isinstance(expected, Mapping) or not all(
+                name in expected_names and isinstance(band, Mapping)
+                and sorted(band) == sorted(MOMENT_EXPECTED_COLUMNS)
+                for name, band in expected.items()):
+            raise ResultError(f"expected: must map reported moments to the keys "
+                              f"{', '.join(MOMENT_EXPECTED_COLUMNS)}")
+        expected = {name: {key: _checked(key, value) for key, value in band.items()}
+                    for name, band in expected.items()}
         values["problems"] = tuple(values["problems"])
         return cls(**values, moments=scheme, limits=tuple(parsed), prior_upper_muB=bounds,
-                   draws=dict(draws or {}))
+                   expected=expected, draws=dict(draws or {}))
 
     def rows(self) -> list[dict]:
-        """The limits.csv rows (``MOMENT_COLUMNS``), one per reported moment."""
+        """The limits.csv rows (``MOMENT_COLUMNS``, then ``MOMENT_EXPECTED_COLUMNS``), one per
+        reported moment."""
         return [{"parameter": limit.parameter, "upper_muB": limit.upper_muB,
                  "upper_mcse_muB": limit.upper_mcse_muB, "ess": limit.ess, "rhat": self.rhat,
                  "tau_steps": self.tau_steps, "acceptance": self.acceptance,
                  "n_steps": self.n_steps, "burn_in": self.burn_in,
-                 "converged": limit.converged} for limit in self.limits]
+                 "converged": limit.converged,
+                 **{key: self.expected.get(limit.parameter, {}).get(key)
+                    for key in MOMENT_EXPECTED_COLUMNS}} for limit in self.limits]
 
     def summary(self) -> dict:
         """What the manifest records of the finished point."""
@@ -548,9 +587,9 @@ def _record_keys(cls: type, record) -> list[str]:
 
 
 _INTEGERS = {"mass_index", "point_index", "n_steps", "burn_in", "thin", "n_bins"}
-_OPTIONAL = {*EXPECTED_COLUMNS, "g_upper", "g_upper_mcse", "g_upper_profile", "g_hat_profile",
-             "ess", "rhat", "tau_steps", "acceptance", "upper_muB", "upper_mcse_muB", "median",
-             "lo68", "hi68", "median_mcse"}
+_OPTIONAL = {*EXPECTED_COLUMNS, *MOMENT_EXPECTED_COLUMNS, "g_upper", "g_upper_mcse",
+             "g_upper_profile", "g_hat_profile", "ess", "rhat", "tau_steps", "acceptance",
+             "upper_muB", "upper_mcse_muB", "median", "lo68", "hi68", "median_mcse"}
 #: Values that may be negative (a best fit of g, the median of an offset).
 _SIGNED = {"g_hat_profile", "median", "lo68", "hi68"}
 

@@ -159,8 +159,8 @@ class ScanResult:
         """Columns of limits.csv: per mass for a Z' run, per moment for magnetic moments,
         per parameter for a Standard-Model fit; a Z' run with pseudo-experiments adds the
         expected limits (EXPECTED_COLUMNS)."""
-        if self.has_masses:
-            return limit_columns(self.has_expected)
+        if self.has_masses or self.config["physics"]["model"] == MAGNETIC_MOMENT:
+            return limit_columns(self.has_expected, moments=not self.has_masses)
         return result_type(self.config["physics"]["model"]).COLUMNS
 
     @property

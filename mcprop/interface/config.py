@@ -933,7 +933,9 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
         resolved["limits"]["profile_likelihood"] = False  # not computed for moments
         plan = ScanPlan(masses_MeV=np.empty(0),
                         coupling_prior=CouplingPrior(upper_np_fraction=prior.upper_np_fraction),
-                        profile=False, moments=physics.moments, **common)
+                        profile=False, moments=physics.moments,
+                        expected=ExpectedSettings(schema.expected.n_toys, schema.expected.draw),
+                        **common)
         return resolved, plan
     del resolved["physics"]["moments"]
     plan = ScanPlan(
@@ -952,10 +954,13 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
 
 
 def _check_expected(physics: Physics, sections: tuple) -> None:
-    """Expected limits need a Z' and measured values to vary (rates, P_ee)."""
-    if physics.magnetic_moment or physics.standard_model:
-        raise ConfigError("expected.n_toys", f"expected limits are computed for Z' runs, not "
-                                             f"for physics.model = {physics.model!r}")
+    """Expected limits need a Z' or one moment, and measured values to vary (rates,
+    P_ee)."""
+    if physics.standard_model or physics.moments == "independent":
+        what = (f"physics.model = {physics.model!r}" if physics.standard_model
+                else "independent moments")
+        raise ConfigError("expected.n_toys", f"expected limits are computed for Z' runs and "
+                                             f"one magnetic moment, not for {what}")
     for i, m in enumerate(sections):
         if isinstance(m, RelativeRate | Spectrum):
             raise ConfigError("expected.n_toys", f"expected limits are computed for rate "
