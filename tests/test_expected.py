@@ -6,7 +6,7 @@ import tomllib
 
 import numpy as np
 import pytest
-from conftest import DATA
+from conftest import DATA, REPO
 from scipy import integrate, optimize
 from scipy.stats import norm
 
@@ -17,11 +17,18 @@ from mcprop.inference.expected import (
     asimov_data,
     coverage,
     expected_band,
+    expected_moment_band,
     pseudo_data,
     with_values,
 )
 from mcprop.inference.plan import PROFILE_LEVEL_90
-from mcprop.inference.results import EXPECTED_COLUMNS, LIMIT_COLUMNS, MassResult
+from mcprop.inference.results import (
+    EXPECTED_COLUMNS,
+    LIMIT_COLUMNS,
+    MOMENT_EXPECTED_COLUMNS,
+    MassResult,
+    MomentResult,
+)
 from mcprop.interface.config import config_from_dict
 
 
@@ -159,14 +166,16 @@ def test_bad_expected_settings_one_line_exit_2(cli, tmp_path, section, message):
     assert not (tmp_path / "out").exists()
 
 
-def test_expected_option_refuses_negative_and_moment_runs(cli, tmp_path):
+def test_expected_option_refuses_negative_and_unsupported_runs(cli, tmp_path):
     result = cli("run", DATA / "tiny.toml", "--expected", "-3", "--out", tmp_path / "o")
     assert result.returncode == 2 and "--expected" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-    result = cli("run", "runs/magnetic-moment/universal.toml", "--expected", "10", "--out",
-                 tmp_path / "m")
-    assert result.returncode == 2 and "expected.n_toys" in result.stderr
-    assert not (tmp_path / "m").exists()
+    for config in ("runs/magnetic-moment/independent.toml",
+                   "runs/borexino-phase2-spectral.toml", "runs/seed-reproduction.toml"):
+        result = cli("run", config, "--expected", "10", "--out", tmp_path / "m")
+        assert result.returncode == 2 and "expected.n_toys" in result.stderr, config
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "m").exists()
 
 
 def test_coverage_against_the_closed_form_of_one_gaussian_rate():
@@ -225,3 +234,53 @@ def test_coverage_command(cli):
     bad = cli("coverage", DATA / "tiny.toml", "--mass-MeV", 10, "--g", 5.0, "--toys", 20)
     assert bad.returncode == 2 and "g_max" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_moment_band_against_the_half_normal_closed_form():
+    """One universal moment, nuisances fixed: the rate grows linearly in mu^2 and the prior is
+    flat in mu^2, so for data at the SM prediction (Asimov) the posterior of the added rate
+    is a half-normal of width sigma_plus: the limit is mu^2 = 1.6449 sigma_plus / slope. The
+    toys' median is the limit at the median pseudo-measurement (direct integration)."""
+    document = tomllib.loads((REPO / "runs/magnetic-moment/universal.toml").read_text())
+    config = config_from_dict(document, REPO / "runs/magnetic-moment")
+    fixed = list(config.plan.priors.free_names)
+    document["priors"]["fixed"] = fixed
+    posterior = config_from_dict(document, REPO / "runs/magnetic-moment").plan.posterior()
+    m = posterior.measurements[0]
+
+    def rate(mu2):
+        return float(posterior.predictions(np.array([[mu2]]), {}, np.array([0]))[0][1][0])
+
+    r_sm, slope = rate(0.0), rate(1.0) - rate(0.0)  # per (1e-11 mu_B)^2
+    band = expected_moment_band(posterior, ExpectedSettings(2000, "prior-centres"), 5, 0.9)
+    half_normal = np.sqrt(norm.ppf(0.95) * m.sigma_plus_cpd100t / slope) * 1e-11
+    for name in ("mu_universal", "mu_eff"):
+        assert band[name]["upper_expected_asimov_muB"] == pytest.approx(half_normal, rel=0.005)
+    below = m.sigma_plus_cpd100t / (m.sigma_plus_cpd100t + m.sigma_minus_cpd100t)
+    d_median = r_sm + (m.sigma_minus_cpd100t * norm.ppf(0.5 + (0.5 - below) / (2 * (1 - below)))
+                       if below < 0.5 else m.sigma_plus_cpd100t * norm.ppf(0.25 / below))
+
+    def like(added):
+        residual = r_sm + added - d_median
+        sigma = m.sigma_plus_cpd100t if residual > 0 else m.sigma_minus_cpd100t
+        return np.exp(-0.5 * (residual / sigma) ** 2)
+
+    total = integrate.quad(like, 0, 50)[0]
+    added90 = optimize.brentq(lambda a: integrate.quad(like, 0, a)[0] / total - 0.9, 0, 50)
+    assert band["mu_universal"]["upper_expected_median_muB"] == pytest.approx(
+        np.sqrt(added90 / slope) * 1e-11, rel=0.01)
+
+
+def test_moment_result_keeps_its_expected_limits(tmp_path):
+    document = tomllib.loads((REPO / "runs/magnetic-moment/e.toml").read_text())
+    document["sampler"].update(n_walkers=16, max_steps=200, min_ess=50, max_rhat=1.2,
+                               max_relative_mcse=0.2, min_kept_tau=2)
+    config = config_from_dict(document, REPO / "runs/magnetic-moment")
+    result = mcprop.run(config.resolved, workers=1, expected=20)
+    columns = list(result.limits.columns)
+    assert columns[-6:] == list(MOMENT_EXPECTED_COLUMNS)
+    e = result.limits.set_index("parameter")
+    assert e.loc["mu_e", "upper_expected_lo68_muB"] < e.loc["mu_e", "upper_expected_hi68_muB"]
+    assert np.isnan(e.loc["mu_eff", "upper_expected_median_muB"])  # a flavour's mu_eff: none
+    moment = result.results[0]
+    assert MomentResult.from_record(moment.record()).expected == moment.expected
