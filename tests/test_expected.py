@@ -2,11 +2,12 @@
 the same with any number of workers, and bad settings refused."""
 
 import json
+import signal
 import tomllib
 
 import numpy as np
 import pytest
-from conftest import DATA, REPO
+from conftest import DATA, REPO, interrupted_run
 from scipy import integrate, optimize
 from scipy.stats import norm
 
@@ -284,3 +285,19 @@ def test_moment_result_keeps_its_expected_limits(tmp_path):
     assert np.isnan(e.loc["mu_eff", "upper_expected_median_muB"])  # a flavour's mu_eff: none
     moment = result.results[0]
     assert MomentResult.from_record(moment.record()).expected == moment.expected
+
+
+def test_killed_run_with_toys_resumes_to_the_same_bands(tmp_path, cli):
+    out = tmp_path / "killed"
+
+    def in_flight(folder):  # a mass finished and another checkpointed
+        return list(folder.glob("results/*.json")) and list(folder.glob("checkpoints/*.npz"))
+
+    process = interrupted_run(out, in_flight, signal.SIGKILL, extra_args=("--expected", "20"))
+    assert process.returncode != 0
+    assert len(list((out / "results").glob("*.json"))) < 3
+    resumed = cli("run", DATA / "tiny.toml", "--out", out, "--resume", "--expected", 20,
+                  "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    whole = mcprop.run(_tiny_dict(), workers=1, expected=20)
+    assert mcprop.load(out).limits.equals(whole.limits)
