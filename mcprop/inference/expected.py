@@ -35,9 +35,9 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
-from scipy.stats import norm
+from scipy.stats import norm, poisson
 
-from mcprop.inference.limits import profile_likelihood_limit
+from mcprop.inference.limits import profile_fit, profile_likelihood_limit
 from mcprop.inference.measurements import (
     RateMeasurement,
     RelativeRateMeasurement,
@@ -50,7 +50,7 @@ from mcprop.inference.spectrum import SpectrumMeasurement
 from mcprop.physics.magnetic_moment import MOMENT_UNIT_MUB
 
 #: How the nuisances of a pseudo-experiment's truth are chosen.
-DRAW_MODES = ("prior-draws", "prior-centres")
+DRAW_MODES = ("prior-draws", "prior-centres", "best-fit")
 #: The band of expected limits: quantiles of the toys' limits (median, central 68% and 95%).
 BAND_QUANTILES = {"median": 0.5, "lo68": float(norm.cdf(-1)), "hi68": float(norm.cdf(1)),
                   "lo95": float(norm.cdf(-2)), "hi95": float(norm.cdf(2))}
@@ -74,6 +74,8 @@ MOMENT_NUISANCE_DRAWS = 4096
 MOMENT_COORDINATE_POINTS = 160
 #: The grid in t of a prior flat in g^p starts (after t = 0) at this fraction of the bound.
 COORDINATE_FLOOR = 1e-6
+#: Counter offset of the Poisson counts of a spectrum (per measurement index + 1).
+SPECTRUM_COUNTERS = np.uint64(2**20)
 #: Pseudo-data sets evaluated at once (bounds the memory: sets x grid points x draws).
 CHUNK = 16
 
@@ -113,14 +115,21 @@ def check_supported(posterior: ScanPosterior) -> None:
                              f"SM prediction by construction, so it has no value to vary")
 
 
-def truth_nuisances(posterior: ScanPosterior, n_toys: int, draw: str,
-                    seed: int) -> dict[str, np.ndarray]:
-    """The free nuisances (n_toys,) of each toy's truth: the prior centres, or one draw
-    from the priors per toy (generator keyed by seed and toy)."""
+def truth_nuisances(posterior: ScanPosterior, n_toys: int, draw: str, seed: int,
+                    point: int = 0, g_true: float = 0.0) -> dict[str, np.ndarray]:
+    """The free nuisances (n_toys,) of each toy's truth: the prior centres, one draw from
+    the priors per toy (generator keyed by seed and toy), or the constrained fit of the
+    observed data with the Z' of the truth held fixed (``best-fit``, a Z' only; the
+    convention of pyhf's toys)."""
     names = posterior.nuisance_names
     if draw == "prior-centres":
         centres = posterior.priors.centres()
         return {name: np.full(n_toys, float(centres[name])) for name in names}
+    if draw == "best-fit":
+        if not isinstance(posterior.new_physics, ZPrime):
+            raise ValueError("the best-fit truth is computed for a Z'")
+        _, fitted = profile_fit(posterior, point, g_true)
+        return {name: np.full(n_toys, value) for name, value in zip(names, fitted, strict=True)}
     draws = [posterior.priors.sample(np.random.default_rng(
         np.random.SeedSequence(seed, spawn_key=(TOY_STREAM, 0, j))), 1) for j in range(n_toys)]
     return {name: np.array([float(d[name][0]) for d in draws]) for name in names}
@@ -143,8 +152,9 @@ def draw_values(posterior: ScanPosterior, predictions: list, seed: int, n_toys: 
     sigma_minus above it); P_ee likewise with its own errors. A pair with correlated
     systematics: independent stat errors, and systematic errors from a bivariate normal with
     the pair's correlation, each scaled by its syst_minus above R and syst_plus below it.
+    A spectrum: Poisson counts in each bin around the expected counts (n_toys, n_bins).
     Noise of toy j: uniforms of the key of (seed, TOY_STREAM, 1, j) at counters 3 i, 3 i + 1,
-    3 i + 2 of measurement i.
+    3 i + 2 of measurement i (of a spectrum: SPECTRUM_COUNTERS (i + 1) + bin).
     """
     keys = np.array([np.random.SeedSequence(seed, spawn_key=(TOY_STREAM, 1, j)).generate_state(
         1, np.uint64)[0] for j in range(n_toys)], dtype=np.uint64)
@@ -152,12 +162,18 @@ def draw_values(posterior: ScanPosterior, predictions: list, seed: int, n_toys: 
     def u(i, k):
         return np.clip(uniforms(keys, np.uint64(3 * i + k)), 1e-300, 1 - 1e-16)
 
+    def poisson_counts(i, mu):  # counters of spectrum i: SPECTRUM_COUNTERS (i + 1) + bin
+        counters = SPECTRUM_COUNTERS * (i + 1) + np.arange(mu.shape[-1], dtype=np.uint64)
+        return poisson.ppf(np.clip(uniforms(keys[:, None], counters[None]), 0, 1 - 1e-16), mu)
+
     paired = {c.first: c for c in posterior.correlations}
     paired.update({c.second: c for c in posterior.correlations})
     values = []
     for i, (m, prediction) in enumerate(zip(posterior.measurements, predictions, strict=True)):
         if isinstance(m, SurvivalProbabilityMeasurement):
             values.append(_two_piece(prediction, m.sigma_plus, m.sigma_minus, u(i, 0)))
+        elif isinstance(m, SpectrumMeasurement):
+            values.append(poisson_counts(i, prediction))
         elif i in paired:
             c = paired[i]
             z_shared, z_own = norm.ppf(u(c.first, 2)), norm.ppf(u(i, 1))
@@ -179,6 +195,8 @@ def with_values(measurements: tuple, values: list) -> tuple:
             out.append(replace(m, value_cpd100t=value))
         elif isinstance(m, SurvivalProbabilityMeasurement):
             out.append(replace(m, value=value))
+        elif isinstance(m, SpectrumMeasurement):
+            out.append(replace(m, counts=value))
         else:
             raise ValueError(f"{m.name!r}: no measured value to replace")
     return tuple(out)
@@ -390,9 +408,9 @@ class Coverage:
     n_toys: int
     draw: str
     credibility: float
-    credible_covered: int
+    credible_covered: int | None
     profile_covered: int | None
-    credible_limits: np.ndarray
+    credible_limits: np.ndarray | None
     profile_limits: np.ndarray | None
 
     @staticmethod
@@ -402,11 +420,13 @@ class Coverage:
 
     def record(self) -> dict:
         """Fractions and binomial errors, JSON-ready."""
-        credible, credible_error = self._fraction(self.credible_covered, self.n_toys)
         out = {"m_zprime_MeV": self.m_zprime_MeV, "g_true": self.g_true,
                "n_toys": self.n_toys, "draw": self.draw, "credibility": self.credibility,
-               "credible_coverage": credible, "credible_coverage_error": credible_error,
+               "credible_coverage": None, "credible_coverage_error": None,
                "profile_coverage": None, "profile_coverage_error": None}
+        if self.credible_covered is not None:
+            credible, credible_error = self._fraction(self.credible_covered, self.n_toys)
+            out.update(credible_coverage=credible, credible_coverage_error=credible_error)
         if self.profile_covered is not None:
             profile, profile_error = self._fraction(self.profile_covered, self.n_toys)
             out.update(profile_coverage=profile, profile_coverage_error=profile_error)
@@ -417,30 +437,45 @@ def coverage(posterior: ScanPosterior, point: int, g_true: float, n_toys: int, d
              seed: int, credibility: float, profile_level: float | None = None) -> Coverage:
     """The coverage of the limits at grid mass ``point`` for ``n_toys`` pseudo-experiments
     with the Z' at ``g_true`` (nuisances of the truth as ``draw``): the credible limit of each
-    toy from :class:`GridPosterior`, and with ``profile_level`` its profile-likelihood limit
-    (:func:`~mcprop.inference.limits.profile_likelihood_limit`, one fit per toy)."""
+    toy from :class:`GridPosterior` (rate analyses), and with ``profile_level`` its
+    profile-likelihood limit (:func:`~mcprop.inference.limits.profile_likelihood_limit`, one
+    fit per toy; for a spectrum, its only limit here, started from the truth's nuisances)."""
     g_max = float(posterior.new_physics.g_max[point])
     if not 0 < g_true < g_max:
         raise ValueError(f"the true coupling must lie in (0, g_max = {g_max:.4g}) at "
                          f"{posterior.new_physics.label(point)}, got {g_true:g}")
-    toys = pseudo_data(posterior, n_toys, draw, seed, point, g_true)
-    grid = GridPosterior(posterior, point, seed,
-                         N_NUISANCE_DRAWS if posterior.nuisance_names else 1)
-    credible = grid.upper_limits(toys, credibility)
+    spectral = any(isinstance(m, SpectrumMeasurement) for m in posterior.measurements)
+    if spectral and profile_level is None:
+        raise ValueError("a spectrum's toys have the profile-likelihood limit only; it is off")
+    if not spectral:
+        check_supported(posterior)
+    nuisances = truth_nuisances(posterior, n_toys, draw, seed, point, g_true)
+    predictions = posterior.predictions(_truth(posterior, n_toys, g_true), nuisances,
+                                        np.full(n_toys, point))
+    values = draw_values(posterior, predictions, seed, n_toys)
+    credible = None
+    if not spectral:
+        grid = GridPosterior(posterior, point, seed,
+                             N_NUISANCE_DRAWS if posterior.nuisance_names else 1)
+        credible = grid.upper_limits(with_values(posterior.measurements, values),
+                                     credibility)
     profile = None
     if profile_level is not None:
         profile = np.full(n_toys, np.nan)
         for j in range(n_toys):
             toy = replace(posterior, measurements=with_values(
-                posterior.measurements, [np.reshape(_value(m), -1)[j] for m in toys]))
+                posterior.measurements, [v[j] for v in values]))
+            start = np.array([nuisances[name][j] for name in posterior.nuisance_names]) \
+                if spectral else None
             try:
-                profile[j] = profile_likelihood_limit(toy, point, profile_level,
-                                                      g_scale=float(credible[j]))[
+                profile[j] = profile_likelihood_limit(
+                    toy, point, profile_level, start=start,
+                    g_scale=g_true if credible is None else float(credible[j]))[
                     "g_upper_profile"]
             except ValueError:  # allowed up to g_max: covers
                 profile[j] = g_max
     mass = float(posterior.new_physics.masses_MeV[point])
     return Coverage(mass, float(g_true), n_toys, draw, credibility,
-                    int(np.sum(credible >= g_true)),
+                    None if credible is None else int(np.sum(credible >= g_true)),
                     None if profile is None else int(np.sum(profile >= g_true)),
                     credible, profile)

@@ -480,11 +480,12 @@ def run(config: Path | str | Mapping, out: Path | str | None = None, *, workers:
 
 
 def coverage(config: Path | str | Mapping, mass_MeV: float, g: float, toys: int, *,
-             draw: str = "prior-draws", seed: int | None = None, profile: bool | None = None):
+             draw: str | None = None, seed: int | None = None, profile: bool | None = None):
     """How often the limits cover a Z' injected at (``mass_MeV``, ``g``): ``toys``
-    pseudo-experiments of the run's measurements with that Z' (truth nuisances as ``draw``),
-    the fraction whose credible limit and whose profile-likelihood limit (``profile``: the
-    config's ``limits.profile_likelihood`` if None) lie at or above ``g``.
+    pseudo-experiments of the run's measurements with that Z' (truth nuisances as ``draw``:
+    ``prior-draws`` by default, ``best-fit`` for a spectrum), the fraction whose credible
+    limit (rate analyses) and whose profile-likelihood limit (``profile``: the config's
+    ``limits.profile_likelihood`` if None) lie at or above ``g``.
 
     Returns a :class:`~mcprop.inference.expected.Coverage`; ``.record()`` has the fractions
     and their binomial errors.
@@ -505,7 +506,7 @@ def coverage(config: Path | str | Mapping, mass_MeV: float, g: float, toys: int,
             raise UserError(f"{name}: must be a finite number > 0, got {value!r}")
     if isinstance(toys, bool) or not isinstance(toys, int) or toys < 1:
         raise UserError(f"--toys: must be an integer >= 1, got {toys!r}")
-    if draw not in DRAW_MODES:
+    if draw is not None and draw not in DRAW_MODES:
         raise UserError(f"--draw: unknown value {draw!r} (choose one of "
                         f"{', '.join(DRAW_MODES)})")
     overrides: dict = {"mass_grid": {"mass_min_MeV": float(mass_MeV),
@@ -521,6 +522,9 @@ def coverage(config: Path | str | Mapping, mass_MeV: float, g: float, toys: int,
     plan = resolved.plan
     if not plan.has_masses:
         raise UserError(f"{resolved.path}: coverage is computed for Z' runs")
+    if draw is None:
+        spectral = any(m["kind"] == "spectrum" for m in resolved.resolved["measurements"])
+        draw = "best-fit" if spectral else "prior-draws"
     try:
         posterior = plan.posterior()
         with_profile = plan.profile if profile is None else profile

@@ -104,8 +104,9 @@ def _cmd_coverage(args) -> int:
         return 0
     print(f"m = {result['m_zprime_MeV']:g} MeV, g = {result['g_true']:g}: {result['n_toys']} "
           f"pseudo-experiments (truth nuisances: {result['draw']})")
-    print(f"credible limit ({100 * result['credibility']:g}%): covers "
-          f"{result['credible_coverage']:.3f} +- {result['credible_coverage_error']:.3f}")
+    if result["credible_coverage"] is not None:
+        print(f"credible limit ({100 * result['credibility']:g}%): covers "
+              f"{result['credible_coverage']:.3f} +- {result['credible_coverage_error']:.3f}")
     if result["profile_coverage"] is not None:
         print(f"profile-likelihood limit: covers {result['profile_coverage']:.3f} +- "
               f"{result['profile_coverage_error']:.3f}")
@@ -194,9 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Z' mass [MeV] of the truth")
     p.add_argument("--g", type=float, required=True, help="Z' coupling g of the truth")
     p.add_argument("--toys", type=_positive_int, required=True, help="pseudo-experiments")
-    p.add_argument("--draw", choices=("prior-draws", "prior-centres"), default="prior-draws",
-                   help="truth nuisances: drawn from the priors per toy (default) or at the "
-                        "prior centres")
+    p.add_argument("--draw", choices=("prior-draws", "prior-centres", "best-fit"),
+                   help="truth nuisances: drawn from the priors per toy (default of a rate "
+                        "analysis), at the prior centres, or at the constrained fit of the "
+                        "data with the Z' held at the truth (default of a spectrum)")
     p.add_argument("--seed", type=_non_negative_int, help="override the config's seed")
     p.add_argument("--no-profile", action="store_true",
                    help="credible limits only (no profile-likelihood fit per toy)")
