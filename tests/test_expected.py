@@ -4,6 +4,7 @@ the same with any number of workers, and bad settings refused."""
 import json
 import signal
 import tomllib
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -17,11 +18,14 @@ from mcprop.inference.expected import (
     GridPosterior,
     asimov_data,
     coverage,
+    draw_values,
     expected_band,
     expected_moment_band,
     pseudo_data,
+    truth_nuisances,
     with_values,
 )
+from mcprop.inference.limits import profile_fit
 from mcprop.inference.plan import PROFILE_LEVEL_90
 from mcprop.inference.results import (
     EXPECTED_COLUMNS,
@@ -30,6 +34,7 @@ from mcprop.inference.results import (
     MassResult,
     MomentResult,
 )
+from mcprop.inference.spectrum import borexino_phase2_spectrum
 from mcprop.interface.config import config_from_dict
 
 
@@ -301,3 +306,43 @@ def test_killed_run_with_toys_resumes_to_the_same_bands(tmp_path, cli):
     assert resumed.returncode == 0, resumed.stderr
     whole = mcprop.run(_tiny_dict(), workers=1, expected=20)
     assert mcprop.load(out).limits.equals(whole.limits)
+
+
+def test_best_fit_truth_is_the_constrained_fit_of_the_data():
+    """The tiny run with only the 7Be flux f sampled (normal prior f0 +- s_f): its rate is
+    R = k f at g = 0: the constrained fit minimises ((k f - d)/sigma)^2 + ((f - f0)/s_f)^2,
+    a weighted mean in closed form (sigma = sigma_plus where k f > d)."""
+    names = [n for n in config_from_dict(_tiny_dict(), DATA).plan.priors.free_names
+             if n != "flux_7be_cm2s"]
+    document = _tiny_dict(priors={**_tiny_dict()["priors"], "fixed": names})
+    posterior = config_from_dict(document, DATA).plan.posterior()
+    assert posterior.nuisance_names == ("flux_7be_cm2s",)
+    prior = posterior.priors.distributions["flux_7be_cm2s"]
+    f0, s_f = prior.mean, prior.sigma
+    m = posterior.measurements[0]
+    k = float(posterior.predictions(np.zeros(1), {"flux_7be_cm2s": np.array([f0])},
+                                    np.zeros(1, int))[0][1][0]) / f0
+    d = m.value_cpd100t
+    sigma = m.sigma_plus_cpd100t if k * f0 > d else m.sigma_minus_cpd100t
+    fitted = (k * d / sigma**2 + f0 / s_f**2) / (k**2 / sigma**2 + 1 / s_f**2)
+    assert (k * fitted > d) == (k * f0 > d)  # the same side: one sigma throughout
+    truth = truth_nuisances(posterior, 3, "best-fit", 7)["flux_7be_cm2s"]
+    np.testing.assert_allclose(truth, fitted, rtol=1e-5)
+    _, nuisances = profile_fit(posterior, 0, 0.0)
+    assert nuisances[0] == pytest.approx(fitted, rel=1e-5)
+
+
+def test_pseudo_spectra_are_poisson():
+    """Counts drawn around expected counts mu: per bin mean mu and variance mu (Poisson),
+    integers, reproducible with the seed."""
+    spectrum = borexino_phase2_spectrum(110, 949, 35)
+    fake = SimpleNamespace(measurements=(spectrum,), correlations=())
+    n_toys = 4000
+    mu = np.linspace(2.0, 400.0, spectrum.n_bins)
+    (counts,) = draw_values(fake, [np.tile(mu, (n_toys, 1))], 3, n_toys)
+    assert counts.shape == (n_toys, spectrum.n_bins) and np.all(counts == np.round(counts))
+    mean, var = counts.mean(axis=0), counts.var(axis=0)
+    assert np.all(np.abs(mean - mu) < 4.5 * np.sqrt(mu / n_toys))
+    assert np.all(np.abs(var / mu - 1) < 4.5 * np.sqrt(2 / n_toys) + 0.01)
+    np.testing.assert_array_equal(draw_values(fake, [np.tile(mu, (n_toys, 1))], 3, n_toys)[0],
+                                  counts)
