@@ -349,3 +349,15 @@ def test_pseudo_spectra_are_poisson():
     assert np.all(np.abs(var / mu - 1) < 4.5 * np.sqrt(2 / n_toys) + 0.01)
     np.testing.assert_array_equal(draw_values(fake, [np.tile(mu, (n_toys, 1))], 3, n_toys)[0],
                                   counts)
+
+
+def test_band_in_the_hepdata_table_and_the_plot(expected_run):
+    table = expected_run.to_hepdata_table()
+    assert "expected upper limit" in table and "label: 1 sigma" in table
+    median = expected_run.limits.g_expected_median.iloc[0]
+    lo95 = expected_run.limits.g_expected_lo95.iloc[0]
+    assert lo95 < median and "minus: -" in table
+    figure = expected_run.plot()
+    labels = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    assert any("expected" in label and "68%" in label for label in labels)
+    assert any("expected" in label and "95%" in label for label in labels)
