@@ -7,12 +7,14 @@ a Z' at (m, g) for coverage. Each pseudo-measurement is drawn from the measureme
 likelihood read as a density of its value (:func:`draw_values`): a rate with errors
 +sigma_plus -sigma_minus is a two-piece normal around the prediction, sigma_plus below it
 and sigma_minus above it (the side on which the likelihood uses each), so that the
-likelihood of the toy is the one the run uses. The nuisances of the truth are
-``prior-draws`` (each toy draws them from the run's priors: the pseudo-data spread by the
-measurement errors and by the prior uncertainty of the prediction, the prior-predictive
-distribution) or ``prior-centres`` (every toy at the prior centres: the spread of the
-measurement errors alone). The priors themselves are not varied: they are part of the
-analysis, as the constraint terms of the profile likelihood are.
+likelihood of the toy is the one the run uses; a spectrum's counts are Poisson in each bin.
+The nuisances of the truth are ``prior-draws`` (each toy draws them from the run's priors:
+the pseudo-data spread by the measurement errors and by the prior uncertainty of the
+prediction, the prior-predictive distribution), ``prior-centres`` (every toy at the prior
+centres: the spread of the measurement errors alone) or ``best-fit`` (every toy at the
+constrained fit of the observed data with the truth's Z' held fixed, as pyhf's toys). The
+priors themselves are not varied: they are part of the analysis, as the constraint terms
+of the profile likelihood are.
 
 The credible limit of a toy is computed without a Markov chain (:class:`GridPosterior`):
 the posterior of the one new-physics coordinate t (in which the prior on g is flat) is
@@ -21,7 +23,9 @@ integrated by the trapezoid rule; the limit is the credibility quantile of that
 distribution. The predictions on the grid are computed once per mass; each toy costs one
 evaluation of its likelihood on them, so hundreds of toys cost less than sampling the
 observed data. The Asimov limit is the same limit for data equal to the prediction at the
-prior centres.
+prior centres. The coverage (:func:`coverage`) of a Z' at (m, g) counts the toys whose
+credible limit (rate analyses) and profile-likelihood limit (one fit per toy; a spectrum's
+only limit here) lie at or above g.
 
 Random numbers: the truth nuisances of toy j come from SeedSequence(seed, spawn_key=(
 TOY_STREAM, 0, j)), its measurement noise from the counter-based stream of
