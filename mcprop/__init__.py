@@ -6,15 +6,16 @@
 >>> same = mcprop.load("runs/output/borexino-phase1")   # a run directory of the CLI
 >>> d = mcprop.read_config("borexino-phase1")      # a shipped config as a dict, to edit
 
-``run``, ``load``, ``read_config`` and ``ScanResult`` are imported on first use, so that
-importing the package (and starting the command line) stays fast.
+``run``, ``load``, ``read_config``, ``coverage`` and ``ScanResult`` are imported on first
+use, so that importing the package (and starting the command line) stays fast.
 """
 
 import importlib
 
 __version__ = "0.2.0"
 #: The public names and the modules of mcprop.interface that define them.
-_PUBLIC = {"ScanResult": "api", "load": "api", "read_config": "config", "run": "api"}
+_PUBLIC = {"ScanResult": "api", "coverage": "api", "load": "api", "read_config": "config",
+           "run": "api"}
 __all__ = sorted(_PUBLIC)
 
 

@@ -184,6 +184,41 @@ def _minimise(objective, z: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.n
     return value, z
 
 
+def _objective(posterior, mass_index: int, coordinates: NuisanceCoordinates):
+    """objective(z (b, m, n), g (b,)) -> -2 ln[L pi] (b, m) of the profile fit at grid mass
+    ``mass_index``, capped at _OUTSIDE."""
+    n = len(coordinates.centre)
+
+    def objective(z: np.ndarray, g: np.ndarray) -> np.ndarray:
+        b, m, _ = z.shape
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # outside: -inf
+            values = posterior.profile_objective(mass_index, np.repeat(g, m),
+                                                 coordinates.nuisances(z).reshape(b * m, n))
+        return np.minimum(values, _OUTSIDE).reshape(b, m)
+
+    return objective
+
+
+def profile_fit(posterior, mass_index: int, g: float, start: np.ndarray | None = None,
+                rounds: int = 4) -> tuple[float, np.ndarray]:
+    """The nuisances (n,) that minimise -2 ln[L(D | g, nu) pi(nu)] at grid mass
+    ``mass_index`` and coupling ``g``, with that minimum: the constrained fit of the data at
+    fixed g (damped Newton from ``start``, the prior centres if None, restarted up to
+    ``rounds`` times while it still improves)."""
+    coordinates = NuisanceCoordinates.build(posterior, None, start)
+    objective = _objective(posterior, mass_index, coordinates)
+    z = np.zeros((1, len(coordinates.centre))) if start is None else \
+        coordinates.coordinates(np.asarray(start, dtype=float))[None]
+    value = np.inf
+    for _ in range(rounds):
+        new, z = _minimise(objective, z, np.array([float(g)]))
+        if not new[0] < value - _DECREMENT:
+            value = min(value, float(new[0]))
+            break
+        value = float(new[0])
+    return value, coordinates.nuisances(z[0])
+
+
 def best_fit_nuisances(posterior, point: int, start: np.ndarray, g: float = 0.0,
                        widths: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     """The maximum of L(D | g, nu) pi(nu) over the nuisances nu at grid point ``point`` and
@@ -196,17 +231,11 @@ def best_fit_nuisances(posterior, point: int, start: np.ndarray, g: float = 0.0,
     """
     start = np.asarray(start, dtype=float)
     coordinates = NuisanceCoordinates.build(posterior, widths, start)
-    n = start.size
-
-    def objective(z: np.ndarray, coupling: np.ndarray) -> np.ndarray:
-        b, m, _ = z.shape
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # outside: -inf
-            values = posterior.profile_objective(point, np.repeat(coupling, m),
-                                                 coordinates.nuisances(z).reshape(b * m, n))
-        return np.minimum(values, _OUTSIDE).reshape(b, m)
-
-    value, z = _minimise(objective, coordinates.coordinates(start)[None], np.array([g]))
+    value, z = _minimise(_objective(posterior, point, coordinates),
+                         coordinates.coordinates(start)[None], np.array([g]))
     return float(value[0]), coordinates.nuisances(z[0])
+
+
 
 
 def profile_likelihood_limit(posterior, mass_index: int, level: float,
@@ -246,13 +275,7 @@ def profile_likelihood_limit(posterior, mass_index: int, level: float,
     z_start = (np.zeros(n) if start is None
                else coordinates.coordinates(np.asarray(start, dtype=float)))
     g_max = float(posterior.new_physics.g_max[mass_index])
-
-    def objective(z: np.ndarray, g: np.ndarray) -> np.ndarray:
-        b, m, _ = z.shape
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # outside: -inf
-            values = posterior.profile_objective(mass_index, np.repeat(g, m),
-                                                 coordinates.nuisances(z).reshape(b * m, n))
-        return np.minimum(values, _OUTSIDE).reshape(b, m)
+    objective = _objective(posterior, mass_index, coordinates)
 
     if g_scale is not None and 0 < g_scale < g_max:
         low, high, points = g_scale / 30, min(2 * g_scale, g_max), _SCALED_GRID_POINTS

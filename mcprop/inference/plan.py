@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from mcprop.inference.expected import ExpectedSettings
 from mcprop.inference.fit import StandardModel
 from mcprop.inference.measurements import (
     Measurement,
@@ -96,6 +97,8 @@ class ScanPlan:
         The B16 composition whose production profile of each solar source sets that
         source's MSW flavour content in spectrum measurements; None uses ``flavour`` for
         every source (vacuum weights, or a profile read from a file).
+    expected : ExpectedSettings
+        Pseudo-experiments for the expected limits of a Z' run (none by default).
     """
 
     masses_MeV: np.ndarray
@@ -117,6 +120,7 @@ class ScanPlan:
     moments: str | None = None
     standard_model: bool = False
     composition: str | None = None
+    expected: ExpectedSettings = ExpectedSettings()
 
     @property
     def has_masses(self) -> bool:

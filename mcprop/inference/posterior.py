@@ -417,28 +417,45 @@ class ScanPosterior:
         """Sum of the measurement log-likelihoods at the new-physics ``values`` of
         :meth:`NewPhysics.values` (g (n,) for the Z'), free nuisances and grid points
         ``point`` (n,)."""
+        return self.data_log_likelihood(self.predictions(values, nuisances, point))
+
+    def predictions(self, values, nuisances: Mapping[str, np.ndarray], point) -> list:
+        """What each measurement compares with its data, per row: P_ee at its line (a
+        survival probability), (SM rate, rate) [cpd/100t] (a rate or relative rate), the
+        expected counts (n, n_bins) (a spectrum)."""
         params = self.parameters(nuisances)
         shape = self.new_physics.batch_shape(values)
         probability = self._probabilities(params, values, point, shape)
-        paired = self._correlated_measurements
-        rates = {}
-        total = np.zeros(shape)
+        out = []
         for i, measurement in enumerate(self.measurements):
             if isinstance(measurement, SurvivalProbabilityMeasurement):
-                energy = BE7_LINES[measurement.line].energy_MeV
-                total = total + measurement.log_likelihood(probability(energy, None)[0])
+                out.append(probability(BE7_LINES[measurement.line].energy_MeV, None)[0])
             elif isinstance(measurement, SpectrumMeasurement):
-                total = total + measurement.log_likelihood(
-                    self._counts(i, params, probability, values, point, shape))
+                out.append(self._counts(i, params, probability, values, point, shape))
             else:
                 p = np.stack([probability(BE7_LINES[line].energy_MeV, None)
                               for line in measurement.lines])
-                rate_sm, rates[i] = self.new_physics.rate(i, params[FLUX], p, values, point)
-                if i not in paired:
-                    total = total + measurement.log_likelihood(rates[i], rate_sm)
+                out.append(self.new_physics.rate(i, params[FLUX], p, values, point))
+        return out
+
+    def data_log_likelihood(self, predictions: list,
+                            measurements: tuple[Measurement, ...] | None = None) -> np.ndarray:
+        """Sum of the log-likelihoods of ``predictions`` (:meth:`predictions`) given the
+        data of ``measurements`` (the run's own by default; pseudo-data: the same
+        measurements with other values, which may be arrays broadcasting against the
+        rows)."""
+        measurements = self.measurements if measurements is None else measurements
+        paired = self._correlated_measurements
+        total = 0.0
+        for i, (measurement, prediction) in enumerate(zip(measurements, predictions,
+                                                          strict=True)):
+            if isinstance(measurement, SurvivalProbabilityMeasurement | SpectrumMeasurement):
+                total = total + measurement.log_likelihood(prediction)
+            elif i not in paired:
+                total = total + measurement.log_likelihood(prediction[1], prediction[0])
         for c in self.correlations:
-            total = total + c.log_likelihood(self.measurements[c.first], rates[c.first],
-                                             self.measurements[c.second], rates[c.second])
+            total = total + c.log_likelihood(measurements[c.first], predictions[c.first][1],
+                                             measurements[c.second], predictions[c.second][1])
         return total
 
     @cached_property

@@ -11,7 +11,7 @@ Every number a result reports is finite or absent (``None``, with the reason in
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import ClassVar
 
 import numpy as np
@@ -22,6 +22,11 @@ from mcprop.inference.diagnostics import Diagnostics
 #: Columns of limits.csv and ScanResult.limits of a Z' run, in order, with units in the names.
 LIMIT_COLUMNS = ("m_zprime_MeV", "g_upper", "g_upper_mcse", "g_upper_profile", "ess", "rhat",
                  "tau_steps", "acceptance", "n_steps", "burn_in", "converged")
+#: Columns of the expected credible limits of a Z' run with pseudo-experiments (after
+#: LIMIT_COLUMNS): the median and the central 68% and 95% ranges of the limits of
+#: Standard-Model toys, and the limit of the Asimov data set (mcprop.inference.expected).
+EXPECTED_COLUMNS = ("g_expected_median", "g_expected_lo68", "g_expected_hi68",
+                    "g_expected_lo95", "g_expected_hi95", "g_expected_asimov")
 #: Columns of a magnetic-moment run: one row per reported moment (limits in mu_B).
 MOMENT_COLUMNS = ("parameter", "upper_muB", "upper_mcse_muB", "ess", "rhat", "tau_steps",
                   "acceptance", "n_steps", "burn_in", "converged")
@@ -40,6 +45,19 @@ MAGNETIC_MOMENT = "magnetic-moment"
 #: Most masses of a grid: 200 per decade over the nine decades of masses a config allows,
 #: far finer than any limit curve needs (the default run has 50).
 MAX_MASSES = 10_000
+#: Columns of the expected limits of a magnetic-moment run (after MOMENT_COLUMNS), per
+#: reported moment [mu_B]; empty for mu_eff where it is not the sampled moment itself.
+MOMENT_EXPECTED_COLUMNS = ("upper_expected_median_muB", "upper_expected_lo68_muB",
+                           "upper_expected_hi68_muB", "upper_expected_lo95_muB",
+                           "upper_expected_hi95_muB", "upper_expected_asimov_muB")
+
+
+def limit_columns(expected: bool, moments: bool = False) -> tuple[str, ...]:
+    """Columns of limits.csv of a Z' run (of a magnetic-moment run), with the expected
+    limits if it has them."""
+    columns, extra = (MOMENT_COLUMNS, MOMENT_EXPECTED_COLUMNS) if moments else (
+        LIMIT_COLUMNS, EXPECTED_COLUMNS)
+    return columns + extra if expected else columns
 
 
 def mass_grid_MeV(mass_min_MeV: float, mass_max_MeV: float, n_masses: int) -> np.ndarray:
@@ -130,6 +148,10 @@ class MassResult(_Problems):
         Why the mass did not converge, or what could not be computed.
     g_max : float
         Upper bound of the prior on g at this mass.
+    g_expected_median, g_expected_lo68, g_expected_hi68, g_expected_lo95, g_expected_hi95,
+    g_expected_asimov : float or None
+        Expected credible limits under the Standard Model (EXPECTED_COLUMNS; None without
+        pseudo-experiments).
     draws : mapping of str to array (chain, draw)
         The stored draws of g and the nuisances; chain = ensemble x walkers + walker.
     """
@@ -152,6 +174,12 @@ class MassResult(_Problems):
     converged: bool
     problems: tuple[str, ...]
     g_max: float
+    g_expected_median: float | None = None
+    g_expected_lo68: float | None = None
+    g_expected_hi68: float | None = None
+    g_expected_lo95: float | None = None
+    g_expected_hi95: float | None = None
+    g_expected_asimov: float | None = None
     draws: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -172,12 +200,16 @@ class MassResult(_Problems):
                    finite_or_none(profile.get("g_hat_profile")), numbers["ess"],
                    numbers["rhat"], numbers["tau_steps"], numbers["acceptance"],
                    int(d.n_steps), int(d.burn_in), int(d.thin), bool(converged),
-                   tuple(problems), float(g_max), dict(draws))
+                   tuple(problems), float(g_max), draws=dict(draws))
 
     def record(self) -> dict:
-        """The JSON-ready record (everything but the draws)."""
+        """The JSON-ready record (everything but the draws; the expected limits only if
+        there are any)."""
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "draws"}
         out["problems"] = list(self.problems)
+        if all(out[key] is None for key in EXPECTED_COLUMNS):
+            for key in EXPECTED_COLUMNS:
+                del out[key]
         return out
 
     @classmethod
@@ -191,6 +223,8 @@ class MassResult(_Problems):
             if f.name == "draws":
                 continue
             if f.name not in record:
+                if f.name in EXPECTED_COLUMNS:  # a run without pseudo-experiments
+                    continue
                 raise ResultError(f"{f.name}: missing")
             values[f.name] = _checked(f.name, record[f.name])
         unknown = sorted(set(record) - set(values))
@@ -210,8 +244,15 @@ class MassResult(_Problems):
         return f"m = {self.m_zprime_MeV:.6g} MeV"
 
     def row(self) -> dict:
-        """The limits.csv row (``LIMIT_COLUMNS``)."""
-        return {key: getattr(self, key) for key in LIMIT_COLUMNS}
+        """The limits.csv row (``LIMIT_COLUMNS``, then ``EXPECTED_COLUMNS``)."""
+        return {key: getattr(self, key) for key in LIMIT_COLUMNS + EXPECTED_COLUMNS}
+
+    def with_expected(self, band: Mapping[str, float]) -> "MassResult":
+        """This result with the expected limits ``band`` (EXPECTED_COLUMNS); a non-finite
+        one becomes None and a problem."""
+        problems = list(self.problems)
+        numbers = _finite({key: band.get(key) for key in EXPECTED_COLUMNS}, problems)
+        return replace(self, **numbers, problems=tuple(problems))
 
     def rows(self) -> list[dict]:
         return [self.row()]
@@ -259,6 +300,9 @@ class MomentResult(_Problems):
     problems : tuple of str
     prior_upper_muB : mapping of str to float
         Upper bound of the prior on each sampled moment [mu_B].
+    expected : mapping of str to mapping
+        Expected limits (MOMENT_EXPECTED_COLUMNS) per reported moment, from
+        pseudo-experiments; empty without them.
     draws : mapping of str to array (chain, draw)
         The stored draws of the moments [mu_B] and the nuisances.
     """
@@ -277,6 +321,7 @@ class MomentResult(_Problems):
     converged: bool
     problems: tuple[str, ...]
     prior_upper_muB: Mapping[str, float]
+    expected: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
     draws: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -301,7 +346,15 @@ class MomentResult(_Problems):
         return cls(int(point_index), moments, tuple(limits), shared["rhat"],
                    shared["tau_steps"], shared["acceptance"], int(first.n_steps),
                    int(first.burn_in), int(first.thin), converged, tuple(problems),
-                   {k: float(v) for k, v in prior_upper_muB.items()}, dict(draws))
+                   {k: float(v) for k, v in prior_upper_muB.items()}, draws=dict(draws))
+
+    def with_expected(self, bands: Mapping[str, Mapping[str, float]]) -> "MomentResult":
+        """This result with the expected limits ``bands`` (per moment: MOMENT_EXPECTED_COLUMNS);
+        a non-finite one becomes None and a problem."""
+        problems = list(self.problems)
+        expected = {name: _finite({key: band.get(key) for key in MOMENT_EXPECTED_COLUMNS},
+                                  problems, f"{name}: ") for name, band in bands.items()}
+        return replace(self, expected=expected, problems=tuple(problems))
 
     def label(self) -> str:
         return f"the magnetic moments ({self.moments})"
@@ -313,6 +366,9 @@ class MomentResult(_Problems):
                          for limit in self.limits]
         out["problems"] = list(self.problems)
         out["prior_upper_muB"] = dict(self.prior_upper_muB)
+        out["expected"] = {name: dict(band) for name, band in self.expected.items()}
+        if not self.expected:
+            del out["expected"]
         return out
 
     @classmethod
@@ -322,20 +378,22 @@ class MomentResult(_Problems):
         from mcprop.inference.moments import reported_quantities, scheme_parameters
         from mcprop.physics.magnetic_moment import MOMENT_SCHEMES
 
+        if isinstance(record, Mapping):  # a run without pseudo-experiments has no "expected"
+            record = {"expected": {}, **record}
         names = _record_keys(cls, record)
         scheme = record["moments"]
         if not isinstance(scheme, str) or scheme not in MOMENT_SCHEMES:
             raise ResultError(f"moments: unknown scheme {scheme!r}")
         values = {name: _checked(name, record[name]) for name in names
-                  if name not in ("moments", "limits", "prior_upper_muB")}
+                  if name not in ("moments", "limits", "prior_upper_muB", "expected")}
         if values["point_index"] != 0:
             raise ResultError(f"point_index: must be 0, got {values['point_index']!r}")
-        expected = reported_quantities(scheme)
+        expected_names = reported_quantities(scheme)
         limits = record["limits"]
         if not isinstance(limits, list) or [
                 entry.get("parameter") if isinstance(entry, Mapping) else None
-                for entry in limits] != list(expected):
-            raise ResultError(f"limits: must list the parameters {', '.join(expected)}")
+                for entry in limits] != list(expected_names):
+            raise ResultError(f"limits: must list the parameters {', '.join(expected_names)}")
         parsed = []
         for entry in limits:
             keys = [f.name for f in fields(ParameterLimit)]
@@ -361,17 +419,29 @@ class MomentResult(_Problems):
             raise ResultError("prior_upper_muB: bounds must be > 0")
         if values["converged"] and not all(limit.converged for limit in parsed):
             raise ResultError("converged: true with a limit that did not converge")
+        expected = record["expected"]
+        if not isinstance(expected, Mapping) or not all(
+                name in expected_names and isinstance(band, Mapping)
+                and sorted(band) == sorted(MOMENT_EXPECTED_COLUMNS)
+                for name, band in expected.items()):
+            raise ResultError(f"expected: must map reported moments to the keys "
+                              f"{', '.join(MOMENT_EXPECTED_COLUMNS)}")
+        expected = {name: {key: _checked(key, value) for key, value in band.items()}
+                    for name, band in expected.items()}
         values["problems"] = tuple(values["problems"])
         return cls(**values, moments=scheme, limits=tuple(parsed), prior_upper_muB=bounds,
-                   draws=dict(draws or {}))
+                   expected=expected, draws=dict(draws or {}))
 
     def rows(self) -> list[dict]:
-        """The limits.csv rows (``MOMENT_COLUMNS``), one per reported moment."""
+        """The limits.csv rows (``MOMENT_COLUMNS``, then ``MOMENT_EXPECTED_COLUMNS``), one per
+        reported moment."""
         return [{"parameter": limit.parameter, "upper_muB": limit.upper_muB,
                  "upper_mcse_muB": limit.upper_mcse_muB, "ess": limit.ess, "rhat": self.rhat,
                  "tau_steps": self.tau_steps, "acceptance": self.acceptance,
                  "n_steps": self.n_steps, "burn_in": self.burn_in,
-                 "converged": limit.converged} for limit in self.limits]
+                 "converged": limit.converged,
+                 **{key: self.expected.get(limit.parameter, {}).get(key)
+                    for key in MOMENT_EXPECTED_COLUMNS}} for limit in self.limits]
 
     def summary(self) -> dict:
         """What the manifest records of the finished point."""
@@ -554,9 +624,9 @@ def _record_keys(cls: type, record) -> list[str]:
 
 
 _INTEGERS = {"mass_index", "point_index", "n_steps", "burn_in", "thin", "n_bins"}
-_OPTIONAL = {"g_upper", "g_upper_mcse", "g_upper_profile", "g_hat_profile", "ess", "rhat",
-             "tau_steps", "acceptance", "upper_muB", "upper_mcse_muB", "median", "lo68",
-             "hi68", "median_mcse"}
+_OPTIONAL = {*EXPECTED_COLUMNS, *MOMENT_EXPECTED_COLUMNS, "g_upper", "g_upper_mcse",
+             "g_upper_profile", "g_hat_profile", "ess", "rhat", "tau_steps", "acceptance",
+             "upper_muB", "upper_mcse_muB", "median", "lo68", "hi68", "median_mcse"}
 #: Values that may be negative (a best fit of g, the median of an offset).
 _SIGNED = {"g_hat_profile", "median", "lo68", "hi68"}
 

@@ -27,6 +27,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from mcprop.inference.diagnostics import walkers_as_chains
+from mcprop.inference.expected import expected_band, expected_moment_band
 from mcprop.inference.limits import best_fit_nuisances, profile_likelihood_limit
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import ScanPosterior
@@ -77,8 +78,13 @@ def point_result(plan: ScanPlan, posterior: ScanPosterior,
         draws[name] = sample.coords[..., j]
     draws = {name: walkers_as_chains(x) for name, x in draws.items()}
     if plan.moments is not None:
-        return MomentResult.from_sampling(index, plan.moments, sample.diagnostics,
-                                          posterior.new_physics.upper_muB(), draws)
+        result = MomentResult.from_sampling(index, plan.moments, sample.diagnostics,
+                                            posterior.new_physics.upper_muB(), draws)
+        if plan.expected.n_toys:
+            with threadpool_limits(1):
+                result = result.with_expected(expected_moment_band(
+                    posterior, plan.expected, plan.seed, plan.credibility))
+        return result
     if plan.standard_model:
         return fit_result(posterior, sample, draws)
     zprime = posterior.new_physics
@@ -101,6 +107,10 @@ def point_result(plan: ScanPlan, posterior: ScanPosterior,
                                       draws, profile)
     if problems:
         result = MassResult(**{**result.__dict__, "problems": result.problems + tuple(problems)})
+    if plan.expected.n_toys:
+        with threadpool_limits(1):
+            result = result.with_expected(expected_band(posterior, index, plan.expected,
+                                                        plan.seed, plan.credibility))
     return result
 
 

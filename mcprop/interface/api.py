@@ -36,6 +36,7 @@ from mcprop.inference.results import (
     FitResult,
     MassResult,
     MomentResult,
+    limit_columns,
     result_type,
 )
 from mcprop.interface.errors import UserError, require_extra
@@ -188,12 +189,21 @@ class ScanResult:
     @property
     def columns(self) -> tuple[str, ...]:
         """Columns of limits.csv: per mass for a Z' run, per moment for magnetic moments,
-        per parameter for a Standard-Model fit."""
+        per parameter for a Standard-Model fit; a Z' run with pseudo-experiments adds the
+        expected limits (EXPECTED_COLUMNS)."""
+        if self.has_masses or self.config["physics"]["model"] == MAGNETIC_MOMENT:
+            return limit_columns(self.has_expected, moments=not self.has_masses)
         return result_type(self.config["physics"]["model"]).COLUMNS
+
+    @property
+    def has_expected(self) -> bool:
+        """Whether the run computed expected limits from pseudo-experiments."""
+        return self.config.get("expected", {}).get("n_toys", 0) > 0
 
     def rows(self) -> list[dict]:
         """The rows of limits.csv, in grid order."""
-        return [row for r in self.results for row in r.rows()]
+        columns = self.columns
+        return [{key: row[key] for key in columns} for r in self.results for row in r.rows()]
 
     @property
     def limits(self):
@@ -308,9 +318,22 @@ class ScanResult:
                 f"{physics.get('radiative_corrections', False)}",
                 f"data: {measurements}", *correlations,
                 f"priors: {', '.join(Path(p).name for p in c['priors']['files'])}",
+                *self._expected_provenance(),
                 f"seed: {self.seed}; config hash: {self.config_hash}",
                 "columns: m_zprime_MeV [MeV]; g_upper, g_upper_mcse, g_upper_profile "
-                "[dimensionless]; tau_steps, n_steps, burn_in [steps]"]
+                + ("and g_expected_* " if self.has_expected else "")
+                + "[dimensionless]; tau_steps, n_steps, burn_in [steps]"]
+
+    def _expected_provenance(self) -> list[str]:
+        """What the expected limits are (a provenance line), if the run has them."""
+        if not self.has_expected:
+            return []
+        e = self.config["expected"]
+        return [f"expected limits: credible limits of {e['n_toys']} Standard-Model "
+                f"pseudo-experiments (truth nuisances: {e['draw']}; each measurement drawn "
+                f"with its own errors), their median and central 68% and 95% ranges; "
+                f"g_expected_asimov: the limit of data at the SM prediction at the prior "
+                f"centres"]
 
     # --- outputs -------------------------------------------------------------------------
 
@@ -439,9 +462,9 @@ def load(run_dir: Path | str, strict: bool = True) -> ScanResult:
 
 
 def run(config: Path | str | Mapping, out: Path | str | None = None, *, workers: int = 2,
-        seed: int | None = None, executor: str = "local", scheduler: str | None = None,
-        resume: bool = False, force: bool = False, progress: bool = False,
-        argv: Sequence[str] | None = None) -> ScanResult:
+        seed: int | None = None, expected: int | None = None, executor: str = "local",
+        scheduler: str | None = None, resume: bool = False, force: bool = False,
+        progress: bool = False, argv: Sequence[str] | None = None) -> ScanResult:
     """Sample every grid point (every mass; the one posterior of magnetic moments) of a run
     config and return the result.
 
@@ -458,6 +481,9 @@ def run(config: Path | str | Mapping, out: Path | str | None = None, *, workers:
         Parallel processes (1: sample in this process).
     seed : int, optional
         Override the config's seed.
+    expected : int, optional
+        Expected limits from this many Standard-Model pseudo-experiments (overrides
+        ``expected.n_toys``; 0: none).
     executor, scheduler : str
         ``"local"`` processes or ``"dask"`` (a LocalCluster, or the scheduler's address).
     resume, force : bool
@@ -478,6 +504,8 @@ def run(config: Path | str | Mapping, out: Path | str | None = None, *, workers:
     overrides: dict = {}
     if seed is not None:
         overrides["sampler"] = {"seed": seed}
+    if expected is not None:
+        overrides["expected"] = {"n_toys": expected}
     if out is not None:
         overrides["output"] = {"directory": os.path.abspath(out)}
     if isinstance(config, Mapping):
@@ -489,3 +517,58 @@ def run(config: Path | str | Mapping, out: Path | str | None = None, *, workers:
     return run_config(resolved, write=out is not None, workers=workers, executor=executor,
                       scheduler=scheduler, resume=resume, force=force, progress=progress,
                       argv=list(argv if argv is not None else sys.argv))
+
+
+def coverage(config: Path | str | Mapping, mass_MeV: float, g: float, toys: int, *,
+             draw: str | None = None, seed: int | None = None, profile: bool | None = None):
+    """How often the limits cover a Z' injected at (``mass_MeV``, ``g``): ``toys``
+    pseudo-experiments of the run's measurements with that Z' (truth nuisances as ``draw``:
+    ``prior-draws`` by default, ``best-fit`` for a spectrum), the fraction whose credible
+    limit (rate analyses) and whose profile-likelihood limit (``profile``: the config's
+    ``limits.profile_likelihood`` if None) lie at or above ``g``.
+
+    Returns a :class:`~mcprop.inference.expected.Coverage`; ``.record()`` has the fractions
+    and their binomial errors.
+
+    Examples
+    --------
+    >>> c = mcprop.coverage("runs/borexino-phase1.toml", 10, 5e-4, 200)   # doctest: +SKIP
+    >>> c.record()["credible_coverage"], c.record()["credible_coverage_error"]  # doctest: +SKIP
+    (0.905, 0.021)
+    """
+    from mcprop.inference.expected import DRAW_MODES
+    from mcprop.inference.expected import coverage as toy_coverage
+    from mcprop.interface.config import config_from_dict, load_config
+
+    for name, value in (("--mass-MeV", mass_MeV), ("--g", g)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not (
+                np.isfinite(value) and value > 0):
+            raise UserError(f"{name}: must be a finite number > 0, got {value!r}")
+    if isinstance(toys, bool) or not isinstance(toys, int) or toys < 1:
+        raise UserError(f"--toys: must be an integer >= 1, got {toys!r}")
+    if draw is not None and draw not in DRAW_MODES:
+        raise UserError(f"--draw: unknown value {draw!r} (choose one of "
+                        f"{', '.join(DRAW_MODES)})")
+    overrides: dict = {"mass_grid": {"mass_min_MeV": float(mass_MeV),
+                                     "mass_max_MeV": float(mass_MeV), "n_masses": 1}}
+    if seed is not None:
+        overrides["sampler"] = {"seed": seed}
+    if isinstance(config, Mapping):
+        document = dict(config)
+        document.setdefault("output", {"directory": "mcprop-output"})
+        resolved = config_from_dict(document, Path.cwd(), overrides=overrides)
+    else:
+        resolved = load_config(config, overrides)
+    plan = resolved.plan
+    if not plan.has_masses:
+        raise UserError(f"{resolved.path}: coverage is computed for Z' runs")
+    if draw is None:
+        spectral = any(m["kind"] == "spectrum" for m in resolved.resolved["measurements"])
+        draw = "best-fit" if spectral else "prior-draws"
+    try:
+        posterior = plan.posterior()
+        with_profile = plan.profile if profile is None else profile
+        return toy_coverage(posterior, 0, float(g), toys, draw, plan.seed, plan.credibility,
+                            plan.profile_level if with_profile else None)
+    except ValueError as exc:
+        raise UserError(f"{resolved.path}: {exc}") from None

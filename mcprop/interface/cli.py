@@ -30,6 +30,13 @@ def _workers(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def _non_negative_int(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -72,6 +79,8 @@ def _cmd_run(args) -> int:
         overrides["sampler"] = {"seed": args.seed}
     if args.out is not None:
         overrides["output"] = {"directory": os.path.abspath(args.out)}
+    if args.expected is not None:
+        overrides["expected"] = {"n_toys": args.expected}
     config = load_config(args.config)  # the file as written must be valid on its own
     if overrides:
         config = load_config(args.config, overrides)
@@ -111,6 +120,25 @@ def resume_command(args) -> str:
     if args.seed is not None:
         command += ["--seed", str(args.seed)]
     return shlex.join([*command, "--resume"])
+
+
+def _cmd_coverage(args) -> int:
+    from mcprop.interface.api import coverage
+
+    result = coverage(args.config, args.mass_MeV, args.g, args.toys, draw=args.draw,
+                      seed=args.seed, profile=False if args.no_profile else None).record()
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"m = {result['m_zprime_MeV']:g} MeV, g = {result['g_true']:g}: {result['n_toys']} "
+          f"pseudo-experiments (truth nuisances: {result['draw']})")
+    if result["credible_coverage"] is not None:
+        print(f"credible limit ({100 * result['credibility']:g}%): covers "
+              f"{result['credible_coverage']:.3f} +- {result['credible_coverage_error']:.3f}")
+    if result["profile_coverage"] is not None:
+        print(f"profile-likelihood limit: covers {result['profile_coverage']:.3f} +- "
+              f"{result['profile_coverage_error']:.3f}")
+    return 0
 
 
 def _check_scheduler(address: str) -> None:
@@ -184,11 +212,31 @@ def build_parser() -> argparse.ArgumentParser:
                    help="local processes or a dask.distributed cluster")
     p.add_argument("--scheduler", help="dask scheduler address (default: a LocalCluster)")
     p.add_argument("--seed", type=_non_negative_int, help="override the config's seed")
+    p.add_argument("--expected", type=_non_negative_int, metavar="N",
+                   help="expected limits from N Standard-Model pseudo-experiments (overrides "
+                        "expected.n_toys; 0: none)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true", help="continue an interrupted run")
     mode.add_argument("--force", action="store_true", help="overwrite an existing run")
     p.add_argument("--quiet", action="store_true", help="no progress bar or log lines")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("coverage", help="how often the limits cover a Z' injected at one "
+                                        "(m, g): pseudo-experiments of the run's measurements")
+    p.add_argument("config", type=Path, help="run config (TOML) of a Z' rate analysis")
+    p.add_argument("--mass-MeV", type=float, required=True, dest="mass_MeV",
+                   help="Z' mass [MeV] of the truth")
+    p.add_argument("--g", type=float, required=True, help="Z' coupling g of the truth")
+    p.add_argument("--toys", type=_positive_int, required=True, help="pseudo-experiments")
+    p.add_argument("--draw", choices=("prior-draws", "prior-centres", "best-fit"),
+                   help="truth nuisances: drawn from the priors per toy (default of a rate "
+                        "analysis), at the prior centres, or at the constrained fit of the "
+                        "data with the Z' held at the truth (default of a spectrum)")
+    p.add_argument("--seed", type=_non_negative_int, help="override the config's seed")
+    p.add_argument("--no-profile", action="store_true",
+                   help="credible limits only (no profile-likelihood fit per toy)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_cmd_coverage)
 
     p = sub.add_parser("corner", help="corner plot of g and the nuisances at one mass (of the "
                                       "moments for a magnetic-moment run)")

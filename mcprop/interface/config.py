@@ -45,6 +45,7 @@ from mcprop.files import (
     read_toml,
     resolve_path,
 )
+from mcprop.inference.expected import DRAW_MODES, ExpectedSettings
 from mcprop.inference.measurements import (
     RateMeasurement,
     RelativeRateMeasurement,
@@ -541,6 +542,15 @@ class Limits:
                                     low_open=True)
 
 
+@dataclass(frozen=True, kw_only=True)
+class Expected:
+    """``[expected]``: expected limits from Standard-Model pseudo-experiments (Z' rate
+    analyses; ``n_toys = 0``: none)."""
+
+    n_toys: int = key(default_of(ExpectedSettings, "n_toys"), low=0, high=100000)
+    draw: str = key(default_of(ExpectedSettings, "draw"), choices=DRAW_MODES)
+
+
 #: Rules of the sampler keys; their types and defaults are those of SamplerSettings.
 SAMPLER_RULES: dict[str, Rule] = {
     "n_ensembles": Rule(low=2, high=64),
@@ -612,6 +622,7 @@ class RunSchema:
     mass_grid: MassGrid | None = None  # required for a Z', refused for magnetic moments
     coupling_prior: CouplingPriorSection
     limits: Limits
+    expected: Expected
     sampler: Sampler
     output: Output
 
@@ -967,8 +978,12 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
                                                f"sampled parameters, got "
                                                f"{schema.sampler.n_walkers}")
 
+    if schema.expected.n_toys:
+        _check_expected(physics, sections)
     resolved = _document(schema)
     resolved["coupling_prior"] = _document(prior)
+    if not schema.expected.n_toys:
+        del resolved["expected"]  # no pseudo-experiments: the config hash as without them
     composition = (physics.composition if isinstance(flavour, DecoherentMSW)
                    and physics.solar_profile is None else None)
     common = dict(priors=priors, flavour=flavour, measurements=measurements,
@@ -989,7 +1004,9 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
         resolved["limits"]["profile_likelihood"] = False  # not computed for moments
         plan = ScanPlan(masses_MeV=np.empty(0),
                         coupling_prior=CouplingPrior(upper_np_fraction=prior.upper_np_fraction),
-                        profile=False, moments=physics.moments, **common)
+                        profile=False, moments=physics.moments,
+                        expected=ExpectedSettings(schema.expected.n_toys, schema.expected.draw),
+                        **common)
         return resolved, plan
     del resolved["physics"]["moments"]
     plan = ScanPlan(
@@ -1001,9 +1018,25 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
                           and model.electron_charge != 0
                           and len(set(model.neutrino_charges)) > 1),  # B - L: universal
         profile=schema.limits.profile_likelihood,
+        expected=ExpectedSettings(schema.expected.n_toys, schema.expected.draw),
         **common,
     )
     return resolved, plan
+
+
+def _check_expected(physics: Physics, sections: tuple) -> None:
+    """Expected limits need a Z' or one moment, and measured values to vary (rates,
+    P_ee)."""
+    if physics.standard_model or physics.moments == "independent":
+        what = (f"physics.model = {physics.model!r}" if physics.standard_model
+                else "independent moments")
+        raise ConfigError("expected.n_toys", f"expected limits are computed for Z' runs and "
+                                             f"one magnetic moment, not for {what}")
+    for i, m in enumerate(sections):
+        if isinstance(m, RelativeRate | Spectrum):
+            raise ConfigError("expected.n_toys", f"expected limits are computed for rate "
+                                                 f"analyses; measurements[{i}] is a "
+                                                 f"{m.kind!r} measurement")
 
 
 #: Names a magnetic moment goes by (public keys and reported names).

@@ -95,7 +95,29 @@ def hepdata_table(provenance: list[str], config: dict, rows: list[dict]):
     if any(row["g_upper_profile"] is not None for row in rows):
         table.add_variable(dependent("$g_{Z'}$ upper limit (profile likelihood)",
                                      "g_upper_profile", "profile likelihood"))
+    if rows and "g_expected_median" in rows[0]:
+        table.add_variable(_expected_variable(dependent, config, rows))
     return table
+
+
+def _expected_variable(dependent, config: dict, rows: list[dict]):
+    """The median expected limit with its 68% and 95% ranges as asymmetric uncertainties
+    "1 sigma" and "2 sigma" (the HEPData convention of expected limits)."""
+    from hepdata_lib import Uncertainty
+
+    expected = config["expected"]
+    variable = dependent("$g_{Z'}$ expected upper limit", "g_expected_median",
+                         f"median credible limit of {expected['n_toys']} Standard-Model "
+                         f"pseudo-experiments (truth nuisances: {expected['draw']})")
+    for label, level in (("1 sigma", 68), ("2 sigma", 95)):
+        band = Uncertainty(label, is_symmetric=False)
+        keys = ("g_expected_median", f"g_expected_lo{level}", f"g_expected_hi{level}")
+        band.values = [(0.0, 0.0) if any(row[key] is None for key in keys)
+                       else (row[f"g_expected_lo{level}"] - row["g_expected_median"],
+                             row[f"g_expected_hi{level}"] - row["g_expected_median"])
+                       for row in rows]
+        variable.add_uncertainty(band)
+    return variable
 
 
 def hepdata_text(provenance: list[str], config: dict, rows: list[dict]) -> str:

@@ -33,6 +33,7 @@ from matplotlib.patches import Patch
 from mcprop.files import InputFileError, printable, read_text
 from mcprop.inference.diagnostics import INTERVAL_68
 from mcprop.inference.limits import allowance_limit_g
+from mcprop.inference.results import EXPECTED_COLUMNS
 from mcprop.inference.spectrum import SpectrumMeasurement, poisson_deviance
 from mcprop.inference.storage import atomic_write_bytes
 from mcprop.interface import formats
@@ -196,6 +197,8 @@ class RunCurve:
     converged: np.ndarray
 
     model: str = "Lmu-Ltau"
+    #: Expected limits by EXPECTED_COLUMNS name (NaN where missing); None without toys.
+    expected: dict[str, np.ndarray] | None = None
 
     @classmethod
     def from_result(cls, scan) -> "RunCurve":
@@ -218,7 +221,9 @@ class RunCurve:
                    scan.config["physics"]["flavour_model"], column("m_zprime_MeV"),
                    column("g_upper"), column("g_upper_mcse"), column("g_upper_profile"),
                    np.array([r.converged for r in scan.results]),
-                   scan.config["physics"]["model"])
+                   scan.config["physics"]["model"],
+                   {key: column(key) for key in EXPECTED_COLUMNS} if scan.has_expected
+                   else None)
 
 
 # --- comparison curves ------------------------------------------------------------------
@@ -326,7 +331,8 @@ def limit_figure(scans: Sequence, overlays: Sequence[str] = (),
     ax.set_xlim((low, high) if high > low else (low / 2, high * 2))
     ax.set_ylim(*y_range)
     handles, labels = [], []
-    parts = [_draw_runs(ax, runs, y_range[1]), _draw_overlays(ax, extra)]
+    parts = [_draw_expected_band(ax, runs[0]), _draw_runs(ax, runs, y_range[1]),
+             _draw_overlays(ax, extra)]
     if lmu_ltau:
         parts[:0] = [_draw_g2_bands(ax, masses, bands, y_range[0]),
                      _draw_seed_curves(ax, masses, seed)]
@@ -417,6 +423,28 @@ def _draw_runs(ax, runs: list[RunCurve], y_high: float) -> Legend:
         handles.append(Line2D([], [], ls="none", marker="o", ms=6, mfc="white", mec="black"))
         labels.append("not converged")
     return handles, labels
+
+
+#: Colours of the expected-limit bands: green 68%, yellow 95%, as experiments draw them.
+EXPECTED_COLOURS = {68: "#00cc00", 95: "#ffdd00"}
+
+
+def _draw_expected_band(ax, run: RunCurve) -> Legend:
+    """The run's expected limits under the Standard Model: the 95% (yellow) and 68%
+    (green) ranges of the pseudo-experiments' limits and their median (dashed); nothing for
+    a run without pseudo-experiments."""
+    if run.expected is None:
+        return [], []
+    m, e = run.masses_MeV, run.expected
+    patches = []
+    for level in (95, 68):
+        ax.fill_between(m, e[f"g_expected_lo{level}"], e[f"g_expected_hi{level}"],
+                        color=EXPECTED_COLOURS[level], lw=0, zorder=1)
+        patches.append(Patch(facecolor=EXPECTED_COLOURS[level]))
+    median = ax.plot(m, e["g_expected_median"], color="black", ls="--", lw=1, zorder=2)
+    return ([median[0], *reversed(patches)],
+            ["expected (SM toys, first run): median", "expected ± 1σ (68%)",
+             "expected ± 2σ (95%)"])
 
 
 def _draw_overlays(ax, overlays: list[Overlay]) -> Legend:
