@@ -42,7 +42,7 @@ from mcprop.inference.moves import (
 )
 from mcprop.inference.posterior import ScanPosterior
 from mcprop.inference.random import group_keys, uniforms
-from mcprop.inference.storage import atomic_write_npz
+from mcprop.inference.storage import atomic_write_npz, chunk_file, remove_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -219,20 +219,6 @@ class MassChains:
 
 #: The arrays of an IndependenceProposal in a checkpoint (as ``t_NAME``).
 _PROPOSAL_ARRAYS = ("mean", "chol", "weight")
-
-
-def chunk_file(path: Path, k: int) -> Path:
-    """The file of the k-th chunk of steps of the checkpoint ``path`` (mNNN.npz ->
-    mNNN.KKKK.npz)."""
-    return path.with_name(f"{path.stem}.{k:04d}{path.suffix}")
-
-
-def remove_checkpoint(path: Path) -> None:
-    """Remove the checkpoint ``path``: its state first (what makes it a checkpoint), then
-    its chunks."""
-    path.unlink(missing_ok=True)
-    for chunk in path.parent.glob(f"{path.stem}.[0-9][0-9][0-9][0-9]{path.suffix}"):
-        chunk.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)

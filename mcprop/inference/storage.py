@@ -52,6 +52,20 @@ def atomic_write_npz(path: Path, **arrays: np.ndarray) -> None:
     atomic_write_bytes(path, buffer.getvalue(), sync=False)
 
 
+def chunk_file(path: Path, k: int) -> Path:
+    """The file of the k-th chunk of steps of the checkpoint ``path`` (mNNN.npz ->
+    mNNN.KKKK.npz)."""
+    return path.with_name(f"{path.stem}.{k:04d}{path.suffix}")
+
+
+def remove_checkpoint(path: Path) -> None:
+    """Remove the checkpoint ``path``: its state first (what makes it a checkpoint), then
+    its chunks."""
+    path.unlink(missing_ok=True)
+    for chunk in path.parent.glob(f"{path.stem}.[0-9][0-9][0-9][0-9]{path.suffix}"):
+        chunk.unlink(missing_ok=True)
+
+
 def inference_data(samples: Mapping[str, np.ndarray], attrs: Mapping[str, object]):
     """ArviZ InferenceData of samples {name: (chain, draw)}; ``attrs`` go to the posterior
     group. The one conversion of the project's draws to ArviZ.

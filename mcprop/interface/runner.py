@@ -16,6 +16,7 @@ from tqdm import tqdm
 from mcprop import __version__
 from mcprop.inference.results import FitResult, MassResult, MomentResult, ResultError
 from mcprop.inference.scan import check_workers, make_executor, run_scan
+from mcprop.inference.storage import remove_checkpoint
 from mcprop.interface.api import ScanResult, chain_attrs
 from mcprop.interface.config import RunConfig
 from mcprop.interface.errors import UserError, require_extra
@@ -178,6 +179,8 @@ def _open_store(config: RunConfig, identity: RunIdentity, resume: bool, force: b
     try:
         store.check_checkpoints()
         done = {r.point_index: r for r in store.results(strict=False)}
+        for index in done:  # a run stopped between a point's result and its checkpoint's end
+            remove_checkpoint(store.checkpoint_file(index))
         manifest.setdefault("resumed", []).append(now())
         for result in done.values():
             manifest["points"][str(result.point_index)] = result.summary()

@@ -65,6 +65,7 @@ from mcprop.inference.storage import (
     atomic_write_bytes,
     atomic_write_json,
     read_inference_data,
+    remove_checkpoint,
     write_inference_data,
 )
 from mcprop.interface.errors import UserError
@@ -459,7 +460,7 @@ class RunDirectory:
         mass = result.m_zprime_MeV if isinstance(result, MassResult) else None
         record = {"run": identity.for_point(index, mass), **result.record()}
         atomic_write_json(self.result_file(index), record)
-        self.checkpoint_file(index).unlink(missing_ok=True)
+        remove_checkpoint(self.checkpoint_file(index))
 
     def read_result(self, index: int, identity: RunIdentity, grid_MeV: np.ndarray,
                     result_class: type, with_draws: bool = False
