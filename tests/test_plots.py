@@ -8,11 +8,13 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 import tomli_w
+from matplotlib.colors import rgb_to_hsv, to_rgb
 
 import mcprop
 from mcprop.interface.errors import UserError
 from mcprop.interface.plots import (
     DPI,
+    EXPECTED_COLOURS,
     LIMIT_FIGSIZE_IN,
     N_CURVE_MASSES,
     allowance_curve,
@@ -102,8 +104,11 @@ def test_limit_figure_legend(tiny_run, equipartition_run, overlay_csv):
                        [f"{overlay_csv}:Digitised", str(overlay_csv)])
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert sum(label in ("tiny", "tiny-eq") for label in labels) == 2
-    assert labels.count("profile likelihood (first run)") == 1
+    # labelled by their data; the two runs share it, so their names tell them apart
+    data = "Borexino Phase-I 7Be 862 keV rate, 90% credible"
+    assert f"{data} (tiny)" in labels and f"{data} (tiny-eq)" in labels
+    assert not any("first run" in label for label in labels)
+    assert labels.count("profile likelihood, 90% CL (tiny)") == 1
     assert "Digitised" in labels and "digitised" in labels
     assert sum("(g-2)" in label for label in labels) == 2
     assert any("2021" in label and "251" in label for label in labels)
@@ -111,7 +116,7 @@ def test_limit_figure_legend(tiny_run, equipartition_run, overlay_csv):
     assert any("8% allowance" in label for label in labels)
     assert any("1.316" in label and "eq. 6" in label for label in labels)
     decoherent = [label for label in labels if "decoherence" in label]
-    assert decoherent == ["tiny-eq × 1.10 (seed decoherence factor)"]
+    assert decoherent == [f"{data} (tiny-eq) × 1.10 (seed decoherence factor)"]
 
     lines = {line.get_label(): line for line in ax.get_lines()}
     g_upper = np.array([r["g_upper"] for r in results_of(equipartition_run)])
@@ -121,6 +126,57 @@ def test_limit_figure_legend(tiny_run, equipartition_run, overlay_csv):
     assert "90%" in ax.get_title() and r"L_\mu - L_\tau" in ax.get_title()
     assert ax.get_xscale() == ax.get_yscale() == "log"
     assert "MeV" in ax.get_xlabel()
+
+
+def test_one_run_labelled_by_its_data_and_profile_drawn_above(tiny_run):
+    ax = limit_figure([mcprop.load(tiny_run)]).axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "Borexino Phase-I 7Be 862 keV rate, 90% credible" in labels
+    assert not any("tiny" in label for label in labels)  # one run: no name needed
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    credible = lines["Borexino Phase-I 7Be 862 keV rate, 90% credible"]
+    profile = lines["profile likelihood, 90% CL"]
+    assert profile.get_zorder() > credible.get_zorder()
+    assert profile.get_linestyle() != "-" and profile.get_marker() not in (None, "None", "")
+    g_profile = [r["g_upper_profile"] for r in results_of(tiny_run)]
+    np.testing.assert_allclose(profile.get_ydata(), g_profile)
+
+
+def _g2_artists(ax, label):
+    return [a for a in (*ax.collections, *ax.get_lines()) if a.get_gid() == f"g-2 {label}"]
+
+
+def test_g2_bands_never_filled_to_the_axis(tiny_run):
+    """Delta a_mu(2025) = (38 +- 63)e-11 includes 0, so its band reaches g = 0: drawn by its
+    upper edges g(38 + 63) and g(38 + 126) only, nothing down to the lower axis limit. The
+    2021 band (251 +- 59)e-11 is filled between its edges, in a hue other than the expected
+    band's green and yellow."""
+    ax = limit_figure([mcprop.load(tiny_run)]).axes[0]
+    y_low = ax.get_ylim()[0]
+    masses_MeV = np.geomspace(0.1, 100.0, N_CURVE_MASSES)
+    # one-loop Delta a_mu = g^2/(8 pi^2) f(m), f -> 1 for m << m_mu; written out here
+    x = np.linspace(0, 1, 20001)[:, None]
+    loop = np.trapezoid(2 * x**2 * (1 - x) / (x**2 + (1 - x) * (masses_MeV / 105.6583755)**2),
+                        x, axis=0)
+    for label, central, sigma in (("2021", 251e-11, 59e-11), ("2025", 38e-11, 63e-11)):
+        artists = _g2_artists(ax, label)
+        assert artists
+        lowest = min(np.min(a.get_paths()[0].vertices[:, 1]) if hasattr(a, "get_paths")
+                     else np.min(a.get_ydata()) for a in artists)
+        assert lowest > 1.01 * y_low
+        edge = {n: np.sqrt(max(central + n * sigma, 0) * 8 * np.pi**2 / loop) for n in (-2, 1, 2)}
+        if label == "2021":
+            assert lowest == pytest.approx(edge[-2].min(), rel=1e-3)
+            for artist in artists:  # a hue away from the expected band's green and yellow
+                hue = rgb_to_hsv(artist.get_facecolor()[0][:3])[0]
+                assert all(abs(hue - rgb_to_hsv(to_rgb(c))[0]) > 0.1
+                           for c in EXPECTED_COLOURS.values())
+        else:
+            lines = [a for a in artists if not hasattr(a, "get_paths")]
+            edges = sorted(lines, key=lambda line: line.get_ydata()[0])
+            np.testing.assert_allclose(edges[0].get_ydata(), edge[1], rtol=1e-4)
+            np.testing.assert_allclose(edges[1].get_ydata(), edge[2], rtol=1e-4)
+            assert lowest == pytest.approx(edge[1].min(), rel=1e-4)
 
 
 def test_not_converged_marked(tiny_run, copy_run):

@@ -33,6 +33,7 @@ from matplotlib.patches import Patch
 from mcprop.files import InputFileError, printable, read_text
 from mcprop.inference.diagnostics import INTERVAL_68
 from mcprop.inference.limits import allowance_limit_g
+from mcprop.inference.plan import PROFILE_LEVEL_90
 from mcprop.inference.results import EXPECTED_COLUMNS
 from mcprop.inference.spectrum import SpectrumMeasurement, poisson_deviance
 from mcprop.inference.storage import atomic_write_bytes
@@ -58,16 +59,23 @@ FORMATS = {".png": "png", ".pdf": "pdf"}
 #: straight lines between them on the log-log axes, they stay within 0.2% of the curves
 #: over 0.01 MeV - 1 GeV (each mass costs ~1 ms of kernels).
 N_CURVE_MASSES = 60
+#: Markers on a profile-likelihood curve: at most about this many.
+PROFILE_MARKERS = 25
 
 #: Borexino Phase-I 862 keV rate [cpd/100t] (PRL 107, 141302 (2011)) and the fraction of it
 #: that earlier work allowed the Z' to add (seed, arXiv:2007.16098).
 PHASE1_RATE_CPD100T = 46.0
 ALLOWED_FRACTION = 0.08
 
-#: Colours: runs, overlays, and the (g-2)_mu anomalies.
+#: Colours: runs, overlays, and the (g-2)_mu anomalies (hues apart from the runs' and from
+#: the green and yellow of the expected-limit band).
 RUN_COLOURS = ("tab:blue", "tab:red", "tab:purple", "tab:brown", "tab:cyan", "tab:olive")
 OVERLAY_COLOURS = ("black", "tab:pink", "tab:gray", "darkgoldenrod", "teal")
-G2_COLOURS = {G2_2021.label: "tab:green", G2_2025.label: "tab:orange"}
+G2_COLOURS = {G2_2021.label: "mediumorchid", G2_2025.label: "darkorange"}
+#: Opacity of a run's excluded region (above its limit), divided by the square root of the
+#: number of runs: light enough that several runs, the expected band and the (g-2)_mu bands
+#: stay readable through it.
+EXCLUDED_ALPHA = 0.06
 
 #: Size [inches] of the spectrum figure (counts above, residuals below, legend at the right).
 SPECTRUM_FIGSIZE_IN = (11.0, 8.0)
@@ -199,6 +207,10 @@ class RunCurve:
     model: str = "Lmu-Ltau"
     #: Expected limits by EXPECTED_COLUMNS name (NaN where missing); None without toys.
     expected: dict[str, np.ndarray] | None = None
+    #: What the run measured: the names of its measurements, joined by " + ".
+    data: str = ""
+    #: -2 Delta ln L of the profile-likelihood limit.
+    profile_level: float = PROFILE_LEVEL_90
 
     @classmethod
     def from_result(cls, scan) -> "RunCurve":
@@ -223,7 +235,33 @@ class RunCurve:
                    np.array([r.converged for r in scan.results]),
                    scan.config["physics"]["model"],
                    {key: column(key) for key in EXPECTED_COLUMNS} if scan.has_expected
-                   else None)
+                   else None,
+                   " + ".join(m["name"] for m in scan.config["measurements"]),
+                   float(scan.config["limits"].get("profile_delta_chi2", PROFILE_LEVEL_90)))
+
+
+def curve_labels(runs: Sequence[RunCurve]) -> list[str]:
+    """Legend labels of the runs' limits by what they are: the data and the credibility
+    (the model too where the runs' models differ), the run name added only where two runs
+    would otherwise read alike.
+
+    >>> run = RunCurve("p1", 0.9, "decoherent-msw", *[np.ones(1)] * 5, data="Phase-I rate")
+    >>> curve_labels([run])
+    ['Phase-I rate, 90% credible']
+    """
+    several_models = len({r.model for r in runs}) > 1
+    base = [(f"{model_tex(r.model)} Z', " if several_models else "")
+            + f"{(r.data or r.name).replace('$', chr(92) + '$')}, "
+              f"{_percent(r.credibility)} credible" for r in runs]
+    return [f"{text} ({run.name})" if base.count(text) > 1 else text
+            for text, run in zip(base, runs, strict=True)]
+
+
+def profile_label(level: float) -> str:
+    """Legend label of a profile-likelihood limit at -2 Delta ln L = ``level``."""
+    if math.isclose(level, PROFILE_LEVEL_90, rel_tol=1e-9):
+        return "profile likelihood, 90% CL"
+    return rf"profile likelihood, $-2\Delta\ln L$ = {level:.4g}"
 
 
 # --- comparison curves ------------------------------------------------------------------
@@ -331,10 +369,11 @@ def limit_figure(scans: Sequence, overlays: Sequence[str] = (),
     ax.set_xlim((low, high) if high > low else (low / 2, high * 2))
     ax.set_ylim(*y_range)
     handles, labels = [], []
-    parts = [_draw_expected_band(ax, runs[0]), _draw_runs(ax, runs, y_range[1]),
+    parts = [_draw_expected_band(ax, runs[0], f", {runs[0].name}" if len(runs) > 1 else ""),
+             _draw_runs(ax, runs, y_range[1]),
              _draw_overlays(ax, extra)]
     if lmu_ltau:
-        parts[:0] = [_draw_g2_bands(ax, masses, bands, y_range[0]),
+        parts[:0] = [_draw_g2_bands(ax, masses, bands),
                      _draw_seed_curves(ax, masses, seed)]
     for part in parts:
         handles += part[0]
@@ -342,9 +381,12 @@ def limit_figure(scans: Sequence, overlays: Sequence[str] = (),
     drawn = draw_context(ax, context)
     handles += drawn
     labels += [h.get_label() for h in drawn]
-    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=2,
-              fontsize=7.5, frameon=False, handlelength=2.6,
-              handler_map={tuple: HandlerTuple(ndivide=None, pad=0)})
+    for ncol in (2, 1):  # one column if two do not fit in the figure's width
+        legend = ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.09),
+                           ncol=ncol, fontsize=7.5, frameon=False, handlelength=2.6,
+                           handler_map={tuple: HandlerTuple(ndivide=None, pad=0)})
+        if legend.get_window_extent().width <= fig.bbox.width:
+            break
     credibility = " / ".join(dict.fromkeys(_percent(r.credibility) for r in runs))
     models = " / ".join(dict.fromkeys(model_tex(r.model) for r in runs))
     ax.set_title(rf"{models} $Z'$: {credibility} credible upper limits on $g_{{Z'}}$"
@@ -356,28 +398,42 @@ def limit_figure(scans: Sequence, overlays: Sequence[str] = (),
     return fig
 
 
-def _draw_g2_bands(ax, masses: np.ndarray, bands: dict, y_low: float) -> Legend:
-    """1 and 2 sigma (g-2)_mu bands; one legend entry per anomaly."""
+def _draw_g2_bands(ax, masses: np.ndarray, bands: dict) -> Legend:
+    """1 and 2 sigma (g-2)_mu bands; one legend entry per anomaly.
+
+    A band whose Delta a_mu range includes 0 reaches g = 0: it is drawn by its upper edges
+    (1 sigma solid, 2 sigma dashed) with the strip between them hatched, never as a fill down
+    to the axis, which would read as an exclusion. The artists carry the gid ``g-2 LABEL``.
+    """
     handles, labels = [], []
     for anomaly, band in bands.items():
-        colour = G2_COLOURS[anomaly.label]
-        patches = []
-        for n_sigma, alpha in ((2, 0.18), (1, 0.35)):
-            g_lo, g_hi = band[n_sigma]
-            # A band reaching g = 0 covers the whole lower plot: light, with its upper edge.
-            to_zero = not np.any(g_lo > 0)
-            alpha = alpha / 6 if to_zero else alpha
-            style = "-" if n_sigma == 1 else "--"
-            ax.fill_between(masses, np.maximum(g_lo, y_low), g_hi, color=colour, alpha=alpha,
-                            lw=0, zorder=1)
-            if to_zero:
-                ax.plot(masses, g_hi, color=colour, lw=1, ls=style, zorder=2)
-            patches.append(Patch(facecolor=to_rgba(colour, alpha), edgecolor=colour,
-                                 lw=1 if to_zero else 0, ls=style))
-        handles.append(tuple(reversed(patches)))
+        colour, gid = G2_COLOURS[anomaly.label], f"g-2 {anomaly.label}"
+        (lo1, hi1), (lo2, hi2) = band[1], band[2]
+        if np.any(lo2 > 0):
+            ax.fill_between(masses, lo2, hi2, color=colour, alpha=0.18, lw=0, zorder=1,
+                            gid=gid)
+            ax.fill_between(masses, lo1, hi1, color=colour, alpha=0.35, lw=0, zorder=1,
+                            gid=gid)
+            handles.append((Patch(facecolor=to_rgba(colour, 0.35)),
+                            Patch(facecolor=to_rgba(colour, 0.18))))
+            extra = ""
+        else:
+            ax.fill_between(masses, hi1, hi2, facecolor="none", edgecolor=to_rgba(colour, 0.7),
+                            hatch="////", lw=0, zorder=1, gid=gid)
+            ax.plot(masses, hi2, color=colour, lw=1.2, ls="--", zorder=2, gid=gid)
+            if np.any(lo1 > 0):
+                ax.fill_between(masses, lo1, hi1, color=colour, alpha=0.35, lw=0, zorder=1,
+                                gid=gid)
+                first = Patch(facecolor=to_rgba(colour, 0.35))
+            else:
+                ax.plot(masses, hi1, color=colour, lw=1.4, zorder=2, gid=gid)
+                first = Line2D([], [], color=colour, lw=1.4)
+            handles.append((first, Patch(facecolor="none", edgecolor=colour, hatch="////",
+                                         lw=1.2, ls="--")))
+            extra = " upper edges (band reaches g = 0)"
         labels.append(rf"$(g-2)_\mu$ {anomaly.label}: $\Delta a_\mu = ("
                       rf"{anomaly.central / 1e-11:.0f} \pm {anomaly.sigma / 1e-11:.0f})"
-                      rf"\times 10^{{-11}}$, $1\sigma$ / $2\sigma$")
+                      rf"\times 10^{{-11}}$, $1\sigma$ / $2\sigma${extra}")
     return handles, labels
 
 
@@ -394,29 +450,33 @@ def _draw_seed_curves(ax, masses: np.ndarray, seed: SeedCurves) -> Legend:
 
 def _draw_runs(ax, runs: list[RunCurve], y_high: float) -> Legend:
     """Each run's limit with its excluded region, MC error band and non-converged masses;
-    the first run's profile-likelihood limit; equipartition runs times the seed's
-    decoherence factor."""
+    the first run's profile-likelihood limit (dashed, with open markers, above the credible
+    limit it often overlies); equipartition runs times the seed's decoherence factor."""
     handles, labels = [], []
-    several_cl = len({r.credibility for r in runs}) > 1
     decoherence = seed_decoherence_factor()
-    for k, run in enumerate(runs):
+    names = curve_labels(runs)
+    for k, (run, name) in enumerate(zip(runs, names, strict=True)):
         colour = RUN_COLOURS[k % len(RUN_COLOURS)]
         m, g = run.masses_MeV, run.g_upper
-        ax.fill_between(m, g, y_high, color=colour, alpha=0.08, lw=0, zorder=0)
+        ax.fill_between(m, g, y_high, color=colour, alpha=EXCLUDED_ALPHA / np.sqrt(len(runs)),
+                        lw=0, zorder=0)
         ax.fill_between(m, g - run.g_upper_mcse, g + run.g_upper_mcse, color=colour,
                         alpha=0.4, lw=0, zorder=4)
-        labels.append(run.name + (f" ({_percent(run.credibility)} CL)" if several_cl else ""))
+        labels.append(name)
         handles += ax.plot(m, g, color=colour, lw=2, marker="o" if m.size == 1 else None,
-                           zorder=5, label=labels[-1])
+                           zorder=5, label=name)
         bad = ~run.converged
         ax.plot(m[bad], g[bad], ls="none", marker="o", ms=6, mfc="white", mec=colour,
                 mew=1.5, zorder=6)
         if k == 0 and np.isfinite(run.g_upper_profile).any():
-            labels.append("profile likelihood (first run)")
-            handles += ax.plot(m, run.g_upper_profile, color=colour, ls="--", lw=1, zorder=5,
+            labels.append(profile_label(run.profile_level)
+                          + (f" ({run.name})" if len(runs) > 1 else ""))
+            handles += ax.plot(m, run.g_upper_profile, color=colour, ls=(0, (4, 2)), lw=1.0,
+                               marker="v", ms=5, mfc="white", mec="black", mew=0.9,
+                               markevery=max(1, m.size // PROFILE_MARKERS), zorder=7,
                                label=labels[-1])
         if run.flavour_model == "equipartition":
-            labels.append(f"{run.name} × {decoherence:.2f} (seed decoherence factor)")
+            labels.append(f"{name} × {decoherence:.2f} (seed decoherence factor)")
             handles += ax.plot(m, g * decoherence, color=colour, ls="-.", lw=1.2, zorder=5,
                                label=labels[-1])
     if any((~r.converged).any() for r in runs):
@@ -429,10 +489,11 @@ def _draw_runs(ax, runs: list[RunCurve], y_high: float) -> Legend:
 EXPECTED_COLOURS = {68: "#00cc00", 95: "#ffdd00"}
 
 
-def _draw_expected_band(ax, run: RunCurve) -> Legend:
+def _draw_expected_band(ax, run: RunCurve, of: str = "") -> Legend:
     """The run's expected limits under the Standard Model: the 95% (yellow) and 68%
     (green) ranges of the pseudo-experiments' limits and their median (dashed); nothing for
-    a run without pseudo-experiments."""
+    a run without pseudo-experiments. ``of`` names the run in the legend where several are
+    drawn."""
     if run.expected is None:
         return [], []
     m, e = run.masses_MeV, run.expected
@@ -443,8 +504,8 @@ def _draw_expected_band(ax, run: RunCurve) -> Legend:
         patches.append(Patch(facecolor=EXPECTED_COLOURS[level]))
     median = ax.plot(m, e["g_expected_median"], color="black", ls="--", lw=1, zorder=2)
     return ([median[0], *reversed(patches)],
-            ["expected (SM toys, first run): median", "expected ± 1σ (68%)",
-             "expected ± 2σ (95%)"])
+            [f"expected under the SM (pseudo-experiments{of}): median",
+             "expected ± 1σ (68%)", "expected ± 2σ (95%)"])
 
 
 def _draw_overlays(ax, overlays: list[Overlay]) -> Legend:
