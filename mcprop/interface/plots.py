@@ -35,7 +35,7 @@ from mcprop.inference.diagnostics import INTERVAL_68
 from mcprop.inference.limits import allowance_limit_g
 from mcprop.inference.plan import PROFILE_LEVEL_90
 from mcprop.inference.results import EXPECTED_COLUMNS
-from mcprop.inference.spectrum import SpectrumMeasurement, poisson_deviance
+from mcprop.inference.spectrum import THRESHOLD_TILT, SpectrumMeasurement, poisson_deviance
 from mcprop.inference.storage import atomic_write_bytes
 from mcprop.interface import formats
 from mcprop.interface.errors import UserError
@@ -45,7 +45,7 @@ from mcprop.physics.magnetic_moment import MOMENT_UNIT_MUB
 from mcprop.physics.muon_g2 import G2_2021, G2_2025
 from mcprop.physics.seed_factors import decoherence_factor, error_treatment_factor
 from mcprop.physics.solar import B16_GS98_BE7_FLUX_CM2S, BE7_862
-from mcprop.physics.spectral import RESPONSE_PARAMETERS, SOURCE_GROUPS
+from mcprop.physics.spectral import RESPONSE_PARAMETERS, SOURCE_GROUPS, NhResponse
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,7 @@ COMPONENT_LABELS = {
     "pp": "pp", "7be": r"$^{7}$Be", "pep": "pep", "cno": "CNO", "b8": r"$^{8}$B",
     "c14": r"$^{14}$C", "pileup": "pile-up", "po210": r"$^{210}$Po", "kr85": r"$^{85}$Kr",
     "bi210": r"$^{210}$Bi", "c11": r"$^{11}$C", "ext": r"external $\gamma$",
+    THRESHOLD_TILT: r"threshold tilt ($^{14}$C + pile-up)",
 }
 #: Colours of the components: solar groups (warm, solid lines) and backgrounds (cool,
 #: dash-dotted).
@@ -94,6 +95,9 @@ BACKGROUND_COLOURS = ("tab:blue", "tab:cyan", "tab:green", "slateblue", "darksea
 #: The new physics' change of the counts is drawn where it exceeds this fraction of the
 #: model's Poisson sigma.
 EXCESS_DRAWN_SIGMA = 1e-4
+#: Recoil energies [MeV] over which the keV axis of a spectrum inverts the response's mean
+#: N_h(T): beyond Borexino's N_h range (N_h 92-950 is T ~ 0.2-2.6 MeV).
+RECOIL_AXIS_MEV = np.linspace(0.0, 5.0, 20001)
 
 #: Axis labels of the known posterior variables, with units.
 PARAMETER_LABELS = {
@@ -704,7 +708,8 @@ def corner_command(run_dir: Path, mass_MeV: float | None, out: Path | None) -> i
 # --- spectra ----------------------------------------------------------------------------
 
 def spectrum_figure(nh_edges, observed_counts, components: Mapping[str, np.ndarray],
-                    title: str, new_physics_counts=None, new_physics: str = "Z'") -> Figure:
+                    title: str, new_physics_counts=None, new_physics: str = "Z'",
+                    response: NhResponse | None = None) -> Figure:
     """Observed counts per N_h bin against a model and its components, with the residuals.
 
     Parameters
@@ -723,13 +728,16 @@ def spectrum_figure(nh_edges, observed_counts, components: Mapping[str, np.ndarr
         (dotted where it is a deficit).
     new_physics : str
         The new physics in the legend ("Z'", "mu_e = 4.5e-11 mu_B", ...).
+    response : NhResponse or None
+        The detector response; given, a top axis shows the electron-equivalent energy
+        [keV] of each N_h through its mean N_h(T) (see :func:`recoil_keV_axis`).
 
     Returns
     -------
     Figure
         Top: counts per bin (log scale), the data with sqrt(n) errors, the model and its
-        components. Bottom: (n - mu) / sqrt(mu) against N_h, with the Poisson deviance per
-        bin. ``SPECTRUM_FIGSIZE_IN`` at ``DPI``.
+        components, the keV axis above. Bottom: (n - mu) / sqrt(mu) against N_h, with the
+        Poisson deviance per bin. ``SPECTRUM_FIGSIZE_IN`` at ``DPI``.
     """
     edges = np.asarray(nh_edges, dtype=float)
     if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
@@ -781,6 +789,8 @@ def spectrum_figure(nh_edges, observed_counts, components: Mapping[str, np.ndarr
     top.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7.5,
                frameon=False)
     top.grid(which="major", alpha=0.25)
+    if response is not None:
+        recoil_keV_axis(top, response)
 
     bottom.plot(centres, (observed - total) / np.sqrt(total), "o", ms=1.8, color="black")
     bottom.axhline(0.0, color="gray", lw=0.8)
@@ -795,6 +805,22 @@ def spectrum_figure(nh_edges, observed_counts, components: Mapping[str, np.ndarr
     bottom.text(0.01, 0.95, text, transform=bottom.transAxes, ha="left", va="top",
                 fontsize=8, bbox={"facecolor": "white", "alpha": 0.8, "lw": 0})
     return fig
+
+
+def recoil_keV_axis(ax, response: NhResponse):
+    """A top x axis on ``ax`` (whose x is N_h) in electron-equivalent energy [keV]: the
+    electron recoil T whose mean N_h(T) under ``response`` (without nuisances) is that N_h.
+    Returns the secondary axis."""
+    nh = response.nominal_nh(RECOIL_AXIS_MEV)
+    if np.any(np.diff(nh) <= 0):
+        raise ValueError("the response's mean N_h(T) does not grow with T over "
+                         f"{RECOIL_AXIS_MEV[0]:g}-{RECOIL_AXIS_MEV[-1]:g} MeV")
+    axis = ax.secondary_xaxis("top", functions=(
+        lambda n: 1e3 * np.interp(n, nh, RECOIL_AXIS_MEV),
+        lambda t_keV: response.nominal_nh(np.asarray(t_keV) / 1e3)))
+    axis.set_xlabel(r"electron-equivalent energy [keV] (mean N$_h$ of the response)",
+                    fontsize=9)
+    return axis
 
 
 def _draw_excess(top, bottom, centres, excess, total, new_physics: str) -> list:
@@ -836,7 +862,8 @@ def fit_spectrum_figure(scan) -> Figure:
     components = posterior.components(best[None], 0)[measurement.name]
     return spectrum_figure(measurement.nh_edges, measurement.counts,
                            {name: counts[0] for name, counts in components.items()},
-                           f"{scan.name}: best fit ({measurement.name})")
+                           f"{scan.name}: best fit ({measurement.name})",
+                           response=measurement.response)
 
 
 def moment_spectrum_figure(scan) -> Figure:
@@ -865,7 +892,7 @@ def moment_spectrum_figure(scan) -> Figure:
                            {name: values[0] for name, values in components.items()},
                            f"{scan.name} ({measurement.name})\nmodel without a moment, "
                            f"nuisances at their posterior medians; dashed: {label} (its "
-                           f"{credibility} limit)", counts[1], label)
+                           f"{credibility} limit)", counts[1], label, measurement.response)
 
 
 # --- output -----------------------------------------------------------------------------
