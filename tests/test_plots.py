@@ -3,14 +3,17 @@
 import hashlib
 import json
 import tomllib
+from types import SimpleNamespace
 
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
 import tomli_w
+import xarray as xr
 from matplotlib.colors import rgb_to_hsv, to_rgb
 
 import mcprop
+from mcprop.inference.results import ParameterSummary
 from mcprop.interface.errors import UserError
 from mcprop.interface.plots import (
     DPI,
@@ -19,6 +22,7 @@ from mcprop.interface.plots import (
     N_CURVE_MASSES,
     allowance_curve,
     corner_command,
+    corner_figure,
     limit_figure,
     plot_command,
     read_overlay,
@@ -250,6 +254,38 @@ def test_corner_pdf(tiny_run, tmp_path):
     out = tmp_path / "corner.pdf"
     assert corner_command(tiny_run, 1e5, out) == 0
     assert out.read_bytes().startswith(b"%PDF")
+
+
+def _fit_scan(means: dict):
+    """A stand-in for a loaded Standard-Model fit: Gaussian draws (4 chains x 500) of
+    ``means``' parameters, each reported with its mean as median."""
+    rng = np.random.default_rng(1)
+    draws = {name: xr.DataArray(rng.normal(mean, 0.05 * abs(mean) + 1e-3, (4, 500)),
+                                dims=("chain", "draw")) for name, mean in means.items()}
+    result = SimpleNamespace(parameters=[ParameterSummary(name, mean, None, None, None, None,
+                                                          True) for name, mean in means.items()])
+    return SimpleNamespace(is_fit=True, has_masses=False, name="fit", run_dir="fit",
+                           result_at=lambda mass: result,
+                           chains=lambda: SimpleNamespace(posterior=xr.Dataset(draws)))
+
+
+def test_fit_corner_shows_the_background_normalisations():
+    """The 7Be - 85Kr and CNO/pep - 210Bi trade-offs need the 85Kr and 210Bi normalisations
+    beside the rates; other backgrounds, fluxes and mixing angles stay out, and a
+    normalisation the run fixed (not sampled) is left out without error."""
+    means = {"sin2_theta12": 0.31, "flux_7be_cm2s": 4.9e9, "bkg_c14_norm": 1.0,
+             "bkg_po210_norm": 1.0, "bkg_kr85_norm": 1.1, "bkg_bi210_norm": 0.95,
+             "nh_energy_scale": 0.0, "rate_7be_cpd100t": 48.0, "rate_pep_cpd100t": 2.7}
+    fig = corner_figure(_fit_scan(means))
+    labels = [ax.get_xlabel() for ax in fig.axes if ax.get_xlabel()]
+    assert labels == [r"$R_{^7Be}$ [cpd/100t]", r"$R_{pep}$ [cpd/100t]",
+                      r"$^{85}$Kr norm.", r"$^{210}$Bi norm.", r"$N_h$ scale"]
+    kr85 = fig.axes[2 * 5 + 2]  # column of 85Kr in its own row: the 1-D histogram
+    assert kr85.get_xlim()[0] < 1.1 < kr85.get_xlim()[1]
+    del means["bkg_kr85_norm"]
+    labels = [ax.get_xlabel() for ax in corner_figure(_fit_scan(means)).axes
+              if ax.get_xlabel()]
+    assert r"$^{210}$Bi norm." in labels and not any("Kr" in label for label in labels)
 
 
 # --- bad inputs ----------------------------------------------------------------------------

@@ -35,7 +35,12 @@ from mcprop.inference.diagnostics import INTERVAL_68
 from mcprop.inference.limits import allowance_limit_g
 from mcprop.inference.plan import PROFILE_LEVEL_90
 from mcprop.inference.results import EXPECTED_COLUMNS
-from mcprop.inference.spectrum import THRESHOLD_TILT, SpectrumMeasurement, poisson_deviance
+from mcprop.inference.spectrum import (
+    THRESHOLD_TILT,
+    SpectrumMeasurement,
+    background_parameter,
+    poisson_deviance,
+)
 from mcprop.inference.storage import atomic_write_bytes
 from mcprop.interface import formats
 from mcprop.interface.errors import UserError
@@ -99,6 +104,10 @@ EXCESS_DRAWN_SIGMA = 1e-4
 #: N_h(T): beyond Borexino's N_h range (N_h 92-950 is T ~ 0.2-2.6 MeV).
 RECOIL_AXIS_MEV = np.linspace(0.0, 5.0, 20001)
 
+#: Backgrounds whose normalisations a Standard-Model fit's corner plot shows beside the
+#: rates: 85Kr (a beta spectrum ending at 687 keV, under the 7Be edge at 665 keV) trades
+#: off against 7Be, 210Bi (a beta spectrum ending at 1162 keV) against CNO and pep.
+FIT_CORNER_BACKGROUNDS = ("kr85", "bi210")
 #: Axis labels of the known posterior variables, with units.
 PARAMETER_LABELS = {
     "g": r"$g_{Z'}$",
@@ -117,6 +126,8 @@ PARAMETER_LABELS = {
     "nh_energy_scale": r"$N_h$ scale",
     "nh_offset": r"$N_h$ offset",
     "nh_resolution_scale": r"$N_h$ resolution scale",
+    **{background_parameter(name): f"{COMPONENT_LABELS[name]} norm."
+       for name in FIT_CORNER_BACKGROUNDS},
 }
 #: Axis labels of the moments (in units of MOMENT_UNIT_MUB on the corner plot).
 MOMENT_LABELS = {"mu_universal": r"$\mu_\nu$", "mu_e": r"$\mu_{\nu_e}$",
@@ -625,12 +636,16 @@ def _moment_corner_figure(scan, result) -> Figure:
 
 
 def _fit_corner_figure(scan, result) -> Figure:
-    """The interaction rates [cpd/100t] and the N_h-response nuisances of a Standard-Model
-    fit, with their medians (lines) and 68% credible regions (contours)."""
+    """The interaction rates [cpd/100t], the sampled normalisations of
+    ``FIT_CORNER_BACKGROUNDS`` and the N_h-response nuisances of a Standard-Model fit, with
+    their medians (lines) and 68% credible regions (contours)."""
     import corner
 
-    names = [*(p.parameter for p in result.parameters if p.parameter.startswith("rate_")),
-             *(p.parameter for p in result.parameters if p.parameter in RESPONSE_PARAMETERS)]
+    sampled = [p.parameter for p in result.parameters]
+    names = [*(name for name in sampled if name.startswith("rate_")),
+             *(name for name in map(background_parameter, FIT_CORNER_BACKGROUNDS)
+               if name in sampled),
+             *(name for name in sampled if name in RESPONSE_PARAMETERS)]
     chains = scan.chains().posterior
     missing = [name for name in names if name not in chains]
     if missing:
@@ -641,7 +656,7 @@ def _fit_corner_figure(scan, result) -> Figure:
     samples = samples[np.isfinite(samples).all(axis=1)]
     median = {p.parameter: p.median for p in result.parameters}
     labels = [PARAMETER_LABELS.get(name, name) for name in names]
-    fig = Figure(figsize=(2.0 * len(names) + 0.1 * (len(names) - 1) + 1.4,) * 2, dpi=100)
+    fig = Figure(figsize=(1.7 * len(names) + 0.1 * (len(names) - 1) + 1.4,) * 2, dpi=100)
     corner.corner(samples, fig=fig, labels=labels, truths=[median[n] for n in names],
                   range=[0.998] * len(names), levels=(INTERVAL_68[1] - INTERVAL_68[0],),
                   fill_contours=True,
