@@ -25,6 +25,7 @@ from mcprop.interface.plots import (
     corner_figure,
     limit_figure,
     plot_command,
+    profile_label,
     read_overlay,
     seed_comparison_curves,
     seed_decoherence_factor,
@@ -144,6 +145,12 @@ def test_one_run_labelled_by_its_data_and_profile_drawn_above(tiny_run):
     assert profile.get_linestyle() != "-" and profile.get_marker() not in (None, "None", "")
     g_profile = [r["g_upper_profile"] for r in results_of(tiny_run)]
     np.testing.assert_allclose(profile.get_ydata(), g_profile)
+
+
+def test_profile_label_names_its_level():
+    """2.7055 = chi2.ppf(0.9, 1) = 1.6449^2 is the 90% CL; any other level is named."""
+    assert profile_label(1.6448536269514722**2) == "profile likelihood, 90% CL"
+    assert "1.642" in profile_label(1.642) and "90%" not in profile_label(1.642)
 
 
 def _g2_artists(ax, label):

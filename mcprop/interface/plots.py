@@ -265,9 +265,11 @@ def curve_labels(runs: Sequence[RunCurve]) -> list[str]:
     ['Phase-I rate, 90% credible']
     """
     several_models = len({r.model for r in runs}) > 1
-    base = [(f"{model_tex(r.model)} Z', " if several_models else "")
-            + f"{(r.data or r.name).replace('$', chr(92) + '$')}, "
-              f"{_percent(r.credibility)} credible" for r in runs]
+    base = []
+    for run in runs:
+        data = (run.data or run.name).replace("$", r"\$")  # a literal $, not mathtext
+        model = f"{model_tex(run.model)} Z', " if several_models else ""
+        base.append(f"{model}{data}, {_percent(run.credibility)} credible")
     return [f"{text} ({run.name})" if base.count(text) > 1 else text
             for text, run in zip(base, runs, strict=True)]
 
