@@ -164,6 +164,8 @@ def test_g2_bands_never_filled_to_the_axis(tiny_run):
     band's green and yellow."""
     ax = limit_figure([mcprop.load(tiny_run)]).axes[0]
     y_low = ax.get_ylim()[0]
+    for filled in ax.collections:  # nothing on the plot is filled down to the axis
+        assert all(path.vertices[:, 1].min() > 1.01 * y_low for path in filled.get_paths())
     masses_MeV = np.geomspace(0.1, 100.0, N_CURVE_MASSES)
     # one-loop Delta a_mu = g^2/(8 pi^2) f(m), f -> 1 for m << m_mu; written out here
     x = np.linspace(0, 1, 20001)[:, None]
