@@ -3,22 +3,29 @@
 import hashlib
 import json
 import tomllib
+from types import SimpleNamespace
 
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
 import tomli_w
+import xarray as xr
+from matplotlib.colors import rgb_to_hsv, to_rgb
 
 import mcprop
+from mcprop.inference.results import ParameterSummary
 from mcprop.interface.errors import UserError
 from mcprop.interface.plots import (
     DPI,
+    EXPECTED_COLOURS,
     LIMIT_FIGSIZE_IN,
     N_CURVE_MASSES,
     allowance_curve,
     corner_command,
+    corner_figure,
     limit_figure,
     plot_command,
+    profile_label,
     read_overlay,
     seed_comparison_curves,
     seed_decoherence_factor,
@@ -102,8 +109,11 @@ def test_limit_figure_legend(tiny_run, equipartition_run, overlay_csv):
                        [f"{overlay_csv}:Digitised", str(overlay_csv)])
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert sum(label in ("tiny", "tiny-eq") for label in labels) == 2
-    assert labels.count("profile likelihood (first run)") == 1
+    # labelled by their data; the two runs share it, so their names tell them apart
+    data = "Borexino Phase-I 7Be 862 keV rate, 90% credible"
+    assert f"{data} (tiny)" in labels and f"{data} (tiny-eq)" in labels
+    assert not any("first run" in label for label in labels)
+    assert labels.count("profile likelihood, 90% CL (tiny)") == 1
     assert "Digitised" in labels and "digitised" in labels
     assert sum("(g-2)" in label for label in labels) == 2
     assert any("2021" in label and "251" in label for label in labels)
@@ -111,7 +121,7 @@ def test_limit_figure_legend(tiny_run, equipartition_run, overlay_csv):
     assert any("8% allowance" in label for label in labels)
     assert any("1.316" in label and "eq. 6" in label for label in labels)
     decoherent = [label for label in labels if "decoherence" in label]
-    assert decoherent == ["tiny-eq × 1.10 (seed decoherence factor)"]
+    assert decoherent == [f"{data} (tiny-eq) × 1.10 (seed decoherence factor)"]
 
     lines = {line.get_label(): line for line in ax.get_lines()}
     g_upper = np.array([r["g_upper"] for r in results_of(equipartition_run)])
@@ -121,6 +131,65 @@ def test_limit_figure_legend(tiny_run, equipartition_run, overlay_csv):
     assert "90%" in ax.get_title() and r"L_\mu - L_\tau" in ax.get_title()
     assert ax.get_xscale() == ax.get_yscale() == "log"
     assert "MeV" in ax.get_xlabel()
+
+
+def test_one_run_labelled_by_its_data_and_profile_drawn_above(tiny_run):
+    ax = limit_figure([mcprop.load(tiny_run)]).axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "Borexino Phase-I 7Be 862 keV rate, 90% credible" in labels
+    assert not any("tiny" in label for label in labels)  # one run: no name needed
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    credible = lines["Borexino Phase-I 7Be 862 keV rate, 90% credible"]
+    profile = lines["profile likelihood, 90% CL"]
+    assert profile.get_zorder() > credible.get_zorder()
+    assert profile.get_linestyle() != "-" and profile.get_marker() not in (None, "None", "")
+    g_profile = [r["g_upper_profile"] for r in results_of(tiny_run)]
+    np.testing.assert_allclose(profile.get_ydata(), g_profile)
+
+
+def test_profile_label_names_its_level():
+    """2.7055 = chi2.ppf(0.9, 1) = 1.6449^2 is the 90% CL; any other level is named."""
+    assert profile_label(1.6448536269514722**2) == "profile likelihood, 90% CL"
+    assert "1.642" in profile_label(1.642) and "90%" not in profile_label(1.642)
+
+
+def _g2_artists(ax, label):
+    return [a for a in (*ax.collections, *ax.get_lines()) if a.get_gid() == f"g-2 {label}"]
+
+
+def test_g2_bands_never_filled_to_the_axis(tiny_run):
+    """Delta a_mu(2025) = (38 +- 63)e-11 includes 0, so its band reaches g = 0: drawn by its
+    upper edges g(38 + 63) and g(38 + 126) only, nothing down to the lower axis limit. The
+    2021 band (251 +- 59)e-11 is filled between its edges, in a hue other than the expected
+    band's green and yellow."""
+    ax = limit_figure([mcprop.load(tiny_run)]).axes[0]
+    y_low = ax.get_ylim()[0]
+    for filled in ax.collections:  # nothing on the plot is filled down to the axis
+        assert all(path.vertices[:, 1].min() > 1.01 * y_low for path in filled.get_paths())
+    masses_MeV = np.geomspace(0.1, 100.0, N_CURVE_MASSES)
+    # one-loop Delta a_mu = g^2/(8 pi^2) f(m), f -> 1 for m << m_mu; written out here
+    x = np.linspace(0, 1, 20001)[:, None]
+    loop = np.trapezoid(2 * x**2 * (1 - x) / (x**2 + (1 - x) * (masses_MeV / 105.6583755)**2),
+                        x, axis=0)
+    for label, central, sigma in (("2021", 251e-11, 59e-11), ("2025", 38e-11, 63e-11)):
+        artists = _g2_artists(ax, label)
+        assert artists
+        lowest = min(np.min(a.get_paths()[0].vertices[:, 1]) if hasattr(a, "get_paths")
+                     else np.min(a.get_ydata()) for a in artists)
+        assert lowest > 1.01 * y_low
+        edge = {n: np.sqrt(max(central + n * sigma, 0) * 8 * np.pi**2 / loop) for n in (-2, 1, 2)}
+        if label == "2021":
+            assert lowest == pytest.approx(edge[-2].min(), rel=1e-3)
+            for artist in artists:  # a hue away from the expected band's green and yellow
+                hue = rgb_to_hsv(artist.get_facecolor()[0][:3])[0]
+                assert all(abs(hue - rgb_to_hsv(to_rgb(c))[0]) > 0.1
+                           for c in EXPECTED_COLOURS.values())
+        else:
+            lines = [a for a in artists if not hasattr(a, "get_paths")]
+            edges = sorted(lines, key=lambda line: line.get_ydata()[0])
+            np.testing.assert_allclose(edges[0].get_ydata(), edge[1], rtol=1e-4)
+            np.testing.assert_allclose(edges[1].get_ydata(), edge[2], rtol=1e-4)
+            assert lowest == pytest.approx(edge[1].min(), rel=1e-4)
 
 
 def test_not_converged_marked(tiny_run, copy_run):
@@ -194,6 +263,38 @@ def test_corner_pdf(tiny_run, tmp_path):
     out = tmp_path / "corner.pdf"
     assert corner_command(tiny_run, 1e5, out) == 0
     assert out.read_bytes().startswith(b"%PDF")
+
+
+def _fit_scan(means: dict):
+    """A stand-in for a loaded Standard-Model fit: Gaussian draws (4 chains x 500) of
+    ``means``' parameters, each reported with its mean as median."""
+    rng = np.random.default_rng(1)
+    draws = {name: xr.DataArray(rng.normal(mean, 0.05 * abs(mean) + 1e-3, (4, 500)),
+                                dims=("chain", "draw")) for name, mean in means.items()}
+    result = SimpleNamespace(parameters=[ParameterSummary(name, mean, None, None, None, None,
+                                                          True) for name, mean in means.items()])
+    return SimpleNamespace(is_fit=True, has_masses=False, name="fit", run_dir="fit",
+                           result_at=lambda mass: result,
+                           chains=lambda: SimpleNamespace(posterior=xr.Dataset(draws)))
+
+
+def test_fit_corner_shows_the_background_normalisations():
+    """The 7Be - 85Kr and CNO/pep - 210Bi trade-offs need the 85Kr and 210Bi normalisations
+    beside the rates; other backgrounds, fluxes and mixing angles stay out, and a
+    normalisation the run fixed (not sampled) is left out without error."""
+    means = {"sin2_theta12": 0.31, "flux_7be_cm2s": 4.9e9, "bkg_c14_norm": 1.0,
+             "bkg_po210_norm": 1.0, "bkg_kr85_norm": 1.1, "bkg_bi210_norm": 0.95,
+             "nh_energy_scale": 0.0, "rate_7be_cpd100t": 48.0, "rate_pep_cpd100t": 2.7}
+    fig = corner_figure(_fit_scan(means))
+    labels = [ax.get_xlabel() for ax in fig.axes if ax.get_xlabel()]
+    assert labels == [r"$R_{^7Be}$ [cpd/100t]", r"$R_{pep}$ [cpd/100t]",
+                      r"$^{85}$Kr norm.", r"$^{210}$Bi norm.", r"$N_h$ scale"]
+    kr85 = fig.axes[2 * 5 + 2]  # column of 85Kr in its own row: the 1-D histogram
+    assert kr85.get_xlim()[0] < 1.1 < kr85.get_xlim()[1]
+    del means["bkg_kr85_norm"]
+    labels = [ax.get_xlabel() for ax in corner_figure(_fit_scan(means)).axes
+              if ax.get_xlabel()]
+    assert r"$^{210}$Bi norm." in labels and not any("Kr" in label for label in labels)
 
 
 # --- bad inputs ----------------------------------------------------------------------------

@@ -105,3 +105,30 @@ def test_spectrum_figure_rejects_bad_input(best_fit):
         spectrum_figure(edges[::-1], counts, components, "t")
     with pytest.raises(ValueError, match="new_physics_counts"):
         spectrum_figure(edges, counts, components, "t", new_physics_counts=counts[:3])
+
+
+def _recoil_MeV(coefficients, nh):
+    """The T [MeV] in 0-5 MeV at which sum_k c_k T^k = nh: the real root of the cubic."""
+    roots = np.roots([*coefficients[:0:-1], coefficients[0] - nh])
+    real = roots[np.isclose(roots.imag, 0) & (roots.real >= 0) & (roots.real <= 5)].real
+    assert real.size == 1
+    return real[0]
+
+
+def test_spectrum_figure_has_a_kev_axis_from_the_response(best_fit):
+    """The top axis reads the electron-equivalent energy of an N_h through the calibrated
+    response's mean N_h(T): at the plot's two ends (N_h 109.5 and 949.5) it must show the
+    roots of the response's cubic, found here by numpy.roots."""
+    measurement, components, _ = best_fit
+    response = load_nh_response()
+    fig = spectrum_figure(measurement.nh_edges, measurement.counts, components, "t",
+                          response=response)
+    top = fig.axes[0]
+    (kev,) = top.child_axes
+    assert "keV" in kev.get_xlabel()
+    fig.draw_without_rendering()
+    low, high = measurement.nh_edges[[0, -1]]
+    expected = [1e3 * _recoil_MeV(response.nh_mean_coefficients, nh) for nh in (low, high)]
+    np.testing.assert_allclose(kev.get_xlim(), expected, rtol=1e-6)
+    assert not spectrum_figure(measurement.nh_edges, measurement.counts, components,
+                               "t").axes[0].child_axes

@@ -33,8 +33,14 @@ from matplotlib.patches import Patch
 from mcprop.files import InputFileError, printable, read_text
 from mcprop.inference.diagnostics import INTERVAL_68
 from mcprop.inference.limits import allowance_limit_g
+from mcprop.inference.plan import PROFILE_LEVEL_90
 from mcprop.inference.results import EXPECTED_COLUMNS
-from mcprop.inference.spectrum import SpectrumMeasurement, poisson_deviance
+from mcprop.inference.spectrum import (
+    THRESHOLD_TILT,
+    SpectrumMeasurement,
+    background_parameter,
+    poisson_deviance,
+)
 from mcprop.inference.storage import atomic_write_bytes
 from mcprop.interface import formats
 from mcprop.interface.errors import UserError
@@ -44,7 +50,7 @@ from mcprop.physics.magnetic_moment import MOMENT_UNIT_MUB
 from mcprop.physics.muon_g2 import G2_2021, G2_2025
 from mcprop.physics.seed_factors import decoherence_factor, error_treatment_factor
 from mcprop.physics.solar import B16_GS98_BE7_FLUX_CM2S, BE7_862
-from mcprop.physics.spectral import RESPONSE_PARAMETERS, SOURCE_GROUPS
+from mcprop.physics.spectral import RESPONSE_PARAMETERS, SOURCE_GROUPS, NhResponse
 
 log = logging.getLogger(__name__)
 
@@ -58,16 +64,23 @@ FORMATS = {".png": "png", ".pdf": "pdf"}
 #: straight lines between them on the log-log axes, they stay within 0.2% of the curves
 #: over 0.01 MeV - 1 GeV (each mass costs ~1 ms of kernels).
 N_CURVE_MASSES = 60
+#: Markers on a profile-likelihood curve: at most about this many.
+PROFILE_MARKERS = 25
 
 #: Borexino Phase-I 862 keV rate [cpd/100t] (PRL 107, 141302 (2011)) and the fraction of it
 #: that earlier work allowed the Z' to add (seed, arXiv:2007.16098).
 PHASE1_RATE_CPD100T = 46.0
 ALLOWED_FRACTION = 0.08
 
-#: Colours: runs, overlays, and the (g-2)_mu anomalies.
+#: Colours: runs, overlays, and the (g-2)_mu anomalies (hues apart from the runs' and from
+#: the green and yellow of the expected-limit band).
 RUN_COLOURS = ("tab:blue", "tab:red", "tab:purple", "tab:brown", "tab:cyan", "tab:olive")
 OVERLAY_COLOURS = ("black", "tab:pink", "tab:gray", "darkgoldenrod", "teal")
-G2_COLOURS = {G2_2021.label: "tab:green", G2_2025.label: "tab:orange"}
+G2_COLOURS = {G2_2021.label: "mediumorchid", G2_2025.label: "darkorange"}
+#: Opacity of a run's excluded region (above its limit), divided by the square root of the
+#: number of runs: light enough that several runs, the expected band and the (g-2)_mu bands
+#: stay readable through it.
+EXCLUDED_ALPHA = 0.06
 
 #: Size [inches] of the spectrum figure (counts above, residuals below, legend at the right).
 SPECTRUM_FIGSIZE_IN = (11.0, 8.0)
@@ -77,6 +90,7 @@ COMPONENT_LABELS = {
     "pp": "pp", "7be": r"$^{7}$Be", "pep": "pep", "cno": "CNO", "b8": r"$^{8}$B",
     "c14": r"$^{14}$C", "pileup": "pile-up", "po210": r"$^{210}$Po", "kr85": r"$^{85}$Kr",
     "bi210": r"$^{210}$Bi", "c11": r"$^{11}$C", "ext": r"external $\gamma$",
+    THRESHOLD_TILT: r"threshold tilt ($^{14}$C + pile-up)",
 }
 #: Colours of the components: solar groups (warm, solid lines) and backgrounds (cool,
 #: dash-dotted).
@@ -86,7 +100,14 @@ BACKGROUND_COLOURS = ("tab:blue", "tab:cyan", "tab:green", "slateblue", "darksea
 #: The new physics' change of the counts is drawn where it exceeds this fraction of the
 #: model's Poisson sigma.
 EXCESS_DRAWN_SIGMA = 1e-4
+#: Recoil energies [MeV] over which the keV axis of a spectrum inverts the response's mean
+#: N_h(T): beyond Borexino's N_h range (N_h 92-950 is T ~ 0.2-2.6 MeV).
+RECOIL_AXIS_MEV = np.linspace(0.0, 5.0, 20001)
 
+#: Backgrounds whose normalisations a Standard-Model fit's corner plot shows beside the
+#: rates: 85Kr (a beta spectrum ending at 687 keV, under the 7Be edge at 665 keV) trades
+#: off against 7Be, 210Bi (a beta spectrum ending at 1162 keV) against CNO and pep.
+FIT_CORNER_BACKGROUNDS = ("kr85", "bi210")
 #: Axis labels of the known posterior variables, with units.
 PARAMETER_LABELS = {
     "g": r"$g_{Z'}$",
@@ -105,6 +126,8 @@ PARAMETER_LABELS = {
     "nh_energy_scale": r"$N_h$ scale",
     "nh_offset": r"$N_h$ offset",
     "nh_resolution_scale": r"$N_h$ resolution scale",
+    **{background_parameter(name): f"{COMPONENT_LABELS[name]} norm."
+       for name in FIT_CORNER_BACKGROUNDS},
 }
 #: Axis labels of the moments (in units of MOMENT_UNIT_MUB on the corner plot).
 MOMENT_LABELS = {"mu_universal": r"$\mu_\nu$", "mu_e": r"$\mu_{\nu_e}$",
@@ -199,6 +222,10 @@ class RunCurve:
     model: str = "Lmu-Ltau"
     #: Expected limits by EXPECTED_COLUMNS name (NaN where missing); None without toys.
     expected: dict[str, np.ndarray] | None = None
+    #: What the run measured: the names of its measurements, joined by " + ".
+    data: str = ""
+    #: -2 Delta ln L of the profile-likelihood limit.
+    profile_level: float = PROFILE_LEVEL_90
 
     @classmethod
     def from_result(cls, scan) -> "RunCurve":
@@ -223,7 +250,35 @@ class RunCurve:
                    np.array([r.converged for r in scan.results]),
                    scan.config["physics"]["model"],
                    {key: column(key) for key in EXPECTED_COLUMNS} if scan.has_expected
-                   else None)
+                   else None,
+                   " + ".join(m["name"] for m in scan.config["measurements"]),
+                   float(scan.config["limits"].get("profile_delta_chi2", PROFILE_LEVEL_90)))
+
+
+def curve_labels(runs: Sequence[RunCurve]) -> list[str]:
+    """Legend labels of the runs' limits by what they are: the data and the credibility
+    (the model too where the runs' models differ), the run name added only where two runs
+    would otherwise read alike.
+
+    >>> run = RunCurve("p1", 0.9, "decoherent-msw", *[np.ones(1)] * 5, data="Phase-I rate")
+    >>> curve_labels([run])
+    ['Phase-I rate, 90% credible']
+    """
+    several_models = len({r.model for r in runs}) > 1
+    base = []
+    for run in runs:
+        data = (run.data or run.name).replace("$", r"\$")  # a literal $, not mathtext
+        model = f"{model_tex(run.model)} Z', " if several_models else ""
+        base.append(f"{model}{data}, {_percent(run.credibility)} credible")
+    return [f"{text} ({run.name})" if base.count(text) > 1 else text
+            for text, run in zip(base, runs, strict=True)]
+
+
+def profile_label(level: float) -> str:
+    """Legend label of a profile-likelihood limit at -2 Delta ln L = ``level``."""
+    if math.isclose(level, PROFILE_LEVEL_90, rel_tol=1e-9):
+        return "profile likelihood, 90% CL"
+    return rf"profile likelihood, $-2\Delta\ln L$ = {level:.4g}"
 
 
 # --- comparison curves ------------------------------------------------------------------
@@ -331,10 +386,11 @@ def limit_figure(scans: Sequence, overlays: Sequence[str] = (),
     ax.set_xlim((low, high) if high > low else (low / 2, high * 2))
     ax.set_ylim(*y_range)
     handles, labels = [], []
-    parts = [_draw_expected_band(ax, runs[0]), _draw_runs(ax, runs, y_range[1]),
+    parts = [_draw_expected_band(ax, runs[0], f", {runs[0].name}" if len(runs) > 1 else ""),
+             _draw_runs(ax, runs, y_range[1]),
              _draw_overlays(ax, extra)]
     if lmu_ltau:
-        parts[:0] = [_draw_g2_bands(ax, masses, bands, y_range[0]),
+        parts[:0] = [_draw_g2_bands(ax, masses, bands),
                      _draw_seed_curves(ax, masses, seed)]
     for part in parts:
         handles += part[0]
@@ -342,9 +398,12 @@ def limit_figure(scans: Sequence, overlays: Sequence[str] = (),
     drawn = draw_context(ax, context)
     handles += drawn
     labels += [h.get_label() for h in drawn]
-    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=2,
-              fontsize=7.5, frameon=False, handlelength=2.6,
-              handler_map={tuple: HandlerTuple(ndivide=None, pad=0)})
+    for ncol in (2, 1):  # one column if two do not fit in the figure's width
+        legend = ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.09),
+                           ncol=ncol, fontsize=7.5, frameon=False, handlelength=2.6,
+                           handler_map={tuple: HandlerTuple(ndivide=None, pad=0)})
+        if legend.get_window_extent().width <= fig.bbox.width:
+            break
     credibility = " / ".join(dict.fromkeys(_percent(r.credibility) for r in runs))
     models = " / ".join(dict.fromkeys(model_tex(r.model) for r in runs))
     ax.set_title(rf"{models} $Z'$: {credibility} credible upper limits on $g_{{Z'}}$"
@@ -356,28 +415,42 @@ def limit_figure(scans: Sequence, overlays: Sequence[str] = (),
     return fig
 
 
-def _draw_g2_bands(ax, masses: np.ndarray, bands: dict, y_low: float) -> Legend:
-    """1 and 2 sigma (g-2)_mu bands; one legend entry per anomaly."""
+def _draw_g2_bands(ax, masses: np.ndarray, bands: dict) -> Legend:
+    """1 and 2 sigma (g-2)_mu bands; one legend entry per anomaly.
+
+    A band whose Delta a_mu range includes 0 reaches g = 0: it is drawn by its upper edges
+    (1 sigma solid, 2 sigma dashed) with the strip between them hatched, never as a fill down
+    to the axis, which would read as an exclusion. The artists carry the gid ``g-2 LABEL``.
+    """
     handles, labels = [], []
     for anomaly, band in bands.items():
-        colour = G2_COLOURS[anomaly.label]
-        patches = []
-        for n_sigma, alpha in ((2, 0.18), (1, 0.35)):
-            g_lo, g_hi = band[n_sigma]
-            # A band reaching g = 0 covers the whole lower plot: light, with its upper edge.
-            to_zero = not np.any(g_lo > 0)
-            alpha = alpha / 6 if to_zero else alpha
-            style = "-" if n_sigma == 1 else "--"
-            ax.fill_between(masses, np.maximum(g_lo, y_low), g_hi, color=colour, alpha=alpha,
-                            lw=0, zorder=1)
-            if to_zero:
-                ax.plot(masses, g_hi, color=colour, lw=1, ls=style, zorder=2)
-            patches.append(Patch(facecolor=to_rgba(colour, alpha), edgecolor=colour,
-                                 lw=1 if to_zero else 0, ls=style))
-        handles.append(tuple(reversed(patches)))
+        colour, gid = G2_COLOURS[anomaly.label], f"g-2 {anomaly.label}"
+        (lo1, hi1), (lo2, hi2) = band[1], band[2]
+        if np.any(lo2 > 0):
+            ax.fill_between(masses, lo2, hi2, color=colour, alpha=0.18, lw=0, zorder=1,
+                            gid=gid)
+            ax.fill_between(masses, lo1, hi1, color=colour, alpha=0.35, lw=0, zorder=1,
+                            gid=gid)
+            handles.append((Patch(facecolor=to_rgba(colour, 0.35)),
+                            Patch(facecolor=to_rgba(colour, 0.18))))
+            extra = ""
+        else:
+            ax.fill_between(masses, hi1, hi2, facecolor="none", edgecolor=to_rgba(colour, 0.7),
+                            hatch="////", lw=0, zorder=1, gid=gid)
+            ax.plot(masses, hi2, color=colour, lw=1.2, ls="--", zorder=2, gid=gid)
+            if np.any(lo1 > 0):
+                ax.fill_between(masses, lo1, hi1, color=colour, alpha=0.35, lw=0, zorder=1,
+                                gid=gid)
+                first = Patch(facecolor=to_rgba(colour, 0.35))
+            else:
+                ax.plot(masses, hi1, color=colour, lw=1.4, zorder=2, gid=gid)
+                first = Line2D([], [], color=colour, lw=1.4)
+            handles.append((first, Patch(facecolor="none", edgecolor=colour, hatch="////",
+                                         lw=1.2, ls="--")))
+            extra = " upper edges (band reaches g = 0)"
         labels.append(rf"$(g-2)_\mu$ {anomaly.label}: $\Delta a_\mu = ("
                       rf"{anomaly.central / 1e-11:.0f} \pm {anomaly.sigma / 1e-11:.0f})"
-                      rf"\times 10^{{-11}}$, $1\sigma$ / $2\sigma$")
+                      rf"\times 10^{{-11}}$, $1\sigma$ / $2\sigma${extra}")
     return handles, labels
 
 
@@ -394,29 +467,33 @@ def _draw_seed_curves(ax, masses: np.ndarray, seed: SeedCurves) -> Legend:
 
 def _draw_runs(ax, runs: list[RunCurve], y_high: float) -> Legend:
     """Each run's limit with its excluded region, MC error band and non-converged masses;
-    the first run's profile-likelihood limit; equipartition runs times the seed's
-    decoherence factor."""
+    the first run's profile-likelihood limit (dashed, with open markers, above the credible
+    limit it often overlies); equipartition runs times the seed's decoherence factor."""
     handles, labels = [], []
-    several_cl = len({r.credibility for r in runs}) > 1
     decoherence = seed_decoherence_factor()
-    for k, run in enumerate(runs):
+    names = curve_labels(runs)
+    for k, (run, name) in enumerate(zip(runs, names, strict=True)):
         colour = RUN_COLOURS[k % len(RUN_COLOURS)]
         m, g = run.masses_MeV, run.g_upper
-        ax.fill_between(m, g, y_high, color=colour, alpha=0.08, lw=0, zorder=0)
+        ax.fill_between(m, g, y_high, color=colour, alpha=EXCLUDED_ALPHA / np.sqrt(len(runs)),
+                        lw=0, zorder=0)
         ax.fill_between(m, g - run.g_upper_mcse, g + run.g_upper_mcse, color=colour,
                         alpha=0.4, lw=0, zorder=4)
-        labels.append(run.name + (f" ({_percent(run.credibility)} CL)" if several_cl else ""))
+        labels.append(name)
         handles += ax.plot(m, g, color=colour, lw=2, marker="o" if m.size == 1 else None,
-                           zorder=5, label=labels[-1])
+                           zorder=5, label=name)
         bad = ~run.converged
         ax.plot(m[bad], g[bad], ls="none", marker="o", ms=6, mfc="white", mec=colour,
                 mew=1.5, zorder=6)
         if k == 0 and np.isfinite(run.g_upper_profile).any():
-            labels.append("profile likelihood (first run)")
-            handles += ax.plot(m, run.g_upper_profile, color=colour, ls="--", lw=1, zorder=5,
+            labels.append(profile_label(run.profile_level)
+                          + (f" ({run.name})" if len(runs) > 1 else ""))
+            handles += ax.plot(m, run.g_upper_profile, color=colour, ls=(0, (4, 2)), lw=1.0,
+                               marker="v", ms=5, mfc="white", mec="black", mew=0.9,
+                               markevery=max(1, m.size // PROFILE_MARKERS), zorder=7,
                                label=labels[-1])
         if run.flavour_model == "equipartition":
-            labels.append(f"{run.name} × {decoherence:.2f} (seed decoherence factor)")
+            labels.append(f"{name} × {decoherence:.2f} (seed decoherence factor)")
             handles += ax.plot(m, g * decoherence, color=colour, ls="-.", lw=1.2, zorder=5,
                                label=labels[-1])
     if any((~r.converged).any() for r in runs):
@@ -429,10 +506,11 @@ def _draw_runs(ax, runs: list[RunCurve], y_high: float) -> Legend:
 EXPECTED_COLOURS = {68: "#00cc00", 95: "#ffdd00"}
 
 
-def _draw_expected_band(ax, run: RunCurve) -> Legend:
+def _draw_expected_band(ax, run: RunCurve, of: str = "") -> Legend:
     """The run's expected limits under the Standard Model: the 95% (yellow) and 68%
     (green) ranges of the pseudo-experiments' limits and their median (dashed); nothing for
-    a run without pseudo-experiments."""
+    a run without pseudo-experiments. ``of`` names the run in the legend where several are
+    drawn."""
     if run.expected is None:
         return [], []
     m, e = run.masses_MeV, run.expected
@@ -443,8 +521,8 @@ def _draw_expected_band(ax, run: RunCurve) -> Legend:
         patches.append(Patch(facecolor=EXPECTED_COLOURS[level]))
     median = ax.plot(m, e["g_expected_median"], color="black", ls="--", lw=1, zorder=2)
     return ([median[0], *reversed(patches)],
-            ["expected (SM toys, first run): median", "expected ± 1σ (68%)",
-             "expected ± 2σ (95%)"])
+            [f"expected under the SM (pseudo-experiments{of}): median",
+             "expected ± 1σ (68%)", "expected ± 2σ (95%)"])
 
 
 def _draw_overlays(ax, overlays: list[Overlay]) -> Legend:
@@ -560,12 +638,16 @@ def _moment_corner_figure(scan, result) -> Figure:
 
 
 def _fit_corner_figure(scan, result) -> Figure:
-    """The interaction rates [cpd/100t] and the N_h-response nuisances of a Standard-Model
-    fit, with their medians (lines) and 68% credible regions (contours)."""
+    """The interaction rates [cpd/100t], the sampled normalisations of
+    ``FIT_CORNER_BACKGROUNDS`` and the N_h-response nuisances of a Standard-Model fit, with
+    their medians (lines) and 68% credible regions (contours)."""
     import corner
 
-    names = [*(p.parameter for p in result.parameters if p.parameter.startswith("rate_")),
-             *(p.parameter for p in result.parameters if p.parameter in RESPONSE_PARAMETERS)]
+    sampled = [p.parameter for p in result.parameters]
+    names = [*(name for name in sampled if name.startswith("rate_")),
+             *(name for name in map(background_parameter, FIT_CORNER_BACKGROUNDS)
+               if name in sampled),
+             *(name for name in sampled if name in RESPONSE_PARAMETERS)]
     chains = scan.chains().posterior
     missing = [name for name in names if name not in chains]
     if missing:
@@ -576,7 +658,7 @@ def _fit_corner_figure(scan, result) -> Figure:
     samples = samples[np.isfinite(samples).all(axis=1)]
     median = {p.parameter: p.median for p in result.parameters}
     labels = [PARAMETER_LABELS.get(name, name) for name in names]
-    fig = Figure(figsize=(2.0 * len(names) + 0.1 * (len(names) - 1) + 1.4,) * 2, dpi=100)
+    fig = Figure(figsize=(1.7 * len(names) + 0.1 * (len(names) - 1) + 1.4,) * 2, dpi=100)
     corner.corner(samples, fig=fig, labels=labels, truths=[median[n] for n in names],
                   range=[0.998] * len(names), levels=(INTERVAL_68[1] - INTERVAL_68[0],),
                   fill_contours=True,
@@ -643,7 +725,8 @@ def corner_command(run_dir: Path, mass_MeV: float | None, out: Path | None) -> i
 # --- spectra ----------------------------------------------------------------------------
 
 def spectrum_figure(nh_edges, observed_counts, components: Mapping[str, np.ndarray],
-                    title: str, new_physics_counts=None, new_physics: str = "Z'") -> Figure:
+                    title: str, new_physics_counts=None, new_physics: str = "Z'",
+                    response: NhResponse | None = None) -> Figure:
     """Observed counts per N_h bin against a model and its components, with the residuals.
 
     Parameters
@@ -662,13 +745,16 @@ def spectrum_figure(nh_edges, observed_counts, components: Mapping[str, np.ndarr
         (dotted where it is a deficit).
     new_physics : str
         The new physics in the legend ("Z'", "mu_e = 4.5e-11 mu_B", ...).
+    response : NhResponse or None
+        The detector response; given, a top axis shows the electron-equivalent energy
+        [keV] of each N_h through its mean N_h(T) (see :func:`recoil_keV_axis`).
 
     Returns
     -------
     Figure
         Top: counts per bin (log scale), the data with sqrt(n) errors, the model and its
-        components. Bottom: (n - mu) / sqrt(mu) against N_h, with the Poisson deviance per
-        bin. ``SPECTRUM_FIGSIZE_IN`` at ``DPI``.
+        components, the keV axis above. Bottom: (n - mu) / sqrt(mu) against N_h, with the
+        Poisson deviance per bin. ``SPECTRUM_FIGSIZE_IN`` at ``DPI``.
     """
     edges = np.asarray(nh_edges, dtype=float)
     if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
@@ -720,6 +806,8 @@ def spectrum_figure(nh_edges, observed_counts, components: Mapping[str, np.ndarr
     top.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7.5,
                frameon=False)
     top.grid(which="major", alpha=0.25)
+    if response is not None:
+        recoil_keV_axis(top, response)
 
     bottom.plot(centres, (observed - total) / np.sqrt(total), "o", ms=1.8, color="black")
     bottom.axhline(0.0, color="gray", lw=0.8)
@@ -734,6 +822,22 @@ def spectrum_figure(nh_edges, observed_counts, components: Mapping[str, np.ndarr
     bottom.text(0.01, 0.95, text, transform=bottom.transAxes, ha="left", va="top",
                 fontsize=8, bbox={"facecolor": "white", "alpha": 0.8, "lw": 0})
     return fig
+
+
+def recoil_keV_axis(ax, response: NhResponse):
+    """A top x axis on ``ax`` (whose x is N_h) in electron-equivalent energy [keV]: the
+    electron recoil T whose mean N_h(T) under ``response`` (without nuisances) is that N_h.
+    Returns the secondary axis."""
+    nh = response.nominal_nh(RECOIL_AXIS_MEV)
+    if np.any(np.diff(nh) <= 0):
+        raise ValueError("the response's mean N_h(T) does not grow with T over "
+                         f"{RECOIL_AXIS_MEV[0]:g}-{RECOIL_AXIS_MEV[-1]:g} MeV")
+    axis = ax.secondary_xaxis("top", functions=(
+        lambda n: 1e3 * np.interp(n, nh, RECOIL_AXIS_MEV),
+        lambda t_keV: response.nominal_nh(np.asarray(t_keV) / 1e3)))
+    axis.set_xlabel(r"electron-equivalent energy [keV] (mean N$_h$ of the response)",
+                    fontsize=9)
+    return axis
 
 
 def _draw_excess(top, bottom, centres, excess, total, new_physics: str) -> list:
@@ -775,7 +879,8 @@ def fit_spectrum_figure(scan) -> Figure:
     components = posterior.components(best[None], 0)[measurement.name]
     return spectrum_figure(measurement.nh_edges, measurement.counts,
                            {name: counts[0] for name, counts in components.items()},
-                           f"{scan.name}: best fit ({measurement.name})")
+                           f"{scan.name}: best fit ({measurement.name})",
+                           response=measurement.response)
 
 
 def moment_spectrum_figure(scan) -> Figure:
@@ -804,7 +909,7 @@ def moment_spectrum_figure(scan) -> Figure:
                            {name: values[0] for name, values in components.items()},
                            f"{scan.name} ({measurement.name})\nmodel without a moment, "
                            f"nuisances at their posterior medians; dashed: {label} (its "
-                           f"{credibility} limit)", counts[1], label)
+                           f"{credibility} limit)", counts[1], label, measurement.response)
 
 
 # --- output -----------------------------------------------------------------------------
