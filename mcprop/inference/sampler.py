@@ -30,6 +30,7 @@ from mcprop.inference.diagnostics import (
     autocorrelation_time,
     burn_in_steps,
     diagnose,
+    ensembles_as_chains,
     expected_ess,
     long_enough,
     thinning,
@@ -237,18 +238,32 @@ def remove_checkpoint(path: Path) -> None:
 
 @dataclass(frozen=True)
 class MassSample:
-    """What sampling one grid point produced: the stored draws, the reported quantities
-    ({"g": ...} for the Z') and the diagnostics of each."""
+    """What sampling one grid point produced: the kept coordinates, the reported
+    quantities ({"g": ...} for the Z'), the diagnostics of each, and the draws a run stores
+    (:func:`stored_draws`), from which the diagnostics were computed."""
 
     point_index: int
     coords: np.ndarray          # (n_ens, n_draws, n_walkers, n_dim), after burn-in, thinned
     quantities: dict[str, np.ndarray]   # each (n_ens, n_draws, n_walkers)
     best_coords: np.ndarray     # (n_dim,), the highest-posterior walker of the last step
     diagnostics: dict[str, Diagnostics]
+    draws: dict[str, np.ndarray]    # as stored: each (n_ens, n_walkers * n_draws), float32
 
     @property
     def converged(self) -> bool:
         return all(d.converged for d in self.diagnostics.values())
+
+
+def stored_draws(posterior: ScanPosterior, kept: np.ndarray,
+                 quantities: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The draws a point stores: the reported quantities, then the nuisances, each in the
+    chain files' layout (:func:`~mcprop.inference.diagnostics.ensembles_as_chains`: chain =
+    ensemble). kept: (n_ens, n_draws, n_walkers, n_dim) after burn-in and thinning."""
+    k = len(posterior.new_physics.names)
+    draws = dict(quantities)
+    for j, name in enumerate(posterior.nuisance_names, start=k):
+        draws[name] = kept[..., j]
+    return {name: ensembles_as_chains(x) for name, x in draws.items()}
 
 
 def _capped_steps(settings: SamplerSettings) -> int:
@@ -362,13 +377,14 @@ def _check(posterior: ScanPosterior, mass_index: int, chains: MassChains,
         thin = thinning(tau)
         kept = history[:, burn::thin].astype(np.float64)
         quantities = posterior.quantities(kept, mass_index)
+        draws = stored_draws(posterior, kept, quantities)
         acceptance = float(np.mean(chains.accepted) / max(n_steps - 1, 1))
-        diagnostics = diagnose(quantities, kept, settings, credibility, tau, n_steps, burn,
-                               thin, acceptance, posterior.new_physics.summary, floor)
+        diagnostics = diagnose(draws, list(quantities), settings, credibility, tau, n_steps,
+                               burn, thin, acceptance, posterior.new_physics.summary, floor)
         sample = MassSample(mass_index, kept, quantities,
                             chains.coords[np.unravel_index(np.argmax(chains.log_prob),
                                                            chains.log_prob.shape)],
-                            diagnostics)
+                            diagnostics, draws)
         if sample.converged or at_cap:
             return sample
     chains.next_check = max(n_steps + settings.chunk_steps,

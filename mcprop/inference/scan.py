@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from mcprop.inference.diagnostics import walkers_as_chains
 from mcprop.inference.limits import best_fit_nuisances, profile_likelihood_limit
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import ScanPosterior
@@ -69,13 +68,10 @@ class BlockTask:
 def point_result(plan: ScanPlan, posterior: ScanPosterior,
                  sample: MassSample) -> MassResult | MomentResult:
     """A finished point's result: the credible limits, the profile limit (Z'), the stored
-    draws (the reported quantities and the nuisances, chain = ensemble x walkers + walker)."""
+    draws (the reported quantities and the nuisances, chain = ensemble)."""
     index = sample.point_index
     k = len(posterior.new_physics.names)
-    draws = dict(sample.quantities)
-    for j, name in enumerate(posterior.nuisance_names, start=k):
-        draws[name] = sample.coords[..., j]
-    draws = {name: walkers_as_chains(x) for name, x in draws.items()}
+    draws = sample.draws
     if plan.moments is not None:
         return MomentResult.from_sampling(index, plan.moments, sample.diagnostics,
                                           posterior.new_physics.upper_muB(), draws)
