@@ -30,7 +30,7 @@ from mcprop.inference.limits import best_fit_nuisances, profile_likelihood_limit
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import ScanPosterior
 from mcprop.inference.results import MAX_MASSES, FitResult, MassResult, MomentResult
-from mcprop.inference.sampler import MassSample, sample_masses
+from mcprop.inference.sampler import MassSample, Progress, sample_masses
 from mcprop.inference.spectrum import SpectrumMeasurement, poisson_deviance
 
 log = logging.getLogger(__name__)
@@ -128,8 +128,10 @@ def fit_result(posterior: ScanPosterior, sample: MassSample,
                                    goodness, draws)
 
 
-def run_block(task: BlockTask) -> list[MassResult | MomentResult]:
-    """Sample one block; returns its results in the order they finished."""
+def run_block(task: BlockTask, on_chunk: Callable[[Progress], None] = lambda progress: None
+              ) -> list[MassResult | MomentResult]:
+    """Sample one block; returns its results in the order they finished. ``on_chunk``
+    gets the block's :class:`~mcprop.inference.sampler.Progress` after every chunk."""
     results = []
 
     def on_done(sample: MassSample) -> None:
@@ -140,7 +142,7 @@ def run_block(task: BlockTask) -> list[MassResult | MomentResult]:
 
     sample_masses(task.posterior, task.mass_indices, task.plan.sampler, task.plan.seed,
                   task.plan.credibility, on_done, task.checkpoint_for,
-                  task.identity_for or (lambda index: {}))
+                  task.identity_for or (lambda index: {}), on_chunk)
     return results
 
 
@@ -165,19 +167,23 @@ def run_scan(plan: ScanPlan, posterior: ScanPosterior, todo: Sequence[int],
              executor: Executor | None, n_blocks: int,
              on_block: Callable[[list], None] = lambda results: None,
              poll: Callable[[], None] = lambda: None,
-             task_files: Callable[[tuple[int, ...]], dict] = lambda indices: {}
+             task_files: Callable[[tuple[int, ...]], dict] = lambda indices: {},
+             on_chunk: Callable[[Progress], None] = lambda progress: None
              ) -> list[MassResult | MomentResult]:
     """Sample the grid points ``todo`` in blocks; ``on_block`` gets each block's results as
     it ends, ``poll`` runs about twice a second while blocks are in flight.
 
-    Without an executor the blocks run one after another in this process.
+    Without an executor the blocks run one after another in this process, and
+    ``on_chunk`` gets the running block's :class:`~mcprop.inference.sampler.Progress` after
+    every chunk of steps (workers of an executor report finished points only, through
+    ``on_block`` and the files ``poll`` may look at).
     """
     tasks = [BlockTask(plan, posterior, block, **task_files(block))
              for block in blocks(list(todo), n_blocks)]
     results: list = []
     if executor is None:
         for task in tasks:
-            block_results = run_block(task)
+            block_results = run_block(task, on_chunk)
             results.extend(block_results)
             on_block(block_results)
         return results

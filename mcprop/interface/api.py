@@ -473,7 +473,8 @@ def run(config: Path | str | Mapping, out: Path | str | None = None, *, workers:
         Continue an interrupted run in ``out``, or start an existing one again (not
         both; only a folder with mcprop's ``.mcprop-run`` marker, never through a symlink).
     progress : bool
-        Show a progress bar over masses.
+        Show progress: a bar on a terminal (over steps when sampled in this process, else
+        over finished points), otherwise a few INFO log lines.
 
     Examples
     --------
