@@ -131,7 +131,8 @@ class MassResult(_Problems):
     g_max : float
         Upper bound of the prior on g at this mass.
     draws : mapping of str to array (chain, draw)
-        The stored draws of g and the nuisances; chain = ensemble x walkers + walker.
+        The stored draws of g and the nuisances; chain = ensemble, draw = walker x
+        draws per walker + thinned step (:mod:`mcprop.inference.diagnostics`).
     """
 
     COLUMNS: ClassVar[tuple[str, ...]] = LIMIT_COLUMNS
