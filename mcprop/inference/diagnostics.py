@@ -9,8 +9,8 @@ ensembles are the independent chains (the walkers of one ensemble are not: they 
 from each other); concatenating each walker's draws keeps the autocorrelation ArviZ
 estimates along the draw axis that of a walker in time, so ``az.ess`` counts correlated
 draws once. The R-hat of a point is the largest rank-normalised split R-hat
-(``az.rhat``) over every stored variable (the reported quantities and the nuisances); per
-reported quantity come the bulk ESS (``az.ess``) and the MCSE of its quantile
+(``az.rhat``) over the stored variables (the reported quantities and the nuisances) that
+vary; per reported quantity come the bulk ESS (``az.ess``) and the MCSE of its quantile
 (``az.mcse(method="quantile")``). ``az.summary`` of a chain file thus shows the run's ESS
 and R-hat (its largest ``r_hat``). The draws are thinned to about two per autocorrelation
 time.
@@ -169,9 +169,13 @@ def diagnose(draws: Mapping[str, np.ndarray], reported: Sequence[str], settings,
     """
     import arviz as az
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        rhat = float(np.max(az.rhat(az.convert_to_dataset(dict(draws))).to_array().values))
+    # a variable that does not vary (a rate of fixed inputs) has no R-hat (ArviZ: NaN)
+    varying = {name: x for name, x in draws.items() if not np.all(x == x.flat[0])}
+    rhat = math.nan
+    if varying:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rhat = float(np.max(az.rhat(az.convert_to_dataset(varying)).to_array().values))
     shared = []
     if not long_enough(tau, n_steps, settings, burn_floor):
         shared.append(f"{n_steps - burn_in} steps after burn-in < max({settings.min_kept_tau:g}"
