@@ -13,7 +13,8 @@ from conftest import DATA, REPO, interrupted_run
 from scipy.optimize import brentq
 from scipy.stats import multivariate_normal, norm
 
-from mcprop.inference.diagnostics import rank_normalised_rhat
+import mcprop
+from mcprop.inference.diagnostics import ensembles_as_chains
 from mcprop.inference.limits import allowance_limit_g, profile_likelihood_limit
 from mcprop.inference.measurements import (
     RateMeasurement,
@@ -30,6 +31,8 @@ from mcprop.inference.sampler import (
     reset_stray_walkers,
     sample_masses,
 )
+from mcprop.inference.storage import write_inference_data
+from mcprop.interface.api import WALKER_LAYOUT
 from mcprop.physics.flavour import NUFIT_5_0_NO_CENTRAL, flavour_model
 from mcprop.physics.kernels import RateKernels
 from mcprop.physics.scattering import coupling_product_MeV2
@@ -183,18 +186,47 @@ def test_profile_limit_is_the_upper_end_of_an_island():
     assert result["g_upper_profile"] > 1.1 * first
 
 
-def test_rank_normalised_rhat_matches_arviz():
-    """The batched R-hat equals ArviZ's rank-normalised R-hat (bulk and tail), with ties
-    (walkers that did not move), an odd number of draws and one shifted chain."""
-    rng = np.random.default_rng(5)
-    for shape in ((4, 301, 5), (3, 40, 2)):
-        x = rng.normal(size=shape).astype(np.float32)
-        x[:, 1::4] = x[:, :-1:4][:, :x[:, 1::4].shape[1]]
-        x[1, :, 0] += 0.3
-        x[2, :, -1] *= 1.5
-        expected = az.rhat(az.convert_to_dataset(x), method="rank")["x"].values
-        assert rank_normalised_rhat(x) == pytest.approx(expected, rel=1e-12)
-        assert np.max(expected) > 1.01
+def test_arviz_reads_the_run_diagnostics_from_a_chain_file(tiny_run):
+    """az.summary / az.rhat / az.ess / az.mcse of a stored chain file give the R-hat (the
+    largest over the stored variables), ESS and quantile MCSE the run reports."""
+    for index, row in enumerate(_limits(tiny_run)):
+        idata = az.from_netcdf(tiny_run / "chains" / f"m{index:03d}.nc")
+        assert idata.posterior.sizes["chain"] == 4   # the ensembles
+        summary = az.summary(idata, kind="diagnostics", round_to="none")
+        assert summary["r_hat"].max() == pytest.approx(row["rhat"], rel=1e-6)
+        assert summary.loc["g", "ess_bulk"] == pytest.approx(row["ess"], rel=1e-6)
+        assert float(az.rhat(idata).to_array().max()) == pytest.approx(row["rhat"], rel=1e-6)
+        assert float(az.ess(idata, var_names=["g"])["g"]) == pytest.approx(row["ess"], rel=1e-6)
+        mcse = float(az.mcse(idata, var_names=["g"], method="quantile", prob=0.9)["g"])
+        assert mcse == pytest.approx(row["g_upper_mcse"], rel=1e-6)
+        g = idata.posterior["g"].values
+        assert float(np.quantile(g, 0.9)) == pytest.approx(row["g_upper"], rel=1e-6)
+
+
+def test_stored_layout_is_each_walkers_draws_in_time_order():
+    """chain = ensemble; within it walker 0's thinned draws in time order, then walker 1's."""
+    x = np.arange(2 * 3 * 4).reshape(2, 3, 4)   # (ensemble, thinned step, walker)
+    stored = ensembles_as_chains(x)
+    assert stored.shape == (2, 12) and stored.dtype == np.float32
+    assert stored[1, 3:6].tolist() == [13.0, 17.0, 21.0]   # ensemble 1, walker 1, steps 0-2
+
+
+def test_chain_files_of_the_walker_layout_still_read(tiny_run, copy_run):
+    """A run whose chain files hold one chain per walker (mcprop before the ensemble layout)
+    loads, and its chains say which layout they have."""
+    run = copy_run(tiny_run)
+    path = run / "chains" / "m001.nc"
+    idata = az.from_netcdf(path)
+    old = {name: idata.posterior[name].values.reshape(4, 16, -1).reshape(64, -1)
+           for name in idata.posterior.data_vars}
+    attrs = {**idata.posterior.attrs, "chain_layout": WALKER_LAYOUT}
+    idata.close()
+    write_inference_data(path, old, attrs)
+    scan = mcprop.load(run)
+    chains = scan.chains(3.16)
+    assert chains.posterior.sizes["chain"] == 64
+    assert chains.posterior.attrs["chain_layout"] == WALKER_LAYOUT
+    np.testing.assert_array_equal(chains.posterior["g"].values, old["g"])
 
 
 def test_allowance_limit_closed_form():

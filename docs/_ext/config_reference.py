@@ -98,6 +98,8 @@ def allowed_text(tp, rule: schema.Rule) -> str:
         parts.append(rule.unit)
     elif scalar is str and rule.text == "path":
         parts.append("relative to the config's folder")
+    elif scalar is str and rule.text == "folder":
+        parts.append("relative to the config's folder; never a symlink")
     elif scalar is str:
         parts.append(schema.TEXT_KINDS[rule.text][1] + (" (or empty)" if rule.empty_ok else ""))
     if optional:

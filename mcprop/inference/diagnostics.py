@@ -1,20 +1,31 @@
 """Convergence diagnostics and the credible upper limits with their Monte Carlo errors.
 
 Limits are reported on quantities derived from the sampled coordinates (g for the Z', the
-moments for magnetic moments). The rank-normalised split R-hat of every sampled coordinate
-uses the independent ensembles as chains (emcee walkers of one ensemble are not independent
-chains; ArviZ's estimator, computed for all coordinates at once); ArviZ gives per reported
-quantity the bulk ESS and the MCSE of the quantile with walkers as chains (as
-``arviz.from_emcee`` maps them). They run on the
-stored draws: the chains after burn-in, thinned to about two draws per autocorrelation
-time, so that anyone recomputing them from a run's chain files gets the same numbers.
+moments for magnetic moments). Every diagnostic is ArviZ's, computed on exactly the draws a
+run stores in its chain files, in their layout (:func:`ensembles_as_chains`): **chain = the
+ensemble**, the draw axis = its walkers' thinned draws after burn-in, concatenated walker by
+walker (draw = walker x draws_per_walker + thinned step), in single precision. The
+ensembles are the independent chains (the walkers of one ensemble are not: they propose
+from each other); concatenating each walker's draws keeps the autocorrelation ArviZ
+estimates along the draw axis that of a walker in time, so ``az.ess`` counts correlated
+draws once. The R-hat of a point is the largest rank-normalised split R-hat
+(``az.rhat``) over the stored variables (the reported quantities and the nuisances) that
+vary; per reported quantity come the bulk ESS (``az.ess``) and the MCSE of its quantile
+(``az.mcse(method="quantile")``). ``az.summary`` of a chain file thus shows the run's ESS
+and R-hat (its largest ``r_hat``). The draws are thinned to about two per autocorrelation
+time.
+
+Chain files written before this layout hold one chain per walker (chain = ensemble x
+walkers + walker; their ``chain_layout`` attribute says so): they read as before, but
+ArviZ's numbers from them are those of walkers as chains, not the run's.
+
 The integrated autocorrelation time that sets burn-in, chain length and thinning is emcee's
 estimator (Sokal's automatic window, c = 5), computed for many chains at once with FFTs.
 """
 
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -121,98 +132,60 @@ def expected_ess(tau: float, n_steps: int, n_chains: int, settings, floor: int =
     return n_chains * (n_steps - burn_in_steps(tau, n_steps, settings, floor)) / max(tau, 1.0)
 
 
-def walkers_as_chains(x: np.ndarray) -> np.ndarray:
-    """(n_ens, n_steps, n_walkers) -> (n_ens * n_walkers, n_steps)."""
-    return np.moveaxis(x, 2, 1).reshape(-1, x.shape[1])
+#: The precision of the stored draws (and of the sampler's history): the diagnostics run on
+#: the draws as stored, so that ArviZ reads the run's numbers from its chain files.
+DRAW_DTYPE = np.float32
+#: ``chain_layout`` attribute of the chain files (:func:`ensembles_as_chains`).
+CHAIN_LAYOUT = "chain = ensemble; draw = walker * draws_per_walker + thinned step"
 
 
 def ensembles_as_chains(x: np.ndarray) -> np.ndarray:
-    """(n_ens, n_steps, n_walkers, ...) -> (n_ens, n_steps * n_walkers, ...), step-major."""
-    return x.reshape(x.shape[0], -1, *x.shape[3:])
+    """The stored layout: (n_ens, n_draws, n_walkers) -> (n_ens, n_walkers * n_draws),
+    walker-major (each walker's thinned draws in time order, one walker after another), in
+    :data:`DRAW_DTYPE`.
+
+    >>> ensembles_as_chains(np.arange(12).reshape(2, 3, 2))[0].tolist()
+    [0.0, 2.0, 4.0, 1.0, 3.0, 5.0]
+    """
+    x = np.asarray(x)
+    return np.ascontiguousarray(np.moveaxis(x, 2, 1), dtype=DRAW_DTYPE).reshape(x.shape[0], -1)
 
 
-def _average_ranks(x: np.ndarray) -> np.ndarray:
-    """Ranks (1-based, ties given their average) along the last axis of x (p, m)."""
-    m = x.shape[-1]
-    order = np.argsort(x, axis=-1)
-    ordered = np.take_along_axis(x, order, axis=-1)
-    position = np.arange(m)
-    starts = np.ones(ordered.shape, dtype=bool)
-    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-    ends = np.ones(ordered.shape, dtype=bool)
-    ends[:, :-1] = starts[:, 1:]
-    first = np.maximum.accumulate(np.where(starts, position, 0), axis=-1)
-    last = np.minimum.accumulate(np.where(ends, position, m - 1)[:, ::-1], axis=-1)[:, ::-1]
-    ranks = np.empty(ordered.shape)
-    np.put_along_axis(ranks, order, 0.5 * (first + last) + 1.0, axis=-1)
-    return ranks
-
-
-def _z_scale(x: np.ndarray) -> np.ndarray:
-    """Normal scores of the pooled ranks of each parameter: x (n_chains, n_draws, p)."""
-    from scipy.special import ndtri  # here: reading a run needs no scipy
-
-    flat = np.ascontiguousarray(x.reshape(-1, x.shape[-1]).T)
-    ranks = _average_ranks(flat)
-    return ndtri((ranks - 0.375) / (flat.shape[-1] + 0.25)).T.reshape(x.shape)
-
-
-def _split_rhat(z: np.ndarray) -> np.ndarray:
-    """Gelman-Rubin R-hat of each parameter of z (n_chains, n_draws, p)."""
-    n = z.shape[1]
-    between = n * np.var(np.mean(z, axis=1), axis=0, ddof=1)
-    within = np.mean(np.var(z, axis=1, ddof=1), axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.sqrt((between / within + n - 1) / n)
-
-
-def rank_normalised_rhat(chains: np.ndarray) -> np.ndarray:
-    """Rank-normalised split R-hat (Vehtari et al., Bayesian Analysis 16, 667 (2021),
-    arXiv:1903.08008): the larger of the bulk and the tail (folded) R-hat, of every
-    parameter at once. chains: (n_chains, n_draws, p) -> (p,); NaN for fewer than 2 chains
-    or 4 draws, or draws with a NaN. ArviZ's ``rhat(method="rank")``, which loops over the
-    parameters through xarray."""
-    n_chains, n_draws, _ = chains.shape
-    result = np.full(chains.shape[-1], np.nan)
-    valid = ~np.isnan(chains).any(axis=(0, 1))
-    if n_chains < 2 or n_draws < 4 or not valid.any():
-        return result
-    x = chains[..., valid]
-    half = n_draws // 2
-    split = np.concatenate([x[:, :half], x[:, -half:]], axis=0)
-    folded = np.abs(split - np.median(split.reshape(-1, split.shape[-1]), axis=0))
-    result[valid] = np.maximum(_split_rhat(_z_scale(split)), _split_rhat(_z_scale(folded)))
-    return result
-
-
-def diagnose(quantities: Mapping[str, np.ndarray], coords_kept: np.ndarray, settings,
+def diagnose(draws: Mapping[str, np.ndarray], reported: Sequence[str], settings,
              credibility: float, tau: float, n_steps: int, burn_in: int, thin: int,
              acceptance: float, summary: str = "upper",
              burn_floor: int = 0) -> dict[str, Diagnostics]:
-    """Limit, interval, MCSE, ESS, R-hat and the converged flag of each reported quantity
-    from the stored draws.
+    """Limit, interval, MCSE, ESS, R-hat and the converged flag of each ``reported``
+    quantity, from the stored draws.
 
-    quantities: {name: (n_ens, n_draws, n_walkers)} (the couplings ``g`` for the Z');
-    coords_kept: (n_ens, n_draws, n_walkers, n_dim) sampled coordinates, both after burn-in
-    and thinning (``burn_floor``: the first step after a reset of stray walkers). A quantity
-    converges when the chains are long enough, its ESS passes and
-    the largest R-hat of the sampled coordinates does, and, for ``summary = "upper"``, the
-    MCSE of its upper limit relative to the limit (an interval of a quantity that may be
-    zero or negative has no relative error: its MC error is set by the ESS).
+    draws: {name: (n_ens, n_walkers * n_draws)} every stored variable in the stored layout
+    (:func:`ensembles_as_chains`; after burn-in and thinning, ``burn_floor``: the first
+    step after a reset of stray walkers); ``reported``: the names of the quantities with a
+    limit (``g`` for the Z'). A quantity converges when the chains are long enough, its ESS
+    passes and the largest R-hat of the stored variables does, and, for
+    ``summary = "upper"``, the MCSE of its upper limit relative to the limit (an interval
+    of a quantity that may be zero or negative has no relative error: its MC error is set
+    by the ESS).
     """
     import arviz as az
 
-    rhat = float(np.max(rank_normalised_rhat(ensembles_as_chains(coords_kept))))
+    # a variable that does not vary (a rate of fixed inputs) has no R-hat (ArviZ: NaN)
+    varying = {name: x for name, x in draws.items() if not np.all(x == x.flat[0])}
+    rhat = math.nan
+    if varying:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rhat = float(np.max(az.rhat(az.convert_to_dataset(varying)).to_array().values))
     shared = []
     if not long_enough(tau, n_steps, settings, burn_floor):
         shared.append(f"{n_steps - burn_in} steps after burn-in < max({settings.min_kept_tau:g}"
                       f" x tau = {settings.min_kept_tau * tau:.0f}, "
                       f"{settings.min_kept_steps})")
     out = {}
-    for name, kept in quantities.items():
-        chains = walkers_as_chains(kept)
+    for name in reported:
+        chains = draws[name]
         upper, median, lo68, hi68 = (float(q) for q in np.quantile(
-            kept, [credibility, 0.5, *INTERVAL_68]))
+            chains, [credibility, 0.5, *INTERVAL_68]))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             mcse = float(az.mcse(chains, method="quantile", prob=credibility))

@@ -153,7 +153,8 @@ class MassResult(_Problems):
         Expected credible limits under the Standard Model (EXPECTED_COLUMNS; None without
         pseudo-experiments).
     draws : mapping of str to array (chain, draw)
-        The stored draws of g and the nuisances; chain = ensemble x walkers + walker.
+        The stored draws of g and the nuisances; chain = ensemble, draw = walker x
+        draws per walker + thinned step (:mod:`mcprop.inference.diagnostics`).
     """
 
     COLUMNS: ClassVar[tuple[str, ...]] = LIMIT_COLUMNS

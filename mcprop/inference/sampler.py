@@ -30,6 +30,7 @@ from mcprop.inference.diagnostics import (
     autocorrelation_time,
     burn_in_steps,
     diagnose,
+    ensembles_as_chains,
     expected_ess,
     long_enough,
     thinning,
@@ -104,7 +105,9 @@ class MassChains:
     ``saved_steps`` and ``saved_chunks``: how much of the history the checkpoint holds.
     ``independence``: the ensembles' Student-t proposals (None: DE only); ``frozen``: the
     proposal is final (the kept chain may start); ``fits``/``passed``: fits of the proposal
-    so far, and whether the last one passed (:func:`adapt_proposal`).
+    so far, and whether the last one passed (:func:`adapt_proposal`); ``predicted_steps``:
+    the step count at which the last autocorrelation time predicts it passes (None before
+    an estimate).
     """
 
     history: np.ndarray
@@ -120,6 +123,7 @@ class MassChains:
     frozen: bool = True
     fits: int = 0
     passed: bool = False
+    predicted_steps: int | None = None
 
     @property
     def n_steps(self) -> int:
@@ -223,18 +227,32 @@ _PROPOSAL_ARRAYS = ("mean", "chol", "weight")
 
 @dataclass(frozen=True)
 class MassSample:
-    """What sampling one grid point produced: the stored draws, the reported quantities
-    ({"g": ...} for the Z') and the diagnostics of each."""
+    """What sampling one grid point produced: the kept coordinates, the reported
+    quantities ({"g": ...} for the Z'), the diagnostics of each, and the draws a run stores
+    (:func:`stored_draws`), from which the diagnostics were computed."""
 
     point_index: int
     coords: np.ndarray          # (n_ens, n_draws, n_walkers, n_dim), after burn-in, thinned
     quantities: dict[str, np.ndarray]   # each (n_ens, n_draws, n_walkers)
     best_coords: np.ndarray     # (n_dim,), the highest-posterior walker of the last step
     diagnostics: dict[str, Diagnostics]
+    draws: dict[str, np.ndarray]    # as stored: each (n_ens, n_walkers * n_draws), float32
 
     @property
     def converged(self) -> bool:
         return all(d.converged for d in self.diagnostics.values())
+
+
+def stored_draws(posterior: ScanPosterior, kept: np.ndarray,
+                 quantities: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The draws a point stores: the reported quantities, then the nuisances, each in the
+    chain files' layout (:func:`~mcprop.inference.diagnostics.ensembles_as_chains`: chain =
+    ensemble). kept: (n_ens, n_draws, n_walkers, n_dim) after burn-in and thinning."""
+    k = len(posterior.new_physics.names)
+    draws = dict(quantities)
+    for j, name in enumerate(posterior.nuisance_names, start=k):
+        draws[name] = kept[..., j]
+    return {name: ensembles_as_chains(x) for name, x in draws.items()}
 
 
 def _capped_steps(settings: SamplerSettings) -> int:
@@ -340,6 +358,8 @@ def _check(posterior: ScanPosterior, mass_index: int, chains: MassChains,
     tau = autocorrelation_time(history, floor)
     if chains.independence is not None:
         settings = dataclasses.replace(settings, min_kept_tau=settings.min_kept_tau_t)
+    if math.isfinite(tau):
+        chains.predicted_steps = floor + _predicted_length(tau, settings)
     n_chains = settings.n_ensembles * settings.n_walkers
     ready = long_enough(tau, n_steps, settings, floor) and expected_ess(
         tau, n_steps, n_chains, settings, floor) >= settings.min_ess
@@ -348,13 +368,14 @@ def _check(posterior: ScanPosterior, mass_index: int, chains: MassChains,
         thin = thinning(tau)
         kept = history[:, burn::thin].astype(np.float64)
         quantities = posterior.quantities(kept, mass_index)
+        draws = stored_draws(posterior, kept, quantities)
         acceptance = float(np.mean(chains.accepted) / max(n_steps - 1, 1))
-        diagnostics = diagnose(quantities, kept, settings, credibility, tau, n_steps, burn,
-                               thin, acceptance, posterior.new_physics.summary, floor)
+        diagnostics = diagnose(draws, list(quantities), settings, credibility, tau, n_steps,
+                               burn, thin, acceptance, posterior.new_physics.summary, floor)
         sample = MassSample(mass_index, kept, quantities,
                             chains.coords[np.unravel_index(np.argmax(chains.log_prob),
                                                            chains.log_prob.shape)],
-                            diagnostics)
+                            diagnostics, draws)
         if sample.converged or at_cap:
             return sample
     chains.next_check = max(n_steps + settings.chunk_steps,
@@ -526,13 +547,47 @@ def _predicted_length(tau: float, settings: SamplerSettings) -> int:
     return int(kept + settings.burn_in_tau * tau)
 
 
+@dataclass(frozen=True)
+class Progress:
+    """Where a lockstep batch stands, reported after every chunk of steps and finished
+    point.
+
+    ``step``: steps made by its points in progress (the most of any; at the end, of the
+    last to finish); ``expected_steps``: the step at which the last of them is predicted to
+    finish (their next checks, from each one's autocorrelation time; at most the step cap),
+    None while one has no estimate yet; ``done`` of ``total`` points finished.
+    """
+
+    step: int
+    expected_steps: int | None
+    done: int
+    total: int
+
+
+def _progress(active: dict[int, MassChains], step: int, done: int, total: int,
+              settings: SamplerSettings) -> Progress:
+    """The batch's progress at ``step`` (that of the points in progress, if any)."""
+    if not active:
+        return Progress(step, step, done, total)
+    step = max(c.n_steps for c in active.values()) - 1
+    if any(c.predicted_steps is None for c in active.values()):
+        return Progress(step, None, done, total)
+    last = max(max(c.next_check, c.predicted_steps) for c in active.values()) - 1
+    chunks = math.ceil(last / settings.chunk_steps) * settings.chunk_steps
+    return Progress(step, max(min(chunks, _capped_steps(settings)), step), done, total)
+
+
 def sample_masses(posterior: ScanPosterior, mass_indices: Iterable[int],
                   settings: SamplerSettings, seed: int, credibility: float,
                   on_done: Callable[[MassSample], None] = lambda sample: None,
                   checkpoint_for: Callable[[int], Path] | None = None,
-                  identity_for: Callable[[int], dict] = lambda index: {}) -> list[MassSample]:
+                  identity_for: Callable[[int], dict] = lambda index: {},
+                  on_chunk: Callable[[Progress], None] = lambda progress: None
+                  ) -> list[MassSample]:
     """Sample the grid points (masses) ``mass_indices`` of ``posterior`` in lockstep until
-    each converges or reaches the step cap; ``on_done`` is called as each finishes.
+    each converges or reaches the step cap; ``on_done`` is called as each finishes,
+    ``on_chunk`` with the batch's :class:`Progress` after every chunk and every finished
+    point.
 
     With ``checkpoint_for(index) -> path``, a point continues from its checkpoint if one
     exists (a checkpoint that fails verification is discarded with a warning), and the
@@ -558,8 +613,10 @@ def sample_masses(posterior: ScanPosterior, mass_indices: Iterable[int],
         active[index] = initial_chains(posterior, index, settings, seed)
     done = []
     last_checkpoint = time.monotonic()
+    step = 0
     while active:
         cap = _capped_steps(settings) + 1
+        step = max(c.n_steps for c in active.values()) - 1
         for index in [i for i, c in active.items() if c.n_steps >= min(c.next_check, cap)]:
             sample = _check(posterior, index, active[index], settings, credibility,
                             keys[index])
@@ -569,6 +626,8 @@ def sample_masses(posterior: ScanPosterior, mass_indices: Iterable[int],
                 on_done(sample)
                 if checkpoint_for:
                     remove_checkpoint(checkpoint_for(index))
+                on_chunk(_progress(active, step, len(done), len(indices), settings))
+        on_chunk(_progress(active, step, len(done), len(indices), settings))
         if not active:
             break
         _advance(posterior, active, keys, settings)

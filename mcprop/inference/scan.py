@@ -26,13 +26,12 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from mcprop.inference.diagnostics import walkers_as_chains
 from mcprop.inference.expected import expected_band, expected_moment_band
 from mcprop.inference.limits import best_fit_nuisances, profile_likelihood_limit
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import ScanPosterior
 from mcprop.inference.results import MAX_MASSES, FitResult, MassResult, MomentResult
-from mcprop.inference.sampler import MassSample, sample_masses
+from mcprop.inference.sampler import MassSample, Progress, sample_masses
 from mcprop.inference.spectrum import SpectrumMeasurement, poisson_deviance
 
 log = logging.getLogger(__name__)
@@ -70,13 +69,10 @@ class BlockTask:
 def point_result(plan: ScanPlan, posterior: ScanPosterior,
                  sample: MassSample) -> MassResult | MomentResult:
     """A finished point's result: the credible limits, the profile limit (Z'), the stored
-    draws (the reported quantities and the nuisances, chain = ensemble x walkers + walker)."""
+    draws (the reported quantities and the nuisances, chain = ensemble)."""
     index = sample.point_index
     k = len(posterior.new_physics.names)
-    draws = dict(sample.quantities)
-    for j, name in enumerate(posterior.nuisance_names, start=k):
-        draws[name] = sample.coords[..., j]
-    draws = {name: walkers_as_chains(x) for name, x in draws.items()}
+    draws = sample.draws
     if plan.moments is not None:
         result = MomentResult.from_sampling(index, plan.moments, sample.diagnostics,
                                             posterior.new_physics.upper_muB(), draws)
@@ -142,8 +138,10 @@ def fit_result(posterior: ScanPosterior, sample: MassSample,
                                    goodness, draws)
 
 
-def run_block(task: BlockTask) -> list[MassResult | MomentResult]:
-    """Sample one block; returns its results in the order they finished."""
+def run_block(task: BlockTask, on_chunk: Callable[[Progress], None] = lambda progress: None
+              ) -> list[MassResult | MomentResult]:
+    """Sample one block; returns its results in the order they finished. ``on_chunk``
+    gets the block's :class:`~mcprop.inference.sampler.Progress` after every chunk."""
     results = []
 
     def on_done(sample: MassSample) -> None:
@@ -154,7 +152,7 @@ def run_block(task: BlockTask) -> list[MassResult | MomentResult]:
 
     sample_masses(task.posterior, task.mass_indices, task.plan.sampler, task.plan.seed,
                   task.plan.credibility, on_done, task.checkpoint_for,
-                  task.identity_for or (lambda index: {}))
+                  task.identity_for or (lambda index: {}), on_chunk)
     return results
 
 
@@ -179,19 +177,23 @@ def run_scan(plan: ScanPlan, posterior: ScanPosterior, todo: Sequence[int],
              executor: Executor | None, n_blocks: int,
              on_block: Callable[[list], None] = lambda results: None,
              poll: Callable[[], None] = lambda: None,
-             task_files: Callable[[tuple[int, ...]], dict] = lambda indices: {}
+             task_files: Callable[[tuple[int, ...]], dict] = lambda indices: {},
+             on_chunk: Callable[[Progress], None] = lambda progress: None
              ) -> list[MassResult | MomentResult]:
     """Sample the grid points ``todo`` in blocks; ``on_block`` gets each block's results as
     it ends, ``poll`` runs about twice a second while blocks are in flight.
 
-    Without an executor the blocks run one after another in this process.
+    Without an executor the blocks run one after another in this process, and
+    ``on_chunk`` gets the running block's :class:`~mcprop.inference.sampler.Progress` after
+    every chunk of steps (workers of an executor report finished points only, through
+    ``on_block`` and the files ``poll`` may look at).
     """
     tasks = [BlockTask(plan, posterior, block, **task_files(block))
              for block in blocks(list(todo), n_blocks)]
     results: list = []
     if executor is None:
         for task in tasks:
-            block_results = run_block(task)
+            block_results = run_block(task, on_chunk)
             results.extend(block_results)
             on_block(block_results)
         return results

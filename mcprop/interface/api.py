@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from mcprop import __version__
+from mcprop.inference.diagnostics import CHAIN_LAYOUT
 from mcprop.inference.results import (
     MAGNETIC_MOMENT,
     STANDARD_MODEL,
@@ -43,6 +44,8 @@ from mcprop.interface.errors import UserError, require_extra
 
 log = logging.getLogger("mcprop")
 
+#: ``chain_layout`` of chain files written before :data:`CHAIN_LAYOUT` (still read).
+WALKER_LAYOUT = "chain = ensemble * walkers + walker"
 #: Rows of the limits a notebook shows under a ScanResult (``_repr_html_``).
 HTML_ROWS = 10
 
@@ -52,13 +55,19 @@ def model_label(model: str) -> str:
     return " - ".join(re.sub(r"^L(e|mu|tau)$", r"L_\1", part) for part in model.split("-"))
 
 
-def chain_attrs(config: dict, result: MassResult | MomentResult | FitResult) -> dict:
+def chain_attrs(config: dict, result: MassResult | MomentResult | FitResult,
+                draws: Mapping[str, np.ndarray] | None = None) -> dict:
     """Attributes stored with a grid point's chains (the posterior group of its
-    InferenceData)."""
+    InferenceData); ``draws``: those of the result when not given. The layout is the
+    stored one (:data:`CHAIN_LAYOUT`), or one chain per walker for draws read from a chain
+    file written before it."""
     sampler = config["sampler"]
+    draws = result.draws if draws is None else draws
+    n_chains = next(iter(draws.values())).shape[0] if draws else sampler["n_ensembles"]
     layout = {"thin": result.thin, "burn_in": result.burn_in,
               "n_ensembles": sampler["n_ensembles"], "walkers_per_ensemble": sampler["n_walkers"],
-              "chain_layout": "chain = ensemble * walkers + walker"}
+              "chain_layout": CHAIN_LAYOUT if n_chains == sampler["n_ensembles"]
+              else WALKER_LAYOUT}
     run = {"mcprop_version": __version__, "seed": int(sampler["seed"])}
     if isinstance(result, FitResult):
         return {**run, "point_index": result.point_index,
@@ -248,7 +257,7 @@ class ScanResult:
                 draws = RunDirectory(self.run_dir).read_draws(result.point_index)
             except ResultError as exc:
                 raise UserError(str(exc)) from None
-        return inference_data(draws, chain_attrs(self.config, result))
+        return inference_data(draws, chain_attrs(self.config, result, draws))
 
     def provenance(self) -> list[str]:
         """What the numbers are and where they come from (the '#' lines of limits.csv)."""
@@ -490,7 +499,8 @@ def run(config: Path | str | Mapping, out: Path | str | None = None, *, workers:
         Continue an interrupted run in ``out``, or start an existing one again (not
         both; only a folder with mcprop's ``.mcprop-run`` marker, never through a symlink).
     progress : bool
-        Show a progress bar over masses.
+        Show progress: a bar on a terminal (over steps when sampled in this process, else
+        over finished points), otherwise a few INFO log lines.
 
     Examples
     --------

@@ -7,6 +7,7 @@ and limits are updated as blocks finish, and points in progress are checkpointed
 """
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from tqdm import tqdm
 
 from mcprop import __version__
 from mcprop.inference.results import FitResult, MassResult, MomentResult, ResultError
+from mcprop.inference.sampler import Progress
 from mcprop.inference.scan import check_workers, make_executor, run_scan
 from mcprop.inference.storage import remove_checkpoint
 from mcprop.interface.api import ScanResult, chain_attrs
@@ -53,6 +55,68 @@ class CheckpointIdentity:
     def __call__(self, index: int) -> dict:
         mass = self.masses_MeV[index] if self.masses_MeV else None
         return {**self.identity.for_point(index, mass), "sampler": list(self.sampler)}
+
+
+#: Without a terminal, progress is an INFO line at each further tenth of the work, at most
+#: one per this many seconds.
+PROGRESS_LOG_INTERVAL_S = 30.0
+
+
+class RunProgress:
+    """The progress of a run on stderr: a tqdm bar on a terminal; otherwise (a file, a CI
+    log) an INFO line at each further tenth of the work, at most one per
+    ``interval_s``; nothing unless ``shown``.
+
+    ``steps``: the points are sampled in this process, and the bar follows the lockstep
+    steps (:meth:`chunk`: steps made of those predicted, with the points finished after
+    them); otherwise it counts finished points (:meth:`points`), and the elapsed time.
+    """
+
+    def __init__(self, name: str, n_points: int, done: int, unit: str, units: str,
+                 steps: bool, shown: bool, interval_s: float = PROGRESS_LOG_INTERVAL_S):
+        self.n_points, self.units, self.steps, self.interval_s = n_points, units, steps, \
+            interval_s
+        self.before = done   # points finished before the running block
+        self.bar = tqdm(total=None if steps else n_points, initial=0 if steps else done,
+                        unit="step" if steps else unit, desc=name,
+                        disable=None if shown else True)
+        self.log_lines = shown and self.bar.disable
+        self.start = self.last_line = time.monotonic()
+        self.tenths = 0
+
+    def chunk(self, progress: Progress) -> None:
+        """A block in this process made another chunk of steps."""
+        if progress.step < self.bar.n:   # the next block (more than 64 masses) starts
+            self.bar.reset()
+            self.tenths = 0
+        if progress.expected_steps is not None:
+            self.bar.total = progress.expected_steps
+        points = self.before + progress.done
+        self.bar.set_postfix_str(f"{points}/{self.n_points} {self.units} done", refresh=False)
+        self.bar.update(progress.step - self.bar.n)
+        if progress.expected_steps:
+            self._line(progress.step / progress.expected_steps,
+                       f"step {progress.step} of about {progress.expected_steps}, "
+                       f"{points}/{self.n_points} {self.units} done")
+
+    def points(self, finished: int) -> None:
+        """``finished`` points are done."""
+        if self.steps:
+            self.before = finished
+            return
+        self.bar.update(max(0, finished - self.bar.n))
+        self._line(finished / max(self.n_points, 1), f"{finished}/{self.n_points} "
+                   f"{self.units} done")
+
+    def _line(self, fraction: float, text: str) -> None:
+        now = time.monotonic()
+        tenths = int(10 * min(fraction, 1.0))
+        if self.log_lines and tenths > self.tenths and now - self.last_line >= self.interval_s:
+            self.tenths, self.last_line = tenths, now
+            log.info("%s after %.0f s", text, now - self.start)
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def run_config(config: RunConfig, write: bool = True, workers: int = 2,
@@ -105,9 +169,14 @@ def run_config(config: RunConfig, write: bool = True, workers: int = 2,
         if store is not None:
             manifest.update(executor=executor, workers=workers)
             store.write_manifest(manifest)
-        with tqdm(total=plan.n_points, initial=len(done),
-                  unit="mass" if plan.has_masses else "posterior", disable=not progress,
-                  desc=config.name) as bar:
+        # processes started here beyond the points to do would idle (one without masses)
+        processes = workers if scheduler and executor == "dask" \
+            else min(workers, max(len(todo), 1))
+        with make_executor(executor, processes, scheduler) as pool:
+            display = RunProgress(config.name, plan.n_points, len(done),
+                                  *(("mass", "masses") if plan.has_masses
+                                    else ("posterior", "posteriors")), pool is None, progress)
+
             def on_block(block: list) -> None:
                 for result in block:
                     results[result.point_index] = result
@@ -123,18 +192,18 @@ def run_config(config: RunConfig, write: bool = True, workers: int = 2,
                         manifest["points"][str(result.point_index)] = result.summary()
                     store.write_manifest(manifest)
                     _write_limits(store, _scan_result(config, masses, results, store))
-                bar.update(len(results) - bar.n)
+                display.points(len(results))
 
             def poll() -> None:
                 if store is not None:
-                    finished = sum(store.result_file(i).exists() for i in range(plan.n_points))
-                    bar.update(max(0, finished - bar.n))
+                    display.points(sum(store.result_file(i).exists()
+                                       for i in range(plan.n_points)))
 
-            # processes started here beyond the points to do would idle (one without masses)
-            processes = workers if scheduler and executor == "dask" \
-                else min(workers, max(len(todo), 1))
-            with make_executor(executor, processes, scheduler) as pool:
-                run_scan(plan, posterior, todo, pool, workers, on_block, poll, task_files)
+            try:
+                run_scan(plan, posterior, todo, pool, workers, on_block, poll, task_files,
+                         display.chunk)
+            finally:
+                display.close()
         scan = _scan_result(config, masses, results, store)
         if store is not None:
             _write_limits(store, scan)
