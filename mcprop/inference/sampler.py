@@ -572,6 +572,7 @@ def sample_masses(posterior: ScanPosterior, mass_indices: Iterable[int],
         active[index] = initial_chains(posterior, index, settings, seed)
     done = []
     last_checkpoint = time.monotonic()
+    log.debug("first step of %d points", len(active))
     while active:
         cap = _capped_steps(settings) + 1
         for index in [i for i, c in active.items() if c.n_steps >= min(c.next_check, cap)]:
