@@ -4,8 +4,9 @@ Each repeat starts ``python3 -c`` with a few lines that show the sampler's debug
 one logged just before the first step of a block, with its wall-clock time) and then call
 the command line as the console script does (``mcprop run CONFIG --quiet --force``). The
 time counts from just before the process is started to the first such line of any process
-(with 2 workers, a worker's). ``--source`` takes further source trees (for example an
-older version, from ``git archive``) to time alternately in the same run.
+(with 2 workers, a worker's), where the run is stopped. ``--source`` takes further source
+trees (for example an older version, from ``git archive``) to time alternately in the same
+run.
 
     python3 benchmarks/bench_startup.py --repeats 5 [--workers 1] [--source OLD_TREE]
 """
@@ -36,19 +37,23 @@ sys.exit(main(sys.argv[1:]))
 
 
 def time_to_first_step(source: Path, config: Path, workers: int, out: Path) -> float:
-    """Seconds from the start of a fresh ``mcprop run`` to its first sampling step."""
+    """Seconds from the start of a fresh ``mcprop run`` to its first sampling step; the run
+    is stopped there (its workers end with it)."""
     start = time.time()
-    result = subprocess.run([sys.executable, "-c", WRAPPER, "run", str(config), "--out",
-                             str(out), "--workers", str(workers), "--quiet", "--force"],
-                            cwd=source, capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(source)})
-    if result.returncode != 0:
-        raise SystemExit(f"mcprop run in {source} failed:\n{result.stderr}")
-    stamps = [float(line.split()[1]) for line in result.stderr.splitlines()
-              if line.startswith("startup ") and "first step" in line]
-    if not stamps:
-        raise SystemExit(f"{source}: no first-step line (a version without it?)")
-    return min(stamps) - start
+    process = subprocess.Popen([sys.executable, "-c", WRAPPER, "run", str(config), "--out",
+                                str(out), "--workers", str(workers), "--quiet", "--force"],
+                               cwd=source, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True, env={**os.environ, "PYTHONPATH": str(source)})
+    lines = []
+    for line in process.stderr:
+        if line.startswith("startup ") and "first step" in line:
+            process.kill()
+            process.wait()
+            return float(line.split()[1]) - start
+        lines.append(line)
+    process.wait()
+    raise SystemExit(f"mcprop run in {source} ended without a first-step line (a version "
+                     f"without it?):\n{''.join(lines)}")
 
 
 def main() -> None:
@@ -64,11 +69,11 @@ def main() -> None:
     times: dict[Path, list[float]] = {source: [] for source in sources}
     print(f"load average before: {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as tmp:
-        for _ in range(args.repeats):
-            for source in sources:
+        for repeat in range(args.repeats):
+            for k, source in enumerate(sources):
                 config = source / args.config.resolve().relative_to(REPO)
                 times[source].append(time_to_first_step(source, config, args.workers,
-                                                        Path(tmp) / "run"))
+                                                        Path(tmp) / f"run{repeat}-{k}"))
     print(f"load average after : {os.getloadavg()}")
     print(f"time to the first step, {args.workers} worker(s), median of {args.repeats}:")
     for source, values in times.items():
