@@ -220,8 +220,8 @@ def _require_ordered(low: float, high: float) -> None:
 def _normal_probability(low: float, high: float) -> float:
     """P(low <= Z <= high) of a standard normal Z, accurate in either tail."""
     if low > 0:
-        return float(stats.norm.sf(low) - stats.norm.sf(high))
-    return float(stats.norm.cdf(high) - stats.norm.cdf(low))
+        return float(special.ndtr(-low) - special.ndtr(-high))
+    return float(special.ndtr(high) - special.ndtr(low))
 
 
 def _split_normal_probability(low: float, high: float, mean: float, sigma_plus: float,

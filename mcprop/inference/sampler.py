@@ -24,6 +24,7 @@ from pathlib import Path
 
 import emcee
 import numpy as np
+from scipy.special import chdtri
 
 from mcprop.inference.diagnostics import (
     Diagnostics,
@@ -506,9 +507,7 @@ MAX_STRAY_FRACTION = 0.1
 def _stray_margin(n_dim: int, probability: float = STRAY_PROBABILITY) -> float:
     """How far below the best walker of its ensemble a walker is stray [ln posterior]: half
     the chi^2 quantile of ``probability`` in n_dim dimensions."""
-    from scipy.stats import chi2
-
-    return 0.5 * float(chi2.isf(probability, n_dim))
+    return 0.5 * float(chdtri(n_dim, probability))
 
 
 def reset_stray_walkers(chains: MassChains, seed: int, mass_index: int) -> None:
@@ -614,6 +613,7 @@ def sample_masses(posterior: ScanPosterior, mass_indices: Iterable[int],
     done = []
     last_checkpoint = time.monotonic()
     step = 0
+    log.debug("first step of %d points", len(active))
     while active:
         cap = _capped_steps(settings) + 1
         step = max(c.n_steps for c in active.values()) - 1

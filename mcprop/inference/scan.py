@@ -10,7 +10,6 @@ finished point into a result (:class:`~mcprop.inference.results.MassResult` for 
 same limits with one process, several, or a dask cluster.
 """
 
-import importlib
 import logging
 import numbers
 import os
@@ -44,10 +43,6 @@ PROFILE_QUANTILES = (0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
 MAX_WORKERS = MAX_MASSES
 #: Most masses in one block: bounds a worker's memory (chains of every mass in progress).
 MAX_BLOCK_MASSES = 64
-#: What a block imports on first use: ArviZ (diagnostics) and the chain files' netCDF
-#: writer, whose first write also imports dask.distributed (xarray's write locks). About
-#: 1 s of CPU in all, imported here before local workers are forked so that they inherit it.
-WORKER_MODULES = ("arviz", "netCDF4", "dask.array", "dask.distributed")
 
 
 @dataclass(frozen=True)
@@ -237,11 +232,8 @@ def make_executor(kind: str = "local", workers: int = 2,
         if workers == 1:
             yield None
             return
-        for name in WORKER_MODULES:
-            try:
-                importlib.import_module(name)
-            except ImportError:  # dask is optional (mcprop[dask]): workers do without it
-                pass
+        # each worker imports ArviZ and the chain files' netCDF writer when it first needs
+        # them (about 1 s of CPU, after its first steps), in parallel with the others
         pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
                                    initargs=(os.getpid(),))
         try:
