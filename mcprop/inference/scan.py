@@ -259,7 +259,9 @@ def make_executor(kind: str = "local", workers: int = 2,
     with cluster, Client(cluster) as client:
         try:
             yield client.get_executor()
-        except BaseException:
+        except BaseException:  # Ctrl-C or an error: the cluster's closing errors are noise
+            for name in ("distributed", "tornado"):
+                logging.getLogger(name).setLevel(logging.CRITICAL)
             _kill_workers(cluster)
             raise
 

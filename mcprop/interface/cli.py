@@ -282,10 +282,10 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s",
                             stream=sys.stderr, force=True)
         logging.getLogger("mcprop").setLevel(logging.WARNING if quiet else logging.INFO)
-        if quiet:  # dask.distributed's own log, also in its workers (which inherit this):
-            # INFO lines, and a heartbeat ERROR of workers outliving their scheduler after
-            # Ctrl-C; a failed task still reaches the main process as an exception
-            os.environ["DASK_LOGGING__DISTRIBUTED"] = "critical"
+        # dask.distributed's own log, also in its workers (which inherit this): its INFO
+        # lines never, its warnings unless quiet; a failed task still reaches the main
+        # process as an exception
+        os.environ["DASK_LOGGING__DISTRIBUTED"] = "critical" if quiet else "warning"
         return args.func(args)
     except UserError as exc:
         print(f"mcprop: error: {exc.cli_message}", file=sys.stderr)
