@@ -51,7 +51,7 @@ from mcprop.inference.measurements import (
     SurvivalProbabilityMeasurement,
     SystematicCorrelation,
 )
-from mcprop.inference.moments import FLAT_MU2, PARAMETER_NAMES
+from mcprop.inference.moments import FLAT_MU2, PARAMETER_NAMES, profile_moments
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import G_PRIOR_POWERS, CouplingPrior, sampled_priors
 from mcprop.inference.priors import Fixed, PriorError, load_prior_files
@@ -1000,10 +1000,12 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
         return resolved, plan
     if physics.magnetic_moment:
         del resolved["mass_grid"]
-        resolved["limits"]["profile_likelihood"] = False  # not computed for moments
+        # a profile limit needs one moment: none for `independent`
+        profile = schema.limits.profile_likelihood and bool(profile_moments(physics.moments))
+        resolved["limits"]["profile_likelihood"] = profile
         plan = ScanPlan(masses_MeV=np.empty(0),
                         coupling_prior=CouplingPrior(upper_np_fraction=prior.upper_np_fraction),
-                        profile=False, moments=physics.moments, **common)
+                        profile=profile, moments=physics.moments, **common)
         return resolved, plan
     del resolved["physics"]["moments"]
     plan = ScanPlan(
