@@ -307,6 +307,18 @@ def test_fixed_backgrounds_reach_the_likelihood_at_borexinos_best_fit():
     assert plan.priors.fixed_values["bkg_po210_norm"] == 0.25
 
 
+@pytest.mark.parametrize("name", ["universal", "e", "mu", "tau", "independent",
+                                  "borexino-setup"])
+def test_spectral_moment_configs_fit_what_the_standard_model_fit_fits(name):
+    """The magnetic-moment spectral runs share the SM fit's range, binning and response."""
+    def spectrum(path):
+        (measurement,) = load_config(REPO / path).resolved["measurements"]
+        return {k: v for k, v in measurement.items() if k not in ("name", "source")}
+
+    assert spectrum(f"runs/magnetic-moment/spectral-{name}.toml") == spectrum(
+        "runs/borexino-phase2-spectral-sm.toml")
+
+
 def test_shipped_spectral_configs_are_valid():
     sm = load_config(REPO / "runs/borexino-phase2-spectral-sm.toml")
     assert sm.plan.standard_model and sm.plan.n_points == 1
