@@ -117,7 +117,7 @@ def test_moment_fit_of_asimov_data_is_half_normal_with_fisher_width(tmp_path, cl
     """Asimov counts without a moment, every nuisance held at its prior centre: the
     likelihood of mu^2 is Gaussian at 0 with the Fisher width sigma^-2 = sum_b (d mu_b /
     d mu^2)^2 / mu_b, so under the prior flat in mu^2 >= 0 the posterior is half-normal and
-    its 90% quantile is mu^2 = 1.645 sigma."""
+    its 90% quantile is mu^2 = 1.645 sigma, where the profile likelihood crosses 2.7055."""
     doc = {"schema_version": 1, "name": "moment-fit",
            "physics": {"model": "magnetic-moment", "moments": "universal",
                        "flavour_model": "decoherent-msw"},
@@ -146,6 +146,11 @@ def test_moment_fit_of_asimov_data_is_half_normal_with_fisher_width(tmp_path, cl
     assert rows["mu_universal"]["upper_muB"] == pytest.approx(expected_muB, rel=0.03)
     assert rows["mu_eff"]["upper_muB"] == pytest.approx(rows["mu_universal"]["upper_muB"],
                                                         rel=1e-6)
+    # the profile of -2 ln L in mu^2 (nothing else free) crosses 2.7055 = 1.6449^2 at
+    # 1.6449 sigma of the Fisher width (Poisson: quadratic to O(added / expected counts));
+    # no MC error
+    for name in ("mu_universal", "mu_eff"):
+        assert rows[name]["upper_profile_muB"] == pytest.approx(expected_muB, rel=0.005)
     # the run draws its spectrum with the counts the moment adds at the limit
     assert (tmp_path / "run" / "spectrum_fit.png").stat().st_size > 10_000
     np.testing.assert_allclose(posterior.new_physics.coordinates({"mu_universal": 3e-11}),

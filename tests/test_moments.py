@@ -4,6 +4,7 @@ directory, exports and figures of a run without masses."""
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import tomli_w
 from conftest import DATA, REPO, run_cli
@@ -83,6 +84,19 @@ def test_limits_against_the_closed_form(moments, dof):
         row = rows[name]
         assert abs(row["upper_muB"] - value) < 4 * row["upper_mcse_muB"], (name, row, value)
         assert row["upper_mcse_muB"] < 0.01 * row["upper_muB"]
+    # The profile likelihood of one moment on Asimov data (the SM) with nothing else free:
+    # -2 Delta ln L = (s mu^2 / sigma)^2, crossing 2.7055 = 1.6449^2 at s mu^2 = 1.6449
+    # sigma, where the half-normal posterior has its 90% quantile; no MC error. mu_eff is
+    # profiled only where it is the sampled moment (universal); independent: none.
+    crossing = np.sqrt(stats.chi2.ppf(0.9, 1)) * SIGMA_CPD100T
+    profiled = {"universal": {"mu_universal": slopes.sum(), "mu_eff": slopes.sum()},
+                "e": {"mu_e": slopes[0]}, "independent": {}}[moments]
+    for name, row in rows.items():
+        if name in profiled:
+            assert row["upper_profile_muB"] == pytest.approx(
+                np.sqrt(crossing / profiled[name]), rel=1e-4), (name, row)
+        else:
+            assert pd.isna(row["upper_profile_muB"]), (name, row)
 
 
 # --- refused configs --------------------------------------------------------------------------

@@ -8,6 +8,7 @@ probability, and Asimov data made from known parameters.
 
 import json
 import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -261,6 +262,16 @@ BAD_RUNS = {
         ["priors.files", background_parameter("c14")]),
     "fixing a parameter the run does not sample": (
         lambda doc: doc["priors"].update(fixed=["p_ee"]), ["priors.fixed", "p_ee"]),
+    "a value outside the prior's support": (
+        lambda doc: doc["priors"].update(fixed_at={"bkg_kr85_norm": 3.5}),
+        ["priors.fixed_at.bkg_kr85_norm", "3.5", "[0, 3]"]),
+    "a parameter both at its centre and at a value": (
+        lambda doc: doc["priors"].update(fixed=["bkg_kr85_norm"],
+                                         fixed_at={"bkg_kr85_norm": 1.0}),
+        ["priors.fixed_at", "bkg_kr85_norm", "already in priors.fixed"]),
+    "fixed_at not a table": (
+        lambda doc: doc["priors"].update(fixed_at=["bkg_kr85_norm"]),
+        ["priors.fixed_at", "table of name = value"]),
 }
 
 
@@ -275,6 +286,37 @@ def test_bad_spectral_run(tmp_path, case):
     assert "\n" not in message
     for needle in needles:
         assert needle in message, message
+
+
+def test_fixed_backgrounds_reach_the_likelihood_at_borexinos_best_fit():
+    """runs/spectral-nuisances/fixed-backgrounds.toml holds the backgrounds at Borexino's
+    best fit (norm 1, tilt 0), not at the midpoint 1.5 of the uniform [0, 3] priors."""
+    config = load_config(REPO / "runs/spectral-nuisances/fixed-backgrounds.toml")
+    posterior = config.plan.posterior()
+    held = posterior.parameters({})
+    for component in ("c14", "pileup", "po210", "kr85", "bi210", "c11", "ext"):
+        name = background_parameter(component)
+        assert name not in posterior.nuisance_names
+        assert held[name] == 1.0, (name, held[name])
+    assert held["bkg_threshold_tilt_norm"] == 0.0
+    # the list form still means the prior centre: 1.5 for the uniform [0, 3] prior
+    doc = fit_document(Path("/nonexistent"))
+    doc["priors"].update(fixed=["bkg_kr85_norm"], fixed_at={"bkg_po210_norm": 0.25})
+    plan = config_from_dict(doc, REPO).plan
+    assert plan.priors.fixed_values["bkg_kr85_norm"] == 1.5
+    assert plan.priors.fixed_values["bkg_po210_norm"] == 0.25
+
+
+@pytest.mark.parametrize("name", ["universal", "e", "mu", "tau", "independent",
+                                  "borexino-setup"])
+def test_spectral_moment_configs_fit_what_the_standard_model_fit_fits(name):
+    """The magnetic-moment spectral runs share the SM fit's range, binning and response."""
+    def spectrum(path):
+        (measurement,) = load_config(REPO / path).resolved["measurements"]
+        return {k: v for k, v in measurement.items() if k not in ("name", "source")}
+
+    assert spectrum(f"runs/magnetic-moment/spectral-{name}.toml") == spectrum(
+        "runs/borexino-phase2-spectral-sm.toml")
 
 
 def test_shipped_spectral_configs_are_valid():

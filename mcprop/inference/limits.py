@@ -7,10 +7,12 @@
   seed and earlier work turned an allowed excess into a limit.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from mcprop.inference.moments import MagneticMoments
 from mcprop.inference.priors import PHYSICAL_DOMAINS
 from mcprop.physics.kernels import MassKernels
 from mcprop.physics.scattering import (
@@ -184,15 +186,17 @@ def _minimise(objective, z: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.n
     return value, z
 
 
-def _objective(posterior, mass_index: int, coordinates: NuisanceCoordinates):
+def _objective(posterior, mass_index: int, coordinates: NuisanceCoordinates,
+               new_physics: Callable[[np.ndarray], np.ndarray] = lambda g: g):
     """objective(z (b, m, n), g (b,)) -> -2 ln[L pi] (b, m) of the profile fit at grid mass
-    ``mass_index``, capped at _OUTSIDE."""
+    ``mass_index``, capped at _OUTSIDE; ``new_physics`` turns the scanned values into what
+    the likelihood reads (:func:`scanned_parameter`)."""
     n = len(coordinates.centre)
 
     def objective(z: np.ndarray, g: np.ndarray) -> np.ndarray:
         b, m, _ = z.shape
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # outside: -inf
-            values = posterior.profile_objective(mass_index, np.repeat(g, m),
+            values = posterior.profile_objective(mass_index, new_physics(np.repeat(g, m)),
                                                  coordinates.nuisances(z).reshape(b * m, n))
         return np.minimum(values, _OUTSIDE).reshape(b, m)
 
@@ -236,6 +240,20 @@ def best_fit_nuisances(posterior, point: int, start: np.ndarray, g: float = 0.0,
     return float(value[0]), coordinates.nuisances(z[0])
 
 
+def scanned_parameter(posterior, point: int
+                      ) -> tuple[float, Callable[[np.ndarray], np.ndarray]]:
+    """What the profile scans at grid point ``point``: its upper bound and how couplings
+    (n,) become the new-physics values the likelihood reads. For a Z' the coupling g (bound
+    g_max(m)); for a run with one magnetic moment its square mu^2 [(1e-11 mu_B)^2] (bound
+    where it adds ``upper_np_fraction`` x the SM counts). ValueError for several moments,
+    whose joint profile has no one-dimensional limit."""
+    physics = posterior.new_physics
+    if isinstance(physics, MagneticMoments):
+        if len(physics.names) != 1:
+            raise ValueError(f"a profile-likelihood limit needs one moment; "
+                             f"{physics.scheme!r} has {len(physics.names)}")
+        return float(physics.upper[0]), lambda g: g[:, None]
+    return float(physics.g_max[point]), lambda g: g
 
 
 def profile_likelihood_limit(posterior, mass_index: int, level: float,
@@ -243,11 +261,13 @@ def profile_likelihood_limit(posterior, mass_index: int, level: float,
                              g_scale: float | None = None,
                              widths: np.ndarray | None = None,
                              g_points: np.ndarray | None = None) -> dict[str, float]:
-    """Upper limit on g at grid mass ``mass_index`` of a Z' :class:`ScanPosterior`: the
-    largest g at which the profile -2 Delta ln L over g >= 0 is still below ``level`` (2.7055
-    for the conventional 90% C.L.), the upper end of the allowed set. A profile with two
-    minima (an island of allowed couplings above an excluded stretch) has its limit at the
-    upper end of the island, not at the first crossing.
+    """Upper limit on g at grid mass ``mass_index`` of a Z' :class:`ScanPosterior` (or on
+    mu^2 [(1e-11 mu_B)^2] of a run with one magnetic moment, :func:`scanned_parameter`;
+    the profile likelihood does not depend on the parametrisation, so its limit on mu is
+    the square root): the largest g at which the profile -2 Delta ln L over g >= 0 is still
+    below ``level`` (2.7055 for the conventional 90% C.L.), the upper end of the allowed
+    set. A profile with two minima (an island of allowed couplings above an excluded
+    stretch) has its limit at the upper end of the island, not at the first crossing.
 
     The profile is computed for many couplings at once (one posterior call per Newton step
     holds every coupling's finite-difference stencil, :func:`_minimise`), with the nuisances
@@ -274,8 +294,8 @@ def profile_likelihood_limit(posterior, mass_index: int, level: float,
     n = len(coordinates.centre)
     z_start = (np.zeros(n) if start is None
                else coordinates.coordinates(np.asarray(start, dtype=float)))
-    g_max = float(posterior.new_physics.g_max[mass_index])
-    objective = _objective(posterior, mass_index, coordinates)
+    g_max, new_physics = scanned_parameter(posterior, mass_index)
+    objective = _objective(posterior, mass_index, coordinates, new_physics)
 
     if g_scale is not None and 0 < g_scale < g_max:
         low, high, points = g_scale / 30, min(2 * g_scale, g_max), _SCALED_GRID_POINTS

@@ -56,6 +56,20 @@ def reported_quantities(scheme: str) -> tuple[str, ...]:
     return (*scheme_parameters(scheme), EFFECTIVE)
 
 
+def profile_moments(scheme: str) -> tuple[str, ...]:
+    """The reported quantities that get a profile-likelihood limit: a scheme of one moment
+    profiles it, and mu_eff too when it is that moment (``universal``: sum_a P_ea = 1);
+    none for ``independent`` (three moments).
+
+    >>> profile_moments("universal"), profile_moments("e")
+    (('mu_universal', 'mu_eff'), ('mu_e',))
+    """
+    names = scheme_parameters(scheme)
+    if len(names) != 1:
+        return ()
+    return (*names, EFFECTIVE) if scheme == "universal" else names
+
+
 @dataclass(frozen=True)
 class MagneticMoments:
     """Flavour-diagonal magnetic moments: the new physics of a run without masses.

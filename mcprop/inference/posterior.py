@@ -515,16 +515,18 @@ class ScanPosterior:
                 for i, x in inputs.items()}
 
     def profile_objective(self, point, g, nuisance_rows: np.ndarray) -> np.ndarray:
-        """-2 ln [L(D | g, nu) pi(nu)] of the Z' at grid mass ``point`` and coupling ``g``
-        (each a scalar or one per row) for each row of nuisances (n, n_nuisances). The
-        nuisance priors act as constraint terms of the profile likelihood."""
+        """-2 ln [L(D | g, nu) pi(nu)] at grid point ``point`` and new-physics values ``g``
+        (what :meth:`NewPhysics.values` gives: a Z' coupling, a scalar or one per row (n,);
+        the squared moments of magnetic moments, (n, k)) for each row of nuisances
+        (n, n_nuisances). The nuisance priors act as constraint terms of the profile
+        likelihood."""
         rows = np.atleast_2d(nuisance_rows)
         nuisances = dict(zip(self.nuisance_names, rows.T, strict=True))
         index = np.broadcast_to(point, rows.shape[:1])
         prior = self.priors.log_density(nuisances)
+        g = np.asarray(g, dtype=float)
         with np.errstate(all="ignore"):  # outside the priors' domains: -inf, never NaN
-            value = prior + self.log_likelihood(np.broadcast_to(np.asarray(g, dtype=float),
-                                                                rows.shape[:1]),
+            value = prior + self.log_likelihood(np.broadcast_to(g, rows.shape[:1] + g.shape[1:]),
                                                 nuisances, index)
         value = np.where(np.isfinite(prior) & ~np.isnan(value), value, -np.inf)
         return -2.0 * value

@@ -28,8 +28,8 @@ LIMIT_COLUMNS = ("m_zprime_MeV", "g_upper", "g_upper_mcse", "g_upper_profile", "
 EXPECTED_COLUMNS = ("g_expected_median", "g_expected_lo68", "g_expected_hi68",
                     "g_expected_lo95", "g_expected_hi95", "g_expected_asimov")
 #: Columns of a magnetic-moment run: one row per reported moment (limits in mu_B).
-MOMENT_COLUMNS = ("parameter", "upper_muB", "upper_mcse_muB", "ess", "rhat", "tau_steps",
-                  "acceptance", "n_steps", "burn_in", "converged")
+MOMENT_COLUMNS = ("parameter", "upper_muB", "upper_mcse_muB", "upper_profile_muB", "ess",
+                  "rhat", "tau_steps", "acceptance", "n_steps", "burn_in", "converged")
 #: Columns of a Standard-Model fit: one row per reported parameter (in its own unit, named
 #: in the parameter), its median, central 68% credible interval and the median's MC error.
 FIT_COLUMNS = ("parameter", "median", "lo68", "hi68", "median_mcse", "ess", "rhat",
@@ -266,7 +266,9 @@ class MassResult(_Problems):
 
 @dataclass(frozen=True)
 class ParameterLimit:
-    """The credible upper limit on one reported moment, in Bohr magnetons.
+    """The credible upper limit on one reported moment, in Bohr magnetons, and the
+    profile-likelihood limit (``upper_profile_muB``: a run with one moment, for that moment
+    and for mu_eff when it is that moment, i.e. ``universal``; None otherwise).
 
     ``converged``: its ESS and MCSE pass, and so do the R-hat and the chain length of the
     point.
@@ -277,6 +279,7 @@ class ParameterLimit:
     upper_mcse_muB: float | None
     ess: float | None
     converged: bool
+    upper_profile_muB: float | None = None
 
 
 @dataclass(frozen=True)
@@ -329,14 +332,18 @@ class MomentResult(_Problems):
     def from_sampling(cls, point_index: int, moments: str,
                       diagnostics: Mapping[str, Diagnostics],
                       prior_upper_muB: Mapping[str, float],
-                      draws: Mapping[str, np.ndarray]) -> "MomentResult":
-        """Assemble a result from the diagnostics of each reported moment; a non-finite
-        number becomes None and a problem."""
+                      draws: Mapping[str, np.ndarray],
+                      profile_muB: Mapping[str, float] | None = None) -> "MomentResult":
+        """Assemble a result from the diagnostics of each reported moment and the
+        profile-likelihood limits ``profile_muB`` (by reported name, where computed); a
+        non-finite number becomes None and a problem."""
         problems: list[str] = []
         limits = []
+        profile_muB = profile_muB or {}
         for name, d in diagnostics.items():
             numbers = _finite({"upper_muB": d.upper, "upper_mcse_muB": d.upper_mcse,
                                "ess": d.ess}, problems, f"{name}: ")
+            numbers["upper_profile_muB"] = finite_or_none(profile_muB.get(name))
             problems += [p for p in d.problems if p not in problems]
             limits.append(ParameterLimit(name, **numbers, converged=bool(
                 d.converged and numbers["upper_muB"] is not None
@@ -398,13 +405,13 @@ class MomentResult(_Problems):
         parsed = []
         for entry in limits:
             keys = [f.name for f in fields(ParameterLimit)]
-            if sorted(entry) != sorted(keys):
+            # records written before the profile limit existed lack its key
+            if sorted({**entry, "upper_profile_muB": None}) != sorted(keys):
                 raise ResultError(f"limits: each entry has the keys {', '.join(keys)}")
             where = f"limits[{entry['parameter']}]"
             try:
-                parsed.append(ParameterLimit(entry["parameter"], *(
-                    _checked(key, entry[key]) for key in ("upper_muB", "upper_mcse_muB",
-                                                          "ess", "converged"))))
+                parsed.append(ParameterLimit(entry["parameter"], **{
+                    key: _checked(key, entry.get(key)) for key in keys[1:]}))
             except ResultError as exc:
                 raise ResultError(f"{where}.{exc}") from None
             if parsed[-1].converged and (parsed[-1].upper_muB is None
@@ -437,7 +444,8 @@ class MomentResult(_Problems):
         """The limits.csv rows (``MOMENT_COLUMNS``, then ``MOMENT_EXPECTED_COLUMNS``), one per
         reported moment."""
         return [{"parameter": limit.parameter, "upper_muB": limit.upper_muB,
-                 "upper_mcse_muB": limit.upper_mcse_muB, "ess": limit.ess, "rhat": self.rhat,
+                 "upper_mcse_muB": limit.upper_mcse_muB,
+                 "upper_profile_muB": limit.upper_profile_muB, "ess": limit.ess, "rhat": self.rhat,
                  "tau_steps": self.tau_steps, "acceptance": self.acceptance,
                  "n_steps": self.n_steps, "burn_in": self.burn_in,
                  "converged": limit.converged,
@@ -627,7 +635,8 @@ def _record_keys(cls: type, record) -> list[str]:
 _INTEGERS = {"mass_index", "point_index", "n_steps", "burn_in", "thin", "n_bins"}
 _OPTIONAL = {*EXPECTED_COLUMNS, *MOMENT_EXPECTED_COLUMNS, "g_upper", "g_upper_mcse",
              "g_upper_profile", "g_hat_profile", "ess", "rhat", "tau_steps", "acceptance",
-             "upper_muB", "upper_mcse_muB", "median", "lo68", "hi68", "median_mcse"}
+             "upper_muB", "upper_mcse_muB", "upper_profile_muB", "median", "lo68", "hi68",
+             "median_mcse"}
 #: Values that may be negative (a best fit of g, the median of an offset).
 _SIGNED = {"g_hat_profile", "median", "lo68", "hi68"}
 

@@ -27,11 +27,13 @@ from threadpoolctl import threadpool_limits
 
 from mcprop.inference.expected import expected_band, expected_moment_band
 from mcprop.inference.limits import best_fit_nuisances, profile_likelihood_limit
+from mcprop.inference.moments import profile_moments
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import ScanPosterior
 from mcprop.inference.results import MAX_MASSES, FitResult, MassResult, MomentResult
 from mcprop.inference.sampler import MassSample, Progress, sample_masses
 from mcprop.inference.spectrum import SpectrumMeasurement, poisson_deviance
+from mcprop.physics.magnetic_moment import MOMENT_UNIT_MUB
 
 log = logging.getLogger(__name__)
 
@@ -63,36 +65,37 @@ class BlockTask:
 
 def point_result(plan: ScanPlan, posterior: ScanPosterior,
                  sample: MassSample) -> MassResult | MomentResult:
-    """A finished point's result: the credible limits, the profile limit (Z'), the stored
-    draws (the reported quantities and the nuisances, chain = ensemble)."""
+    """A finished point's result: the credible limits, the profile limit (a Z', one
+    magnetic moment), the expected limits if asked, the stored draws (the reported
+    quantities and the nuisances, chain = ensemble)."""
     index = sample.point_index
-    k = len(posterior.new_physics.names)
     draws = sample.draws
+    if plan.standard_model:
+        return fit_result(posterior, sample, draws)
+    profile, problems = None, []
+    if plan.profile:
+        if plan.moments is not None:  # the profile in mu^2 [(1e-11 mu_B)^2]
+            name = next(iter(sample.diagnostics))
+            scale = (sample.diagnostics[name].upper / MOMENT_UNIT_MUB) ** 2
+            profile, problems = _profile(plan, posterior, sample, scale, sample.coords[..., 0])
+        else:
+            profile, problems = _profile(plan, posterior, sample,
+                                         sample.diagnostics["g"].upper, sample.quantities["g"])
     if plan.moments is not None:
-        result = MomentResult.from_sampling(index, plan.moments, sample.diagnostics,
-                                            posterior.new_physics.upper_muB(), draws)
+        upper = (None if profile is None
+                 else np.sqrt(profile["g_upper_profile"]) * MOMENT_UNIT_MUB)
+        result = MomentResult.from_sampling(
+            index, plan.moments, sample.diagnostics, posterior.new_physics.upper_muB(), draws,
+            {name: upper for name in profile_moments(plan.moments)} if upper else None)
+        if problems:
+            result = MomentResult(**{**result.__dict__,
+                                     "problems": result.problems + tuple(problems)})
         if plan.expected.n_toys:
             with threadpool_limits(1):
                 result = result.with_expected(expected_moment_band(
                     posterior, plan.expected, plan.seed, plan.credibility))
         return result
-    if plan.standard_model:
-        return fit_result(posterior, sample, draws)
     zprime = posterior.new_physics
-    profile = None
-    problems = []
-    if plan.profile:
-        try:
-            # one BLAS thread: the optimiser's many tiny BLAS calls are ~6x slower with a
-            # thread pool (workers are processes already)
-            with threadpool_limits(1):
-                spread = sample.coords[..., k:].std(axis=tuple(range(sample.coords.ndim - 1)))
-                profile = profile_likelihood_limit(
-                    posterior, index, plan.profile_level, start=sample.best_coords[k:],
-                    g_scale=sample.diagnostics["g"].upper, widths=spread,
-                    g_points=np.quantile(sample.quantities["g"], PROFILE_QUANTILES))
-        except ValueError as exc:
-            problems.append(f"profile-likelihood limit not found ({exc})")
     result = MassResult.from_sampling(index, float(zprime.masses_MeV[index]),
                                       sample.diagnostics["g"], float(zprime.g_max[index]),
                                       draws, profile)
@@ -103,6 +106,26 @@ def point_result(plan: ScanPlan, posterior: ScanPosterior,
             result = result.with_expected(expected_band(posterior, index, plan.expected,
                                                         plan.seed, plan.credibility))
     return result
+
+
+def _profile(plan: ScanPlan, posterior: ScanPosterior, sample: MassSample, scale: float,
+             values: np.ndarray) -> tuple[dict[str, float] | None, list[str]]:
+    """The profile-likelihood limit of a point (:func:`profile_likelihood_limit`) started
+    from the best walker, with the posterior's spread as the nuisances' units, around the
+    credible limit ``scale`` and at quantiles of the sampled ``values`` of the scanned
+    parameter; None and the problem if it is not found."""
+    k = len(posterior.new_physics.names)
+    try:
+        # one BLAS thread: the optimiser's many tiny BLAS calls are ~6x slower with a
+        # thread pool (workers are processes already)
+        with threadpool_limits(1):
+            spread = sample.coords[..., k:].std(axis=tuple(range(sample.coords.ndim - 1)))
+            return profile_likelihood_limit(
+                posterior, sample.point_index, plan.profile_level,
+                start=sample.best_coords[k:], g_scale=scale, widths=spread,
+                g_points=np.quantile(values, PROFILE_QUANTILES)), []
+    except ValueError as exc:
+        return None, [f"profile-likelihood limit not found ({exc})"]
 
 
 def fit_result(posterior: ScanPosterior, sample: MassSample,

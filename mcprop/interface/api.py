@@ -315,7 +315,9 @@ class ScanResult:
                     f"data: {measurements}", *correlations,
                     f"priors: {', '.join(Path(p).name for p in c['priors']['files'])}",
                     f"seed: {self.seed}; config hash: {self.config_hash}",
-                    "columns: parameter; upper_muB, upper_mcse_muB [Bohr magnetons]; "
+                    "columns: parameter; upper_muB, upper_mcse_muB, upper_profile_muB (the "
+                    f"profile-likelihood limit, -2 Delta ln L = "
+                    f"{c['limits']['profile_delta_chi2']:g}; one moment) [Bohr magnetons]; "
                     "tau_steps, n_steps, burn_in [steps]"]
         return [f"mcprop {__version__}: Bayesian upper limits on the "
                 f"{model_label(physics['model'])} Z' coupling g",

@@ -52,7 +52,7 @@ from mcprop.inference.measurements import (
     SurvivalProbabilityMeasurement,
     SystematicCorrelation,
 )
-from mcprop.inference.moments import FLAT_MU2, PARAMETER_NAMES
+from mcprop.inference.moments import FLAT_MU2, PARAMETER_NAMES, profile_moments
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import G_PRIOR_POWERS, CouplingPrior, sampled_priors
 from mcprop.inference.priors import Fixed, PriorError, load_prior_files
@@ -239,14 +239,20 @@ class Physics:
 
 @dataclass(frozen=True, kw_only=True)
 class Priors:
-    """``[priors]``: the prior files; only the parameters the model reads are sampled."""
+    """``[priors]``: the prior files; only the parameters the model reads are sampled.
+    ``fixed`` holds parameters at their prior centres (a uniform prior's midpoint),
+    ``fixed_at`` at stated values: ``fixed_at = {bkg_kr85_norm = 1.0}``."""
 
     files: tuple[str, ...] = key(text="path")
     fixed: tuple[str, ...] = key((), text="name", min_items=0)
+    fixed_at: dict[str, float] | None = key(None, text="name")
 
     def __post_init__(self):
         if len(set(self.fixed)) < len(self.fixed):
             raise ConfigError("fixed", f"names a parameter twice: {list(self.fixed)}")
+        both = sorted(set(self.fixed) & set(self.fixed_at or {}))
+        if both:
+            raise ConfigError("fixed_at", f"names {', '.join(both)}, already in priors.fixed")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -670,6 +676,14 @@ def _read_value(tp: Any, value: Any, rule: Rule, where: str, base_dir: Path):
             (inner,) = (arg for arg in args if arg is not type(None))
             return _read_value(inner, value, rule, where, base_dir)
         return _read_tagged(args, value, where, base_dir)
+    if origin is dict:  # a table of name = value; ``rule.text`` checks the names
+        if not isinstance(value, Mapping):
+            raise ConfigError(where, f"must be a table of name = value, got {brief_repr(value)}")
+        if len(value) > rule.max_items:
+            raise ConfigError(where, f"must have at most {rule.max_items} entries")
+        return {_read_text(name, rule, where, base_dir):
+                _read_value(args[1], item, rule, _join(where, printable(str(name))), base_dir)
+                for name, item in value.items()}
     if origin is tuple:
         if not isinstance(value, list | tuple):
             raise ConfigError(where, f"must be a list, got {brief_repr(value)}")
@@ -966,7 +980,7 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
                                               f"physics.moments with a prior flat in each "
                                               f"mu^2 >= 0") from None
         raise ConfigError("priors.files", str(exc)) from None
-    priors = _fixed(priors, schema.priors.fixed)
+    priors = _fixed(priors, schema.priors.fixed, schema.priors.fixed_at or {})
     n_new = (len(MOMENT_SCHEMES[physics.moments]) if physics.magnetic_moment
              else 0 if physics.standard_model else 1)
     n_sampled = len(priors.free_names) + n_new
@@ -1001,10 +1015,12 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
         return resolved, plan
     if physics.magnetic_moment:
         del resolved["mass_grid"]
-        resolved["limits"]["profile_likelihood"] = False  # not computed for moments
+        # a profile limit needs one moment: none for `independent`
+        profile = schema.limits.profile_likelihood and bool(profile_moments(physics.moments))
+        resolved["limits"]["profile_likelihood"] = profile
         plan = ScanPlan(masses_MeV=np.empty(0),
                         coupling_prior=CouplingPrior(upper_np_fraction=prior.upper_np_fraction),
-                        profile=False, moments=physics.moments,
+                        profile=profile, moments=physics.moments,
                         expected=ExpectedSettings(schema.expected.n_toys, schema.expected.draw),
                         **common)
         return resolved, plan
@@ -1072,17 +1088,28 @@ def _check_datasets(sections: tuple) -> None:
                               f"its dataset, so both count the same events twice")
 
 
-def _fixed(priors, names: tuple[str, ...]):
+def _fixed(priors, names: tuple[str, ...], values: Mapping[str, float]):
     """The priors with the parameters ``names`` held at their prior centres
-    (``priors.fixed``); ConfigError naming one the run does not sample."""
-    for name in names:
+    (``priors.fixed``) and those of ``values`` at the values given (``priors.fixed_at``);
+    ConfigError naming one the run does not sample or a value outside its prior."""
+    held = {**{name: ("priors.fixed", None) for name in names},
+            **{name: (f"priors.fixed_at.{name}", value) for name, value in values.items()}}
+    for name, (where, value) in held.items():
         if name not in priors.free_names:
-            raise ConfigError("priors.fixed", f"{name!r} is not a sampled parameter of this "
-                                              f"run (it samples "
-                                              f"{', '.join(priors.free_names)})")
-        priors = priors.with_override(name, Fixed(value=priors.distributions[name].centre),
-                                      f"held at its prior centre by priors.fixed; the prior: "
-                                      f"{priors.references[name]}")
+            raise ConfigError(where.removesuffix(f".{name}"),
+                              f"{name!r} is not a sampled parameter of this run (it samples "
+                              f"{', '.join(priors.free_names)})")
+        prior = priors.distributions[name]
+        if value is None:
+            value, why = prior.centre, "held at its prior centre by priors.fixed"
+        else:
+            low, high = prior.support
+            if not low <= value <= high or not np.isfinite(prior.log_density(value)):
+                raise ConfigError(where, f"{value:g} lies outside the support of its prior "
+                                         f"[{low:g}, {high:g}]")
+            why = f"held at {value:g} by priors.fixed_at"
+        priors = priors.with_override(name, Fixed(value=value),
+                                      f"{why}; the prior: {priors.references[name]}")
     return priors
 
 
