@@ -510,7 +510,6 @@ def run(config: Path | str | Mapping, out: Path | str | None = None, *, workers:
     >>> float(r.limits.g_upper.iloc[0])                                # doctest: +SKIP
     3.1e-05
     """
-    from mcprop.interface.config import config_from_dict, load_config
     from mcprop.interface.runner import run_config
 
     overrides: dict = {}
@@ -520,15 +519,22 @@ def run(config: Path | str | Mapping, out: Path | str | None = None, *, workers:
         overrides["expected"] = {"n_toys": expected}
     if out is not None:
         overrides["output"] = {"directory": os.path.abspath(out)}
-    if isinstance(config, Mapping):
-        document = dict(config)
-        document.setdefault("output", {"directory": "mcprop-output"})
-        resolved = config_from_dict(document, Path.cwd(), overrides=overrides)
-    else:
-        resolved = load_config(config, overrides)
+    resolved = _resolved_config(config, overrides)
     return run_config(resolved, write=out is not None, workers=workers, executor=executor,
                       scheduler=scheduler, resume=resume, force=force, progress=progress,
                       argv=list(argv if argv is not None else sys.argv))
+
+
+def _resolved_config(config: Path | str | Mapping, overrides: dict):
+    """The run config of a file, a shipped name or a dict (relative paths from the current
+    folder), with ``overrides`` applied."""
+    from mcprop.interface.config import config_from_dict, load_config
+
+    if isinstance(config, Mapping):
+        document = dict(config)
+        document.setdefault("output", {"directory": "mcprop-output"})
+        return config_from_dict(document, Path.cwd(), overrides=overrides)
+    return load_config(config, overrides)
 
 
 def coverage(config: Path | str | Mapping, mass_MeV: float, g: float, toys: int, *,
@@ -550,7 +556,6 @@ def coverage(config: Path | str | Mapping, mass_MeV: float, g: float, toys: int,
     """
     from mcprop.inference.expected import DRAW_MODES
     from mcprop.inference.expected import coverage as toy_coverage
-    from mcprop.interface.config import config_from_dict, load_config
 
     for name, value in (("--mass-MeV", mass_MeV), ("--g", g)):
         if isinstance(value, bool) or not isinstance(value, int | float) or not (
@@ -565,12 +570,7 @@ def coverage(config: Path | str | Mapping, mass_MeV: float, g: float, toys: int,
                                      "mass_max_MeV": float(mass_MeV), "n_masses": 1}}
     if seed is not None:
         overrides["sampler"] = {"seed": seed}
-    if isinstance(config, Mapping):
-        document = dict(config)
-        document.setdefault("output", {"directory": "mcprop-output"})
-        resolved = config_from_dict(document, Path.cwd(), overrides=overrides)
-    else:
-        resolved = load_config(config, overrides)
+    resolved = _resolved_config(config, overrides)
     plan = resolved.plan
     if not plan.has_masses:
         raise UserError(f"{resolved.path}: coverage is computed for Z' runs")

@@ -9,7 +9,9 @@ EXTRAS = {"dask": ("dask", "distributed"), "hepdata": ("hepdata_lib",)}
 #: Python API (``mcprop.run`` and friends).
 API_SPELLING = {"--resume": "resume=True", "--force": "force=True", "--out": "out",
                 "--workers": "workers", "--seed": "seed", "--executor": "executor",
-                "--scheduler": "scheduler", "--context": "context", "--overlay": "overlays"}
+                "--scheduler": "scheduler", "--context": "context", "--overlay": "overlays",
+                "--expected": "expected", "--mass-MeV": "mass_MeV", "--g": "g",
+                "--toys": "toys", "--draw": "draw"}
 _OPTION = re.compile(r"(?<![\w-])(" + "|".join(API_SPELLING) + r")(?![\w-])")
 
 
