@@ -37,6 +37,25 @@ def run_cli(*args, cwd=None) -> CliResult:
     return CliResult(code, out.getvalue(), err.getvalue())
 
 
+
+def one_line_error(out: CliResult, *needles) -> None:
+    """Exit code 2, no traceback and exactly one line on stderr holding every needle."""
+    assert out.returncode == 2, out.stderr
+    assert "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    for needle in needles:
+        assert str(needle) in lines[0], lines[0]
+
+
+#: The prior files and the measurement of a small spectral config (N_h 110-949, bins of 20).
+SPECTRAL_PRIORS = [str(REPO / "priors" / name) for name in (
+    "nufit-5.0-no.toml", "ssm-b16-gs98.toml", "ssm-b16-gs98-pp-pep.toml",
+    "ssm-b16-gs98-cno-b8.toml", "borexino-phase2-backgrounds.toml")]
+SPECTRUM = {"kind": "spectrum", "name": "Phase-II spectrum", "nh_range": [110, 949],
+            "bin_width_nh": 20, "dataset": "borexino-phase2",
+            "source": "Borexino, Nature 562, 505 (2018)"}
+
 def run_process(*args, cwd=None, timeout=600) -> subprocess.CompletedProcess:
     """Run ``python -m mcprop ARGS`` in a real process (signals, the console script)."""
     return subprocess.run([sys.executable, "-m", "mcprop", *map(str, args)], cwd=cwd or REPO,

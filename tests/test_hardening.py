@@ -10,16 +10,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import DATA, REPO, interrupted_run
-
-
-def _one_line_error(out, *needles):
-    assert out.returncode == 2, out.stderr
-    assert "Traceback" not in out.stderr
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1, out.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
+from conftest import DATA, REPO, interrupted_run, one_line_error
 
 
 def _files(folder):
@@ -36,7 +27,7 @@ def test_force_refuses_a_directory_that_is_not_a_run(cli, tmp_path):
     (folder / "chains" / "keep.txt").write_text("my notes")
     (folder / "chains" / "m000.nc").write_text("not mcprop's")
     before = _files(folder)
-    _one_line_error(cli("run", DATA / "tiny.toml", "--out", folder, "--force", "--quiet"),
+    one_line_error(cli("run", DATA / "tiny.toml", "--out", folder, "--force", "--quiet"),
                     "not an mcprop run directory")
     assert _files(folder) == before
 
@@ -48,7 +39,7 @@ def test_force_never_follows_a_symlinked_folder(cli, tiny_run, copy_run, tmp_pat
     (target / "m000.npz").write_text("someone else's file")
     os.rmdir(run / "checkpoints") if (run / "checkpoints").is_dir() else None
     (run / "checkpoints").symlink_to(target)
-    _one_line_error(cli("run", DATA / "tiny.toml", "--out", run, "--force", "--quiet"),
+    one_line_error(cli("run", DATA / "tiny.toml", "--out", run, "--force", "--quiet"),
                     "checkpoints", "symlink")
     assert (target / "m000.npz").read_text() == "someone else's file"
 
@@ -70,7 +61,7 @@ def test_a_run_directory_in_use_is_refused(cli, tiny_run, copy_run):
     try:
         (run / ".lock").write_text(f"{owner.pid}\n")
         before = _files(run)
-        _one_line_error(cli("run", DATA / "tiny.toml", "--out", run, "--resume", "--quiet"),
+        one_line_error(cli("run", DATA / "tiny.toml", "--out", run, "--resume", "--quiet"),
                         "in use by process", str(owner.pid))
         assert _files(run) == before
     finally:
@@ -114,7 +105,7 @@ def test_damaged_results_are_refused_by_readers(cli, tiny_run, copy_run, case):
     for command in ("export", "diagnose"):
         args = [command, run] + (["--format", "json"] if command == "export" else [])
         out = cli(*args)
-        _one_line_error(out, "m00")
+        one_line_error(out, "m00")
         assert out.stdout == ""
 
 
@@ -133,7 +124,7 @@ def test_bad_manifest_on_resume_is_one_line(cli, tiny_run, copy_run):
     manifest = json.loads((run / "manifest.json").read_text())
     manifest["seed"] = "seven"
     (run / "manifest.json").write_text(json.dumps(manifest))
-    _one_line_error(cli("run", DATA / "tiny.toml", "--out", run, "--resume", "--quiet"),
+    one_line_error(cli("run", DATA / "tiny.toml", "--out", run, "--resume", "--quiet"),
                     "manifest.json", "seed")
 
 
@@ -157,12 +148,12 @@ def test_outputs_are_strict_json_and_readable_files(cli, tmp_path):
 
 
 def test_predict_refuses_a_result_that_is_not_finite(cli):
-    _one_line_error(cli("predict", "--mass-MeV", "10", "--g", "1e155"), "not finite")
-    _one_line_error(cli("predict", "--mass-MeV", "1e-300", "--g", "1e-4"), "mass must lie in")
+    one_line_error(cli("predict", "--mass-MeV", "10", "--g", "1e155"), "not finite")
+    one_line_error(cli("predict", "--mass-MeV", "1e-300", "--g", "1e-4"), "mass must lie in")
 
 
 def test_bad_scheduler_address(cli, tmp_path):
-    _one_line_error(cli("run", DATA / "tiny.toml", "--out", tmp_path / "x", "--executor",
+    one_line_error(cli("run", DATA / "tiny.toml", "--out", tmp_path / "x", "--executor",
                         "dask", "--scheduler", "bogus://x:y"), "--scheduler")
     assert not (tmp_path / "x").exists()
 

@@ -14,7 +14,7 @@ import time
 import tomllib
 
 import pytest
-from conftest import DATA, REPO
+from conftest import DATA, REPO, one_line_error
 
 import mcprop
 from mcprop.inference import storage
@@ -26,13 +26,6 @@ from mcprop.interface.store import RunDirectory
 TINY = DATA / "tiny.toml"
 
 
-def _one_line_error(out, *needles):
-    assert out.returncode == 2, out.stderr
-    assert "Traceback" not in out.stderr
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1, out.stderr
-    for needle in needles:
-        assert str(needle) in lines[0], lines[0]
 
 
 def _files(folder):
@@ -51,7 +44,7 @@ def test_force_refuses_a_folder_that_only_has_run_file_names(cli, tmp_path):
     (folder / "manifest.json").write_text("{}\n")
     (folder / "results" / "m2024.json").write_text("y\n")
     before = _files(folder)
-    _one_line_error(cli("run", TINY, "--out", folder, "--force", "--quiet"),
+    one_line_error(cli("run", TINY, "--out", folder, "--force", "--quiet"),
                     "no .mcprop-run marker")
     assert _files(folder) == before
     assert sorted(p.name for p in folder.iterdir()) == ["config.toml", "manifest.json",
@@ -63,8 +56,8 @@ def test_a_run_without_the_marker_is_read_but_not_cleared_or_resumed(cli, tiny_r
     (run / ".mcprop-run").unlink(missing_ok=True)
     before = _files(run)
     assert cli("export", run, "--format", "json").returncode == 0
-    _one_line_error(cli("run", TINY, "--out", run, "--force", "--quiet"), "marker")
-    _one_line_error(cli("run", TINY, "--out", run, "--resume", "--quiet"), "marker")
+    one_line_error(cli("run", TINY, "--out", run, "--force", "--quiet"), "marker")
+    one_line_error(cli("run", TINY, "--out", run, "--resume", "--quiet"), "marker")
     assert _files(run) == before
 
 
@@ -74,7 +67,7 @@ def test_force_and_resume_refuse_a_symlinked_run_directory(cli, tiny_run, copy_r
     link.symlink_to(other)
     before = _files(other)
     for mode in ("--force", "--resume"):
-        _one_line_error(cli("run", TINY, "--out", link, mode, "--quiet"), "symlink")
+        one_line_error(cli("run", TINY, "--out", link, mode, "--quiet"), "symlink")
     assert _files(other) == before
     assert link.is_symlink()
     assert cli("export", link, "--format", "csv").returncode == 0  # reading follows it
@@ -102,7 +95,7 @@ def test_export_never_replaces_a_symlink_or_a_fifo(cli, tiny_run, tmp_path):
     before = _files(tmp_path)
     for name in ("link.csv", "fifo"):
         out = cli("export", tiny_run, "--format", "csv", "--out", tmp_path / name)
-        _one_line_error(out, name, "cannot write")
+        one_line_error(out, name, "cannot write")
         assert out.stdout == ""
     assert _files(tmp_path) == before
     assert (tmp_path / "link.csv").is_symlink() and (tmp_path / "fifo").is_fifo()
@@ -115,7 +108,7 @@ def test_figures_never_replace_a_symlink(cli, tiny_run, tmp_path, command):
     (tmp_path / "link.png").symlink_to(target)
     before = _files(tmp_path)
     out = cli(command[0], tiny_run, *command[1:], "--out", tmp_path / "link.png")
-    _one_line_error(out, "link.png", "symlink")
+    one_line_error(out, "link.png", "symlink")
     assert _files(tmp_path) == before
 
 
@@ -123,7 +116,7 @@ def test_figures_never_replace_a_symlink(cli, tiny_run, tmp_path, command):
 def test_export_refuses_to_write_into_the_run_it_reads(cli, tiny_run, copy_run, name):
     run = copy_run(tiny_run)
     before = _files(run)
-    _one_line_error(cli("export", run, "--format", "json", "--out", run / name),
+    one_line_error(cli("export", run, "--format", "json", "--out", run / name),
                     "inside the run directory")
     assert _files(run) == before
 
@@ -232,7 +225,7 @@ def _disk_full_at(monkeypatch, name):
 def test_disk_full_while_making_a_run_leaves_nothing(cli, tmp_path, monkeypatch, name):
     out = tmp_path / "deep" / "run"
     _disk_full_at(monkeypatch, name)
-    _one_line_error(cli("run", TINY, "--out", out, "--quiet"), out / name,
+    one_line_error(cli("run", TINY, "--out", out, "--quiet"), out / name,
                     "No space left on device")
     assert list(tmp_path.iterdir()) == []  # not even the folders above it
 
@@ -242,7 +235,7 @@ def test_disk_full_while_starting_a_run_again_leaves_what_force_accepts(
     run = copy_run(tiny_run)
     with monkeypatch.context() as patch:
         _disk_full_at(patch, "config.toml")
-        _one_line_error(cli("run", TINY, "--out", run, "--force", "--quiet"),
+        one_line_error(cli("run", TINY, "--out", run, "--force", "--quiet"),
                         run / "config.toml", "No space left on device")
     assert not (run / ".lock").exists()
     assert (run / ".mcprop-run").is_file()
@@ -278,7 +271,7 @@ def test_chain_file_of_another_mass_is_refused(cli, tiny_run, copy_run, tmp_path
     run = copy_run(tiny_run)
     shutil.copyfile(run / "chains" / "m001.nc", run / "chains" / "m000.nc")
     out = cli("corner", run, "--mass-MeV", 0.1, "--out", tmp_path / "corner.png")
-    _one_line_error(out, "m000.nc", "another run or point")
+    one_line_error(out, "m000.nc", "another run or point")
     assert not (tmp_path / "corner.png").exists()
 
 
@@ -288,7 +281,7 @@ def test_an_edited_stored_config_is_refused(cli, tiny_run, copy_run):
     config.write_text(config.read_text().replace("seed = 7", "seed = 2"))
     for command in (["export", run, "--format", "json"], ["diagnose", run]):
         out = cli(*command)
-        _one_line_error(out, "config.toml", "changed")
+        one_line_error(out, "config.toml", "changed")
         assert out.stdout == ""
 
 
@@ -298,7 +291,7 @@ def test_resume_under_another_version_is_refused(cli, tiny_run, copy_run):
     manifest["mcprop_version"] = "0.0.1"
     (run / "manifest.json").write_text(json.dumps(manifest))
     before = _files(run)
-    _one_line_error(cli("run", TINY, "--out", run, "--resume", "--quiet"), "mcprop 0.0.1")
+    one_line_error(cli("run", TINY, "--out", run, "--resume", "--quiet"), "mcprop 0.0.1")
     assert _files(run) == before
 
 

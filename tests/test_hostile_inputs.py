@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 import tomli_w
 from arviz import InferenceData
-from conftest import DATA, REPO, run_process
+from conftest import DATA, REPO, SPECTRAL_PRIORS, SPECTRUM, run_process
 
 import mcprop
 from mcprop.inference.scan import blocks
@@ -30,14 +30,7 @@ from mcprop.interface.cli import main
 from mcprop.interface.config import config_from_dict
 from mcprop.interface.errors import UserError
 
-PRIORS = REPO / "priors"
 PACKAGE_DATA = REPO / "mcprop/physics/data"
-SPECTRAL_PRIORS = [str(PRIORS / name) for name in (
-    "nufit-5.0-no.toml", "ssm-b16-gs98.toml", "ssm-b16-gs98-pp-pep.toml",
-    "ssm-b16-gs98-cno-b8.toml", "borexino-phase2-backgrounds.toml")]
-SPECTRUM = {"kind": "spectrum", "name": "Phase-II spectrum", "nh_range": [110, 949],
-            "bin_width_nh": 20, "dataset": "borexino-phase2",
-            "source": "Borexino, Nature 562, 505 (2018)"}
 
 
 @pytest.fixture

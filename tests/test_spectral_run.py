@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tomli_w
-from conftest import REPO
+from conftest import REPO, SPECTRAL_PRIORS, SPECTRUM
 from scipy.stats import poisson
 
 from mcprop.inference.spectrum import background_parameter
@@ -21,13 +21,6 @@ from mcprop.interface.config import config_from_dict, load_config
 from mcprop.interface.errors import UserError
 from mcprop.physics.scattering import coupling_product_MeV2
 
-PRIORS = REPO / "priors"
-SPECTRAL_PRIORS = [str(PRIORS / name) for name in (
-    "nufit-5.0-no.toml", "ssm-b16-gs98.toml", "ssm-b16-gs98-pp-pep.toml",
-    "ssm-b16-gs98-cno-b8.toml", "borexino-phase2-backgrounds.toml")]
-SPECTRUM = {"kind": "spectrum", "name": "Phase-II spectrum", "nh_range": [110, 949],
-            "bin_width_nh": 20, "dataset": "borexino-phase2",
-            "source": "Borexino, Nature 562, 505 (2018)"}
 
 
 def fit_document(tmp_path, **spectrum) -> dict:
