@@ -21,6 +21,7 @@ from mcprop.interface.config import config_from_dict, load_config
 from mcprop.interface.errors import UserError
 from mcprop.physics.scattering import coupling_product_MeV2
 
+PRIORS = REPO / "priors"
 
 
 def fit_document(tmp_path, **spectrum) -> dict:
