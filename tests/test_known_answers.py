@@ -65,4 +65,5 @@ def test_integrated_time_of_ar1_matches_its_closed_form():
 def test_integrated_time_batches_leading_axes():
     a, b = _ar1(0.3, 8, 2000, 5), _ar1(0.7, 8, 2000, 6)
     batched = integrated_time(np.stack([a, b]))
-    assert batched == pytest.approx([integrated_time(a), integrated_time(b)], rel=1e-12)
+    assert batched == pytest.approx([float(integrated_time(a)), float(integrated_time(b))],
+                                    rel=1e-12)
