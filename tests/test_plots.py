@@ -14,6 +14,7 @@ from matplotlib.colors import rgb_to_hsv, to_rgb
 
 import mcprop
 from mcprop.inference.results import ParameterSummary
+from mcprop.interface.cli import corner_command, plot_command
 from mcprop.interface.errors import UserError
 from mcprop.interface.plots import (
     DPI,
@@ -21,10 +22,8 @@ from mcprop.interface.plots import (
     LIMIT_FIGSIZE_IN,
     N_CURVE_MASSES,
     allowance_curve,
-    corner_command,
     corner_figure,
     limit_figure,
-    plot_command,
     profile_label,
     read_overlay,
     seed_comparison_curves,

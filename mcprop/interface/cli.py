@@ -6,6 +6,7 @@ import logging
 import os
 import shlex
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from mcprop import __version__
@@ -151,17 +152,48 @@ def _check_scheduler(address: str) -> None:
 
 
 def _cmd_corner(args) -> int:
-    from mcprop.interface.plots import corner_command
-
     return corner_command(args.run_dir, args.mass_MeV, args.out)
 
 
-def _cmd_plot(args) -> int:
-    from mcprop.interface.plots import plot_command
+def corner_command(run_dir: Path, mass_MeV: float | None, out: Path | None) -> int:
+    """``mcprop corner``: default output ``RUN_DIR/corner_mNNN.png``; ``mass_MeV`` None for a
+    run without masses. Returns the exit code."""
+    from mcprop.interface.api import load
+    from mcprop.interface.plots import check_output, corner_figure, save_figure
 
+    if out is not None:
+        check_output(out)
+    scan = load(run_dir)
+    result = scan.result_at(mass_MeV)
+    fig = corner_figure(scan, mass_MeV)
+    if out is None:
+        out = Path(run_dir) / f"corner_m{result.point_index:03d}.png"
+    save_figure(fig, out)
+    log.info("corner plot of %s written to %s", result.label(), out)
+    return 0
+
+
+def _cmd_plot(args) -> int:
     context = [name.strip() for name in args.context.split(",") if name.strip()] \
         if args.context else []
     return plot_command(args.run_dirs, args.out, args.overlay, context)
+
+
+def plot_command(run_dirs: list[Path], out: Path | None, overlays: list[str],
+                 context: Sequence[str] = ()) -> int:
+    """``mcprop plot``: the default output is ``RUN_DIR/limit_curve.png`` for one run,
+    ``./limit_curves.png`` for several. Returns the exit code."""
+    from mcprop.interface.api import load
+    from mcprop.interface.plots import check_output, limit_figure, save_figure
+
+    if out is None:
+        out = (Path(run_dirs[0]) / "limit_curve.png" if len(run_dirs) == 1
+               else Path("limit_curves.png"))
+    check_output(out)
+    scans = [load(root) for root in run_dirs]
+    save_figure(limit_figure(scans, overlays, context), out)
+    log.info("limit curves written to %s", out)
+    return 0
 
 
 def _cmd_export(args) -> int:

@@ -534,22 +534,6 @@ def _draw_overlays(ax, overlays: list[Overlay]) -> Legend:
     return handles, [o.label for o in overlays]
 
 
-def plot_command(run_dirs: list[Path], out: Path | None, overlays: list[str],
-                 context: Sequence[str] = ()) -> int:
-    """``mcprop plot``: the default output is ``RUN_DIR/limit_curve.png`` for one run,
-    ``./limit_curves.png`` for several. Returns the exit code."""
-    from mcprop.interface.api import load
-
-    if out is None:
-        out = (Path(run_dirs[0]) / "limit_curve.png" if len(run_dirs) == 1
-               else Path("limit_curves.png"))
-    check_output(out)
-    scans = [load(root) for root in run_dirs]
-    save_figure(limit_figure(scans, overlays, context), out)
-    log.info("limit curves written to %s", out)
-    return 0
-
-
 def model_tex(model: str) -> str:
     """A U(1)' model name in TeX: 'Lmu-Ltau' -> '$L_\\mu - L_\\tau$'."""
     names = {"e": "e", "mu": r"\mu", "tau": r"\tau"}
@@ -703,23 +687,6 @@ def _posterior_samples(idata, path, leading: tuple[str, ...]) -> tuple[list[str]
         log.info("%s: constant in the chains, left out of the corner plot: %s", path,
                  ", ".join(fixed))
     return [names[j] for j in varying], samples[:, varying]
-
-
-def corner_command(run_dir: Path, mass_MeV: float | None, out: Path | None) -> int:
-    """``mcprop corner``: default output ``RUN_DIR/corner_mNNN.png``; ``mass_MeV`` None for a
-    run without masses. Returns the exit code."""
-    from mcprop.interface.api import load
-
-    if out is not None:
-        check_output(out)
-    scan = load(run_dir)
-    result = scan.result_at(mass_MeV)
-    fig = corner_figure(scan, mass_MeV)
-    if out is None:
-        out = Path(run_dir) / f"corner_m{result.point_index:03d}.png"
-    save_figure(fig, out)
-    log.info("corner plot of %s written to %s", result.label(), out)
-    return 0
 
 
 # --- spectra ----------------------------------------------------------------------------
