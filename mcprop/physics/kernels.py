@@ -28,6 +28,7 @@ from mcprop.physics.constants import (
     M_ELECTRON_MEV,
     SECONDS_PER_DAY,
 )
+from mcprop.physics.quadrature import endpoint_crowded_rule
 from mcprop.physics.scattering import (
     CROSS_SECTION_PREFACTOR_CM2_PER_MEV,
     LMU_LTAU,
@@ -44,10 +45,7 @@ from mcprop.physics.solar import NeutrinoLine
 #: have an integrable logarithmic singularity at T_max (machine precision for it, and for the
 #: smooth tree-level integrands).
 _PANELS, _ORDER = 64, 16
-_gl_x, _gl_w = np.polynomial.legendre.leggauss(_ORDER)
-_V_NODES = ((np.arange(_PANELS)[:, None] + 0.5 * (_gl_x + 1.0)) / _PANELS).ravel()
-_S_NODES = 1.0 - (1.0 - _V_NODES) ** 3
-_S_WEIGHTS = np.tile(0.5 * _gl_w / _PANELS, _PANELS) * 3.0 * (1.0 - _V_NODES) ** 2
+_S_NODES, _S_WEIGHTS = endpoint_crowded_rule(_PANELS, _ORDER)
 #: Masses per block when the running coupling is evaluated on the quadrature nodes.
 _MASS_BLOCK = 32
 

@@ -41,6 +41,7 @@ from mcprop.physics.constants import (
     SECONDS_PER_DAY,
 )
 from mcprop.physics.kernels import DetectorResponse, contract, sm_kernel_cm2
+from mcprop.physics.quadrature import composite_unit_rule
 from mcprop.physics.scattering import default_sin2_theta_w, t_max_MeV
 from mcprop.physics.solar import NeutrinoLine
 
@@ -69,9 +70,7 @@ MOMENT_SCHEMES: dict[str, tuple[tuple[str, tuple[int, ...]], ...]] = {
 #: sqrt(2) sigma_T above the recoil energy: below, the response erfc(z)/2 < 1e-29.
 _EDGE_WIDTHS = 8.0
 #: Composite Gauss-Legendre rule on [0, 1] (64 panels of 16 nodes), applied in ln T.
-_gl_x, _gl_w = np.polynomial.legendre.leggauss(16)
-_NODES = ((np.arange(64)[:, None] + 0.5 * (_gl_x + 1.0)) / 64).ravel()
-_WEIGHTS = np.tile(0.5 * _gl_w / 64, 64)
+_NODES, _WEIGHTS = composite_unit_rule(64, 16)
 
 
 def dsigma_dT_magnetic_cm2_per_MeV(T_MeV, energy_MeV, mu_over_muB) -> np.ndarray:

@@ -5,9 +5,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from mcprop.physics.constants import M_MUON_MEV
+from mcprop.physics.quadrature import composite_unit_rule
 
-_X_NODES, _X_WEIGHTS = np.polynomial.legendre.leggauss(200)
-_X_NODES, _X_WEIGHTS = 0.5 * (_X_NODES + 1.0), 0.5 * _X_WEIGHTS
+#: Gauss-Legendre rule on [0, 1] for the Feynman-parameter integral.
+_X_NODES, _X_WEIGHTS = composite_unit_rule(1, 200)
 
 
 def delta_a_mu(g, mass_MeV) -> np.ndarray:

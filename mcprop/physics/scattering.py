@@ -26,11 +26,11 @@ from mcprop.physics.constants import (
     SIN2_THETA_W_LOW_ENERGY,
     SIN2_THETA_W_MZ,
 )
+from mcprop.physics.quadrature import composite_unit_rule
 from mcprop.physics.radiative import corrected_chiral_couplings, qed_factors
 
 #: Gauss-Legendre rule on [0, 1] for the Feynman-parameter integral of the loop.
-_X_NODES, _X_WEIGHTS = np.polynomial.legendre.leggauss(48)
-_X_NODES, _X_WEIGHTS = 0.5 * (_X_NODES + 1.0), 0.5 * _X_WEIGHTS
+_X_NODES, _X_WEIGHTS = composite_unit_rule(1, 48)
 
 
 @dataclass(frozen=True)

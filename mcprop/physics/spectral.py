@@ -53,6 +53,7 @@ from mcprop.physics.constants import (
     SECONDS_PER_DAY,
 )
 from mcprop.physics.magnetic_moment import dsigma_dT_magnetic_cm2_per_MeV
+from mcprop.physics.quadrature import endpoint_crowded_rule, gauss_legendre
 from mcprop.physics.scattering import (
     CROSS_SECTION_PREFACTOR_CM2_PER_MEV,
     U1Model,
@@ -95,22 +96,15 @@ _LEADING_BASIS = 192
 _REFERENCE_MASSES = 12
 #: Neutrino-energy integral at each recoil energy: Gauss-Legendre nodes.
 _E_ORDER = 48
-_gl_t, _gl_tw = np.polynomial.legendre.leggauss(_T_ORDER)
-_gl_e, _gl_ew = np.polynomial.legendre.leggauss(_E_ORDER)
 #: Total cross section: Gauss-Legendre rule on [0, 1] (4 panels of 16 nodes) in v, mapped to
 #: T / T_max = 1 - (1 - v)^3, which crowds the nodes toward T_max, where the O(alpha) QED
 #: factors have an integrable logarithmic singularity (relative error below 3e-7 against
 #: the 1024-node rule of mcprop.physics.kernels; exact at tree level).
 _SIGMA_PANELS, _SIGMA_ORDER = 4, 16
-_gl_v, _gl_vw = np.polynomial.legendre.leggauss(_SIGMA_ORDER)
-_v = ((np.arange(_SIGMA_PANELS)[:, None] + 0.5 * (_gl_v + 1.0)) / _SIGMA_PANELS).ravel()
-_RECOIL_FRACTIONS = 1.0 - (1.0 - _v) ** 3
-_RECOIL_FRACTION_WEIGHTS = (np.tile(0.5 * _gl_vw / _SIGMA_PANELS, _SIGMA_PANELS)
-                            * 3.0 * (1.0 - _v) ** 2)
+_RECOIL_FRACTIONS, _RECOIL_FRACTION_WEIGHTS = endpoint_crowded_rule(_SIGMA_PANELS, _SIGMA_ORDER)
 #: Neutrino-energy integral of the total rate: Gauss-Legendre nodes per interval of the
 #: tabulated spectrum (exact for the linear density times a cubic cross section).
 _SPECTRUM_PANEL_ORDER = 2
-_gl_s, _gl_sw = np.polynomial.legendre.leggauss(_SPECTRUM_PANEL_ORDER)
 
 #: Source groups in which rates and spectral components are reported, as Borexino quotes
 #: them (Nature 562, 505 (2018), Table 1): 7Be both lines together, CNO the sum of 13N,
@@ -390,13 +384,6 @@ def background_response_model(shapes: BackgroundShapes, response: NhResponse, st
     return _quadratic_model(np.stack(values))
 
 
-def _gauss_legendre(low, high, nodes, weights):
-    """Gauss-Legendre rule on [low, high] (broadcast): nodes and weights, last axis the rule."""
-    low, high = np.asarray(low)[..., None], np.asarray(high)[..., None]
-    half = 0.5 * (high - low)
-    return low + half * (nodes + 1.0), half * weights
-
-
 def _response_stencil(steps) -> list[tuple[float, float, float]]:
     """Nuisance shifts of the 19-point central-difference stencil: centre, +-step on each
     axis, and the four (+-, +-) corners of each pair of axes."""
@@ -465,7 +452,7 @@ def _recoil_nodes(response: NhResponse, breakpoints_MeV):
         panels = max(1, int(np.ceil((nh[-1] - nh[0]) / _T_PANEL_NH)))
         edges = np.interp(np.linspace(nh[0], nh[-1], panels + 1), nh, grid)
         edges[0], edges[-1] = low, high
-        T, w = _gauss_legendre(edges[:-1], edges[1:], _gl_t, _gl_tw)
+        T, w = gauss_legendre(edges[:-1], edges[1:], _T_ORDER)
         nodes.append(T.ravel())
         weights.append(w.ravel())
     return np.concatenate(nodes), np.concatenate(weights)
@@ -526,8 +513,7 @@ def _unmasked_recoil_densities(source, T, node_energies, low_MeV, radiative_corr
         magnetic = dsigma_dT_magnetic_cm2_per_MeV(T, source.line_energy_MeV, 1.0)
         return (prefactor * c0.T[None], prefactor * c1.T[None], prefactor * c2[None],
                 magnetic[None])
-    E, weights = _gauss_legendre(min_neutrino_energy_MeV(T), source.max_energy_MeV,
-                                 _gl_e, _gl_ew)
+    E, weights = gauss_legendre(min_neutrino_energy_MeV(T), source.max_energy_MeV, _E_ORDER)
     weights = weights * source.density_per_MeV(E)
     u = np.clip(np.log(E), *_node_range(source, low_MeV))
     basis = _lagrange_basis(u, np.log(node_energies)) * weights
@@ -562,7 +548,7 @@ def _node_cross_sections_cm2(source: SolarSource, node_energies, low_MeV,
         return _total_cross_sections_cm2(source.line_energy_MeV, radiative_corrections,
                                         sin2_theta_w)[None]
     table_energy, _ = spectrum(source.name)
-    E, weights = _gauss_legendre(table_energy[:-1], table_energy[1:], _gl_s, _gl_sw)
+    E, weights = gauss_legendre(table_energy[:-1], table_energy[1:], _SPECTRUM_PANEL_ORDER)
     E, weights = E.ravel(), weights.ravel() * source.density_per_MeV(E.ravel())
     u = np.clip(np.log(E), *_node_range(source, low_MeV))
     basis = _lagrange_basis(u, np.log(node_energies)) * weights
