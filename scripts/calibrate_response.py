@@ -4,7 +4,7 @@ The response of P. Coloma et al. (JHEP 07 (2022) 138, arXiv:2204.03011) is the s
 point: mean N_h(T) a cubic in the recoil energy T, Gaussian width
 sigma(N) = a + b sqrt(N) + c N. Three parameters are calibrated on it: the energy scale s
 (light yield), the offset o [N_h] and the width scale r, mean (1 + s) N_h(T) + o and width
-(1 + r) sigma(N_h(T)) (mcprop.physics.spectral.NhResponse). Two calibrations:
+(1 + r) sigma(N_h(T)) (mcprop.physics.nh_response.NhResponse). Two calibrations:
 
 - ``best-fit``: Borexino's best-fit model of the TFC-subtracted spectrum (Nature 562, 505
   (2018) Fig. 2a: rate - residual x error; mcprop.inference.spectrum.borexino_best_fit) as
@@ -49,13 +49,8 @@ from mcprop.inference.spectrum import (
     poisson_deviance,
 )
 from mcprop.interface.config import config_from_dict
-from mcprop.physics.spectral import (
-    NH_RESPONSES,
-    RESPONSE_PARAMETERS,
-    load_borexino_phase2,
-    load_nh_response,
-    rebin,
-)
+from mcprop.physics.borexino_phase2 import load_borexino_phase2, rebin
+from mcprop.physics.nh_response import NH_RESPONSES, RESPONSE_PARAMETERS, load_nh_response
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "runs" / "borexino-phase2-spectral-sm.toml"

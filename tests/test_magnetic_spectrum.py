@@ -11,14 +11,12 @@ from threadpoolctl import threadpool_limits
 
 from mcprop.inference.spectrum import borexino_phase2_spectrum
 from mcprop.interface.config import config_from_dict
+from mcprop.physics.borexino_phase2 import BOREXINO_PHASE2_EXPOSURE_DAY_100T
 from mcprop.physics.constants import ELECTRONS_PER_100T_PSEUDOCUMENE, SECONDS_PER_DAY
+from mcprop.physics.nh_response import load_nh_response
 from mcprop.physics.solar import BE7_862
 from mcprop.physics.solar_spectra import SOLAR_SOURCES
-from mcprop.physics.spectral import (
-    BOREXINO_PHASE2_EXPOSURE_DAY_100T,
-    SpectralTemplates,
-    load_nh_response,
-)
+from mcprop.physics.spectral import SpectralTemplates
 
 #: counts per (cm^2 of cross section x cm^-2 s^-1 of flux) over the Phase-II exposure
 COUNTS_PER_CM2_FLUX = SECONDS_PER_DAY * ELECTRONS_PER_100T_PSEUDOCUMENE * \

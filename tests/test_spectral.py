@@ -15,12 +15,19 @@ from mcprop.inference.spectrum import (
     background_parameter,
     borexino_phase2_spectrum,
 )
+from mcprop.physics.borexino_phase2 import (
+    BOREXINO_PHASE2_EXPOSURE_DAY_100T,
+    SOURCE_GROUPS,
+    load_borexino_phase2,
+    rebin,
+)
 from mcprop.physics.constants import (
     ELECTRONS_PER_100T_PSEUDOCUMENE,
     M_ELECTRON_MEV,
     SECONDS_PER_DAY,
 )
 from mcprop.physics.kernels import RateKernels
+from mcprop.physics.nh_response import RESPONSE_PARAMETERS, RESPONSE_STEPS, load_nh_response
 from mcprop.physics.scattering import (
     CROSS_SECTION_PREFACTOR_CM2_PER_MEV,
     LMU_LTAU,
@@ -31,16 +38,7 @@ from mcprop.physics.scattering import (
 )
 from mcprop.physics.solar import BE7_384, BE7_862
 from mcprop.physics.solar_spectra import SOLAR_SOURCES, flux_parameters, spectrum
-from mcprop.physics.spectral import (
-    BOREXINO_PHASE2_EXPOSURE_DAY_100T,
-    RESPONSE_PARAMETERS,
-    RESPONSE_STEPS,
-    SOURCE_GROUPS,
-    SpectralTemplates,
-    load_borexino_phase2,
-    load_nh_response,
-    rebin,
-)
+from mcprop.physics.spectral import SpectralTemplates
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = {source.name: source for source in SOLAR_SOURCES}

@@ -8,14 +8,10 @@ import pytest
 from scipy.stats import norm, poisson
 
 from mcprop.inference.spectrum import borexino_phase2_spectrum
+from mcprop.physics.nh_response import RESPONSE_STEPS, BackgroundShapes, load_nh_response
 from mcprop.physics.scattering import LMU_LTAU
 from mcprop.physics.solar_spectra import SOLAR_SOURCES
-from mcprop.physics.spectral import (
-    RESPONSE_STEPS,
-    BackgroundShapes,
-    SpectralTemplates,
-    load_nh_response,
-)
+from mcprop.physics.spectral import SpectralTemplates
 
 DATA = Path(__file__).resolve().parents[1] / "mcprop" / "physics" / "data"
 #: The response of P. Coloma et al., JHEP 07 (2022) 138, arXiv:2204.03011 (their eq. for

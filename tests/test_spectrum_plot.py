@@ -9,8 +9,9 @@ from scipy.stats import poisson
 
 from mcprop.inference.spectrum import borexino_phase2_spectrum, poisson_deviance
 from mcprop.interface.plots import DPI, SPECTRUM_FIGSIZE_IN, save_figure, spectrum_figure
+from mcprop.physics.nh_response import load_nh_response
 from mcprop.physics.scattering import LMU_LTAU, coupling_product_MeV2
-from mcprop.physics.spectral import SpectralTemplates, load_nh_response
+from mcprop.physics.spectral import SpectralTemplates
 
 #: B16-GS98 fluxes [cm^-2 s^-1], N. Vinyoles et al., ApJ 835, 202 (2017), Table 6.
 B16_GS98 = {"flux_pp_cm2s": 5.98e10, "flux_7be_cm2s": 4.93e9, "flux_pep_cm2s": 1.44e8,

@@ -38,6 +38,7 @@ from scipy import special, stats
 
 from mcprop.files import InputFileError, brief_repr, printable, read_toml
 from mcprop.physics.flavour import NUFIT_5_0_NO_CENTRAL
+from mcprop.physics.nh_response import RESPONSE_PARAMETERS
 from mcprop.physics.solar import B16_GS98_BE7_FLUX_CM2S, b16_flux_cm2s
 
 #: The only prior-file schema this module reads.
@@ -60,10 +61,6 @@ SOLAR_FLUX_PARAMETERS = {"flux_pp_cm2s": "pp", "flux_pep_cm2s": "pep", "flux_n13
 #: Normalisations of the Borexino Phase-II background shapes (relative to Borexino's fit).
 BACKGROUND_PARAMETERS = tuple(f"bkg_{name}_norm" for name in
                               ("c14", "pileup", "po210", "kr85", "bi210", "c11", "ext"))
-#: Detector-response nuisances of the spectral likelihood: relative energy scale, offset
-#: [N_h], relative resolution change.
-RESPONSE_PARAMETERS = {"nh_energy_scale": (-1.0, math.inf), "nh_offset": (-math.inf, math.inf),
-                       "nh_resolution_scale": (-1.0, math.inf)}
 PHYSICAL_DOMAINS.update({name: (0.0, math.inf) for name in SOLAR_FLUX_PARAMETERS})
 PHYSICAL_DOMAINS.update({name: (0.0, math.inf) for name in BACKGROUND_PARAMETERS})
 PHYSICAL_DOMAINS.update(RESPONSE_PARAMETERS)

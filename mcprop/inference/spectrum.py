@@ -10,17 +10,15 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from mcprop.physics.solar_spectra import SOLAR_SOURCES, flux_parameters
-from mcprop.physics.spectral import (
+from mcprop.physics.borexino_phase2 import BorexinoPhase2Data, load_borexino_phase2, rebin
+from mcprop.physics.nh_response import (
     RESPONSE_PARAMETERS,
     BackgroundShapes,
-    BorexinoPhase2Data,
     NhResponse,
-    SpectralTemplates,
-    load_borexino_phase2,
     load_nh_response,
-    rebin,
 )
+from mcprop.physics.solar_spectra import SOLAR_SOURCES, flux_parameters
+from mcprop.physics.spectral import SpectralTemplates
 
 #: Citation of the Borexino Phase-II spectrum and its fit components.
 BOREXINO_PHASE2_SOURCE = (
@@ -146,7 +144,7 @@ class SpectrumMeasurement:
         Citation of the data.
     response : NhResponse
         The detector's N_h response to an electron recoil (default: the one calibrated on
-        Borexino's best-fit spectrum, :func:`~mcprop.physics.spectral.load_nh_response`).
+        Borexino's best-fit spectrum, :func:`~mcprop.physics.nh_response.load_nh_response`).
     background_shapes : BackgroundShapes or None
         The backgrounds in unit N_h bins as the detector saw them (rows in the order of
         ``background_counts``): given, they take the response nuisances as the solar counts

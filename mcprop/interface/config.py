@@ -65,6 +65,11 @@ from mcprop.inference.spectrum import (
 )
 from mcprop.interface.errors import UserError
 from mcprop.interface.shipped import find_config, output_here
+from mcprop.physics.borexino_phase2 import (
+    BOREXINO_PHASE2_EXPOSURE_DAY_100T,
+    BorexinoPhase2Data,
+    load_borexino_phase2,
+)
 from mcprop.physics.flavour import (
     DEFAULT_FLAVOUR_MODEL,
     FLAVOUR_MODELS,
@@ -73,15 +78,9 @@ from mcprop.physics.flavour import (
 )
 from mcprop.physics.kernels import DetectorResponse
 from mcprop.physics.magnetic_moment import MOMENT_SCHEMES
+from mcprop.physics.nh_response import NH_RESPONSES, load_nh_response
 from mcprop.physics.scattering import MASS_RANGE_MEV, MODELS, U1Model, t_max_MeV
 from mcprop.physics.solar import BE7_LINES, COMPOSITIONS
-from mcprop.physics.spectral import (
-    BOREXINO_PHASE2_EXPOSURE_DAY_100T,
-    NH_RESPONSES,
-    BorexinoPhase2Data,
-    load_borexino_phase2,
-    load_nh_response,
-)
 
 SCHEMA_VERSION = 1
 

@@ -44,13 +44,14 @@ from mcprop.inference.spectrum import (
 from mcprop.inference.storage import atomic_write_bytes
 from mcprop.interface import formats
 from mcprop.interface.errors import UserError
+from mcprop.physics.borexino_phase2 import SOURCE_GROUPS
 from mcprop.physics.flavour import BOREXINO_PHASE1_P_EE, NUFIT_5_0_NO_CENTRAL, flavour_model
 from mcprop.physics.kernels import RateKernels
 from mcprop.physics.magnetic_moment import MOMENT_UNIT_MUB
 from mcprop.physics.muon_g2 import G2_2021, G2_2025
+from mcprop.physics.nh_response import RESPONSE_PARAMETERS, NhResponse
 from mcprop.physics.seed_factors import decoherence_factor, error_treatment_factor
 from mcprop.physics.solar import B16_GS98_BE7_FLUX_CM2S, BE7_862
-from mcprop.physics.spectral import RESPONSE_PARAMETERS, SOURCE_GROUPS, NhResponse
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ EXCLUDED_ALPHA = 0.06
 #: Size [inches] of the spectrum figure (counts above, residuals below, legend at the right).
 SPECTRUM_FIGSIZE_IN = (11.0, 8.0)
 #: Readable names of the spectral components: the source groups of
-#: mcprop.physics.spectral.SOURCE_GROUPS and Borexino's Phase-II backgrounds.
+#: mcprop.physics.borexino_phase2.SOURCE_GROUPS and Borexino's Phase-II backgrounds.
 COMPONENT_LABELS = {
     "pp": "pp", "7be": r"$^{7}$Be", "pep": "pep", "cno": "CNO", "b8": r"$^{8}$B",
     "c14": r"$^{14}$C", "pileup": "pile-up", "po210": r"$^{210}$Po", "kr85": r"$^{85}$Kr",
@@ -704,7 +705,7 @@ def spectrum_figure(nh_edges, observed_counts, components: Mapping[str, np.ndarr
         Observed counts per bin.
     components : mapping of str -> array (n_bins,)
         Expected counts per bin of each component (source groups of
-        ``mcprop.physics.spectral.SOURCE_GROUPS`` and backgrounds, by name); their sum is
+        ``mcprop.physics.borexino_phase2.SOURCE_GROUPS`` and backgrounds, by name); their sum is
         the model.
     title : str
     new_physics_counts : array (n_bins,) or None

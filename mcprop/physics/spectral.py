@@ -13,13 +13,11 @@ represented on a few energy nodes per continuous source, P_ea(E) = sum_k P_ea(E_
 per mass, node and bin: templates for the SM (c0), the term linear in C (c1) and the term
 quadratic in C (c2).
 
-The detector response R(T -> b) is Gaussian in N_h (NhResponse) with three nuisances: an
-energy scale, an offset and a resolution scale. Their effect on the solar counts is a
-quadratic model in the nuisances built from central differences of the response (19 response
-evaluations), so sampling them needs no integration. Backgrounds are shapes in N_h with free
-normalisations; given in unit bins as the detector saw them (BackgroundShapes), they take the
-same relative response change as the solar counts (:meth:`BackgroundShapes.with_response_change`,
-docs/physics.md sec. 14), in the same quadratic model.
+The detector response R(T -> b) and its three nuisances (energy scale, offset, resolution
+scale) are those of mcprop.physics.nh_response: every template is stored as the quadratic
+model in the nuisances (19 response evaluations), so sampling them needs no integration;
+background shapes take the same model. The data and exposure are those of
+mcprop.physics.borexino_phase2.
 
 All templates (about 1600 per mass) are combinations of about 70 spectra in N_h, so they are
 stored in that basis: an evaluation costs two small matrix products per batch of samples.
@@ -40,19 +38,30 @@ tree level).
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from importlib import resources
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import scipy.linalg
 from scipy.special import ndtr
 
+from mcprop.physics.borexino_phase2 import BOREXINO_PHASE2_EXPOSURE_DAY_100T, SOURCE_GROUPS
 from mcprop.physics.constants import (
     ELECTRONS_PER_100T_PSEUDOCUMENE,
     M_ELECTRON_MEV,
     SECONDS_PER_DAY,
 )
 from mcprop.physics.magnetic_moment import dsigma_dT_magnetic_cm2_per_MeV
+from mcprop.physics.nh_response import (
+    RESPONSE_STEPS,
+    RESPONSE_TERMS,
+    BackgroundShapes,
+    NhResponse,
+    background_response_model,
+    quadratic_response_model,
+    response_monomials,
+    response_stencil,
+)
 from mcprop.physics.quadrature import endpoint_crowded_rule, gauss_legendre
 from mcprop.physics.scattering import (
     CROSS_SECTION_PREFACTOR_CM2_PER_MEV,
@@ -70,20 +79,6 @@ from mcprop.physics.solar_spectra import (
     spectrum,
 )
 
-#: Exposure of the TFC-subtracted Borexino Phase-II spectrum [day x 100 t]: 1291.51 days x
-#: 71.3 t x 63.25 % (Borexino, Nature 562, 505 (2018); PRD 100, 082004 (2019)); rate x
-#: exposure gives integer counts in every bin (data/borexino_phase2.md).
-BOREXINO_PHASE2_EXPOSURE_DAY_100T = 582.326
-
-#: Parameter names (prior files) of the response nuisances, in the order of the
-#: ``response_shifts`` rows: energy scale (fraction), offset [N_h], resolution scale (fraction).
-RESPONSE_PARAMETERS = ("nh_energy_scale", "nh_offset", "nh_resolution_scale")
-#: Default steps of the quadratic response model (scale, offset [N_h], width scale): about
-#: the 1-sigma of the calibrated response's priors (priors/borexino-phase2-backgrounds.toml),
-#: where the model is exact.
-RESPONSE_STEPS = (0.01, 1.0, 0.01)
-#: Quadratic response model: number of terms (1, 3 linear, 3 squares, 3 products).
-_RESPONSE_TERMS = 10
 #: Response probability below which a recoil energy is left out of the integrals.
 _NEGLIGIBLE = 1e-12
 #: Response-model entries below this are set to zero.
@@ -106,320 +101,10 @@ _RECOIL_FRACTIONS, _RECOIL_FRACTION_WEIGHTS = endpoint_crowded_rule(_SIGMA_PANEL
 #: tabulated spectrum (exact for the linear density times a cubic cross section).
 _SPECTRUM_PANEL_ORDER = 2
 
-#: Source groups in which rates and spectral components are reported, as Borexino quotes
-#: them (Nature 562, 505 (2018), Table 1): 7Be both lines together, CNO the sum of 13N,
-#: 15O and 17F.
-SOURCE_GROUPS: dict[str, tuple[str, ...]] = {
-    "pp": ("pp",),
-    "7be": ("be7_862", "be7_384"),
-    "pep": ("pep",),
-    "cno": ("n13", "o15", "f17"),
-    "b8": ("b8",),
-}
-
-
-@dataclass(frozen=True)
-class NhResponse:
-    """Gaussian response in the energy estimator N_h to an electron recoil T [MeV].
-
-    mean(T) = N_h(T) + energy_scale (N_h(T) - pivot_nh) + offset_nh,
-    N_h(T) = sum_k nh_mean_coefficients[k] T^k; width(T) = (1 + resolution_scale)
-    sigma(N_h(T)), sigma(N) = a + b sqrt(N) + c N with (a, b, c) = nh_sigma_coefficients.
-    Unit bin N_h = n covers [n - 1/2, n + 1/2). The energy scale turns about ``pivot_nh``, so
-    that the offset is the shift at the pivot (0: a plain scale).
-
-    The width uses the unshifted N_h(T), so the three nuisances act independently.
-    """
-
-    nh_mean_coefficients: tuple[float, ...]
-    nh_sigma_coefficients: tuple[float, float, float]
-    source: str
-    pivot_nh: float = 0.0
-    energy_scale: float = 0.0
-    offset_nh: float = 0.0
-    resolution_scale: float = 0.0
-
-    def __post_init__(self):
-        if len(self.nh_sigma_coefficients) != 3:
-            raise ValueError("nh_sigma_coefficients must hold (a, b, c) of a + b sqrt(N) + c N")
-        if not self.resolution_scale > -1:
-            raise ValueError(f"resolution_scale must be > -1, got {self.resolution_scale}")
-        if not self.energy_scale > -1:
-            raise ValueError(f"energy_scale must be > -1, got {self.energy_scale}")
-
-    def nominal_nh(self, T_MeV) -> np.ndarray:
-        """N_h(T) without nuisances."""
-        return np.polynomial.polynomial.polyval(np.asarray(T_MeV, dtype=float),
-                                                self.nh_mean_coefficients)
-
-    @property
-    def max_nh(self) -> float:
-        """Largest N_h at which the width still grows with N_h: the response's range."""
-        _, b, c = self.nh_sigma_coefficients
-        return (b / (2 * c)) ** 2 if c < 0 else np.inf
-
-    def nominal_width(self, nh) -> np.ndarray:
-        """sigma(N) = a + b sqrt(N) + c N at N_h ``nh`` (no resolution nuisance)."""
-        a, b, c = self.nh_sigma_coefficients
-        clipped = np.clip(np.asarray(nh, dtype=float), 0.0, None)
-        return a + b * np.sqrt(clipped) + c * clipped
-
-    def mean_and_width(self, T_MeV) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and Gaussian width of N_h for a recoil T [MeV]."""
-        nominal = self.nominal_nh(T_MeV)
-        width = (1 + self.resolution_scale) * self.nominal_width(nominal)
-        return (nominal + self.energy_scale * (nominal - self.pivot_nh) + self.offset_nh,
-                width)
-
-    def bin_probabilities(self, T_MeV, nh_edges) -> np.ndarray:
-        """P(recoil T seen in bin b), shape T.shape + (n_bins,)."""
-        mean, width = self.mean_and_width(T_MeV)
-        cdf = ndtr((np.asarray(nh_edges) - mean[..., None]) / width[..., None])
-        return np.diff(cdf, axis=-1)
-
-    def shifted(self, energy_scale=0.0, offset_nh=0.0, resolution_scale=0.0) -> "NhResponse":
-        """The response with the nuisances moved by the given amounts."""
-        return replace(self, energy_scale=self.energy_scale + energy_scale,
-                       offset_nh=self.offset_nh + offset_nh,
-                       resolution_scale=self.resolution_scale + resolution_scale)
-
-
-def _data_rows(name: str) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of a package-data CSV file ('#' lines are comments)."""
-    text = (resources.files("mcprop.physics") / "data" / name).read_text()
-    rows = [line.split(",") for line in text.splitlines() if line and not line.startswith("#")]
-    return rows[0], rows[1:]
-
-
-#: Package-data files of the two N_h responses and what they are.
-NH_RESPONSES = {
-    "calibrated": ("borexino_phase2_response_calibrated.csv",
-                   "calibrated on Borexino's Phase-II best-fit spectrum (Nature 562, 505 (2018) "
-                   "Fig. 2a; scripts/calibrate_response.py)"),
-    "coloma2022": ("borexino_phase2_response.csv",
-                   "P. Coloma et al., JHEP 07 (2022) 138, arXiv:2204.03011"),
-}
-
-
-def load_nh_response(name: str = "calibrated") -> NhResponse:
-    """An N_h response of :data:`NH_RESPONSES` (package data): by default the one calibrated
-    on Borexino's best-fit spectrum (data/borexino_phase2_response_calibrated.csv), or
-    ``"coloma2022"``, that of P. Coloma et al., JHEP 07 (2022) 138 (on which the calibration
-    starts).
-
-    >>> load_nh_response("coloma2022").nh_sigma_coefficients
-    (1.21974, 1.31394, -0.0148585)
-    """
-    if name not in NH_RESPONSES:
-        raise ValueError(f"unknown N_h response {name!r} (choose one of "
-                         f"{', '.join(NH_RESPONSES)})")
-    file, source = NH_RESPONSES[name]
-    _, rows = _data_rows(file)
-    coefficients = {"nh_mean": {}, "nh_sigma": {}, "nh_pivot": {0: 0.0}}
-    for quantity, power, value in rows:
-        coefficients[quantity][int(power)] = float(value)
-    mean, sigma, pivot = (tuple(c[k] for k in sorted(c)) for c in coefficients.values())
-    return NhResponse(mean, sigma, source, pivot[0])
-
-
-@dataclass(frozen=True)
-class BorexinoPhase2Data:
-    """The Borexino Phase-II spectrum in unit N_h bins (package data, borexino_phase2.md).
-
-    Attributes
-    ----------
-    nh : (n,) int
-        N_h of each unit bin (92-950).
-    counts : (n,) int
-        Observed counts.
-    best_fit_counts : (n,)
-        Borexino's best-fit model [counts]; nan where the source does not give it.
-    background_nh : (m,) int
-        N_h of the background table's unit bins (93-950).
-    background_rates : dict of str -> (m,)
-        Borexino's fitted background components [counts / (day x 100 t) per unit bin].
-    solar_rate : (m,)
-        Borexino's summed solar curve [counts / (day x 100 t) per unit bin], for checks.
-    exposure_day_100t : float
-    """
-
-    nh: np.ndarray
-    counts: np.ndarray
-    best_fit_counts: np.ndarray
-    background_nh: np.ndarray
-    background_rates: dict
-    solar_rate: np.ndarray
-    exposure_day_100t: float = BOREXINO_PHASE2_EXPOSURE_DAY_100T
-
-
-def _numeric_table(name: str) -> tuple[list[str], np.ndarray]:
-    header, rows = _data_rows(name)
-    return header, np.array(rows, dtype=float)
-
-
-def load_borexino_phase2() -> BorexinoPhase2Data:
-    """Borexino Phase-II spectrum, best-fit model and background components (package data)."""
-    _, spectrum = _numeric_table("borexino_phase2_spectrum.csv")
-    header, components = _numeric_table("borexino_phase2_backgrounds.csv")
-    columns = dict(zip(header, components.T, strict=True))
-    backgrounds = {name: columns[name] for name in header[1:] if name != "solar"}
-    return BorexinoPhase2Data(spectrum[:, 0].astype(int), spectrum[:, 1].astype(int),
-                              spectrum[:, 2], columns["nh"].astype(int), backgrounds,
-                              columns["solar"])
-
-
-def rebin(nh, values, nh_edges) -> np.ndarray:
-    """Sum unit-bin ``values`` (last axis, unit bins centred on the integers ``nh``) into the
-    bins of ``nh_edges`` (half-integers); unit bins outside the edges are dropped."""
-    index = np.searchsorted(np.asarray(nh_edges), np.asarray(nh)) - 1
-    inside = (index >= 0) & (index < len(nh_edges) - 1)
-    values = np.asarray(values, dtype=float)
-    out = np.zeros(values.shape[:-1] + (len(nh_edges) - 1,))
-    np.add.at(out, (..., index[inside]), values[..., inside])
-    return out
-
-
-#: Unit N_h bins added below and above background shapes (log-linear extrapolation of their
-#: first and last _EXTRAPOLATION_BINS bins), so that a shift or a broadening of the response
-#: brings in events from outside the tabulated range.
-_BACKGROUND_PAD_NH, _EXTRAPOLATION_BINS = 40, 6
-
-
-@dataclass(frozen=True)
-class BackgroundShapes:
-    """Background components in unit N_h bins as the detector saw them, i.e. already folded
-    with its response: ``counts`` (n_bkg, m) at normalisation 1 in the unit bins centred on
-    the consecutive integers ``nh`` (m,). (A narrowed shape, :meth:`smeared` with r < 0, is
-    an extrapolation and may dip below zero where a shape has a step.)
-
-    >>> shapes = BackgroundShapes(np.arange(93, 951), counts)       # doctest: +SKIP
-    >>> shapes.with_response_change(response, 0.0, 1.0, 0.05).rebinned(edges)  # doctest: +SKIP
-    """
-
-    nh: np.ndarray
-    counts: np.ndarray
-
-    def __post_init__(self):
-        nh = np.asarray(self.nh)
-        counts = np.atleast_2d(np.asarray(self.counts, dtype=float))
-        if nh.ndim != 1 or nh.size < 2 * _EXTRAPOLATION_BINS or np.any(np.diff(nh) != 1):
-            raise ValueError("background shapes need consecutive unit N_h bins "
-                             f"(at least {2 * _EXTRAPOLATION_BINS})")
-        if counts.shape[-1] != nh.size or np.any(~np.isfinite(counts)):
-            raise ValueError(f"background shapes must be finite counts in {nh.size} bins")
-        object.__setattr__(self, "nh", nh.astype(float))
-        object.__setattr__(self, "counts", counts)
-
-    def rebinned(self, nh_edges) -> np.ndarray:
-        """Counts (n_bkg, n_bins) in the bins of ``nh_edges``."""
-        return rebin(self.nh, self.counts, nh_edges)
-
-    def padded(self) -> "BackgroundShapes":
-        """The shapes with _BACKGROUND_PAD_NH bins on each side, each component extrapolated
-        exponentially from its outermost _EXTRAPOLATION_BINS bins (zero if any is zero)."""
-        steps = np.arange(1, _BACKGROUND_PAD_NH + 1)
-        k = _EXTRAPOLATION_BINS
-        sides = []
-        for edge, sign in ((self.counts[:, :k], -1), (self.counts[:, -k:], 1)):
-            positive = np.all(edge > 0, axis=1)
-            logs = np.log(np.where(edge > 0, edge, 1.0))
-            slope = np.polyfit(np.arange(k), logs.T, 1)[0]
-            end = edge[:, -1 if sign > 0 else 0]
-            rows = end[:, None] * np.exp(sign * slope[:, None] * steps[None])
-            rows = np.where(positive[:, None], rows, 0.0)
-            sides.append(rows[:, ::-1] if sign < 0 else rows)
-        nh = np.arange(self.nh[0] - _BACKGROUND_PAD_NH, self.nh[-1] + _BACKGROUND_PAD_NH + 1)
-        return BackgroundShapes(nh, np.concatenate([sides[0], self.counts, sides[1]], axis=1))
-
-    def smeared(self, response: NhResponse, resolution_scale: float) -> "BackgroundShapes":
-        """The counts each unit bin N would give with the response width changed from
-        sigma(N) to (1 + r) sigma(N): for r > 0, a Gaussian of variance
-        sigma(N)^2 ((1 + r)^2 - 1) (integrated over the unit bins; counts leaving the range
-        are lost). A narrower response (r < 0) has no stable deconvolution: it is the
-        quadratic extrapolation 3 f(0) - 3 f(|r|) + f(2|r|) of the broader ones."""
-        r = float(resolution_scale)
-        if r == 0.0:
-            return self
-        if r < 0:
-            once, twice = self.smeared(response, -r), self.smeared(response, -2 * r)
-            return BackgroundShapes(self.nh, 3 * self.counts - 3 * once.counts + twice.counts)
-        width = response.nominal_width(self.nh) * np.sqrt((1 + r) ** 2 - 1)
-        edges = np.append(self.nh - 0.5, self.nh[-1] + 0.5)
-        kernel = np.diff(ndtr((edges[:, None] - self.nh[None]) / width[None]), axis=0)
-        return BackgroundShapes(self.nh, self.counts @ kernel.T)
-
-    def moved(self, energy_scale: float, offset_nh: float, pivot_nh: float = 0.0
-              ) -> "BackgroundShapes":
-        """The counts with every N_h moved to N + s (N - pivot) + o (counts conserved;
-        uniform within each unit bin)."""
-        edges = np.append(self.nh - 0.5, self.nh[-1] + 0.5)
-        cumulative = np.concatenate([np.zeros((len(self.counts), 1)),
-                                     np.cumsum(self.counts, axis=1)], axis=1)
-        origin = (edges - offset_nh + energy_scale * pivot_nh) / (1 + energy_scale)
-        moved = np.stack([np.interp(origin, edges, row) for row in cumulative])
-        return BackgroundShapes(self.nh, np.diff(moved, axis=1))
-
-    def with_response_change(self, response: NhResponse, energy_scale=0.0, offset_nh=0.0,
-                             resolution_scale=0.0) -> "BackgroundShapes":
-        """The shapes as seen with the response's nuisances moved by these amounts relative
-        to ``response``, the one they were folded with: the same change the solar templates
-        take (mean N + s (N - pivot) + o, width (1 + r) sigma(N) of the unshifted N):
-        smeared (:meth:`smeared`), then moved (:meth:`moved`)."""
-        return self.smeared(response, resolution_scale).moved(energy_scale, offset_nh,
-                                                              response.pivot_nh)
-
-
-def background_response_model(shapes: BackgroundShapes, response: NhResponse, steps,
-                              nh_edges) -> np.ndarray:
-    """The quadratic response model of background ``shapes`` in the bins of ``nh_edges``:
-    shape (10, n_bkg, n_bins), the monomials of :func:`response_monomials`, from the 19
-    stencil points of the solar templates' model (the shapes padded first)."""
-    padded = shapes.padded()
-    smeared = {}
-    values = []
-    for s, o, r in _response_stencil(np.asarray(steps, dtype=float)):
-        if r not in smeared:
-            smeared[r] = padded.smeared(response, r)
-        values.append(smeared[r].moved(s, o, response.pivot_nh).rebinned(nh_edges))
-    return _quadratic_model(np.stack(values))
-
-
-def _response_stencil(steps) -> list[tuple[float, float, float]]:
-    """Nuisance shifts of the 19-point central-difference stencil: centre, +-step on each
-    axis, and the four (+-, +-) corners of each pair of axes."""
-    points = [(0.0, 0.0, 0.0)]
-    for i in range(3):
-        for sign in (1.0, -1.0):
-            shift = [0.0, 0.0, 0.0]
-            shift[i] = sign * steps[i]
-            points.append(tuple(shift))
-    for i, j in ((0, 1), (0, 2), (1, 2)):
-        for si in (1.0, -1.0):
-            for sj in (1.0, -1.0):
-                shift = [0.0, 0.0, 0.0]
-                shift[i], shift[j] = si * steps[i], sj * steps[j]
-                points.append(tuple(shift))
-    return points
-
-
-def _quadratic_model(values: np.ndarray) -> np.ndarray:
-    """Coefficients of the quadratic model (axis 0: the 10 monomials of ``response_monomials``)
-    from the values at the 19 stencil points (axis 0), in units of the steps."""
-    f0, axes, corners = values[0], values[1:7], values[7:]
-    plus, minus = axes[0::2], axes[1::2]
-    linear = 0.5 * (plus - minus)
-    square = 0.5 * (plus + minus) - f0
-    cross = 0.25 * (corners[0::4] - corners[1::4] - corners[2::4] + corners[3::4])
-    return np.concatenate([f0[None], linear, square, cross])
-
-
-def response_monomials(response_shifts, steps) -> np.ndarray:
-    """The 10 monomials (1, x_i, x_i^2, x_0 x_1, x_0 x_2, x_1 x_2) of x = shifts / steps,
-    shape (10,) + shifts.shape[1:]."""
-    x = np.asarray(response_shifts, dtype=float) / np.asarray(steps, dtype=float).reshape(
-        (3,) + (1,) * (np.ndim(response_shifts) - 1))
-    return np.stack([np.ones_like(x[0]), x[0], x[1], x[2], x[0] ** 2, x[1] ** 2, x[2] ** 2,
-                     x[0] * x[1], x[0] * x[2], x[1] * x[2]])
+#: What the new-physics rows of :class:`SpectralTemplates` hold: a Z' (terms quadratic and
+#: linear in its coupling, per mass) or flavour-diagonal neutrino magnetic moments (the EM
+#: cross section, one grid point).
+TemplateKind = Literal["zprime", "magnetic-moment"]
 
 
 def _recoil_range_MeV(responses, nh_edges, max_recoil_MeV: float) -> tuple[float, float]:
@@ -613,12 +298,13 @@ class SpectralTemplates:
         Total SM interaction rate of each node and flavour per unit flux [cpd/100t per
         cm^-2 s^-1]: all recoil energies, no detector response, no Z'; the rate of source s
         is sum over its nodes of flux x sum_a P_ea(node) x this.
-    magnetic_moment : bool
-        Whether the new physics is a magnetic moment (:meth:`compute_magnetic_moment`).
+    kind : TemplateKind
+        ``"zprime"`` (:meth:`compute`) or ``"magnetic-moment"``
+        (:meth:`compute_magnetic_moment`).
     """
 
     masses_MeV: np.ndarray
-    model: U1Model
+    model: U1Model | None
     nh_edges: np.ndarray
     sources: tuple[SolarSource, ...]
     flux_parameters: tuple[str, ...]
@@ -633,25 +319,21 @@ class SpectralTemplates:
     solar: np.ndarray
     basis_tolerance: float
     interaction_rates_per_flux: np.ndarray
-    magnetic_moment: bool = False
+    kind: TemplateKind = "zprime"
 
     @classmethod
     def compute(cls, masses_MeV, model: U1Model, nh_edges, response: NhResponse,
-                background_counts, background_names: Sequence[str],
-                exposure_day_100t: float = BOREXINO_PHASE2_EXPOSURE_DAY_100T,
-                sources: Sequence[SolarSource] = SOLAR_SOURCES, nodes_per_source: int = 4,
-                response_steps=RESPONSE_STEPS, radiative_corrections: bool = True,
-                sin2_theta_w: float | None = None,
-                basis_tolerance: float = 1e-6,
-                magnetic_moment: bool = False) -> "SpectralTemplates":
-        """Integrate every template once.
+                background_counts, background_names: Sequence[str], **options
+                ) -> "SpectralTemplates":
+        """Integrate the templates of the Standard Model and of a Z' of ``model`` at every
+        mass once. Evaluate with :meth:`expected_counts`.
 
         Parameters
         ----------
         masses_MeV : array (n_m,)
-            Z' masses [MeV] (empty with ``magnetic_moment``).
-        model : U1Model or None
-            The Z' model (None with ``magnetic_moment``).
+            Z' masses [MeV].
+        model : U1Model
+            The Z' model.
         nh_edges : array (n_bins + 1,)
             Increasing N_h bin edges.
         response : NhResponse
@@ -675,10 +357,20 @@ class SpectralTemplates:
             None takes the convention of the cross section (docs/physics.md sec. 5).
         basis_tolerance : float
             Largest relative L2 error of any template in the compressed form.
-        magnetic_moment : bool
-            Templates of a neutrino magnetic moment instead of a Z': one grid point, whose
-            new-physics rows are the EM recoil spectra (:meth:`compute_magnetic_moment`).
         """
+        return cls._integrate("zprime", masses_MeV, model, nh_edges, response,
+                              background_counts, background_names, **options)
+
+    @classmethod
+    def _integrate(cls, kind: TemplateKind, masses_MeV, model: U1Model | None, nh_edges,
+                   response: NhResponse, background_counts, background_names: Sequence[str],
+                   exposure_day_100t: float = BOREXINO_PHASE2_EXPOSURE_DAY_100T,
+                   sources: Sequence[SolarSource] = SOLAR_SOURCES, nodes_per_source: int = 4,
+                   response_steps=RESPONSE_STEPS, radiative_corrections: bool = True,
+                   sin2_theta_w: float | None = None,
+                   basis_tolerance: float = 1e-6) -> "SpectralTemplates":
+        """The templates of ``kind`` (no masses and no model for a magnetic moment); the
+        other arguments as in :meth:`compute`."""
         if sin2_theta_w is None:
             sin2_theta_w = default_sin2_theta_w(radiative_corrections)
         masses = np.atleast_1d(np.asarray(masses_MeV, dtype=float))
@@ -695,7 +387,7 @@ class SpectralTemplates:
                                                           edges)
         else:
             fixed = np.asarray(background_counts, dtype=float).reshape(-1, edges.size - 1)
-            background_model = np.zeros((_RESPONSE_TERMS,) + fixed.shape)
+            background_model = np.zeros((RESPONSE_TERMS,) + fixed.shape)
             background_model[0] = fixed
         backgrounds = background_model[0]
         if backgrounds.shape[0] != len(background_names):
@@ -705,7 +397,7 @@ class SpectralTemplates:
             raise ValueError(f"exposure must be > 0 day x 100 t, got {exposure_day_100t}")
         if nodes_per_source < 1:
             raise ValueError(f"nodes_per_source must be >= 1, got {nodes_per_source}")
-        stencil = [response.shifted(*shift) for shift in _response_stencil(steps)]
+        stencil = [response.shifted(*shift) for shift in response_stencil(steps)]
         t_max = {source.name: float(t_max_MeV(source.max_energy_MeV)) for source in sources}
         t_low, t_high = _recoil_range_MeV(stencil, edges, max(t_max.values()))
         sources = tuple(source for source in sources if t_max[source.name] > t_low)
@@ -716,7 +408,7 @@ class SpectralTemplates:
         inner = [t for t in t_max.values() if t_low < t < t_high]
         T, weights = _recoil_nodes(response, np.unique([t_low, t_high, *inner]))
         # quadratic response model: (n_T, 10 n_bins)
-        response_matrix = _quadratic_model(np.stack(
+        response_matrix = quadratic_response_model(np.stack(
             [r.bin_probabilities(T, edges) for r in stencil])).transpose(1, 0, 2).reshape(
             T.size, -1)
         # entries below 1e-15 are dropped: their products reach subnormal numbers, which
@@ -743,7 +435,7 @@ class SpectralTemplates:
         n_nodes = len(nodes)
         sm = np.concatenate(d0).reshape(3 * n_nodes, T.size)
         n_bins = edges.size - 1
-        if magnetic_moment:
+        if kind == "magnetic-moment":
             magnetic = np.concatenate(dm)                                 # (n_nodes, n_T)
             n_points = 1
 
@@ -790,7 +482,7 @@ class SpectralTemplates:
                 break
         basis = eigenbasis[:min(needed, n_bins)]
         # templates in the basis: (densities @ response) @ basis = densities @ (response @ basis)
-        response_in_basis = (response_matrix.reshape(T.size, _RESPONSE_TERMS, n_bins)
+        response_in_basis = (response_matrix.reshape(T.size, RESPONSE_TERMS, n_bins)
                              @ basis.T)                           # (n_T, 10, n_basis)
         sm_coefficients = np.einsum("jt,tqk->qjk", sm, response_in_basis)
         solar = np.stack([np.concatenate([sm_coefficients,
@@ -800,7 +492,7 @@ class SpectralTemplates:
         return cls(masses, model, edges, sources, fluxes, np.array(nodes), tuple(node_sources),
                    np.array(node_flux, dtype=int), steps, tuple(background_names), backgrounds,
                    background_model, basis.copy(), solar, basis_tolerance,
-                   np.concatenate(rates), magnetic_moment)
+                   np.concatenate(rates), kind)
 
     @classmethod
     def compute_magnetic_moment(cls, nh_edges, response: NhResponse, background_counts,
@@ -817,8 +509,8 @@ class SpectralTemplates:
         >>> counts = templates.magnetic_counts(fluxes, p, mu2_flavour, norms, shifts)
         ...                                                   # doctest: +SKIP
         """
-        return cls.compute(np.empty(0), None, nh_edges, response, background_counts,
-                           background_names, magnetic_moment=True, **options)
+        return cls._integrate("magnetic-moment", np.empty(0), None, nh_edges, response,
+                              background_counts, background_names, **options)
 
     @property
     def n_bins(self) -> int:
@@ -940,7 +632,7 @@ class SpectralTemplates:
         -------
         array (n, n_bins)
         """
-        if self.magnetic_moment:
+        if self.kind != "zprime":
             raise ValueError("these templates hold a magnetic moment, not a Z': "
                              "use magnetic_counts")
         weights = self._node_weights(fluxes_cm2s, probabilities)              # (n_nodes, 3, n)
@@ -957,7 +649,7 @@ class SpectralTemplates:
         ``mu2_flavour`` (3, n) is (mu_a/mu_B)^2 for a = e, mu, tau; the other arguments as
         in :meth:`expected_counts`. The EM counts are linear in each mu_a^2 and add to the
         weak ones (no interference, docs/physics.md sec. 10)."""
-        if not self.magnetic_moment:
+        if self.kind != "magnetic-moment":
             raise ValueError("these templates hold a Z', not a magnetic moment: "
                              "use expected_counts")
         weights = self._node_weights(fluxes_cm2s, probabilities)              # (n_nodes, 3, n)
