@@ -81,6 +81,7 @@ from mcprop.physics.magnetic_moment import MOMENT_SCHEMES
 from mcprop.physics.nh_response import NH_RESPONSES, load_nh_response
 from mcprop.physics.scattering import MASS_RANGE_MEV, MODELS, U1Model, t_max_MeV
 from mcprop.physics.solar import BE7_LINES, COMPOSITIONS
+from mcprop.physics.tables import csv_rows
 
 SCHEMA_VERSION = 1
 
@@ -423,8 +424,7 @@ def _csv_table(path: str, key_name: str) -> tuple[list[str], np.ndarray]:
         text = read_text(path)
     except InputFileError as exc:
         raise ConfigError(key_name, str(exc)) from None
-    rows = [line.split(",") for line in text.splitlines()
-            if line.strip() and not line.startswith("#")]
+    rows = csv_rows(text)
     if len(rows) < 2 or rows[0][0].strip() != "nh":
         raise ConfigError(key_name, f"{path}: needs a header starting with 'nh' and rows")
     header = [name.strip() for name in rows[0]]

@@ -20,16 +20,15 @@ shaded lightly; the shading does not enter the axes' data limits, so it never wi
 autoscaled plot.
 """
 
-import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
 import numpy as np
 from matplotlib.collections import PolyCollection
 
 from mcprop.physics.muon_g2 import G2_2021, delta_a_mu
+from mcprop.physics.tables import package_csv
 
 #: Columns of the digitised-curve files.
 COLUMNS = ("m_zprime_MeV", "g", "segment")
@@ -166,8 +165,7 @@ def draw_context(ax, names: Sequence[str]) -> list:
 @cache
 def _read_segments(filename: str) -> list[tuple[np.ndarray, np.ndarray]]:
     """Segments of a package-data curve file ('#' comments, header ``COLUMNS``)."""
-    text = (resources.files("mcprop.interface") / "data" / filename).read_text()
-    rows = csv.reader(line for line in text.splitlines() if line and not line.startswith("#"))
+    rows = iter(package_csv(filename, "mcprop.interface"))
     header = next(rows)
     if tuple(header) != COLUMNS:
         raise ValueError(f"{filename}: header must be {','.join(COLUMNS)}, got {header}")

@@ -52,6 +52,7 @@ from mcprop.physics.muon_g2 import G2_2021, G2_2025
 from mcprop.physics.nh_response import RESPONSE_PARAMETERS, NhResponse
 from mcprop.physics.seed_factors import decoherence_factor, error_treatment_factor
 from mcprop.physics.solar import B16_GS98_BE7_FLUX_CM2S, BE7_862
+from mcprop.physics.tables import data_lines
 
 log = logging.getLogger(__name__)
 
@@ -162,10 +163,8 @@ def read_overlay(spec: str) -> Overlay:
     except InputFileError as exc:
         raise UserError(f"overlay file {exc}") from None
     rows, header_allowed = [], True
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in data_lines(text):
         stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
         fields = [f for f in re.split(r"\s*,\s*|\s+", stripped) if f]
         values = _floats(fields)
         if len(fields) != 2:

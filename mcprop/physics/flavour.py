@@ -11,7 +11,6 @@ Parameter names, shared with the prior files: ``sin2_theta12``, ``sin2_theta13``
 :func:`msw_probabilities`).
 """
 
-import csv
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 from mcprop.physics.constants import G_FERMI_PER_MEV2, MATTER_POTENTIAL_EV_PER_NA_CM3
 from mcprop.physics.scattering import U1Model
 from mcprop.physics.solar import SolarProfile, solar_model
+from mcprop.physics.tables import csv_rows
 
 #: NuFIT 5.0 normal-ordering best fit with SK-atm, I. Esteban et al., JHEP 09 (2020) 178,
 #: www.nu-fit.org v5.0: the central values used by ``mcprop predict``.
@@ -167,8 +167,7 @@ def load_solar_profile(path: Path | str) -> SolarProfile:
         text, name = Path(path).read_text(), str(path)
     except OSError as exc:
         raise ValueError(f"{path}: cannot read the solar profile ({exc.strerror})") from None
-    rows = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    reader = csv.reader(rows)
+    reader = iter(csv_rows(text))
     header = next(reader, None)
     if header is None or tuple(h.strip() for h in header) != COLUMNS:
         raise ValueError(f"{name}: the header must be {','.join(COLUMNS)}")

@@ -5,13 +5,13 @@ B16 standard solar models, N. Vinyoles et al., ApJ 835, 202 (2017). See docs/phy
 secs. 2 and 8.
 """
 
-import csv
 from dataclasses import dataclass
 from functools import cache, cached_property
-from importlib import resources
 from types import MappingProxyType
 
 import numpy as np
+
+from mcprop.physics.tables import package_csv
 
 
 @dataclass(frozen=True)
@@ -46,11 +46,6 @@ QUADRATURE_NODES = 4
 POTENTIAL_QUADRATURE_NODES = 6
 
 
-def _data_lines(name: str) -> list[str]:
-    text = (resources.files("mcprop.physics") / "data" / name).read_text()
-    return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
-
-
 def _check_composition(composition: str) -> str:
     if composition not in COMPOSITIONS:
         raise ValueError(f"unknown solar composition {composition!r}; choose one of "
@@ -60,7 +55,8 @@ def _check_composition(composition: str) -> str:
 
 @cache
 def _b16_fluxes() -> dict[str, dict[str, tuple[float, float]]]:
-    rows = list(csv.DictReader(_data_lines("ssm_b16_fluxes.csv")))
+    header, *table = package_csv("ssm_b16_fluxes.csv")
+    rows = [dict(zip(header, row, strict=True)) for row in table]
     return {c: {row["source"]: (float(row[f"flux_{c}_cm2s"]), float(row[f"rel_error_{c}"]))
                 for row in rows} for c in COMPOSITIONS}
 
@@ -188,7 +184,7 @@ class SolarModel:
 def solar_model(composition: str = "gs98") -> SolarModel:
     """The B16 standard solar model of a composition, "gs98" or "agss09met"."""
     _check_composition(composition)
-    rows = list(csv.reader(_data_lines(f"ssm_b16_{composition}.csv")))
+    rows = package_csv(f"ssm_b16_{composition}.csv")
     header, table = rows[0], np.array(rows[1:], dtype=float)
     columns = {name: table[:, i] for i, name in enumerate(header)}
     for column in columns.values():

@@ -11,12 +11,12 @@ is negligible (``data/solar_spectra.md``).
 
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
 import numpy as np
 
 from mcprop.physics.constants import M_ELECTRON_MEV
 from mcprop.physics.solar import BE7_384, BE7_862
+from mcprop.physics.tables import package_csv
 
 #: pep line energy [MeV]: E_pep = 2 M(1H) - M(2H) = 1.442 MeV (atomic masses), the pp
 #: endpoint plus 2 m_e; J. N. Bahcall, Neutrino Astrophysics (Cambridge UP, 1989); Borexino,
@@ -78,13 +78,11 @@ def spectrum(name: str) -> tuple[np.ndarray, np.ndarray]:
 
     The density is renormalised to unit trapezoid integral (the tables already are, to 1e-5).
     """
-    resource = resources.files("mcprop.physics") / "data" / f"solar_spectrum_{name}.csv"
     try:
-        text = resource.read_text()
+        rows = package_csv(f"solar_spectrum_{name}.csv")
     except FileNotFoundError:
         raise ValueError(f"no solar spectrum named {name!r} in the package data") from None
-    rows = [line for line in text.splitlines() if line and not line.startswith("#")]
-    table = np.array([[float(x) for x in row.split(",")] for row in rows[1:]])
+    table = np.array([[float(x) for x in row] for row in rows[1:]])
     energy, density = table[:, 0], table[:, 1]
     energy.flags.writeable = False
     density = density / np.trapezoid(density, energy)
