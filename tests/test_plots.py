@@ -14,6 +14,11 @@ from matplotlib.colors import rgb_to_hsv, to_rgb
 
 import mcprop
 from mcprop.inference.results import ParameterSummary
+from mcprop.inference.seed_limits import (
+    allowance_curve,
+    seed_comparison_curves,
+    seed_decoherence_factor,
+)
 from mcprop.interface.cli import corner_command, plot_command
 from mcprop.interface.errors import UserError
 from mcprop.interface.plots import (
@@ -21,13 +26,10 @@ from mcprop.interface.plots import (
     EXPECTED_COLOURS,
     LIMIT_FIGSIZE_IN,
     N_CURVE_MASSES,
-    allowance_curve,
     corner_figure,
     limit_figure,
     profile_label,
     read_overlay,
-    seed_comparison_curves,
-    seed_decoherence_factor,
 )
 from mcprop.physics.seed_factors import error_treatment_factor
 
