@@ -31,12 +31,13 @@ from mcprop.files import (
     read_toml,
     resolve_path,
 )
+from mcprop.inference.distributions import Fixed, PriorError
 from mcprop.inference.expected import ExpectedSettings
 from mcprop.inference.measurements import SystematicCorrelation
 from mcprop.inference.moments import FLAT_MU2, PARAMETER_NAMES, profile_moments
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import G_PRIOR_POWERS, CouplingPrior, sampled_priors
-from mcprop.inference.priors import Fixed, PriorError, load_prior_files
+from mcprop.inference.priors import load_prior_files
 from mcprop.inference.results import MAGNETIC_MOMENT, STANDARD_MODEL
 from mcprop.inference.spectrum import SpectrumMeasurement, borexino_phase2_spectrum
 from mcprop.interface.errors import UserError
