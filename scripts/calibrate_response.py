@@ -49,9 +49,9 @@ from mcprop.inference.spectrum import (
     poisson_deviance,
 )
 from mcprop.interface.config import config_from_dict
+from mcprop.physics.parameters import RESPONSE_PARAMETERS
 from mcprop.physics.spectral import (
     NH_RESPONSES,
-    RESPONSE_PARAMETERS,
     load_borexino_phase2,
     load_nh_response,
     rebin,

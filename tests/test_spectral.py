@@ -21,6 +21,7 @@ from mcprop.physics.constants import (
     SECONDS_PER_DAY,
 )
 from mcprop.physics.kernels import RateKernels
+from mcprop.physics.parameters import RESPONSE_PARAMETERS
 from mcprop.physics.scattering import (
     CROSS_SECTION_PREFACTOR_CM2_PER_MEV,
     LMU_LTAU,
@@ -33,7 +34,6 @@ from mcprop.physics.solar import BE7_384, BE7_862
 from mcprop.physics.solar_spectra import SOLAR_SOURCES, flux_parameters, spectrum
 from mcprop.physics.spectral import (
     BOREXINO_PHASE2_EXPOSURE_DAY_100T,
-    RESPONSE_PARAMETERS,
     RESPONSE_STEPS,
     SOURCE_GROUPS,
     SpectralTemplates,

@@ -38,7 +38,6 @@ from mcprop.inference.results import EXPECTED_COLUMNS
 from mcprop.inference.spectrum import (
     THRESHOLD_TILT,
     SpectrumMeasurement,
-    background_parameter,
     poisson_deviance,
 )
 from mcprop.inference.storage import atomic_write_bytes
@@ -48,9 +47,10 @@ from mcprop.physics.flavour import BOREXINO_PHASE1_P_EE, NUFIT_5_0_NO_CENTRAL, f
 from mcprop.physics.kernels import RateKernels
 from mcprop.physics.magnetic_moment import MOMENT_UNIT_MUB
 from mcprop.physics.muon_g2 import G2_2021, G2_2025
+from mcprop.physics.parameters import RESPONSE_PARAMETERS, background_parameter
 from mcprop.physics.seed_factors import decoherence_factor, error_treatment_factor
 from mcprop.physics.solar import B16_GS98_BE7_FLUX_CM2S, BE7_862
-from mcprop.physics.spectral import RESPONSE_PARAMETERS, SOURCE_GROUPS, NhResponse
+from mcprop.physics.spectral import SOURCE_GROUPS, NhResponse
 
 log = logging.getLogger(__name__)
 

@@ -74,9 +74,6 @@ from mcprop.physics.solar_spectra import (
 #: exposure gives integer counts in every bin (data/borexino_phase2.md).
 BOREXINO_PHASE2_EXPOSURE_DAY_100T = 582.326
 
-#: Parameter names (prior files) of the response nuisances, in the order of the
-#: ``response_shifts`` rows: energy scale (fraction), offset [N_h], resolution scale (fraction).
-RESPONSE_PARAMETERS = ("nh_energy_scale", "nh_offset", "nh_resolution_scale")
 #: Default steps of the quadratic response model (scale, offset [N_h], width scale): about
 #: the 1-sigma of the calibrated response's priors (priors/borexino-phase2-backgrounds.toml),
 #: where the model is exact.
