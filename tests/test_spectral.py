@@ -12,7 +12,6 @@ from threadpoolctl import threadpool_limits
 from mcprop.inference.spectrum import (
     THRESHOLD_TILT,
     SpectrumMeasurement,
-    background_parameter,
     borexino_phase2_spectrum,
 )
 from mcprop.physics.constants import (
@@ -21,7 +20,7 @@ from mcprop.physics.constants import (
     SECONDS_PER_DAY,
 )
 from mcprop.physics.kernels import RateKernels
-from mcprop.physics.parameters import RESPONSE_PARAMETERS
+from mcprop.physics.parameters import RESPONSE_PARAMETERS, background_parameter
 from mcprop.physics.scattering import (
     CROSS_SECTION_PREFACTOR_CM2_PER_MEV,
     LMU_LTAU,
