@@ -50,7 +50,8 @@ from mcprop.inference.spectrum import (
 )
 from mcprop.interface.config import config_from_dict
 from mcprop.physics.borexino_phase2 import load_borexino_phase2, rebin
-from mcprop.physics.nh_response import NH_RESPONSES, RESPONSE_PARAMETERS, load_nh_response
+from mcprop.physics.nh_response import NH_RESPONSES, load_nh_response
+from mcprop.physics.parameters import RESPONSE_PARAMETERS
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "runs" / "borexino-phase2-spectral-sm.toml"

@@ -26,7 +26,7 @@ from mcprop.inference.limits import best_fit_nuisances, profile_likelihood_limit
 from mcprop.inference.plan import PROFILE_LEVEL_90
 from mcprop.inference.spectrum import SpectrumMeasurement, poisson_deviance
 from mcprop.interface.config import config_from_dict
-from mcprop.physics.nh_response import RESPONSE_PARAMETERS
+from mcprop.physics.parameters import RESPONSE_PARAMETERS
 
 
 def posterior_of(config_path: Path, floor: int | None, response: str | None, follow: bool,

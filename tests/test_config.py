@@ -23,8 +23,9 @@ from mcprop.files import (
 from mcprop.inference.measurements import RateMeasurement, SurvivalProbabilityMeasurement
 from mcprop.inference.posterior import CouplingPrior
 from mcprop.inference.sampler import SamplerSettings
-from mcprop.interface.config import Sampler, config_from_dict, load_config
+from mcprop.interface.config import config_from_dict, load_config
 from mcprop.interface.errors import UserError
+from mcprop.interface.schema import Sampler
 from mcprop.physics.scattering import MODELS
 
 PRIORS = REPO / "priors"
@@ -56,7 +57,7 @@ def read(document: dict, overrides=None):
 
 
 def test_sampler_section_is_the_seed_and_the_fields_of_sampler_settings():
-    assert [f.name for f in fields(Sampler)] == ["seed"] + [f.name for f in
+    assert list(Sampler.model_fields) == ["seed"] + [f.name for f in
                                                            fields(SamplerSettings)]
 
 

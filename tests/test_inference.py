@@ -15,6 +15,7 @@ from scipy.stats import multivariate_normal, norm
 
 import mcprop
 from mcprop.inference.diagnostics import ensembles_as_chains
+from mcprop.inference.distributions import Normal, Uniform
 from mcprop.inference.limits import allowance_limit_g, profile_likelihood_limit
 from mcprop.inference.measurements import (
     RateMeasurement,
@@ -24,7 +25,7 @@ from mcprop.inference.measurements import (
 )
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import CouplingPrior, sampled_priors
-from mcprop.inference.priors import Normal, Uniform, load_prior_files
+from mcprop.inference.priors import load_prior_files
 from mcprop.inference.sampler import (
     MassChains,
     SamplerSettings,

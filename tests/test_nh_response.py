@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from mcprop.inference.priors import PHYSICAL_DOMAINS
-from mcprop.physics.nh_response import RESPONSE_PARAMETERS, NhResponse, load_nh_response
+from mcprop.physics.nh_response import NhResponse, load_nh_response
+from mcprop.physics.parameters import PHYSICAL_DOMAINS, RESPONSE_PARAMETERS
 
 COLOMA_MEAN = (-8.065244, 493.2560, -64.09629, 4.146102)
 COLOMA_SIGMA = (1.21974, 1.31394, -0.0148585)
@@ -53,14 +53,12 @@ def test_bin_probabilities_are_the_gaussian_of_the_shifted_response():
 
 def test_domains_are_where_the_response_is_defined():
     assert list(RESPONSE_PARAMETERS) == ["nh_energy_scale", "nh_offset", "nh_resolution_scale"]
-    for name, domain in RESPONSE_PARAMETERS.items():
-        assert PHYSICAL_DOMAINS[name] == domain
-    assert RESPONSE_PARAMETERS["nh_offset"] == (-math.inf, math.inf)
+    assert PHYSICAL_DOMAINS["nh_offset"] == (-math.inf, math.inf)
     # a scale or a width scale of -1 collapses N_h or the width: refused at the domain's edge
     nominal = load_nh_response("coloma2022")
     for key, name in (("energy_scale", "nh_energy_scale"),
                       ("resolution_scale", "nh_resolution_scale")):
-        low = RESPONSE_PARAMETERS[name][0]
+        low = PHYSICAL_DOMAINS[name][0]
         with pytest.raises(ValueError, match=key):
             nominal.shifted(**{key: low})
         nominal.shifted(**{key: low + 1e-3})

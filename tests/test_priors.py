@@ -9,10 +9,8 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from mcprop.inference.priors import (
+from mcprop.inference.distributions import (
     FAMILIES,
-    PARAMETER_SCALES,
-    PHYSICAL_DOMAINS,
     AsymmetricNormal,
     Circular,
     Fixed,
@@ -20,12 +18,12 @@ from mcprop.inference.priors import (
     Normal,
     NormalMixture,
     PriorError,
-    PriorSet,
     TruncatedNormal,
     Uniform,
-    load_prior_files,
 )
+from mcprop.inference.priors import PriorSet, load_prior_files
 from mcprop.physics.flavour import NUFIT_5_0_NO_CENTRAL
+from mcprop.physics.parameters import PARAMETER_SCALES, PHYSICAL_DOMAINS
 from mcprop.physics.solar import B16_AGSS09MET_BE7_FLUX_CM2S, B16_GS98_BE7_FLUX_CM2S
 
 PRIOR_DIR = Path(__file__).resolve().parents[1] / "priors"

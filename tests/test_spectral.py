@@ -12,7 +12,6 @@ from threadpoolctl import threadpool_limits
 from mcprop.inference.spectrum import (
     THRESHOLD_TILT,
     SpectrumMeasurement,
-    background_parameter,
     borexino_phase2_spectrum,
 )
 from mcprop.physics.borexino_phase2 import (
@@ -27,7 +26,8 @@ from mcprop.physics.constants import (
     SECONDS_PER_DAY,
 )
 from mcprop.physics.kernels import RateKernels
-from mcprop.physics.nh_response import RESPONSE_PARAMETERS, RESPONSE_STEPS, load_nh_response
+from mcprop.physics.nh_response import RESPONSE_STEPS, load_nh_response
+from mcprop.physics.parameters import RESPONSE_PARAMETERS, background_parameter
 from mcprop.physics.scattering import (
     CROSS_SECTION_PREFACTOR_CM2_PER_MEV,
     LMU_LTAU,

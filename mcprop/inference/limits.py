@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from mcprop.inference.moments import MagneticMoments
-from mcprop.inference.priors import PHYSICAL_DOMAINS
 from mcprop.physics.kernels import MassKernels
+from mcprop.physics.parameters import PHYSICAL_DOMAINS
 from mcprop.physics.scattering import (
     LMU_LTAU,
     U1Model,

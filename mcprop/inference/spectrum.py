@@ -12,11 +12,11 @@ import numpy as np
 
 from mcprop.physics.borexino_phase2 import BorexinoPhase2Data, load_borexino_phase2, rebin
 from mcprop.physics.nh_response import (
-    RESPONSE_PARAMETERS,
     BackgroundShapes,
     NhResponse,
     load_nh_response,
 )
+from mcprop.physics.parameters import RESPONSE_PARAMETERS, background_parameter
 from mcprop.physics.solar_spectra import SOLAR_SOURCES, flux_parameters
 from mcprop.physics.spectral import SpectralTemplates
 
@@ -30,11 +30,6 @@ BOREXINO_PHASE2_SOURCE = (
 #: Borexino scintillator, about 40 Bq per 100 t = 3.5e6 per day x 100 t (Borexino, Nature
 #: 512, 383 (2014)), rounded up. A unit bin above it is not a measurement of this detector.
 MAX_UNIT_BIN_RATE_CPD100T = 1e7
-
-
-def background_parameter(name: str) -> str:
-    """Prior-file parameter name of the normalisation of background ``name``."""
-    return f"bkg_{name}_norm"
 
 
 @dataclass(frozen=True)

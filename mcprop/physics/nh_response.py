@@ -3,7 +3,8 @@ nuisances change expected spectra.
 
 The response R(T -> b) to an electron recoil T is Gaussian in N_h (:class:`NhResponse`) with
 three nuisances: an energy scale, an offset and a resolution scale
-(:data:`RESPONSE_PARAMETERS`). Their effect on expected counts is a quadratic model in the
+(:data:`mcprop.physics.parameters.RESPONSE_PARAMETERS`). Their effect on expected counts is
+a quadratic model in the
 nuisances built from central differences on a 19-point stencil (:func:`response_stencil`,
 :func:`quadratic_response_model`), evaluated through :func:`response_monomials`, so
 sampling them needs no integration. Backgrounds are shapes in N_h with free normalisations;
@@ -12,7 +13,6 @@ relative response change as the solar counts (:meth:`BackgroundShapes.with_respo
 docs/physics.md sec. 14), in the same quadratic model (:func:`background_response_model`).
 """
 
-import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -21,14 +21,6 @@ from scipy.special import ndtr
 from mcprop.physics.borexino_phase2 import rebin
 from mcprop.physics.tables import package_csv
 
-#: Parameter names (prior files) of the response nuisances, in the order of the
-#: ``response_shifts`` rows, and their physical domains: energy scale (fraction, > -1),
-#: offset [N_h], resolution scale (fraction, > -1; :class:`NhResponse`).
-RESPONSE_PARAMETERS: dict[str, tuple[float, float]] = {
-    "nh_energy_scale": (-1.0, math.inf),
-    "nh_offset": (-math.inf, math.inf),
-    "nh_resolution_scale": (-1.0, math.inf),
-}
 #: Default steps of the quadratic response model (scale, offset [N_h], width scale): about
 #: the 1-sigma of the calibrated response's priors (priors/borexino-phase2-backgrounds.toml),
 #: where the model is exact.

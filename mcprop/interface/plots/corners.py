@@ -18,7 +18,7 @@ from mcprop.interface.errors import UserError
 from mcprop.interface.plots.output import model_tex, percent
 from mcprop.interface.plots.spectra import COMPONENT_LABELS
 from mcprop.physics.magnetic_moment import MOMENT_UNIT_MUB
-from mcprop.physics.nh_response import RESPONSE_PARAMETERS
+from mcprop.physics.parameters import RESPONSE_PARAMETERS
 
 log = logging.getLogger(__name__)
 
