@@ -44,9 +44,9 @@ from mcprop.physics.scattering import LMU_LTAU
 from mcprop.physics.solar_spectra import SOLAR_SOURCES
 from mcprop.physics.spectral import RESPONSE_PARAMETERS, SpectralTemplates, load_nh_response
 
-SHARED = REPO.parents[1] / "shared" / "data"
-if not SHARED.is_dir():  # a worktree beside the main checkout: /work/wt/NAME
-    SHARED = REPO.parents[2] / "shared" / "data"
+#: The project's shared public data (/work/shared/data), beside the checkout or above it.
+SHARED = next((folder / "shared" / "data" for folder in REPO.parents
+               if (folder / "shared" / "data").is_dir()), REPO / "shared" / "data")
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="shared data folder not found")
 
 #: P. Coloma et al., JHEP 07 (2022) 138: N_h(T) = sum_k a_k T^k (T in MeV) and
