@@ -8,9 +8,9 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from conftest import assert_one_line_error  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from scipy.integrate import quad  # noqa: E402
-from test_bad_inputs import assert_one_line_error  # noqa: E402
 
 from mcprop.interface.context import CONTEXT_CURVES, draw_context  # noqa: E402
 from mcprop.physics.constants import M_MUON_MEV  # noqa: E402
