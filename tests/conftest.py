@@ -2,12 +2,15 @@
 
 import contextlib
 import io
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +20,7 @@ from mcprop.interface import cli as cli_module
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
+PRIORS = REPO / "priors"
 
 
 @dataclass
@@ -46,6 +50,54 @@ def one_line_error(out: CliResult, *needles) -> None:
     assert len(lines) == 1, out.stderr
     for needle in needles:
         assert str(needle) in lines[0], lines[0]
+
+
+def assert_one_line_error(result, *needles):
+    """Exit code 2, nothing on stdout and a single 'mcprop: error:' line holding every
+    needle (``result``: a CliResult or a CompletedProcess)."""
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("mcprop: error: "), lines[0]
+    for needle in needles:
+        assert str(needle) in lines[0], f"{needle!r} not in {lines[0]!r}"
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+
+
+def snapshot(root: Path) -> dict:
+    """Bytes and modification time of every regular file under ``root``, the target of every
+    symlink; other entries (folders, FIFOs) by name only."""
+    def entry(path: Path):
+        if path.is_symlink():
+            return ("symlink", os.readlink(path))
+        if path.is_file():
+            return path.read_bytes(), path.stat().st_mtime_ns
+        return "other"
+    return {str(p.relative_to(root)): entry(p) for p in sorted(root.rglob("*"))}
+
+
+def limits_of(run_dir: Path) -> list:
+    """The limit rows of a run directory's limits.json."""
+    return json.loads((run_dir / "limits.json").read_text())["limits"]
+
+
+def tiny_config(tmp_path: Path) -> dict:
+    """tests/data/tiny.toml with absolute prior paths and its output in tmp_path/out."""
+    doc = tomllib.loads((DATA / "tiny.toml").read_text())
+    doc["priors"]["files"] = [str(PRIORS / Path(f).name) for f in doc["priors"]["files"]]
+    doc["output"]["directory"] = str(tmp_path / "out")
+    return doc
+
+
+def prior_copy(tmp_path: Path, name: str, old: str, new: str) -> str:
+    """A copy of priors/NAME in tmp_path with ``old`` replaced by ``new``; its path."""
+    text = (PRIORS / name).read_text()
+    assert old in text
+    target = tmp_path / "priors" / name
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(text.replace(old, new))
+    return str(target)
 
 
 #: The prior files and the measurement of a small spectral config (N_h 110-949, bins of 20).
@@ -108,3 +160,27 @@ def copy_run(tmp_path):
         (target / ".lock").unlink(missing_ok=True)
         return target
     return _copy
+
+
+@pytest.fixture
+def fifo(tmp_path):
+    """``fifo(path)`` makes a FIFO at ``path``. Should a reader block on it (the bug), from
+    20 s on a writer opens and closes it every second, so that every read ends at
+    end-of-file: the test then fails instead of hanging."""
+    done = threading.Event()
+
+    def unblock(path):
+        done.wait(20.0)
+        while not done.wait(1.0):
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:  # no reader: nothing blocked
+                pass
+
+    def make(path: Path) -> Path:
+        path.unlink(missing_ok=True)
+        os.mkfifo(path)
+        threading.Thread(target=unblock, args=(path,), daemon=True).start()
+        return path
+    yield make
+    done.set()

@@ -26,7 +26,7 @@ from mcprop.physics.flavour import NUFIT_5_0_NO_CENTRAL
 from mcprop.physics.parameters import PARAMETER_SCALES, PHYSICAL_DOMAINS
 from mcprop.physics.solar import B16_AGSS09MET_BE7_FLUX_CM2S, B16_GS98_BE7_FLUX_CM2S
 
-PRIOR_DIR = Path(__file__).resolve().parents[1] / "priors"
+PRIOR_DIR = Path(__file__).resolve().parents[2] / "priors"
 N_SAMPLES = 200_000
 PHI_MINUS_1 = stats.norm.cdf(-1.0)  # 0.1587
 

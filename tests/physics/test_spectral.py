@@ -40,7 +40,7 @@ from mcprop.physics.solar import BE7_384, BE7_862
 from mcprop.physics.solar_spectra import SOLAR_SOURCES, flux_parameters, spectrum
 from mcprop.physics.spectral import SpectralTemplates
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SOURCES = {source.name: source for source in SOLAR_SOURCES}
 #: B16-GS98 fluxes [cm^-2 s^-1], N. Vinyoles et al., ApJ 835, 202 (2017), Table 6.
 B16_GS98 = {"flux_pp_cm2s": 5.98e10, "flux_7be_cm2s": 4.93e9, "flux_pep_cm2s": 1.44e8,

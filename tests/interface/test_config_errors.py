@@ -1,79 +1,28 @@
-"""A corpus of malformed and hostile inputs: each gives one error line naming the problem,
-exit code 2, no traceback, and leaves every existing file untouched.
-
-The command line runs in-process (``cli.main``); config errors are raised while the config
-is read, before any kernel is computed, any sampling starts or any file is written.
-"""
+"""Bad run configs: each gives one error line naming the file, the key and the problem,
+exit code 2, no traceback, and leaves every existing file untouched; config errors are
+raised while the config is read, before any kernel is computed, any sampling starts or any
+file is written. The command line runs in-process (``cli.main``)."""
 
 import os
-import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import tomli_w
-from conftest import DATA, REPO
+from conftest import (
+    PRIORS,
+    REPO,
+    SPECTRAL_PRIORS,
+    SPECTRUM,
+    assert_one_line_error,
+    prior_copy,
+    snapshot,
+    tiny_config,
+)
 
 from mcprop.files import MAX_INPUT_BYTES
-from mcprop.interface.cli import main
+from mcprop.interface.config import config_from_dict
 
-PRIORS = REPO / "priors"
-
-
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-@pytest.fixture
-def cli(capsys):
-    """``mcprop ARGS`` run in-process: its exit code and captured output."""
-    capsys.readouterr()
-
-    def call(*args) -> Result:
-        code = main([str(arg) for arg in args])
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-    return call
-
-
-def snapshot(root: Path) -> dict:
-    """Bytes and modification time of every regular file under ``root``; other entries
-    (folders, links, FIFOs) by name only."""
-    return {str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
-            if p.is_file() and not p.is_symlink() else "other" for p in sorted(root.rglob("*"))}
-
-
-def assert_one_line_error(result, *needles):
-    """Exit code 2 and a single 'mcprop: error:' line holding every needle."""
-    assert "Traceback" not in result.stderr, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("mcprop: error: "), lines[0]
-    for needle in needles:
-        assert str(needle) in lines[0], f"{needle!r} not in {lines[0]!r}"
-    assert result.returncode == 2, result.stderr
-    assert result.stdout == ""
-
-
-def tiny_config(tmp_path: Path) -> dict:
-    """tests/data/tiny.toml with absolute prior paths and its output in tmp_path/out."""
-    doc = tomllib.loads((DATA / "tiny.toml").read_text())
-    doc["priors"]["files"] = [str(PRIORS / Path(f).name) for f in doc["priors"]["files"]]
-    doc["output"]["directory"] = str(tmp_path / "out")
-    return doc
-
-
-def prior_copy(tmp_path: Path, name: str, old: str, new: str) -> str:
-    """A copy of priors/NAME in tmp_path with ``old`` replaced by ``new``; its path."""
-    text = (PRIORS / name).read_text()
-    assert old in text
-    target = tmp_path / "priors" / name
-    target.parent.mkdir(exist_ok=True)
-    target.write_text(text.replace(old, new))
-    return str(target)
+# --- structure, numbers, priors, files and names of a rate config --------------------------------
 
 
 def table_at(doc: dict, dotted: str) -> dict:
@@ -163,7 +112,10 @@ def oversized_prior(doc, tmp_path):
 
 
 PRIOR_FILE = "ssm-b16-gs98.toml"
+
+
 FLUX = ('family = "normal"\nmean = 4.93e9\nsigma = 0.2958e9', )
+
 
 CONFIG_CASES = {
     # --- structure: unknown, missing and mistyped keys
@@ -360,12 +312,14 @@ def test_p_ee_from_the_data_of_the_rate_allowed_with_the_override(tmp_path):
     config.write_bytes(tomli_w.dumps(doc).encode())
     assert len(load_config(config).plan.measurements) == 2
 
+# --- config files that cannot be read ------------------------------------------------------------
+
 
 def config_text(tmp_path: Path) -> str:
     return tomli_w.dumps(tiny_config(tmp_path))
 
 
-def fifo(tmp_path: Path) -> Path:
+def make_fifo(tmp_path: Path) -> Path:
     path = tmp_path / "config.fifo"
     os.mkfifo(path)
     return path
@@ -392,7 +346,7 @@ UNREADABLE_CONFIGS = {
     "missing": (lambda tmp_path: tmp_path / "nowhere.toml", ["nowhere.toml", "no such"]),
     "/dev/zero": (lambda tmp_path: Path("/dev/zero"), ["/dev/zero", "not a regular file"]),
     "a folder": (lambda tmp_path: tmp_path, ["not a regular file"]),
-    "a FIFO": (fifo, ["config.fifo", "not a regular file"]),
+    "a FIFO": (make_fifo, ["config.fifo", "not a regular file"]),
     "a symlink loop": (symlink_loop, ["a.toml", "symlink loop"]),
     "a NUL byte in the path": (lambda tmp_path: tmp_path / "bad\0.toml", ["bad\\x00.toml",
                                                                           "NUL"]),
@@ -428,121 +382,130 @@ def test_unreadable_config(cli, tmp_path, case):
     assert snapshot(tmp_path) == before
     assert not (tmp_path / "out").exists()
 
-
-# --- commands given a folder that is not a run directory --------------------------------
-
-@pytest.mark.parametrize("command", [["corner", "--mass-MeV", "1"], ["export", "--format",
-                                     "csv"], ["diagnose"]])
-def test_not_a_run_directory(cli, tmp_path, command):
-    folder = tmp_path / "not-a-run"
-    folder.mkdir()
-    (folder / "notes.txt").write_text("not a run\n")
-    before = snapshot(tmp_path)
-    result = cli(command[0], folder, *command[1:])
-    assert_one_line_error(result, folder, "not a run directory")
-    assert snapshot(tmp_path) == before
+# --- spectral inputs: the data must be a measurement of every bin fitted -------------------------
 
 
-@pytest.mark.parametrize("command", [["export", "--format", "json"], ["diagnose"]])
-def test_run_directory_that_does_not_exist(cli, tmp_path, command):
-    result = cli(command[0], tmp_path / "missing", *command[1:])
-    assert_one_line_error(result, tmp_path / "missing", "not a directory")
+PACKAGE_DATA = REPO / "mcprop/physics/data"
 
 
-# --- exports that cannot be written -------------------------------------------------------
-
-def test_export_into_read_only_folder(cli, tiny_run, tmp_path):
-    folder = tmp_path / "read-only"
-    folder.mkdir()
-    target = folder / "limits.csv"
-    target.write_text("an older export\n")
-    folder.chmod(0o555)
-    try:
-        if os.access(folder, os.W_OK):
-            pytest.skip("chmod does not stop this user (root) from writing")
-        before = snapshot(tmp_path)
-        result = cli("export", tiny_run, "--format", "csv", "--out", target)
-        assert_one_line_error(result, target, "cannot write")
-        assert snapshot(tmp_path) == before
-    finally:
-        folder.chmod(0o755)
+def write_config(tmp_path: Path, doc: dict, name: str = "bad.toml") -> Path:
+    path = tmp_path / name
+    path.write_bytes(tomli_w.dumps(doc).encode())
+    return path
 
 
-def test_export_into_missing_folder(cli, tiny_run, tmp_path):
-    target = tmp_path / "no-such-folder" / "limits.csv"
-    result = cli("export", tiny_run, "--format", "csv", "--out", target)
-    assert_one_line_error(result, target, "cannot write")
-    assert list(tmp_path.iterdir()) == []
+def fit_document(tmp_path: Path, **spectrum) -> dict:
+    """A Standard-Model fit of the Phase-II spectrum in 42 bins of 20 N_h, sampled briefly
+    (so that on code that accepts a bad input the test ends fast, and fails)."""
+    return {"schema_version": 1, "name": "fit",
+            "physics": {"model": "standard-model", "flavour_model": "decoherent-vacuum"},
+            "priors": {"files": SPECTRAL_PRIORS},
+            "measurements": [{**SPECTRUM, **spectrum}],
+            "sampler": {"seed": 3, "n_walkers": 48, "chunk_steps": 5, "max_steps": 5,
+                        "min_kept_tau": 0, "burn_in_tau": 0, "checkpoint_interval_s": 0.0},
+            "output": {"directory": str(tmp_path / "out")}}
 
 
-def test_export_onto_a_folder(cli, tiny_run, tmp_path):
-    target = tmp_path / "limits.yaml"
-    target.mkdir()
-    (target / "keep.txt").write_text("keep\n")
-    before = snapshot(tmp_path)
-    result = cli("export", tiny_run, "--format", "hepdata", "--out", target)
-    assert_one_line_error(result, target, "cannot write")
-    assert snapshot(tmp_path) == before
+def package_table(name: str) -> tuple[list[str], list[list[str]]]:
+    """Comment lines and rows (fields) of a package-data CSV table."""
+    lines = (PACKAGE_DATA / name).read_text().splitlines()
+    return ([line for line in lines if line.startswith("#")],
+            [line.split(",") for line in lines if not line.startswith("#")])
 
 
-# --- existing run directories ---------------------------------------------------------------
-
-def test_run_refuses_an_existing_run_directory(cli, tiny_run, copy_run):
-    run = copy_run(tiny_run)
-    before = snapshot(run)
-    result = cli("run", DATA / "tiny.toml", "--out", run)
-    assert_one_line_error(result, run, "exists", "--force")
-    assert snapshot(run) == before
-
-
-def test_resume_with_another_seed(cli, tiny_run, copy_run):
-    run = copy_run(tiny_run)
-    before = snapshot(run)
-    result = cli("run", DATA / "tiny.toml", "--out", run, "--resume", "--seed", 8)
-    assert_one_line_error(result, run, "different config")
-    assert snapshot(run) == before
+def spectrum_table(tmp_path: Path, edit) -> str:
+    """The Phase-II spectrum as a CSV ``nh,counts`` with ``edit(rows)`` applied ({nh: count})."""
+    _, rows = package_table("borexino_phase2_spectrum.csv")
+    counts = {int(r[0]): r[1] for r in rows[1:]}
+    edit(counts)
+    path = tmp_path / "spectrum.csv"
+    path.write_text("nh,counts\n" + "".join(f"{nh},{c}\n" for nh, c in counts.items()))
+    return str(path)
 
 
-def test_resume_with_another_prior_value(cli, tiny_run, copy_run, tmp_path):
-    run = copy_run(tiny_run)
-    doc = tiny_config(tmp_path)
-    doc["priors"]["files"][1] = prior_copy(tmp_path, "ssm-b16-gs98.toml", "mean = 4.93e9",
-                                           "mean = 5.00e9")
-    config = tmp_path / "other-prior.toml"
-    config.write_bytes(tomli_w.dumps(doc).encode())
-    before = snapshot(run)
-    result = cli("run", config, "--out", run, "--resume")
-    assert_one_line_error(result, run, "different config")
-    assert snapshot(run) == before
+def backgrounds_table(tmp_path: Path, edit) -> str:
+    """The Phase-II background table with ``edit(header, rows)`` applied."""
+    comments, rows = package_table("borexino_phase2_backgrounds.csv")
+    header, body = rows[0], rows[1:]
+    edit(header, body)
+    path = tmp_path / "backgrounds.csv"
+    path.write_text("\n".join([*comments, ",".join(header), *map(",".join, body)]) + "\n")
+    return str(path)
 
 
-# --- corrupted files in a run directory -----------------------------------------------------
+def only(low: int, high: int):
+    def edit(counts):
+        for nh in list(counts):
+            if not low <= nh <= high:
+                del counts[nh]
+    return edit
 
-CORRUPTIONS = {
-    "truncated result": ("results/m001.json", lambda data: data[:len(data) // 2],
-                         ["m001.json"]),
-    "binary result": ("results/m001.json", lambda data: b"\xff\xfe\x00\x9c" + data,
-                      ["m001.json"]),
-    "result is a list": ("results/m001.json", lambda data: b"[1, 2]\n", ["m001.json"]),
-    "result without a limit": ("results/m001.json",
-                               lambda data: b'{"mass_index": 1, "m_zprime_MeV": 3.16}\n',
-                               ["m001.json", "run identity"]),
-    "truncated manifest": ("manifest.json", lambda data: data[:40], ["manifest.json"]),
-    "bad stored config": ("config.toml", lambda data: data + b"\n[limits\n", ["config.toml"]),
+
+def _set(counts, values):
+    counts.update(values)
+
+
+def duplicate_column(header, body):
+    header[2] = header[1]  # c14,c14: the second used to win
+
+
+def zero_column(header, body):
+    column = header.index("kr85")
+    for row in body:
+        row[column] = "0"
+
+
+SPECTRAL_CASES = {
+    "a spectrum of N_h 300-400 only": (
+        lambda tmp_path: {"spectrum_file": spectrum_table(tmp_path, only(300, 400))},
+        ["measurements[0]", "N_h range 110-949", "outside the spectrum's 300-400"]),
+    "a negative unit bin hidden by rebinning": (
+        lambda tmp_path: {"spectrum_file": spectrum_table(
+            tmp_path, lambda c: _set(c, {300: -3, 301: int(c[301]) + int(c[300]) + 3}))},
+        ["measurements[0]", "spectrum counts", "N_h = 300", "is negative"]),
+    "fractional unit bins that add up to an integer": (
+        lambda tmp_path: {"spectrum_file": spectrum_table(
+            tmp_path, lambda c: _set(c, {300: f"{c[300]}.5", 301: f"{int(c[301]) - 1}.5"}))},
+        ["measurements[0]", "N_h = 300", "not an integer"]),
+    "a count of 1e300": (
+        lambda tmp_path: {"spectrum_file": spectrum_table(tmp_path, lambda c: _set(
+            c, {500: "1e300"}))},
+        ["measurements[0]", "N_h = 500", "above the plausible"]),
+    "a background column named twice": (
+        lambda tmp_path: {"backgrounds_file": backgrounds_table(tmp_path, duplicate_column)},
+        ["measurements[0].backgrounds_file", "backgrounds.csv", "'c14' twice"]),
+    "an all-zero background shape": (
+        lambda tmp_path: {"backgrounds_file": backgrounds_table(tmp_path, zero_column)},
+        ["measurements[0]", "background 'kr85'", "0 in every unit bin of N_h 110-949"]),
 }
 
 
-@pytest.mark.parametrize("command", ["export", "diagnose"])
-@pytest.mark.parametrize("case", CORRUPTIONS)
-def test_corrupted_run_directory(cli, tiny_run, copy_run, tmp_path, case, command):
-    run = copy_run(tiny_run)
-    name, corrupt, needles = CORRUPTIONS[case]
-    path = run / name
-    path.write_bytes(corrupt(path.read_bytes()))
-    target = tmp_path / "limits.csv"
-    target.write_text("an older export\n")
-    args = ["--format", "csv", "--out", target] if command == "export" else []
+@pytest.mark.parametrize("case", SPECTRAL_CASES)
+def test_spectral_input_refused(cli, tmp_path, case):
+    make, needles = SPECTRAL_CASES[case]
+    config = write_config(tmp_path, fit_document(tmp_path, **make(tmp_path)))
     before = snapshot(tmp_path)
-    result = cli(command, run, *args)
-    assert_one_line_error(result, *needles)
+    result = cli("run", config, "--out", tmp_path / "run", "--quiet", "--workers", 1)
+    assert_one_line_error(result, config, *needles)
     assert snapshot(tmp_path) == before
+
+
+def test_the_same_spectrum_twice_in_one_dataset(cli, tmp_path):
+    doc = fit_document(tmp_path)
+    doc["measurements"].append({**SPECTRUM, "name": "Phase-II spectrum again"})
+    config = write_config(tmp_path, doc)
+    result = cli("run", config, "--out", tmp_path / "run", "--quiet", "--workers", 1)
+    assert_one_line_error(result, "measurements[1].dataset", "'Phase-II spectrum'",
+                          "count the same events twice")
+    assert not (tmp_path / "run").exists()
+
+
+def test_fit_with_every_parameter_fixed(cli, tmp_path):
+    doc = fit_document(tmp_path)
+    names = list(config_from_dict(doc, REPO).plan.priors.free_names)
+    assert "flux_7be_cm2s" in names
+    doc["priors"]["fixed"] = names
+    config = write_config(tmp_path, doc)
+    result = cli("run", config, "--out", tmp_path / "run", "--quiet", "--workers", 1)
+    assert_one_line_error(result, config, "priors.fixed", "fixes every sampled parameter")
+    assert not (tmp_path / "run").exists()

@@ -8,12 +8,12 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from conftest import assert_one_line_error  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from scipy.integrate import quad  # noqa: E402
 
 from mcprop.interface.context import CONTEXT_CURVES, draw_context  # noqa: E402
 from mcprop.physics.constants import M_MUON_MEV  # noqa: E402
-from tests.test_bad_inputs import assert_one_line_error  # noqa: E402
 
 
 def _log_interp(mass_MeV, masses, g):
@@ -65,7 +65,7 @@ def test_borexino_bfj_points_in_MeV(mass_MeV, expected):
     assert g[k[0]] == expected
 
 
-SHARED_LMT = (Path(__file__).resolve().parents[2] / "shared" / "data" / "constraints"
+SHARED_LMT = (Path(__file__).resolve().parents[3] / "shared" / "data" / "constraints"
               / "borexino-bfj2018-darkcast-lmu-ltau.lmt")
 
 

@@ -26,7 +26,7 @@ from mcprop.physics.solar import (
 
 CENTRAL = NUFIT_5_0_NO_CENTRAL
 E862 = 0.8618
-DATA = __import__("pathlib").Path(__file__).parent / "data"
+DATA = __import__("pathlib").Path(__file__).parents[1] / "data"
 
 
 def full_table(profile: SolarProfile):

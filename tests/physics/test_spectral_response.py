@@ -13,7 +13,7 @@ from mcprop.physics.scattering import LMU_LTAU
 from mcprop.physics.solar_spectra import SOLAR_SOURCES
 from mcprop.physics.spectral import SpectralTemplates
 
-DATA = Path(__file__).resolve().parents[1] / "mcprop" / "physics" / "data"
+DATA = Path(__file__).resolve().parents[2] / "mcprop" / "physics" / "data"
 #: The response of P. Coloma et al., JHEP 07 (2022) 138, arXiv:2204.03011 (their eq. for
 #: N_h(T) and sigma(N_h)), and the calibration's result on it (energy scale, offset [N_h],
 #: width scale; scripts/calibrate_response.py, docs/physics.md sec. 11).

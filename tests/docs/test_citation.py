@@ -8,7 +8,7 @@ import yaml
 
 import mcprop
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 #: Keys CFF 1.2.0 requires (https://github.com/citation-file-format/citation-file-format,
 #: schema.json "required").
 CFF_REQUIRED = ("cff-version", "message", "title", "authors")
