@@ -34,15 +34,13 @@ from scipy.integrate import quad_vec
 from scipy.optimize import brentq
 from scipy.special import ndtr
 
-from mcprop.inference.spectrum import (
-    background_parameter,
-    borexino_phase2_spectrum,
-    template_inputs,
-)
+from mcprop.inference.spectrum import borexino_phase2_spectrum, template_inputs
 from mcprop.interface.config import config_from_dict
+from mcprop.physics.nh_response import load_nh_response
+from mcprop.physics.parameters import RESPONSE_PARAMETERS, background_parameter
 from mcprop.physics.scattering import LMU_LTAU
 from mcprop.physics.solar_spectra import SOLAR_SOURCES
-from mcprop.physics.spectral import RESPONSE_PARAMETERS, SpectralTemplates, load_nh_response
+from mcprop.physics.spectral import SpectralTemplates
 
 #: The project's shared public data (/work/shared/data), beside the checkout or above it.
 SHARED = next((folder / "shared" / "data" for folder in REPO.parents
