@@ -14,7 +14,7 @@ import importlib
 
 __version__ = "0.2.0"
 #: The public names and the modules of mcprop.interface that define them.
-_PUBLIC = {"ScanResult": "api", "coverage": "api", "load": "api", "read_config": "config",
+_PUBLIC = {"ScanResult": "result", "coverage": "api", "load": "api", "read_config": "config",
            "run": "api"}
 __all__ = sorted(_PUBLIC)
 

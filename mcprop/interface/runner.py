@@ -9,38 +9,24 @@ and limits are updated as blocks finish, and points in progress are checkpointed
 import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from mcprop import __version__
-from mcprop.inference.results import FitResult, MassResult, MomentResult, ResultError
+from mcprop.inference.results import MassResult
 from mcprop.inference.sampler import Progress
 from mcprop.inference.scan import check_workers, make_executor, run_scan
 from mcprop.inference.storage import remove_checkpoint
-from mcprop.interface.api import ScanResult, chain_attrs
 from mcprop.interface.config import RunConfig
 from mcprop.interface.errors import UserError, require_extra
-from mcprop.interface.store import RunDirectory, RunIdentity, now
+from mcprop.interface.result import ScanResult
+from mcprop.interface.store import MassWriter, RunDirectory, RunIdentity, now
 
 log = logging.getLogger("mcprop")
 
 #: Where the grid points are sampled: local processes or a dask.distributed cluster.
 EXECUTORS = ("local", "dask")
-
-
-@dataclass(frozen=True)
-class MassWriter:
-    """Writes a finished grid point into a run directory (picklable: runs in workers)."""
-
-    root: Path
-    identity: RunIdentity
-    config: dict
-
-    def __call__(self, result: MassResult | MomentResult | FitResult) -> None:
-        RunDirectory(self.root).write_mass(result, self.identity, chain_attrs(self.config,
-                                                                              result))
 
 
 @dataclass(frozen=True)
@@ -191,7 +177,7 @@ def run_config(config: RunConfig, write: bool = True, workers: int = 2,
                     for result in block:
                         manifest["points"][str(result.point_index)] = result.summary()
                     store.write_manifest(manifest)
-                    _write_limits(store, _scan_result(config, masses, results, store))
+                    _scan_result(config, masses, results, store).write_limits(store)
                 display.points(len(results))
 
             def poll() -> None:
@@ -206,8 +192,8 @@ def run_config(config: RunConfig, write: bool = True, workers: int = 2,
                 display.close()
         scan = _scan_result(config, masses, results, store)
         if store is not None:
-            _write_limits(store, scan)
-            _write_plots(store, scan)
+            scan.write_limits(store)
+            scan.write_figures(store)
             manifest.update(finished=now(), n_converged=sum(r.converged for r in scan.results))
             store.write_manifest(manifest)
             scan.manifest = manifest
@@ -259,55 +245,3 @@ def _open_store(config: RunConfig, identity: RunIdentity, resume: bool, force: b
         store.release_lock()
         raise
     return store, manifest, done
-
-
-def _write_limits(store: RunDirectory, scan: ScanResult) -> None:
-    from mcprop.inference.storage import atomic_write_text
-
-    atomic_write_text(store.limits_csv, scan.to_csv())
-    atomic_write_text(store.limits_json, scan.to_json())
-
-
-def _write_plots(store: RunDirectory, scan: ScanResult) -> None:
-    """The figure of a finished run: the limit curve of a Z' run, the fitted spectrum of a
-    Standard-Model fit or of a magnetic-moment run with a spectrum."""
-    if scan.has_masses:
-        scan.plot(store.plot_file)
-    elif scan.has_spectrum and scan.results:
-        scan.plot_spectrum(store.spectrum_plot_file)
-
-
-def save_result(scan: ScanResult, directory: Path) -> Path:
-    """Write a result held in memory as a run directory at ``directory``."""
-    results = scan.results
-    if scan.run_dir is not None and not all(r.draws for r in results):
-        # read (and check) every chain before the new directory is made
-        source = RunDirectory(scan.run_dir)
-        try:
-            source_identity, grid = source.identity(), source.grid_MeV()
-            results = [r if r.draws else type(r).from_record(
-                r.record(), source.read_draws(r.point_index, source_identity, grid))
-                for r in results]
-        except ResultError as exc:
-            raise UserError(str(exc)) from None
-    resolved = {**scan.config, "output": {"directory": str(directory.absolute())}}
-    manifest = RunDirectory.new_manifest(scan.name, "<saved from Python>", scan.config_hash,
-                                         scan.seed, scan.n_points, [])
-    store = RunDirectory.create(directory, resolved, manifest, force=False)
-    try:
-        identity = RunIdentity(scan.config_hash, scan.seed)
-        writer = MassWriter(store.root, identity, scan.config)
-        for result in results:
-            try:
-                writer(result)
-            except OSError as exc:
-                raise UserError(f"{exc.filename or store.root}: cannot write "
-                                f"({exc.strerror or exc})") from None
-            manifest["points"][str(result.point_index)] = result.summary()
-        manifest.update(finished=now(), n_converged=sum(r.converged for r in scan.results))
-        store.write_manifest(manifest)
-        _write_limits(store, scan)
-        _write_plots(store, scan)
-    finally:
-        store.release_lock()
-    return store.root

@@ -33,6 +33,7 @@ import os
 import platform
 import tempfile
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -51,6 +52,7 @@ from mcprop.files import (
     read_json,
     without_none,
 )
+from mcprop.inference.diagnostics import CHAIN_LAYOUT
 from mcprop.inference.results import (
     MAGNETIC_MOMENT,
     STANDARD_MODEL,
@@ -97,6 +99,8 @@ KEY_TYPES = {"name": str, "measurements": list, "physics.model": str,
              "coupling_prior.kind": str, "coupling_prior.upper_np_fraction": NUMBER,
              "mass_grid.mass_min_MeV": NUMBER, "mass_grid.mass_max_MeV": NUMBER,
              "mass_grid.n_masses": int}
+#: ``chain_layout`` of chain files written before :data:`CHAIN_LAYOUT` (still read).
+WALKER_LAYOUT = "chain = ensemble * walkers + walker"
 #: Keys of the manifest with their types.
 MANIFEST_TYPES = {"mcprop_version": str, "name": str, "config_hash": str, "seed": int,
                   "n_points": int, "points": dict}
@@ -553,6 +557,55 @@ class RunDirectory:
                 self.result_file(index).unlink(missing_ok=True)
                 self.chains_file(index).unlink(missing_ok=True)
         return out
+
+
+def chain_attrs(config: dict, result: MassResult | MomentResult | FitResult,
+                draws: Mapping[str, np.ndarray] | None = None) -> dict:
+    """Attributes stored with a grid point's chains (the posterior group of its
+    InferenceData); ``draws``: those of the result when not given. The layout is the
+    stored one (:data:`CHAIN_LAYOUT`), or one chain per walker for draws read from a chain
+    file written before it."""
+    sampler = config["sampler"]
+    draws = result.draws if draws is None else draws
+    n_chains = next(iter(draws.values())).shape[0] if draws else sampler["n_ensembles"]
+    layout = {"thin": result.thin, "burn_in": result.burn_in,
+              "n_ensembles": sampler["n_ensembles"], "walkers_per_ensemble": sampler["n_walkers"],
+              "chain_layout": CHAIN_LAYOUT if n_chains == sampler["n_ensembles"]
+              else WALKER_LAYOUT}
+    run = {"mcprop_version": __version__, "seed": int(sampler["seed"])}
+    if isinstance(result, FitResult):
+        return {**run, "point_index": result.point_index,
+                "fit": "Standard Model, no new physics",
+                "units": "each parameter in the unit its name gives",
+                **{f"{p.parameter}_median": p.median if p.median is not None else ""
+                   for p in result.parameters}, **layout}
+    if isinstance(result, MomentResult):
+        limits = {f"{limit.parameter}_upper_muB": limit.upper_muB
+                  if limit.upper_muB is not None else "" for limit in result.limits}
+        return {**run, "point_index": result.point_index, "moments": result.moments,
+                "units": "moments in Bohr magnetons (mu_B)",
+                "credibility": config["limits"]["credibility"],
+                "prior": "flat in each sampled mu^2 >= 0 (flat in the added rate)",
+                **{f"{name}_prior_upper_muB": value
+                   for name, value in result.prior_upper_muB.items()},
+                **limits, **layout}
+    return {**run, "mass_index": result.mass_index, "m_zprime_MeV": result.m_zprime_MeV,
+            "credibility": config["limits"]["credibility"],
+            "coupling_prior": config["coupling_prior"]["kind"], "g_max": result.g_max,
+            "g_upper": result.g_upper if result.g_upper is not None else "", **layout}
+
+
+@dataclass(frozen=True)
+class MassWriter:
+    """Writes a finished grid point into a run directory (picklable: runs in workers)."""
+
+    root: Path
+    identity: RunIdentity
+    config: dict
+
+    def __call__(self, result: MassResult | MomentResult | FitResult) -> None:
+        RunDirectory(self.root).write_mass(result, self.identity, chain_attrs(self.config,
+                                                                              result))
 
 
 def n_points(grid_MeV: np.ndarray) -> int:
