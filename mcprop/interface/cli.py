@@ -23,7 +23,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _workers(text: str) -> int:
-    from mcprop.inference.scan import check_workers
+    from mcprop.inference.executors import check_workers
 
     try:
         return check_workers(int(text))

@@ -14,9 +14,10 @@ import numpy as np
 from tqdm import tqdm
 
 from mcprop import __version__
+from mcprop.inference.executors import EXECUTORS, check_workers, make_executor
 from mcprop.inference.results import MassResult
 from mcprop.inference.sampler import Progress
-from mcprop.inference.scan import check_workers, make_executor, run_scan
+from mcprop.inference.scan import run_scan
 from mcprop.inference.storage import remove_checkpoint
 from mcprop.interface.config import RunConfig
 from mcprop.interface.errors import UserError, require_extra
@@ -24,9 +25,6 @@ from mcprop.interface.result import ScanResult
 from mcprop.interface.store import MassWriter, RunDirectory, RunIdentity, now
 
 log = logging.getLogger("mcprop")
-
-#: Where the grid points are sampled: local processes or a dask.distributed cluster.
-EXECUTORS = ("local", "dask")
 
 
 @dataclass(frozen=True)
