@@ -11,11 +11,14 @@ same limits with one process, several, or a dask cluster
 (:mod:`mcprop.inference.executors` makes them).
 """
 
+from __future__ import annotations
+
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -26,9 +29,11 @@ from mcprop.inference.moments import profile_moments
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import ScanPosterior
 from mcprop.inference.results import FitResult, MassResult, MomentResult
-from mcprop.inference.sampler import MassSample, Progress, sample_masses
 from mcprop.inference.spectrum import SpectrumMeasurement, poisson_deviance
 from mcprop.physics.magnetic_moment import MOMENT_UNIT_MUB
+
+if TYPE_CHECKING:
+    from mcprop.inference.sampler import MassSample, Progress
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +157,10 @@ def run_block(task: BlockTask, on_chunk: Callable[[Progress], None] = lambda pro
               ) -> list[MassResult | MomentResult]:
     """Sample one block; returns its results in the order they finished. ``on_chunk``
     gets the block's :class:`~mcprop.inference.sampler.Progress` after every chunk."""
+    # the sampling stack (emcee, which loads scipy.stats) is imported where blocks run: the
+    # main process of a run with workers never loads it
+    from mcprop.inference.sampler import sample_masses
+
     results = []
 
     def on_done(sample: MassSample) -> None:

@@ -57,7 +57,7 @@ from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import G_PRIOR_POWERS, CouplingPrior, sampled_priors
 from mcprop.inference.priors import Fixed, PriorError, load_prior_files
 from mcprop.inference.results import MAGNETIC_MOMENT, MAX_MASSES, STANDARD_MODEL, mass_grid_MeV
-from mcprop.inference.sampler import PROPOSALS, SamplerSettings
+from mcprop.inference.sampler_settings import PROPOSALS, SamplerSettings
 from mcprop.inference.spectrum import (
     BOREXINO_PHASE2_NH_FLOOR,
     SpectrumMeasurement,

@@ -6,9 +6,12 @@ and limits are updated as blocks finish, and points in progress are checkpointed
 ``--resume`` reuses what is there after verifying it.
 """
 
+from __future__ import annotations
+
 import logging
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
@@ -16,13 +19,15 @@ from tqdm import tqdm
 from mcprop import __version__
 from mcprop.inference.executors import EXECUTORS, check_workers, make_executor
 from mcprop.inference.results import MassResult
-from mcprop.inference.sampler import Progress
 from mcprop.inference.scan import run_scan
 from mcprop.inference.storage import remove_checkpoint
 from mcprop.interface.config import RunConfig
 from mcprop.interface.errors import UserError, require_extra
 from mcprop.interface.result import ScanResult
 from mcprop.interface.store import MassWriter, RunDirectory, RunIdentity, now
+
+if TYPE_CHECKING:
+    from mcprop.inference.sampler import Progress
 
 log = logging.getLogger("mcprop")
 
