@@ -8,8 +8,8 @@ device, FIFO or socket, so ``/dev/zero`` or a pipe cannot stall a run) of at mos
 symlink loops are refused. Every problem is an :class:`InputFileError` whose message is
 one line, ``path: reason``.
 
-This module sits at the top of the package, below neither the inference nor the
-interface layer, so that both can use it.
+This module sits at the top of the package, below the physics, inference and interface
+layers, so that all of them can use it; only :mod:`mcprop.errors` is below it.
 """
 
 import json
@@ -19,6 +19,8 @@ import stat
 import tomllib
 from pathlib import Path
 from typing import Any
+
+from mcprop.errors import McpropError
 
 #: Largest input file read [bytes]: 1 MiB, a hundred times the largest shipped input.
 MAX_INPUT_BYTES = 1 << 20
@@ -42,16 +44,20 @@ def brief_repr(value: Any) -> str:
         return f"<{type(value).__name__} too large to print>"
 
 
-class InputFileError(ValueError):
+class InputFileError(McpropError, ValueError):
     """An input file that cannot be used; the message is one line, ``path: reason``.
 
-    ``path`` (the file, as given) and ``reason`` are kept as attributes.
+    ``path`` (the file, as given) and ``reason`` are kept as attributes. A path is printed as
+    it is, in the API too (it names no option).
     """
 
     def __init__(self, path: Path | str, reason: str):
         self.path = path
         self.reason = reason
         super().__init__(f"{printable(str(path))}: {reason}")
+
+    def __str__(self) -> str:
+        return self.cli_message
 
 
 def checked_path(path: Path | str) -> Path:

@@ -26,37 +26,16 @@ from pathlib import Path
 
 import numpy as np
 
+from mcprop.errors import ArgumentError, ConfigError
 from mcprop.interface.config import config_from_dict, load_config
-from mcprop.interface.errors import UserError
-from mcprop.interface.result import ScanResult, model_label
+from mcprop.interface.result import ScanResult, load, model_label
 from mcprop.interface.runner import run_config
-from mcprop.interface.store import WALKER_LAYOUT, RunDirectory, chain_attrs, n_points
+from mcprop.interface.store import WALKER_LAYOUT, chain_attrs
 
 log = logging.getLogger("mcprop")
 
 __all__ = ["WALKER_LAYOUT", "ScanResult", "chain_attrs", "coverage", "load", "model_label",
            "run"]
-
-
-def load(run_dir: Path | str, strict: bool = True) -> ScanResult:
-    """The result stored in a run directory (checked: UserError naming what is wrong).
-
-    ``strict=False`` leaves out a damaged result with a warning instead.
-
-    Examples
-    --------
-    >>> r = mcprop.load("runs/output/borexino-phase1")                 # doctest: +SKIP
-    >>> r.converged, len(r.results)                                    # doctest: +SKIP
-    (True, 50)
-    """
-    run = RunDirectory.open(run_dir)
-    config, manifest = run.config(), run.manifest()
-    grid = run.grid_MeV(config)
-    if manifest["n_points"] != n_points(grid):
-        raise UserError(f"{run.manifest_file}: n_points = {manifest['n_points']} does not "
-                        f"match the config's grid of {n_points(grid)} points")
-    return ScanResult(config, grid, run.results(strict), manifest["config_hash"], run.root,
-                      manifest)
 
 
 def run(config: Path | str | Mapping, out: Path | str | None = None, *, workers: int = 2,
@@ -143,12 +122,12 @@ def coverage(config: Path | str | Mapping, mass_MeV: float, g: float, toys: int,
     for name, value in (("--mass-MeV", mass_MeV), ("--g", g)):
         if isinstance(value, bool) or not isinstance(value, int | float) or not (
                 np.isfinite(value) and value > 0):
-            raise UserError(f"{name}: must be a finite number > 0, got {value!r}")
+            raise ArgumentError(f"{name}: must be a finite number > 0, got {value!r}")
     if isinstance(toys, bool) or not isinstance(toys, int) or toys < 1:
-        raise UserError(f"--toys: must be an integer >= 1, got {toys!r}")
+        raise ArgumentError(f"--toys: must be an integer >= 1, got {toys!r}")
     if draw is not None and draw not in DRAW_MODES:
-        raise UserError(f"--draw: unknown value {draw!r} (choose one of "
-                        f"{', '.join(DRAW_MODES)})")
+        raise ArgumentError(f"--draw: unknown value {draw!r} (choose one of "
+                            f"{', '.join(DRAW_MODES)})")
     overrides: dict = {"mass_grid": {"mass_min_MeV": float(mass_MeV),
                                      "mass_max_MeV": float(mass_MeV), "n_masses": 1}}
     if seed is not None:
@@ -156,7 +135,7 @@ def coverage(config: Path | str | Mapping, mass_MeV: float, g: float, toys: int,
     resolved = _resolved_config(config, overrides)
     plan = resolved.plan
     if not plan.has_masses:
-        raise UserError(f"{resolved.path}: coverage is computed for Z' runs")
+        raise ArgumentError(f"{resolved.path}: coverage is computed for Z' runs")
     if draw is None:
         spectral = any(m["kind"] == "spectrum" for m in resolved.resolved["measurements"])
         draw = "best-fit" if spectral else "prior-draws"
@@ -166,4 +145,4 @@ def coverage(config: Path | str | Mapping, mass_MeV: float, g: float, toys: int,
         return toy_coverage(posterior, 0, float(g), toys, draw, plan.seed, plan.credibility,
                             plan.profile_level if with_profile else None)
     except ValueError as exc:
-        raise UserError(f"{resolved.path}: {exc}") from None
+        raise ConfigError(f"{resolved.path}: {exc}") from None

@@ -35,6 +35,7 @@ from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
 import numpy as np
 
+from mcprop.errors import ConfigError as UserError
 from mcprop.files import (
     InputFileError,
     brief_repr,
@@ -63,7 +64,6 @@ from mcprop.inference.spectrum import (
     SpectrumMeasurement,
     borexino_phase2_spectrum,
 )
-from mcprop.interface.errors import UserError
 from mcprop.interface.shipped import find_config, output_here
 from mcprop.physics.flavour import (
     DEFAULT_FLAVOUR_MODEL,

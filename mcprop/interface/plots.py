@@ -30,6 +30,7 @@ from matplotlib.lines import Line2D
 from matplotlib.mathtext import MathTextParser
 from matplotlib.patches import Patch
 
+from mcprop.errors import UserError
 from mcprop.files import InputFileError, printable, read_text
 from mcprop.inference.diagnostics import INTERVAL_68
 from mcprop.inference.limits import allowance_limit_g
@@ -43,7 +44,6 @@ from mcprop.inference.spectrum import (
 )
 from mcprop.inference.storage import atomic_write_bytes
 from mcprop.interface import formats
-from mcprop.interface.errors import UserError
 from mcprop.physics.flavour import BOREXINO_PHASE1_P_EE, NUFIT_5_0_NO_CENTRAL, flavour_model
 from mcprop.physics.kernels import RateKernels
 from mcprop.physics.magnetic_moment import MOMENT_UNIT_MUB

@@ -3,7 +3,8 @@
 A :class:`ScanResult` is what :func:`mcprop.run` returns and :func:`mcprop.load` reads
 back; it writes itself as text (CSV, JSON, HEPData), as figures, or as a run directory
 (:meth:`ScanResult.save`). It samples nothing: the runner (``mcprop.interface.runner``)
-makes one, the run directory (``mcprop.interface.store``) stores its points.
+makes one, the run directory (``mcprop.interface.store``) stores its points, :func:`load`
+reads one back without the sampling stack.
 
 >>> r = mcprop.load("runs/output/borexino-phase1")                   # doctest: +SKIP
 >>> r.limits.head()                                                 # doctest: +SKIP
@@ -19,6 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from mcprop import __version__
+from mcprop.errors import (
+    ArgumentError,
+    ConfigError,
+    OutputError,
+    RunDirectoryError,
+    require_extra,
+)
 from mcprop.inference.results import (
     MAGNETIC_MOMENT,
     STANDARD_MODEL,
@@ -31,8 +39,14 @@ from mcprop.inference.results import (
 )
 from mcprop.inference.storage import atomic_write_text, inference_data
 from mcprop.interface import formats
-from mcprop.interface.errors import UserError, require_extra
-from mcprop.interface.store import MassWriter, RunDirectory, RunIdentity, chain_attrs, now
+from mcprop.interface.store import (
+    MassWriter,
+    RunDirectory,
+    RunIdentity,
+    chain_attrs,
+    n_points,
+    now,
+)
 
 #: Rows of the limits a notebook shows under a ScanResult (``_repr_html_``).
 HTML_ROWS = 10
@@ -180,17 +194,17 @@ class ScanResult:
         where = self.run_dir or self.name
         if not self.has_masses:
             if mass_MeV is not None:
-                raise UserError(f"--mass-MeV: {where} has no mass grid (one posterior); "
-                                f"leave --mass-MeV out")
+                raise ArgumentError(f"--mass-MeV: {where} has no mass grid (one posterior); "
+                                    f"leave --mass-MeV out")
             if not self.results:
-                raise UserError(f"{where}: no finished result")
+                raise RunDirectoryError(f"{where}: no finished result")
             return self.results[0]
         if mass_MeV is None:
-            raise UserError(f"--mass-MeV: required for {where}, a run over a mass grid")
+            raise ArgumentError(f"--mass-MeV: required for {where}, a run over a mass grid")
         if not (isinstance(mass_MeV, int | float) and np.isfinite(mass_MeV) and mass_MeV > 0):
-            raise UserError(f"--mass-MeV: must be a finite number > 0, got {mass_MeV!r}")
+            raise ArgumentError(f"--mass-MeV: must be a finite number > 0, got {mass_MeV!r}")
         if not self.results:
-            raise UserError(f"{where}: no finished masses")
+            raise RunDirectoryError(f"{where}: no finished masses")
         masses = np.array([r.m_zprime_MeV for r in self.results])
         return self.results[int(np.argmin(np.abs(np.log(masses / mass_MeV))))]
 
@@ -203,7 +217,7 @@ class ScanResult:
             try:
                 draws = RunDirectory(self.run_dir).read_draws(result.point_index)
             except ResultError as exc:
-                raise UserError(str(exc)) from None
+                raise RunDirectoryError(str(exc)) from None
         return inference_data(draws, chain_attrs(self.config, result, draws))
 
     def provenance(self) -> list[str]:
@@ -304,9 +318,9 @@ class ScanResult:
     def _need_masses(self, what: str) -> None:
         if not self.has_masses:
             kind = "Standard-Model fit" if self.is_fit else "magnetic-moment run"
-            raise UserError(f"{self.run_dir or self.name}: a {kind} has no mass grid, so no "
-                            f"limit curve for {what}; its numbers are in limits.csv (export "
-                            f"--format csv or json), its posterior in 'mcprop corner'")
+            raise ArgumentError(f"{self.run_dir or self.name}: a {kind} has no mass grid, so no "
+                                f"limit curve for {what}; its numbers are in limits.csv (export "
+                                f"--format csv or json), its posterior in 'mcprop corner'")
 
     def to_hepdata_table(self) -> str:
         """The limit curve as one HEPData table (YAML, provenance in '#' comments)."""
@@ -332,7 +346,7 @@ class ScanResult:
              overlays: Sequence[str] = (), context: Sequence[str] = ()):
         """The limit-curve figure of this run (and ``others``); saved to ``out`` if given.
 
-        Returns the matplotlib Figure. A run without masses has no curve (UserError).
+        Returns the matplotlib Figure. A run without masses has no curve (ArgumentError).
         """
         from mcprop.interface.plots import limit_figure, save_figure
 
@@ -367,7 +381,7 @@ class ScanResult:
         try:
             return config.plan.posterior()
         except ValueError as exc:
-            raise UserError(f"{self.run_dir or self.name}: {exc}") from None
+            raise ConfigError(f"{self.run_dir or self.name}: {exc}") from None
 
     def corner(self, mass_MeV: float | None = None, out: Path | str | None = None):
         """Corner plot of g and the nuisances at the grid mass nearest ``mass_MeV``; for a run
@@ -394,7 +408,7 @@ class ScanResult:
                     r.record(), source.read_draws(r.point_index, source_identity, grid))
                     for r in results]
             except ResultError as exc:
-                raise UserError(str(exc)) from None
+                raise RunDirectoryError(str(exc)) from None
         resolved = {**self.config, "output": {"directory": str(directory.absolute())}}
         manifest = RunDirectory.new_manifest(self.name, "<saved from Python>", self.config_hash,
                                              self.seed, self.n_points, [])
@@ -406,8 +420,8 @@ class ScanResult:
                 try:
                     writer(result)
                 except OSError as exc:
-                    raise UserError(f"{exc.filename or store.root}: cannot write "
-                                    f"({exc.strerror or exc})") from None
+                    raise OutputError(f"{exc.filename or store.root}: cannot write "
+                                      f"({exc.strerror or exc})") from None
                 manifest["points"][str(result.point_index)] = result.summary()
             manifest.update(finished=now(), n_converged=sum(r.converged for r in self.results))
             store.write_manifest(manifest)
@@ -429,3 +443,24 @@ class ScanResult:
             self.plot(store.plot_file)
         elif self.has_spectrum and self.results:
             self.plot_spectrum(store.spectrum_plot_file)
+
+
+def load(run_dir: Path | str, strict: bool = True) -> ScanResult:
+    """The result stored in a run directory (checked: RunDirectoryError naming what is wrong).
+
+    ``strict=False`` leaves out a damaged result with a warning instead.
+
+    Examples
+    --------
+    >>> r = mcprop.load("runs/output/borexino-phase1")                 # doctest: +SKIP
+    >>> r.converged, len(r.results)                                    # doctest: +SKIP
+    (True, 50)
+    """
+    run = RunDirectory.open(run_dir)
+    config, manifest = run.config(), run.manifest()
+    grid = run.grid_MeV(config)
+    if manifest["n_points"] != n_points(grid):
+        raise RunDirectoryError(f"{run.manifest_file}: n_points = {manifest['n_points']} does not "
+                                f"match the config's grid of {n_points(grid)} points")
+    return ScanResult(config, grid, run.results(strict), manifest["config_hash"], run.root,
+                      manifest)

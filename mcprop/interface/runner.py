@@ -17,12 +17,12 @@ import numpy as np
 from tqdm import tqdm
 
 from mcprop import __version__
+from mcprop.errors import ArgumentError, ConfigError, RunDirectoryError, require_extra
 from mcprop.inference.executors import EXECUTORS, check_workers, make_executor
 from mcprop.inference.results import MassResult
 from mcprop.inference.scan import run_scan
 from mcprop.inference.storage import remove_checkpoint
 from mcprop.interface.config import RunConfig
-from mcprop.interface.errors import UserError, require_extra
 from mcprop.interface.result import ScanResult
 from mcprop.interface.store import MassWriter, RunDirectory, RunIdentity, now
 
@@ -114,24 +114,24 @@ def run_config(config: RunConfig, write: bool = True, workers: int = 2,
                argv: list[str] | None = None) -> ScanResult:
     """Sample every grid point of ``config``; with ``write``, into its run directory.
 
-    The arguments are checked before anything is written (UserError)."""
+    The arguments are checked before anything is written (ArgumentError)."""
     try:
         workers = check_workers(workers)
     except ValueError as exc:
-        raise UserError(f"workers: {exc}") from None
+        raise ArgumentError(f"workers: {exc}") from None
     if executor not in EXECUTORS:
-        raise UserError(f"executor: must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+        raise ArgumentError(f"executor: must be one of {', '.join(EXECUTORS)}, got {executor!r}")
     if executor == "dask":
         require_extra("dask", "the dask executor")
     if resume and force:
-        raise UserError("resume and force: give one of them (resume continues the run, "
-                        "force starts it again)")
+        raise ArgumentError("resume and force: give one of them (resume continues the run, "
+                            "force starts it again)")
     plan = config.plan
     masses = np.asarray(plan.masses_MeV, dtype=float) if plan.has_masses else np.empty(0)
     try:
         posterior = plan.posterior()
     except ValueError as exc:
-        raise UserError(f"{config.path}: {exc}") from None
+        raise ConfigError(f"{config.path}: {exc}") from None
     identity = RunIdentity(config.config_hash, plan.seed)
     store, manifest, done = None, None, {}
     if write:
@@ -224,15 +224,15 @@ def _open_store(config: RunConfig, identity: RunIdentity, resume: bool, force: b
     store = RunDirectory.open(config.output_dir, write=True)
     manifest = store.manifest()
     if manifest["mcprop_version"] != __version__:
-        raise UserError(f"{store.root}: made by mcprop {manifest['mcprop_version']}, this is "
-                        f"mcprop {__version__}; resuming would mix the results of two "
-                        f"versions: start it again with --force")
+        raise RunDirectoryError(f"{store.root}: made by mcprop {manifest['mcprop_version']}, "
+                                f"this is mcprop {__version__}; resuming would mix the results "
+                                f"of two versions: start it again with --force")
     if manifest["config_hash"] != config.config_hash or manifest["seed"] != identity.seed:
-        raise UserError(f"{store.root}: was run with a different config, prior files or "
-                        f"seed (config hash differs); start it again with --force")
+        raise RunDirectoryError(f"{store.root}: was run with a different config, prior files or "
+                                f"seed (config hash differs); start it again with --force")
     if manifest["n_points"] != n_points:
-        raise UserError(f"{store.manifest_file}: n_points: {manifest['n_points']} does "
-                        f"not match the config's {n_points}")
+        raise RunDirectoryError(f"{store.manifest_file}: n_points: {manifest['n_points']} does "
+                                f"not match the config's {n_points}")
     store.acquire_lock(manifest)
     try:
         store.check_checkpoints()
