@@ -7,16 +7,16 @@ CSV field, a JSON null or a HEPData "-", with the reason in the result's ``probl
 import contextlib
 import csv
 import io
-import json
 import logging
 import os
 import re
 import tempfile
 from pathlib import Path
 
+from mcprop import files
 from mcprop.errors import OutputError
+from mcprop.files import atomic_write_text
 from mcprop.inference.results import LIMIT_COLUMNS
-from mcprop.inference.storage import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def json_text(provenance: list[str], rows: list[dict],
               columns: tuple[str, ...] = LIMIT_COLUMNS) -> str:
     """limits.json: {"provenance": [...], "columns": [...], "limits": [rows]}, strict JSON."""
     document = {"provenance": provenance, "columns": list(columns), "limits": rows}
-    return json.dumps(document, indent=2, allow_nan=False) + "\n"
+    return files.json_text(document)
 
 
 def hepdata_table(provenance: list[str], config: dict, rows: list[dict]):

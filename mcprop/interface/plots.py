@@ -31,7 +31,7 @@ from matplotlib.mathtext import MathTextParser
 from matplotlib.patches import Patch
 
 from mcprop.errors import UserError
-from mcprop.files import InputFileError, printable, read_text
+from mcprop.files import InputFileError, atomic_write_bytes, printable, read_text
 from mcprop.inference.diagnostics import INTERVAL_68
 from mcprop.inference.limits import allowance_limit_g
 from mcprop.inference.plan import PROFILE_LEVEL_90
@@ -42,7 +42,6 @@ from mcprop.inference.spectrum import (
     background_parameter,
     poisson_deviance,
 )
-from mcprop.inference.storage import atomic_write_bytes
 from mcprop.interface import formats
 from mcprop.physics.flavour import BOREXINO_PHASE1_P_EE, NUFIT_5_0_NO_CENTRAL, flavour_model
 from mcprop.physics.kernels import RateKernels

@@ -27,6 +27,7 @@ from mcprop.errors import (
     RunDirectoryError,
     require_extra,
 )
+from mcprop.files import atomic_write_text
 from mcprop.inference.results import (
     MAGNETIC_MOMENT,
     STANDARD_MODEL,
@@ -37,7 +38,7 @@ from mcprop.inference.results import (
     limit_columns,
     result_type,
 )
-from mcprop.inference.storage import atomic_write_text, inference_data
+from mcprop.inference.storage import inference_data
 from mcprop.interface import formats
 from mcprop.interface.store import (
     MassWriter,

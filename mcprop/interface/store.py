@@ -40,18 +40,20 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-import tomli_w
 
 from mcprop import __version__
 from mcprop.errors import RunDirectoryError
 from mcprop.files import (
     InputFileError,
+    atomic_write_bytes,
+    atomic_write_json,
     brief_repr,
+    json_text,
     parse_toml,
     printable,
     read_bytes,
     read_json,
-    without_none,
+    toml_text,
 )
 from mcprop.inference.diagnostics import CHAIN_LAYOUT
 from mcprop.inference.results import (
@@ -65,8 +67,6 @@ from mcprop.inference.results import (
     result_type,
 )
 from mcprop.inference.storage import (
-    atomic_write_bytes,
-    atomic_write_json,
     read_inference_data,
     remove_checkpoint,
     write_inference_data,
@@ -209,13 +209,13 @@ class RunDirectory:
                 fresh = False
                 run._check_may_start_again(force)
                 run._remove_own_files()
-            document = tomli_w.dumps(without_none(resolved)).encode()
+            document = toml_text(resolved).encode()
             manifest["config_sha256"] = hashlib.sha256(document).hexdigest()
             marker = {"mcprop_run": uuid.uuid4().hex, "name": manifest["name"],
                       "config_hash": manifest["config_hash"], "seed": manifest["seed"],
                       "mcprop_version": manifest["mcprop_version"], "created": now()}
             manifest["run_id"] = marker["mcprop_run"]
-            _write(run.marker_file, (json.dumps(marker, indent=2) + "\n").encode())
+            _write(run.marker_file, json_text(marker).encode())
             for sub in OWN_FOLDERS:
                 _mkdir(run.root / sub)
             _write(run.config_file, document)
@@ -425,11 +425,7 @@ class RunDirectory:
         return manifest
 
     def write_manifest(self, manifest: dict) -> None:
-        try:
-            atomic_write_json(self.manifest_file, manifest)
-        except OSError as exc:
-            raise RunDirectoryError(f"{self.manifest_file}: cannot write ({exc.strerror or exc})") \
-                from None
+        _write(self.manifest_file, json_text(manifest).encode())
 
     @staticmethod
     def new_manifest(name: str, config_path: str, config_hash: str, seed: int, n_points: int,
