@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from mcprop.errors import ArgumentError, ConfigError
+from mcprop.inference.expected import DRAW_MODES
+from mcprop.inference.expected import coverage as toy_coverage
 from mcprop.interface.config import config_from_dict, load_config
 from mcprop.interface.result import ScanResult, load, model_label
 from mcprop.interface.runner import run_config
@@ -116,9 +118,6 @@ def coverage(config: Path | str | Mapping, mass_MeV: float, g: float, toys: int,
     >>> c.record()["credible_coverage"], c.record()["credible_coverage_error"]  # doctest: +SKIP
     (0.905, 0.021)
     """
-    from mcprop.inference.expected import DRAW_MODES
-    from mcprop.inference.expected import coverage as toy_coverage
-
     for name, value in (("--mass-MeV", mass_MeV), ("--g", g)):
         if isinstance(value, bool) or not isinstance(value, int | float) or not (
                 np.isfinite(value) and value > 0):

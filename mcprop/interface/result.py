@@ -13,6 +13,7 @@ reads one back without the sampling stack.
 
 import html
 import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -333,8 +334,6 @@ class ScanResult:
         """A HEPData submission in the new folder ``directory``: submission.yaml, the table,
         the limit-curve plot and the tarball to upload (made and validated by hepdata_lib).
         """
-        import tempfile
-
         self._need_masses("a HEPData submission")
         require_extra("hepdata", "a HEPData submission")
         with tempfile.TemporaryDirectory() as folder:
