@@ -53,7 +53,7 @@ def instrumented():
     wrap(sampler, "autocorrelation_time", "diagnostics")
     wrap(sampler, "diagnose", "diagnostics")
     wrap(scan, "profile_likelihood_limit", "profile fits")
-    wrap(store.RunDirectory, "write_mass", "I/O")
+    wrap(store.RunDirectory, "write_point", "I/O")
     wrap(mcprop.ScanResult, "write_limits", "I/O")
     wrap(mcprop.ScanResult, "plot", "I/O")
     try:

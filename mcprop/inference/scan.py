@@ -3,7 +3,7 @@ points sampled in lockstep, on any executor.
 
 The kernels of the whole grid are computed once. The points still to do are dealt into
 blocks (interleaved, so that light and heavy masses share the work); each block samples its
-points in lockstep (:func:`~mcprop.inference.sampler.sample_masses`) and turns each
+points in lockstep (:func:`~mcprop.inference.sampler.sample_points`) and turns each
 finished point into a result (:class:`~mcprop.inference.results.MassResult` for a Z' mass,
 :class:`~mcprop.inference.results.MomentResult` for magnetic moments), handing it to
 ``writer`` where it runs. Results do not depend on the blocks: the same seed gives the
@@ -54,7 +54,7 @@ class BlockTask:
 
     plan: ScanPlan
     posterior: ScanPosterior
-    mass_indices: tuple[int, ...]
+    point_indices: tuple[int, ...]
     writer: Callable[[MassResult | MomentResult], None] | None = None
     checkpoint_for: Callable[[int], Path] | None = None
     identity_for: Callable[[int], dict] | None = None
@@ -159,7 +159,7 @@ def run_block(task: BlockTask, on_chunk: Callable[[Progress], None] = lambda pro
     gets the block's :class:`~mcprop.inference.sampler.Progress` after every chunk."""
     # the sampling stack (emcee, which loads scipy.stats) is imported where blocks run: the
     # main process of a run with workers never loads it
-    from mcprop.inference.sampler import sample_masses
+    from mcprop.inference.sampler import sample_points
 
     results = []
 
@@ -169,7 +169,7 @@ def run_block(task: BlockTask, on_chunk: Callable[[Progress], None] = lambda pro
             task.writer(result)
         results.append(result)
 
-    sample_masses(task.posterior, task.mass_indices, task.plan.sampler, task.plan.seed,
+    sample_points(task.posterior, task.point_indices, task.plan.sampler, task.plan.seed,
                   task.plan.credibility, on_done, task.checkpoint_for,
                   task.identity_for or (lambda index: {}), on_chunk)
     return results

@@ -42,7 +42,7 @@ from mcprop.inference.results import (
 from mcprop.inference.storage import inference_data
 from mcprop.interface import formats
 from mcprop.interface.store import (
-    MassWriter,
+    PointWriter,
     RunDirectory,
     RunIdentity,
     chain_attrs,
@@ -414,7 +414,7 @@ class ScanResult:
                                              self.seed, self.n_points, [])
         store = RunDirectory.create(directory, resolved, manifest, force=False)
         try:
-            writer = MassWriter(store.root, RunIdentity(self.config_hash, self.seed),
+            writer = PointWriter(store.root, RunIdentity(self.config_hash, self.seed),
                                 self.config)
             for result in results:
                 try:

@@ -24,7 +24,7 @@ from mcprop.inference.scan import run_scan
 from mcprop.inference.storage import remove_checkpoint
 from mcprop.interface.config import RunConfig
 from mcprop.interface.result import ScanResult
-from mcprop.interface.store import MassWriter, RunDirectory, RunIdentity, now
+from mcprop.interface.store import PointWriter, RunDirectory, RunIdentity, now
 
 if TYPE_CHECKING:
     from mcprop.inference.sampler import Progress
@@ -149,7 +149,7 @@ def run_config(config: RunConfig, write: bool = True, workers: int = 2,
     def task_files(indices):
         if store is None:
             return {}
-        return {"writer": MassWriter(store.root, identity, config.resolved),
+        return {"writer": PointWriter(store.root, identity, config.resolved),
                 "checkpoint_for": store.checkpoint_file,
                 "identity_for": CheckpointIdentity(identity, tuple(masses.tolist()),
                                                    tuple(vars(plan.sampler).values()))}

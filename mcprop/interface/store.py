@@ -454,7 +454,7 @@ class RunDirectory:
 
     # --- per-mass results ----------------------------------------------------------------
 
-    def write_mass(self, result: MassResult | MomentResult | FitResult, identity: RunIdentity,
+    def write_point(self, result: MassResult | MomentResult | FitResult, identity: RunIdentity,
                    attrs: dict) -> None:
         """The chains and the result of a finished grid point (the result last),
         atomically; then its checkpoint goes."""
@@ -596,7 +596,7 @@ def chain_attrs(config: dict, result: MassResult | MomentResult | FitResult,
 
 
 @dataclass(frozen=True)
-class MassWriter:
+class PointWriter:
     """Writes a finished grid point into a run directory (picklable: runs in workers)."""
 
     root: Path
@@ -604,7 +604,7 @@ class MassWriter:
     config: dict
 
     def __call__(self, result: MassResult | MomentResult | FitResult) -> None:
-        RunDirectory(self.root).write_mass(result, self.identity, chain_attrs(self.config,
+        RunDirectory(self.root).write_point(result, self.identity, chain_attrs(self.config,
                                                                               result))
 
 
