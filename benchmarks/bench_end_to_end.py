@@ -25,7 +25,7 @@ from common import DEFAULT_CONFIG, OUTPUT, median_seconds
 import mcprop
 from mcprop.inference import moves, sampler, scan
 from mcprop.inference.posterior import ScanPosterior
-from mcprop.interface import runner, store
+from mcprop.interface import store
 from mcprop.interface.config import load_config
 
 
@@ -53,8 +53,8 @@ def instrumented():
     wrap(sampler, "autocorrelation_time", "diagnostics")
     wrap(sampler, "diagnose", "diagnostics")
     wrap(scan, "profile_likelihood_limit", "profile fits")
-    wrap(store.RunDirectory, "write_mass", "I/O")
-    wrap(runner, "_write_limits", "I/O")
+    wrap(store.RunDirectory, "write_point", "I/O")
+    wrap(mcprop.ScanResult, "write_limits", "I/O")
     wrap(mcprop.ScanResult, "plot", "I/O")
     try:
         yield spent

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 from common import DEFAULT_CONFIG, REPO
 
-from mcprop.inference.sampler import sample_masses
+from mcprop.inference.sampler import sample_points
 from mcprop.interface.config import load_config
 
 SPECTRAL_CURVE = REPO / "runs" / "borexino-phase2-spectral.toml"
@@ -84,7 +84,7 @@ def ess_per_evaluation(config: Path, mass_MeV: float | None) -> tuple[float, int
             return call(self, coords, point)
 
     posterior = Counting(**{f.name: getattr(posterior, f.name) for f in fields(posterior)})
-    (sample,) = sample_masses(posterior, [index], plan.sampler, plan.seed, plan.credibility)
+    (sample,) = sample_points(posterior, [index], plan.sampler, plan.seed, plan.credibility)
     ess = next(iter(sample.diagnostics.values())).ess
     return ess, rows[0], ess / rows[0]
 

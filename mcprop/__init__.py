@@ -7,16 +7,20 @@
 >>> d = mcprop.read_config("borexino-phase1")      # a shipped config as a dict, to edit
 
 ``run``, ``load``, ``read_config``, ``coverage`` and ``ScanResult`` are imported on first
-use, so that importing the package (and starting the command line) stays fast.
+use, so that importing the package (and starting the command line) stays fast. Every error
+mcprop reports to its user is a :class:`McpropError`; its kinds are in :mod:`mcprop.errors`.
 """
 
 import importlib
 
+from mcprop import errors
+from mcprop.errors import McpropError
+
 __version__ = "0.2.0"
 #: The public names and the modules of mcprop.interface that define them.
-_PUBLIC = {"ScanResult": "api", "coverage": "api", "load": "api", "read_config": "config",
+_PUBLIC = {"ScanResult": "result", "coverage": "api", "load": "result", "read_config": "config",
            "run": "api"}
-__all__ = sorted(_PUBLIC)
+__all__ = ["McpropError", "ScanResult", "coverage", "errors", "load", "read_config", "run"]
 
 
 def __getattr__(name: str):

@@ -1,4 +1,6 @@
-"""Bounded, safe reading of the input files a user points mcprop at.
+"""Reading and writing files: the bounded, safe readers of the input files a user points
+mcprop at, and the atomic writers of every file mcprop makes (one place for each format:
+text, JSON, TOML; the sampler's npz and netCDF files are in :mod:`mcprop.inference.storage`).
 
 Run configs, prior files, solar profiles, overlays and the JSON and TOML files of a run
 directory are small text files. Every one of them is
@@ -8,17 +10,26 @@ device, FIFO or socket, so ``/dev/zero`` or a pipe cannot stall a run) of at mos
 symlink loops are refused. Every problem is an :class:`InputFileError` whose message is
 one line, ``path: reason``.
 
-This module sits at the top of the package, below neither the inference nor the
-interface layer, so that both can use it.
+Every file is written to a temporary name in its folder and renamed into place
+(:func:`atomic_write_bytes`), so an interrupted run never leaves a half-written file under
+the final name.
+
+This module sits at the top of the package, below the physics, inference and interface
+layers, so that all of them can use it; only :mod:`mcprop.errors` is below it.
 """
 
 import json
 import os
 import reprlib
 import stat
+import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
+
+import tomli_w
+
+from mcprop.errors import McpropError
 
 #: Largest input file read [bytes]: 1 MiB, a hundred times the largest shipped input.
 MAX_INPUT_BYTES = 1 << 20
@@ -42,16 +53,20 @@ def brief_repr(value: Any) -> str:
         return f"<{type(value).__name__} too large to print>"
 
 
-class InputFileError(ValueError):
+class InputFileError(McpropError, ValueError):
     """An input file that cannot be used; the message is one line, ``path: reason``.
 
-    ``path`` (the file, as given) and ``reason`` are kept as attributes.
+    ``path`` (the file, as given) and ``reason`` are kept as attributes. A path is printed as
+    it is, in the API too (it names no option).
     """
 
     def __init__(self, path: Path | str, reason: str):
         self.path = path
         self.reason = reason
         super().__init__(f"{printable(str(path))}: {reason}")
+
+    def __str__(self) -> str:
+        return self.cli_message
 
 
 def checked_path(path: Path | str) -> Path:
@@ -187,3 +202,52 @@ def without_none(value):
     if isinstance(value, list):
         return [without_none(v) for v in value]
     return value
+
+
+def toml_text(document: dict) -> str:
+    r"""``document`` as TOML text, unset (None) entries left out (TOML has no null).
+
+    >>> toml_text({"a": 1, "b": None})
+    'a = 1\n'
+    """
+    return tomli_w.dumps(without_none(document))
+
+
+def json_text(document: Any) -> str:
+    r"""``document`` as indented JSON text with a final newline; ValueError for a NaN or an
+    infinity (not JSON).
+
+    >>> json_text({"a": 1})
+    '{\n  "a": 1\n}\n'
+    """
+    return json.dumps(document, indent=2, allow_nan=False) + "\n"
+
+
+#: Permissions of every file a run writes (read for all, as any output file).
+FILE_MODE = 0o644
+
+
+def atomic_write_bytes(path: Path, data: bytes, sync: bool = True) -> None:
+    """Write ``data`` to ``path`` via a temporary file and an atomic rename; ``sync`` also
+    flushes it to the disk before the rename (a checkpoint needs only the rename)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            if sync:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def atomic_write_json(path: Path, obj) -> None:
+    atomic_write_text(path, json_text(obj))

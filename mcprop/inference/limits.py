@@ -186,31 +186,31 @@ def _minimise(objective, z: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.n
     return value, z
 
 
-def _objective(posterior, mass_index: int, coordinates: NuisanceCoordinates,
+def _objective(posterior, point_index: int, coordinates: NuisanceCoordinates,
                new_physics: Callable[[np.ndarray], np.ndarray] = lambda g: g):
     """objective(z (b, m, n), g (b,)) -> -2 ln[L pi] (b, m) of the profile fit at grid mass
-    ``mass_index``, capped at _OUTSIDE; ``new_physics`` turns the scanned values into what
+    ``point_index``, capped at _OUTSIDE; ``new_physics`` turns the scanned values into what
     the likelihood reads (:func:`scanned_parameter`)."""
     n = len(coordinates.centre)
 
     def objective(z: np.ndarray, g: np.ndarray) -> np.ndarray:
         b, m, _ = z.shape
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # outside: -inf
-            values = posterior.profile_objective(mass_index, new_physics(np.repeat(g, m)),
+            values = posterior.profile_objective(point_index, new_physics(np.repeat(g, m)),
                                                  coordinates.nuisances(z).reshape(b * m, n))
         return np.minimum(values, _OUTSIDE).reshape(b, m)
 
     return objective
 
 
-def profile_fit(posterior, mass_index: int, g: float, start: np.ndarray | None = None,
+def profile_fit(posterior, point_index: int, g: float, start: np.ndarray | None = None,
                 rounds: int = 4) -> tuple[float, np.ndarray]:
     """The nuisances (n,) that minimise -2 ln[L(D | g, nu) pi(nu)] at grid mass
-    ``mass_index`` and coupling ``g``, with that minimum: the constrained fit of the data at
+    ``point_index`` and coupling ``g``, with that minimum: the constrained fit of the data at
     fixed g (damped Newton from ``start``, the prior centres if None, restarted up to
     ``rounds`` times while it still improves)."""
     coordinates = NuisanceCoordinates.build(posterior, None, start)
-    objective = _objective(posterior, mass_index, coordinates)
+    objective = _objective(posterior, point_index, coordinates)
     z = np.zeros((1, len(coordinates.centre))) if start is None else \
         coordinates.coordinates(np.asarray(start, dtype=float))[None]
     value = np.inf
@@ -256,12 +256,12 @@ def scanned_parameter(posterior, point: int
     return float(physics.g_max[point]), lambda g: g
 
 
-def profile_likelihood_limit(posterior, mass_index: int, level: float,
+def profile_likelihood_limit(posterior, point_index: int, level: float,
                              start: np.ndarray | None = None,
                              g_scale: float | None = None,
                              widths: np.ndarray | None = None,
                              g_points: np.ndarray | None = None) -> dict[str, float]:
-    """Upper limit on g at grid mass ``mass_index`` of a Z' :class:`ScanPosterior` (or on
+    """Upper limit on g at grid mass ``point_index`` of a Z' :class:`ScanPosterior` (or on
     mu^2 [(1e-11 mu_B)^2] of a run with one magnetic moment, :func:`scanned_parameter`;
     the profile likelihood does not depend on the parametrisation, so its limit on mu is
     the square root): the largest g at which the profile -2 Delta ln L over g >= 0 is still
@@ -294,8 +294,8 @@ def profile_likelihood_limit(posterior, mass_index: int, level: float,
     n = len(coordinates.centre)
     z_start = (np.zeros(n) if start is None
                else coordinates.coordinates(np.asarray(start, dtype=float)))
-    g_max, new_physics = scanned_parameter(posterior, mass_index)
-    objective = _objective(posterior, mass_index, coordinates, new_physics)
+    g_max, new_physics = scanned_parameter(posterior, point_index)
+    objective = _objective(posterior, point_index, coordinates, new_physics)
 
     if g_scale is not None and 0 < g_scale < g_max:
         low, high, points = g_scale / 30, min(2 * g_scale, g_max), _SCALED_GRID_POINTS

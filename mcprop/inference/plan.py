@@ -21,7 +21,7 @@ from mcprop.inference.measurements import (
 from mcprop.inference.moments import MagneticMoments
 from mcprop.inference.posterior import CouplingPrior, ScanPosterior, ZPrime
 from mcprop.inference.priors import PriorSet
-from mcprop.inference.sampler import SamplerSettings
+from mcprop.inference.sampler_settings import SamplerSettings
 from mcprop.inference.spectrum import SpectrumMeasurement
 from mcprop.physics.flavour import DecoherentMSW, FlavourModel
 from mcprop.physics.kernels import RateKernels

@@ -20,10 +20,10 @@ _MIX2 = np.uint64(0x94D049BB133111EB)
 _TO_UNIT = 2.0**-53
 
 
-def group_keys(seed: int, mass_indices, n_ensembles: int) -> np.ndarray:
+def group_keys(seed: int, point_indices, n_ensembles: int) -> np.ndarray:
     """64-bit keys (n_masses, n_ensembles) of SeedSequence(seed, spawn_key=(mass, ensemble))."""
     return np.array([[np.random.SeedSequence(seed, spawn_key=(int(m), e)).generate_state(
-        1, np.uint64)[0] for e in range(n_ensembles)] for m in mass_indices], dtype=np.uint64)
+        1, np.uint64)[0] for e in range(n_ensembles)] for m in point_indices], dtype=np.uint64)
 
 
 def uniforms(keys: np.ndarray, counters: np.ndarray) -> np.ndarray:

@@ -44,53 +44,13 @@ from mcprop.inference.moves import (
 )
 from mcprop.inference.posterior import ScanPosterior
 from mcprop.inference.random import group_keys, uniforms
+
+# the settings live in a light module (no emcee) so that reading a config stays fast
+from mcprop.inference.sampler_settings import PROPOSALS as PROPOSALS
+from mcprop.inference.sampler_settings import SamplerSettings
 from mcprop.inference.storage import atomic_write_npz, chunk_file, remove_checkpoint
 
 log = logging.getLogger(__name__)
-
-
-#: The proposals a sampler can use (``SamplerSettings.proposal``).
-PROPOSALS = ("de", "student-t")
-
-
-@dataclass(frozen=True)
-class SamplerSettings:
-    """How long and how wide to sample, and when a grid point counts as converged.
-
-    ``proposal``: ``"de"`` (differential evolution throughout) or ``"student-t"`` (DE, then,
-    once the chains are past burn-in, a frozen Student-t independence proposal mixed with DE;
-    see :func:`adapt_proposal`). ``max_steps`` is rounded up to whole chunks; the kept chain
-    is at least ``min_kept_tau`` autocorrelation times (``min_kept_tau_t`` with the Student-t
-    proposal, whose short tau is well estimated) and ``min_kept_steps`` steps long;
-    ``checkpoint_interval_s`` is the least time between two checkpoints of the masses in
-    progress (a killed run loses at most that).
-    """
-
-    n_ensembles: int = 4
-    n_walkers: int = 48
-    proposal: str = "student-t"
-    chunk_steps: int = 50
-    max_steps: int = 20000
-    burn_in_tau: float = 5.0
-    min_kept_tau: float = 20.0
-    min_kept_tau_t: float = 10.0
-    min_kept_steps: int = 100
-    min_ess: float = 2000.0
-    max_rhat: float = 1.01
-    max_relative_mcse: float = 0.01
-    initial_np_fraction: float = 0.3
-    checkpoint_interval_s: float = 30.0
-
-    def __post_init__(self):
-        if self.n_ensembles < 2:
-            raise ValueError("n_ensembles must be >= 2 (R-hat compares ensembles)")
-        if self.chunk_steps < 1 or self.max_steps < self.chunk_steps:
-            raise ValueError("need 1 <= chunk_steps <= max_steps")
-        if self.n_walkers < 4:
-            raise ValueError("n_walkers must be >= 4")
-        if self.proposal not in PROPOSALS:
-            raise ValueError(f"unknown proposal {self.proposal!r}; choose one of "
-                             f"{', '.join(PROPOSALS)}")
 
 
 class CheckpointError(Exception):
@@ -157,7 +117,7 @@ class MassChains:
                          identity=np.array(json.dumps(identity, sort_keys=True)), **proposal)
 
     @classmethod
-    def load(cls, path: Path, identity: dict, posterior: ScanPosterior, mass_index: int,
+    def load(cls, path: Path, identity: dict, posterior: ScanPosterior, point_index: int,
              settings: SamplerSettings) -> "MassChains":
         """Read a checkpoint and verify it belongs to this run and mass and is consistent."""
         try:
@@ -195,7 +155,7 @@ class MassChains:
                                   f"chunking or the step cap")
         if not (np.all(np.isfinite(history)) and np.all(np.isfinite(coords))):
             raise CheckpointError(f"{path}: checkpoint holds non-finite coordinates")
-        recomputed = posterior(coords.reshape(-1, shape[2]), mass_index).reshape(shape[:2])
+        recomputed = posterior(coords.reshape(-1, shape[2]), point_index).reshape(shape[:2])
         if not np.array_equal(recomputed, arrays["log_prob"]) or not np.all(
                 np.isfinite(recomputed)):
             raise CheckpointError(f"{path}: checkpoint state does not match the posterior")
@@ -268,7 +228,7 @@ def _capped_steps(settings: SamplerSettings) -> int:
 START_CANDIDATES = 8
 
 
-def initial_chains(posterior: ScanPosterior, mass_index: int, settings: SamplerSettings,
+def initial_chains(posterior: ScanPosterior, point_index: int, settings: SamplerSettings,
                    seed: int) -> MassChains:
     """Walkers started inside the support: nuisances from their priors, the new physics up
     to where it adds ``initial_np_fraction`` of the SM rate (:meth:`NewPhysics.start`); with
@@ -278,23 +238,23 @@ def initial_chains(posterior: ScanPosterior, mass_index: int, settings: SamplerS
     k_np = len(posterior.new_physics.names)
     coords, log_prob = np.empty(shape), np.full(shape[:2], -np.inf)
     for k in range(settings.n_ensembles):
-        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(mass_index, k, 1)))
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(point_index, k, 1)))
         for _ in range(100):
             todo = ~np.isfinite(log_prob[k])
             if not todo.any():
                 break
             n = int(todo.sum())
-            draws = posterior.start(rng, n * candidates, mass_index,
+            draws = posterior.start(rng, n * candidates, point_index,
                                     settings.initial_np_fraction).reshape(n, candidates, -1)
             draws[:, :, :k_np] = draws[:, :1, :k_np]
             draws_log_prob = posterior(draws.reshape(n * candidates, -1),
-                                       mass_index).reshape(n, candidates)
+                                       point_index).reshape(n, candidates)
             best = np.argmax(draws_log_prob, axis=1)
             coords[k, todo] = draws[np.arange(n), best]
             log_prob[k, todo] = draws_log_prob[np.arange(n), best]
         else:
             raise RuntimeError(f"no walker start with finite posterior at "
-                               f"{posterior.new_physics.label(mass_index)}")
+                               f"{posterior.new_physics.label(point_index)}")
     return MassChains(coords[:, None].astype(np.float32), coords, log_prob,
                       np.zeros(shape[:2], dtype=np.int64), next_check=settings.chunk_steps + 1,
                       frozen=settings.proposal == "de")
@@ -340,7 +300,7 @@ def _advance(posterior: ScanPosterior, chains: dict[int, MassChains], keys: dict
         c.accepted = c.accepted + accepted[i]
 
 
-def _check(posterior: ScanPosterior, mass_index: int, chains: MassChains,
+def _check(posterior: ScanPosterior, point_index: int, chains: MassChains,
            settings: SamplerSettings, credibility: float,
            keys: np.ndarray) -> MassSample | None:
     """Diagnose a point due a check: its sample when converged or capped, else None (and
@@ -350,7 +310,7 @@ def _check(posterior: ScanPosterior, mass_index: int, chains: MassChains,
     at_cap = n_steps - 1 >= _capped_steps(settings)
     history = chains.full_history()
     if not chains.frozen and not at_cap:
-        adapt_proposal(posterior, mass_index, chains, settings, keys)
+        adapt_proposal(posterior, point_index, chains, settings, keys)
         if chains.independence is not None:
             chains.next_check = n_steps + settings.chunk_steps
             return None
@@ -368,12 +328,12 @@ def _check(posterior: ScanPosterior, mass_index: int, chains: MassChains,
         burn = burn_in_steps(tau, n_steps, settings, floor)
         thin = thinning(tau)
         kept = history[:, burn::thin].astype(np.float64)
-        quantities = posterior.quantities(kept, mass_index)
+        quantities = posterior.quantities(kept, point_index)
         draws = stored_draws(posterior, kept, quantities)
         acceptance = float(np.mean(chains.accepted) / max(n_steps - 1, 1))
         diagnostics = diagnose(draws, list(quantities), settings, credibility, tau, n_steps,
                                burn, thin, acceptance, posterior.new_physics.summary, floor)
-        sample = MassSample(mass_index, kept, quantities,
+        sample = MassSample(point_index, kept, quantities,
                             chains.coords[np.unravel_index(np.argmax(chains.log_prob),
                                                            chains.log_prob.shape)],
                             diagnostics, draws)
@@ -412,7 +372,7 @@ FIT_THINNING = 2
 _PILOT_KEY = np.uint64(0x8CB92BA72F3D8DD7)
 
 
-def adapt_proposal(posterior: ScanPosterior, mass_index: int, chains: MassChains,
+def adapt_proposal(posterior: ScanPosterior, point_index: int, chains: MassChains,
                    settings: SamplerSettings, keys: np.ndarray) -> None:
     """Fit each ensemble's Student-t proposal to its walkers' recent positions
     (FIT_WINDOW_STEPS; :meth:`IndependenceProposal.fit`), and measure its expected
@@ -446,7 +406,7 @@ def adapt_proposal(posterior: ScanPosterior, mass_index: int, chains: MassChains
     u = uniforms((keys ^ INDEPENDENCE_KEY ^ _PILOT_KEY)[:, None, None], counters)
     pilot = fitted.draw(np.moveaxis(u, 1, -1))
     with np.errstate(all="ignore"):
-        pilot_log_prob = posterior(pilot.reshape(-1, n_dim), mass_index).reshape(
+        pilot_log_prob = posterior(pilot.reshape(-1, n_dim), point_index).reshape(
             n_ens, n_walkers)
     walker_acceptance = fitted.acceptance(chains.log_prob, pilot, pilot_log_prob,
                                           chains.coords)
@@ -465,13 +425,13 @@ def adapt_proposal(posterior: ScanPosterior, mass_index: int, chains: MassChains
             walker_acceptance[k, stuck[k]] = walker_acceptance[k, targets]
         chains.burn_floor = n_steps
         log.debug("%s: %d stragglers reset at step %d", posterior.new_physics.label(
-            mass_index), int(stuck.sum()), n_steps)
+            point_index), int(stuck.sum()), n_steps)
     acceptance = walker_acceptance.mean(axis=1)
     passes = bool(not degenerate and acceptance.min() >= MIN_INDEPENDENCE_ACCEPTANCE
                   and walker_acceptance.min() >= MIN_WALKER_ACCEPTANCE)
     chains.fits += 1
     previous = chains.independence
-    label = posterior.new_physics.label(mass_index)
+    label = posterior.new_physics.label(point_index)
     if passes and chains.passed and previous is not None:
         shift = np.linalg.solve(fitted.chol, (fitted.mean - previous.mean)[..., None])
         stable = float(np.sqrt(np.sum(shift**2, axis=(1, 2))).max()) < MAX_LOCATION_SHIFT
@@ -510,7 +470,7 @@ def _stray_margin(n_dim: int, probability: float = STRAY_PROBABILITY) -> float:
     return 0.5 * float(chdtri(n_dim, probability))
 
 
-def reset_stray_walkers(chains: MassChains, seed: int, mass_index: int) -> None:
+def reset_stray_walkers(chains: MassChains, seed: int, point_index: int) -> None:
     """Move the stray walkers of each ensemble (where they are at most MAX_STRAY_FRACTION of
     it) onto good walkers of the same ensemble (drawn with a generator keyed by seed, mass,
     ensemble and step), and raise the burn-in floor past the reset.
@@ -527,14 +487,14 @@ def reset_stray_walkers(chains: MassChains, seed: int, mass_index: int) -> None:
         return
     step = chains.n_steps
     for k in np.flatnonzero(stray.any(axis=1)):
-        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(mass_index, k, 3,
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(point_index, k, 3,
                                                                              step)))
         good = np.flatnonzero(~stray[k])
         targets = rng.choice(good, int(stray[k].sum()))
         chains.coords[k, stray[k]] = chains.coords[k, targets]
         chains.log_prob[k, stray[k]] = chains.log_prob[k, targets]
     chains.burn_floor = step
-    log.debug("m%03d: %d stray walkers reset at step %d", mass_index, int(stray.sum()), step)
+    log.debug("m%03d: %d stray walkers reset at step %d", point_index, int(stray.sum()), step)
 
 
 def _predicted_length(tau: float, settings: SamplerSettings) -> int:
@@ -576,14 +536,14 @@ def _progress(active: dict[int, MassChains], step: int, done: int, total: int,
     return Progress(step, max(min(chunks, _capped_steps(settings)), step), done, total)
 
 
-def sample_masses(posterior: ScanPosterior, mass_indices: Iterable[int],
+def sample_points(posterior: ScanPosterior, point_indices: Iterable[int],
                   settings: SamplerSettings, seed: int, credibility: float,
                   on_done: Callable[[MassSample], None] = lambda sample: None,
                   checkpoint_for: Callable[[int], Path] | None = None,
                   identity_for: Callable[[int], dict] = lambda index: {},
                   on_chunk: Callable[[Progress], None] = lambda progress: None
                   ) -> list[MassSample]:
-    """Sample the grid points (masses) ``mass_indices`` of ``posterior`` in lockstep until
+    """Sample the grid points (masses) ``point_indices`` of ``posterior`` in lockstep until
     each converges or reaches the step cap; ``on_done`` is called as each finishes,
     ``on_chunk`` with the batch's :class:`Progress` after every chunk and every finished
     point.
@@ -593,7 +553,7 @@ def sample_masses(posterior: ScanPosterior, mass_indices: Iterable[int],
     points in progress are checkpointed at chunk ends, at most every
     ``settings.checkpoint_interval_s`` seconds.
     """
-    indices = [int(i) for i in mass_indices]
+    indices = [int(i) for i in point_indices]
     keys = dict(zip(indices, group_keys(seed, indices, settings.n_ensembles), strict=True))
     active: dict[int, MassChains] = {}
     for index in indices:

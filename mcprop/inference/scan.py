@@ -3,24 +3,22 @@ points sampled in lockstep, on any executor.
 
 The kernels of the whole grid are computed once. The points still to do are dealt into
 blocks (interleaved, so that light and heavy masses share the work); each block samples its
-points in lockstep (:func:`~mcprop.inference.sampler.sample_masses`) and turns each
+points in lockstep (:func:`~mcprop.inference.sampler.sample_points`) and turns each
 finished point into a result (:class:`~mcprop.inference.results.MassResult` for a Z' mass,
 :class:`~mcprop.inference.results.MomentResult` for magnetic moments), handing it to
 ``writer`` where it runs. Results do not depend on the blocks: the same seed gives the
-same limits with one process, several, or a dask cluster.
+same limits with one process, several, or a dask cluster
+(:mod:`mcprop.inference.executors` makes them).
 """
 
+from __future__ import annotations
+
 import logging
-import numbers
-import os
-import signal
-import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -30,19 +28,18 @@ from mcprop.inference.limits import best_fit_nuisances, profile_likelihood_limit
 from mcprop.inference.moments import profile_moments
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import ScanPosterior
-from mcprop.inference.results import MAX_MASSES, FitResult, MassResult, MomentResult
-from mcprop.inference.sampler import MassSample, Progress, sample_masses
+from mcprop.inference.results import FitResult, MassResult, MomentResult
 from mcprop.inference.spectrum import SpectrumMeasurement, poisson_deviance
 from mcprop.physics.magnetic_moment import MOMENT_UNIT_MUB
+
+if TYPE_CHECKING:
+    from mcprop.inference.sampler import MassSample, Progress
 
 log = logging.getLogger(__name__)
 
 #: Quantiles of the posterior of g at which the profile fit also evaluates the profile: the
 #: posterior puts points into every island of allowed couplings that it holds.
 PROFILE_QUANTILES = (0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
-#: Most parallel workers (blocks in flight): one per mass of the largest grid; any more
-#: would idle.
-MAX_WORKERS = MAX_MASSES
 #: Most masses in one block: bounds a worker's memory (chains of every mass in progress).
 MAX_BLOCK_MASSES = 64
 
@@ -57,7 +54,7 @@ class BlockTask:
 
     plan: ScanPlan
     posterior: ScanPosterior
-    mass_indices: tuple[int, ...]
+    point_indices: tuple[int, ...]
     writer: Callable[[MassResult | MomentResult], None] | None = None
     checkpoint_for: Callable[[int], Path] | None = None
     identity_for: Callable[[int], dict] | None = None
@@ -160,6 +157,10 @@ def run_block(task: BlockTask, on_chunk: Callable[[Progress], None] = lambda pro
               ) -> list[MassResult | MomentResult]:
     """Sample one block; returns its results in the order they finished. ``on_chunk``
     gets the block's :class:`~mcprop.inference.sampler.Progress` after every chunk."""
+    # the sampling stack (emcee, which loads scipy.stats) is imported where blocks run: the
+    # main process of a run with workers never loads it
+    from mcprop.inference.sampler import sample_points
+
     results = []
 
     def on_done(sample: MassSample) -> None:
@@ -168,20 +169,10 @@ def run_block(task: BlockTask, on_chunk: Callable[[Progress], None] = lambda pro
             task.writer(result)
         results.append(result)
 
-    sample_masses(task.posterior, task.mass_indices, task.plan.sampler, task.plan.seed,
+    sample_points(task.posterior, task.point_indices, task.plan.sampler, task.plan.seed,
                   task.plan.credibility, on_done, task.checkpoint_for,
                   task.identity_for or (lambda index: {}), on_chunk)
     return results
-
-
-def check_workers(workers) -> int:
-    """``workers`` as an int; ValueError unless an integer (not a bool) from 1 to
-    :data:`MAX_WORKERS`."""
-    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) \
-            or not 1 <= workers <= MAX_WORKERS:
-        raise ValueError(f"must be an integer from 1 to {MAX_WORKERS}, got "
-                         f"{str(workers)[:40]}")
-    return int(workers)
 
 
 def blocks(indices: Sequence[int], n_blocks: int) -> list[tuple[int, ...]]:
@@ -229,87 +220,3 @@ def run_scan(plan: ScanPlan, posterior: ScanPosterior, todo: Sequence[int],
             future.cancel()
         raise
     return results
-
-
-def _start_worker(parent: int) -> None:
-    """In a worker: one BLAS thread (the workers are the parallelism), Ctrl-C ignored (the
-    main process handles it), and exit as soon as the main process is gone, whatever killed
-    it."""
-    threadpool_limits(1)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-    def watch():
-        while os.getppid() == parent:
-            time.sleep(0.2)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
-@contextmanager
-def make_executor(kind: str = "local", workers: int = 2,
-                  scheduler: str | None = None) -> Iterator[Executor | None]:
-    """None for one local worker (the scan runs in this process), local processes, or a
-    dask.distributed cluster (a LocalCluster when no scheduler address is given)."""
-    if kind == "local":
-        if workers == 1:
-            yield None
-            return
-        # each worker imports ArviZ and the chain files' netCDF writer when it first needs
-        # them (about 1 s of CPU, after its first steps), in parallel with the others
-        pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
-                                   initargs=(os.getpid(),))
-        try:
-            yield pool
-        except BaseException:
-            for process in list(getattr(pool, "_processes", {}).values()):
-                process.terminate()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown()
-        return
-    if kind != "dask":
-        raise ValueError(f"unknown executor {kind!r}; choose local or dask")
-    from distributed import Client, LocalCluster
-
-    if scheduler:
-        with Client(scheduler, timeout="10s") as client:
-            yield client.get_executor()
-        return
-    with _ctrl_c_ignored():  # the worker processes inherit it: Ctrl-C is the main process's
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
-    with cluster, Client(cluster) as client:
-        try:
-            yield client.get_executor()
-        except BaseException:  # Ctrl-C or an error: the cluster's closing errors are noise
-            for name in ("distributed", "tornado"):
-                logging.getLogger(name).setLevel(logging.CRITICAL)
-            _kill_workers(cluster)
-            raise
-
-
-def _kill_workers(cluster) -> None:
-    """Stop a LocalCluster's worker processes at once (after Ctrl-C): left to the cluster's
-    own shutdown they outlive its scheduler and print its closing errors."""
-    for nanny in list(cluster.workers.values()):
-        pid = getattr(getattr(nanny, "process", None), "pid", None)
-        if pid:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-
-@contextmanager
-def _ctrl_c_ignored() -> Iterator[None]:
-    """SIGINT ignored while processes are started (in the main thread; elsewhere Python
-    cannot change signal handlers)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)

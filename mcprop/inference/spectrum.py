@@ -73,7 +73,7 @@ def template_inputs(templates: SpectralTemplates, params: Mapping[str, np.ndarra
         rows(RESPONSE_PARAMETERS))
 
 
-def solar_count_terms(templates: SpectralTemplates, mass_indices, params: Mapping[str, float],
+def solar_count_terms(templates: SpectralTemplates, point_indices, params: Mapping[str, float],
                       probability: Callable[[float, str], np.ndarray]
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The solar counts summed over the bins at one parameter point, by power of the coupling
@@ -81,7 +81,7 @@ def solar_count_terms(templates: SpectralTemplates, mass_indices, params: Mappin
     inputs = template_inputs(templates, params, probability, (1,))
     inputs = replace(inputs, background_norms=np.zeros_like(inputs.background_norms))
     terms = []
-    for mass in mass_indices:
+    for mass in point_indices:
         at = {c: float(inputs.counts(templates, int(mass), np.array([c]), True).sum())
               for c in (0.0, 1.0, -1.0)}
         terms.append((at[0.0], 0.5 * (at[1.0] - at[-1.0]),

@@ -1,12 +1,13 @@
-"""Atomic file writes and the conversion of chains to ArviZ InferenceData (netCDF).
+"""The files of the sampler: checkpoints (npz, in chunks) and chains (ArviZ InferenceData,
+netCDF), and the one conversion of draws to InferenceData.
 
-Every file is written to a temporary name in its folder and renamed into place, so an
-interrupted run never leaves a half-written file under the final name.
+Like every file mcprop writes (:mod:`mcprop.files`), each is written to a temporary name in
+its folder and renamed into place, so an interrupted run never leaves a half-written file
+under the final name.
 """
 
 import errno
 import io
-import json
 import os
 import stat
 import tempfile
@@ -16,34 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-#: Permissions of every file a run writes (read for all, as any output file).
-FILE_MODE = 0o644
-
-
-def atomic_write_bytes(path: Path, data: bytes, sync: bool = True) -> None:
-    """Write ``data`` to ``path`` via a temporary file and an atomic rename; ``sync`` also
-    flushes it to the disk before the rename (a checkpoint needs only the rename)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            if sync:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
-
-
-def atomic_write_json(path: Path, obj) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, allow_nan=False) + "\n")
+from mcprop.files import FILE_MODE, atomic_write_bytes
 
 
 def atomic_write_npz(path: Path, **arrays: np.ndarray) -> None:

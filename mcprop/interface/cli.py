@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mcprop import __version__
-from mcprop.interface.errors import EXIT_USER_ERROR, UserError
+from mcprop.errors import EXIT_USER_ERROR, ArgumentError, McpropError
 
 log = logging.getLogger("mcprop")
 
@@ -19,11 +19,11 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports a bad argument in one line with exit code 2."""
 
     def error(self, message):
-        raise UserError(f"{self.prog}: {message}")
+        raise ArgumentError(f"{self.prog}: {message}")
 
 
 def _workers(text: str) -> int:
-    from mcprop.inference.scan import check_workers
+    from mcprop.inference.executors import check_workers
 
     try:
         return check_workers(int(text))
@@ -58,11 +58,11 @@ def _cmd_predict(args) -> int:
                              lines=tuple(args.lines.split(",")), composition=args.composition,
                              radiative_corrections=not args.tree_level, **flavour)
     except ValueError as exc:
-        raise UserError(f"predict: {exc}") from None
+        raise ArgumentError(f"predict: {exc}") from None
     bad = [key for key, value in result.items() if not np.isfinite(value)]
     if bad:
-        raise UserError(f"predict: {', '.join(bad)} not finite at --mass-MeV {args.mass_MeV:g} "
-                        f"--g {args.g:g} (outside the range the model can compute)")
+        raise ArgumentError(f"predict: {', '.join(bad)} not finite at --mass-MeV {args.mass_MeV:g} "
+                            f"--g {args.g:g} (outside the range the model can compute)")
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -147,8 +147,8 @@ def _check_scheduler(address: str) -> None:
     import re
 
     if not re.fullmatch(r"((tcp|tls|ws|wss|inproc|ucx)://)?[\w.\-\[\]:]+:\d{1,5}", address):
-        raise UserError(f"--scheduler: not a dask scheduler address (host:port or "
-                        f"tcp://host:port): {address!r}")
+        raise ArgumentError(f"--scheduler: not a dask scheduler address (host:port or "
+                            f"tcp://host:port): {address!r}")
 
 
 def _cmd_corner(args) -> int:
@@ -158,8 +158,8 @@ def _cmd_corner(args) -> int:
 def corner_command(run_dir: Path, mass_MeV: float | None, out: Path | None) -> int:
     """``mcprop corner``: default output ``RUN_DIR/corner_mNNN.png``; ``mass_MeV`` None for a
     run without masses. Returns the exit code."""
-    from mcprop.interface.api import load
     from mcprop.interface.plots import check_output, corner_figure, save_figure
+    from mcprop.interface.result import load
 
     if out is not None:
         check_output(out)
@@ -183,8 +183,8 @@ def plot_command(run_dirs: list[Path], out: Path | None, overlays: list[str],
                  context: Sequence[str] = ()) -> int:
     """``mcprop plot``: the default output is ``RUN_DIR/limit_curve.png`` for one run,
     ``./limit_curves.png`` for several. Returns the exit code."""
-    from mcprop.interface.api import load
     from mcprop.interface.plots import check_output, limit_figure, save_figure
+    from mcprop.interface.result import load
 
     if out is None:
         out = (Path(run_dirs[0]) / "limit_curve.png" if len(run_dirs) == 1
@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         # process as an exception
         os.environ["DASK_LOGGING__DISTRIBUTED"] = "critical" if quiet else "warning"
         return args.func(args)
-    except UserError as exc:
+    except McpropError as exc:
         print(f"mcprop: error: {exc.cli_message}", file=sys.stderr)
         return EXIT_USER_ERROR
     except OSError as exc:

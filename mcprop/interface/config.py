@@ -4,7 +4,7 @@
 a run config with the schema of :mod:`mcprop.interface.schema`, then check the relations
 between its sections, read the files it names (priors, solar profile, spectrum tables) and
 turn it into a :class:`~mcprop.inference.plan.ScanPlan` (:func:`_plan`). Every error is one
-line, ``FILE: KEY: REASON`` (:class:`UserError`), raised before anything is written or
+line, ``FILE: KEY: REASON`` (:class:`ConfigError`), raised before anything is written or
 computed.
 
 Relative paths resolve against the config's folder. The resolved document (defaults filled
@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from mcprop.errors import ConfigError
 from mcprop.files import (
     InputFileError,
     brief_repr,
@@ -40,11 +41,10 @@ from mcprop.inference.posterior import G_PRIOR_POWERS, CouplingPrior, sampled_pr
 from mcprop.inference.priors import load_prior_files
 from mcprop.inference.results import MAGNETIC_MOMENT, STANDARD_MODEL
 from mcprop.inference.spectrum import SpectrumMeasurement, borexino_phase2_spectrum
-from mcprop.interface.errors import UserError
 from mcprop.interface.schema import (
     FLAT_RATE,
     SCHEMA_VERSION,
-    ConfigError,
+    ConfigKeyError,
     Correlation,
     CouplingPriorSection,
     Physics,
@@ -66,30 +66,30 @@ from mcprop.physics.tables import csv_rows
 
 
 def _csv_table(path: str, key_name: str) -> tuple[list[str], np.ndarray]:
-    """Header and numbers of a CSV table ('#' lines are comments); ConfigError at
+    """Header and numbers of a CSV table ('#' lines are comments); ConfigKeyError at
     ``key_name`` if unreadable or not numeric."""
     try:
         text = read_text(path)
     except InputFileError as exc:
-        raise ConfigError(key_name, str(exc)) from None
+        raise ConfigKeyError(key_name, str(exc)) from None
     rows = csv_rows(text)
     if len(rows) < 2 or rows[0][0].strip() != "nh":
-        raise ConfigError(key_name, f"{path}: needs a header starting with 'nh' and rows")
+        raise ConfigKeyError(key_name, f"{path}: needs a header starting with 'nh' and rows")
     header = [name.strip() for name in rows[0]]
     twice = sorted({name for name in header if header.count(name) > 1})
     if twice:
-        raise ConfigError(key_name, f"{path}: the header names the column {twice[0]!r} twice")
+        raise ConfigKeyError(key_name, f"{path}: the header names the column {twice[0]!r} twice")
     try:
         table = np.array(rows[1:], dtype=float)
     except ValueError as exc:
-        raise ConfigError(key_name, f"{path}: not a numeric table of {len(header)} columns "
+        raise ConfigKeyError(key_name, f"{path}: not a numeric table of {len(header)} columns "
                                     f"({exc})") from None
     if table.ndim != 2 or table.shape[1] != len(header):
-        raise ConfigError(key_name, f"{path}: rows must have the {len(header)} columns of the "
+        raise ConfigKeyError(key_name, f"{path}: rows must have the {len(header)} columns of the "
                                     f"header")
     nh = table[:, 0]
     if np.any(nh != np.round(nh)) or np.any(np.diff(nh) != 1):
-        raise ConfigError(key_name, f"{path}: nh must be consecutive integers (unit bins)")
+        raise ConfigKeyError(key_name, f"{path}: nh must be consecutive integers (unit bins)")
     return header, table
 
 
@@ -101,7 +101,7 @@ def phase2_tables(spectrum_file: str | None, backgrounds_file: str | None
     if spectrum_file is not None:
         header, table = _csv_table(spectrum_file, "spectrum_file")
         if "counts" not in header:
-            raise ConfigError("spectrum_file", f"{spectrum_file}: no 'counts' column")
+            raise ConfigKeyError("spectrum_file", f"{spectrum_file}: no 'counts' column")
         data = replace(data, nh=table[:, 0].astype(int),
                        counts=table[:, header.index("counts")],
                        best_fit_counts=np.full(len(table), np.nan))
@@ -109,7 +109,7 @@ def phase2_tables(spectrum_file: str | None, backgrounds_file: str | None
         header, table = _csv_table(backgrounds_file, "backgrounds_file")
         names = [name for name in header[1:] if name != "solar"]
         if not names:
-            raise ConfigError("backgrounds_file", f"{backgrounds_file}: no background column")
+            raise ConfigKeyError("backgrounds_file", f"{backgrounds_file}: no background column")
         columns = dict(zip(header, table.T, strict=True))
         data = replace(data, background_nh=table[:, 0].astype(int),
                        background_rates={name: columns[name] for name in names},
@@ -119,13 +119,13 @@ def phase2_tables(spectrum_file: str | None, backgrounds_file: str | None
 
 def spectrum_measurement(section: Spectrum) -> SpectrumMeasurement:
     """The spectrum measurement of a ``kind = "spectrum"`` section (data, backgrounds and
-    response read); ConfigError with keys relative to the section."""
+    response read); ConfigKeyError with keys relative to the section."""
     data = phase2_tables(section.spectrum_file, section.backgrounds_file)
     rates = data.background_rates
     chosen = list(rates) if section.backgrounds is None else list(section.backgrounds)
     unknown = [name for name in chosen if name not in rates]
     if unknown:
-        raise ConfigError("backgrounds", f"no background {unknown[0]!r} in the "
+        raise ConfigKeyError("backgrounds", f"no background {unknown[0]!r} in the "
                                          f"background table (it has {', '.join(rates)})")
     data = replace(data, background_rates={name: rates[name] for name in chosen},
                    exposure_day_100t=section.exposure_day_100t)
@@ -134,7 +134,7 @@ def spectrum_measurement(section: Spectrum) -> SpectrumMeasurement:
                                                section.name, load_nh_response(section.response),
                                                section.threshold_tilt)
     except ValueError as exc:
-        raise ConfigError("", str(exc)) from None
+        raise ConfigKeyError("", str(exc)) from None
     if not section.backgrounds_follow_response:
         measurement = replace(measurement, background_shapes=None)
     return measurement
@@ -179,7 +179,7 @@ def config_hash(resolved: dict[str, Any]) -> str:
     try:
         data = [read_bytes(p).hex() for p in files if p is not None]
     except InputFileError as exc:
-        raise UserError(str(exc)) from None
+        raise ConfigError(str(exc)) from None
     digest = hashlib.sha256(json.dumps([content, data], sort_keys=True).encode())
     return digest.hexdigest()
 
@@ -230,7 +230,7 @@ def _config_file(config: Path | str) -> tuple[Path, dict[str, Any]]:
         path = resolve_path(path)
         document = read_toml(path)
     except InputFileError as exc:
-        raise UserError(str(exc)) from None
+        raise ConfigError(str(exc)) from None
     if name is not None:
         document["output"]["directory"] = output_here(name, document["output"]["directory"])
     return path, document
@@ -245,7 +245,7 @@ def config_from_dict(document: Mapping, base_dir: Path | str, name_for_errors: s
     try:
         base = resolve_path(base_dir)
     except InputFileError as exc:
-        raise UserError(str(exc)) from None
+        raise ConfigError(str(exc)) from None
     return _resolve(document, base, name_for_errors, Path(name_for_errors), overrides)
 
 
@@ -264,20 +264,20 @@ def _resolve(document: Any, base_dir: Path, source: str, path: Path,
              overrides: Mapping | None) -> RunConfig:
     try:
         if not isinstance(document, Mapping):
-            raise ConfigError("", f"must be a table of keys, got {brief_repr(document)}")
+            raise ConfigKeyError("", f"must be a table of keys, got {brief_repr(document)}")
         if overrides is not None:
             if not isinstance(overrides, Mapping):
-                raise ConfigError("", f"overrides must be a table of keys, got "
+                raise ConfigKeyError("", f"overrides must be a table of keys, got "
                                       f"{brief_repr(overrides)}")
             document = _merged(document, overrides)
         version = document.get("schema_version")
         if type(version) is not int or version != SCHEMA_VERSION:
-            raise ConfigError("schema_version", f"must be {SCHEMA_VERSION}, got "
+            raise ConfigKeyError("schema_version", f"must be {SCHEMA_VERSION}, got "
                                                 f"{brief_repr(version)}")
         schema = read_schema(document, base_dir)
         resolved, plan = _plan(schema)
-    except ConfigError as exc:
-        raise UserError(": ".join(part for part in (printable(source), exc.key, exc.reason)
+    except ConfigKeyError as exc:
+        raise ConfigError(": ".join(part for part in (printable(source), exc.key, exc.reason)
                                   if part)) from None
     return RunConfig(path, resolved, plan)
 
@@ -287,29 +287,29 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
     physics, sections = schema.physics, schema.measurements
     model, prior = _new_physics(schema)
     if schema.sampler.initial_np_fraction > prior.upper_np_fraction:
-        raise ConfigError("sampler.initial_np_fraction",
+        raise ConfigKeyError("sampler.initial_np_fraction",
                           f"must not exceed coupling_prior.upper_np_fraction = "
                           f"{prior.upper_np_fraction:g} (walkers start inside the prior)")
 
     names = [m.name for m in sections]
     for i, name in enumerate(names):
         if name in names[:i]:
-            raise ConfigError(f"measurements[{i}].name", f"{name!r} is already the name of "
+            raise ConfigKeyError(f"measurements[{i}].name", f"{name!r} is already the name of "
                                                          f"measurements[{names.index(name)}]")
     if all(isinstance(m, SurvivalProbability) for m in sections):
-        raise ConfigError("measurements", "needs at least one rate, relative-rate or "
+        raise ConfigKeyError("measurements", "needs at least one rate, relative-rate or "
                                           "spectrum measurement")
     _check_datasets(sections)
     for i, m in enumerate(sections):
         if physics.standard_model and isinstance(m, Rate | RelativeRate):
-            raise ConfigError(f"measurements[{i}].kind",
+            raise ConfigKeyError(f"measurements[{i}].kind",
                               f"a {STANDARD_MODEL} fit takes spectrum (and "
                               f"survival-probability) measurements, not {m.kind!r}")
     if physics.magnetic_moment:
         for i, m in enumerate(sections):
             if isinstance(m, Rate | RelativeRate) and (m.window_MeV is None
                                                        or m.window_MeV[0] <= 0):
-                raise ConfigError(f"measurements[{i}].window_MeV",
+                raise ConfigKeyError(f"measurements[{i}].window_MeV",
                                   f"a magnetic moment needs a recoil threshold: its 1/T "
                                   f"recoil spectrum diverges at T -> 0, so a rate without a "
                                   f"window [T1, T2] with T1 > 0 (a total line rate) cannot "
@@ -324,13 +324,13 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
             read_text(physics.solar_profile)  # a bounded read: a regular, small text file
             flavour = DecoherentMSW(load_solar_profile(physics.solar_profile))
         except ValueError as exc:  # InputFileError included
-            raise ConfigError("physics.solar_profile", str(exc)) from None
+            raise ConfigKeyError("physics.solar_profile", str(exc)) from None
     measurements = []
     for i, m in enumerate(sections):
         try:
             measurements.append(spectrum_measurement(m) if isinstance(m, Spectrum)
                                 else m.measurement())
-        except ConfigError as exc:
+        except ConfigKeyError as exc:
             raise exc.under(f"measurements[{i}]") from None
     measurements = tuple(measurements)
     try:
@@ -338,21 +338,21 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
     except PriorError as exc:
         name = (exc.key or "").removeprefix("parameters.").partition(".")[0]
         if name in MOMENT_PARAMETERS:
-            raise ConfigError("priors.files", f"{exc.path}: parameters.{name}: a magnetic "
+            raise ConfigKeyError("priors.files", f"{exc.path}: parameters.{name}: a magnetic "
                                               f"moment is not a parameter of a prior file; a "
                                               f"magnetic-moment run samples the moments of "
                                               f"physics.moments with a prior flat in each "
                                               f"mu^2 >= 0") from None
-        raise ConfigError("priors.files", str(exc)) from None
+        raise ConfigKeyError("priors.files", str(exc)) from None
     priors = _fixed(priors, schema.priors.fixed, schema.priors.fixed_at or {})
     n_new = (len(MOMENT_SCHEMES[physics.moments]) if physics.magnetic_moment
              else 0 if physics.standard_model else 1)
     n_sampled = len(priors.free_names) + n_new
     if not n_sampled:
-        raise ConfigError("priors.fixed", "fixes every sampled parameter: a fit needs at "
+        raise ConfigKeyError("priors.fixed", "fixes every sampled parameter: a fit needs at "
                                           "least one free parameter")
     if schema.sampler.n_walkers < 2 * n_sampled:
-        raise ConfigError("sampler.n_walkers", f"must be at least twice the {n_sampled} "
+        raise ConfigKeyError("sampler.n_walkers", f"must be at least twice the {n_sampled} "
                                                f"sampled parameters, got "
                                                f"{schema.sampler.n_walkers}")
 
@@ -410,11 +410,11 @@ def _check_expected(physics: Physics, sections: tuple) -> None:
     if physics.standard_model or physics.moments == "independent":
         what = (f"physics.model = {physics.model!r}" if physics.standard_model
                 else "independent moments")
-        raise ConfigError("expected.n_toys", f"expected limits are computed for Z' runs and "
+        raise ConfigKeyError("expected.n_toys", f"expected limits are computed for Z' runs and "
                                              f"one magnetic moment, not for {what}")
     for i, m in enumerate(sections):
         if isinstance(m, RelativeRate | Spectrum):
-            raise ConfigError("expected.n_toys", f"expected limits are computed for rate "
+            raise ConfigKeyError("expected.n_toys", f"expected limits are computed for rate "
                                                  f"analyses; measurements[{i}] is a "
                                                  f"{m.kind!r} measurement")
 
@@ -424,7 +424,7 @@ MOMENT_PARAMETERS = frozenset({*PARAMETER_NAMES, *PARAMETER_NAMES.values(), "mu_
 
 
 def _check_datasets(sections: tuple) -> None:
-    """ConfigError where two likelihood terms count the same events: the events of a
+    """ConfigKeyError where two likelihood terms count the same events: the events of a
     ``dataset`` enter through one rate, relative-rate or spectrum measurement, except that a
     data set may give rates of several lines and no spectrum; a P_ee derived from a data set
     that gives a rate or spectrum needs ``allow_shared_dataset``."""
@@ -435,7 +435,7 @@ def _check_datasets(sections: tuple) -> None:
     for i, m in enumerate(sections):
         if isinstance(m, SurvivalProbability):
             if m.dataset in counted and not m.allow_shared_dataset:
-                raise ConfigError(f"measurements[{i}].dataset",
+                raise ConfigKeyError(f"measurements[{i}].dataset",
                                   f"{m.dataset!r} is also the dataset of the measurement "
                                   f"{sections[counted[m.dataset][0]].name!r}: a P_ee derived "
                                   f"from the same data counts them twice (set "
@@ -446,7 +446,7 @@ def _check_datasets(sections: tuple) -> None:
         spectra = [e for e in earlier if isinstance(e, Spectrum)]
         if earlier and (spectra or isinstance(m, Spectrum)):
             other = earlier[0] if isinstance(m, Spectrum) else spectra[0]
-            raise ConfigError(f"measurements[{i}].dataset",
+            raise ConfigKeyError(f"measurements[{i}].dataset",
                               f"{m.dataset!r} is also the dataset of the {other.kind} "
                               f"measurement {other.name!r}: a spectrum holds every event of "
                               f"its dataset, so both count the same events twice")
@@ -455,12 +455,12 @@ def _check_datasets(sections: tuple) -> None:
 def _fixed(priors, names: tuple[str, ...], values: Mapping[str, float]):
     """The priors with the parameters ``names`` held at their prior centres
     (``priors.fixed``) and those of ``values`` at the values given (``priors.fixed_at``);
-    ConfigError naming one the run does not sample or a value outside its prior."""
+    ConfigKeyError naming one the run does not sample or a value outside its prior."""
     held = {**{name: ("priors.fixed", None) for name in names},
             **{name: (f"priors.fixed_at.{name}", value) for name, value in values.items()}}
     for name, (where, value) in held.items():
         if name not in priors.free_names:
-            raise ConfigError(where.removesuffix(f".{name}"),
+            raise ConfigKeyError(where.removesuffix(f".{name}"),
                               f"{name!r} is not a sampled parameter of this run (it samples "
                               f"{', '.join(priors.free_names)})")
         prior = priors.distributions[name]
@@ -469,7 +469,7 @@ def _fixed(priors, names: tuple[str, ...], values: Mapping[str, float]):
         else:
             low, high = prior.support
             if not low <= value <= high or not np.isfinite(prior.log_density(value)):
-                raise ConfigError(where, f"{value:g} lies outside the support of its prior "
+                raise ConfigKeyError(where, f"{value:g} lies outside the support of its prior "
                                          f"[{low:g}, {high:g}]")
             why = f"held at {value:g} by priors.fixed_at"
         priors = priors.with_override(name, Fixed(value=value),
@@ -490,37 +490,37 @@ def flat_rate_kind(model: U1Model, interference: bool) -> str:
 
 def _new_physics(schema: RunSchema) -> tuple[U1Model | None, "CouplingPriorSection"]:
     """The U(1)' model (None for magnetic moments and a Standard-Model fit) and the concrete
-    prior section of the new physics; ConfigError when the mass grid or the prior does not
+    prior section of the new physics; ConfigKeyError when the mass grid or the prior does not
     fit the model."""
     physics, prior = schema.physics, schema.coupling_prior
     if physics.standard_model:
         if schema.mass_grid is not None:
-            raise ConfigError("mass_grid", f"a {STANDARD_MODEL} fit has no mass grid (one "
+            raise ConfigKeyError("mass_grid", f"a {STANDARD_MODEL} fit has no mass grid (one "
                                            f"posterior); remove [mass_grid]")
         return None, prior
     if physics.magnetic_moment:
         if prior.kind not in (FLAT_RATE, FLAT_MU2):
-            raise ConfigError("coupling_prior.kind", f"{prior.kind!r} is a prior on the Z' "
+            raise ConfigKeyError("coupling_prior.kind", f"{prior.kind!r} is a prior on the Z' "
                                                      f"coupling; a magnetic-moment run is flat "
                                                      f"in each mu^2 >= 0 (flat in the added "
                                                      f"rate): use {FLAT_RATE} or {FLAT_MU2}")
         if schema.mass_grid is not None:
-            raise ConfigError("mass_grid", "a magnetic-moment run has no mass grid (one "
+            raise ConfigKeyError("mass_grid", "a magnetic-moment run has no mass grid (one "
                                            "posterior); remove [mass_grid]")
         return None, CouplingPriorSection(kind=FLAT_MU2,
                                           upper_np_fraction=prior.upper_np_fraction)
     if prior.kind == FLAT_MU2:
-        raise ConfigError("coupling_prior.kind", f"{FLAT_MU2} is the prior of "
+        raise ConfigKeyError("coupling_prior.kind", f"{FLAT_MU2} is the prior of "
                                                  f"magnetic-moment runs; for a Z' choose one "
                                                  f"of {FLAT_RATE}, {', '.join(G_PRIOR_POWERS)}")
     if schema.mass_grid is None:
-        raise ConfigError("mass_grid", f"missing (required): the Z' masses to scan "
+        raise ConfigKeyError("mass_grid", f"missing (required): the Z' masses to scan "
                                        f"(mass_min_MeV, mass_max_MeV, n_masses); only model = "
                                        f"{MAGNETIC_MOMENT!r} runs without masses")
     model = physics.u1_model()
     if prior.kind == FLAT_RATE:
         if physics.kinetic_mixing:
-            raise ConfigError("coupling_prior.kind", "flat-rate is not a power of g with "
+            raise ConfigKeyError("coupling_prior.kind", "flat-rate is not a power of g with "
                                                      "physics.kinetic_mixing != 0; choose "
                                                      f"one of {', '.join(G_PRIOR_POWERS)}")
         prior = CouplingPriorSection(kind=flat_rate_kind(model, physics.interference),
@@ -537,12 +537,12 @@ def _correlations(entries: tuple[Correlation, ...], sections: tuple) -> tuple:
         indices = []
         for name in entry.measurements:
             if name not in names:
-                raise ConfigError(where, f"no measurement named {name!r}")
+                raise ConfigKeyError(where, f"no measurement named {name!r}")
             index = names.index(name)
             if not isinstance(sections[index], Rate):
-                raise ConfigError(where, f"{name!r} is not a rate measurement")
+                raise ConfigKeyError(where, f"{name!r} is not a rate measurement")
             if index in used:
-                raise ConfigError(where, f"{name!r} is already in a correlation")
+                raise ConfigKeyError(where, f"{name!r} is already in a correlation")
             used.add(index)
             indices.append(index)
         built.append(SystematicCorrelation(*indices, entry.systematic_correlation,

@@ -7,16 +7,16 @@ CSV field, a JSON null or a HEPData "-", with the reason in the result's ``probl
 import contextlib
 import csv
 import io
-import json
 import logging
 import os
 import re
 import tempfile
 from pathlib import Path
 
+from mcprop import files
+from mcprop.errors import OutputError
+from mcprop.files import atomic_write_text
 from mcprop.inference.results import LIMIT_COLUMNS
-from mcprop.inference.storage import atomic_write_text
-from mcprop.interface.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def json_text(provenance: list[str], rows: list[dict],
               columns: tuple[str, ...] = LIMIT_COLUMNS) -> str:
     """limits.json: {"provenance": [...], "columns": [...], "limits": [rows]}, strict JSON."""
     document = {"provenance": provenance, "columns": list(columns), "limits": rows}
-    return json.dumps(document, indent=2, allow_nan=False) + "\n"
+    return files.json_text(document)
 
 
 def hepdata_table(provenance: list[str], config: dict, rows: list[dict]):
@@ -132,14 +132,14 @@ def hepdata_text(provenance: list[str], config: dict, rows: list[dict]) -> str:
 def hepdata_submission(provenance: list[str], config: dict, rows: list[dict],
                        directory: Path, plot: Path | None = None) -> Path:
     """A HEPData submission (submission.yaml, the table, the limit-curve plot), made and
-    validated by hepdata_lib, in ``directory`` (created; UserError if it exists)."""
+    validated by hepdata_lib, in ``directory`` (created; OutputError if it exists)."""
     from hepdata_lib import Submission
 
     directory = Path(os.path.abspath(directory))  # the staging below changes the folder
     if os.path.lexists(directory):
-        raise UserError(f"{directory}: exists; the HEPData submission needs a new folder")
+        raise OutputError(f"{directory}: exists; the HEPData submission needs a new folder")
     if not directory.parent.is_dir():
-        raise UserError(f"{directory}: the folder {directory.parent} does not exist")
+        raise OutputError(f"{directory}: the folder {directory.parent} does not exist")
     submission = Submission()
     submission.comment = " ".join(comment_line(line) for line in provenance)
     submission.add_table(hepdata_table(provenance, config, rows))
@@ -166,26 +166,26 @@ def _quiet():
 
 def check_output(path: Path, run_dir: Path | None = None, new_folder: bool = False,
                  default: str = "standard output") -> None:
-    """UserError unless an output may be written at ``path``: nothing there, or a regular
+    """OutputError unless an output may be written at ``path``: nothing there, or a regular
     file (never a symlink, which would be replaced, nor a device such as /dev/stdout: the
     ``default`` output is had by leaving --out out), and not inside the run directory
     ``run_dir`` being read. A ``new_folder`` (a HEPData submission) is checked when made."""
     if path.is_symlink():
-        raise UserError(f"{path}: cannot write: a symlink (mcprop never replaces one; leave "
-                        f"--out out to write to {default})")
+        raise OutputError(f"{path}: cannot write: a symlink (mcprop never replaces one; leave "
+                          f"--out out to write to {default})")
     if not new_folder and path.exists() and not path.is_file():
-        raise UserError(f"{path}: cannot write: not a regular file (mcprop replaces only a "
-                        f"file; leave --out out to write to {default})")
+        raise OutputError(f"{path}: cannot write: not a regular file (mcprop replaces only a "
+                          f"file; leave --out out to write to {default})")
     if run_dir is not None:
         folder, run = Path(os.path.abspath(path)).parent.resolve(), run_dir.resolve()
         if folder == run or run in folder.parents:
-            raise UserError(f"{path}: inside the run directory {run_dir} being exported; "
-                            f"write the export elsewhere")
+            raise OutputError(f"{path}: inside the run directory {run_dir} being exported; "
+                              f"write the export elsewhere")
 
 
 def write_output(path: Path, text: str) -> None:
-    """Write an export atomically; UserError if it cannot be written."""
+    """Write an export atomically; OutputError if it cannot be written."""
     try:
         atomic_write_text(path, text)
     except OSError as exc:
-        raise UserError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None

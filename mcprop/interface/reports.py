@@ -3,17 +3,17 @@ HEPData table (the limit curve of a Z' run), and its convergence table (per mass
 moment for a magnetic-moment run).
 
 Both read the run directory through :func:`mcprop.load` (every file checked); a malformed
-file is reported in one line (:class:`UserError`) and nothing is written.
+file is reported in one line (:class:`~mcprop.errors.McpropError`) and nothing is written.
 """
 
 import logging
 import sys
 from pathlib import Path
 
+from mcprop.errors import ArgumentError, RunDirectoryError, require_extra
 from mcprop.files import printable
-from mcprop.interface.api import ScanResult, load
-from mcprop.interface.errors import UserError, require_extra
 from mcprop.interface.formats import check_output, write_output
+from mcprop.interface.result import ScanResult, load
 
 log = logging.getLogger("mcprop")
 
@@ -38,13 +38,14 @@ def _not_converged(scan: ScanResult) -> list[str]:
 def export_command(run_dir: Path, fmt: str, out: Path | None) -> int:
     """``mcprop export``: write the run's limits as csv, json or hepdata to ``out`` or stdout.
 
-    Returns the exit code 0; bad input raises :class:`UserError`.
+    Returns the exit code 0; bad input raises :class:`~mcprop.errors.McpropError`.
     """
     if fmt.startswith("hepdata"):
         require_extra("hepdata", f"--format {fmt}")
     scan = load(run_dir)
     if not scan.results:
-        raise UserError(f"{scan.run_dir}: no finished results to export (results/ is empty)")
+        raise RunDirectoryError(f"{scan.run_dir}: no finished results to export (results/ is "
+                                f"empty)")
     if out is not None:
         check_output(out, scan.run_dir, new_folder=fmt == "hepdata-submission")
     missing = _missing(scan)
@@ -57,13 +58,13 @@ def export_command(run_dir: Path, fmt: str, out: Path | None) -> int:
                     ", ".join(failed))
     if fmt == "hepdata-submission":
         if out is None:
-            raise UserError("--format hepdata-submission: needs --out FOLDER (a new folder)")
+            raise ArgumentError("--format hepdata-submission: needs --out FOLDER (a new folder)")
         scan.to_hepdata(out)
         log.info("wrote the HEPData submission %s", out)
         return 0
     renderers = {"csv": scan.to_csv, "json": scan.to_json, "hepdata": scan.to_hepdata_table}
     if fmt not in renderers:
-        raise UserError(f"--format: unknown format {fmt!r} (choose {', '.join(renderers)})")
+        raise ArgumentError(f"--format: unknown format {fmt!r} (choose {', '.join(renderers)})")
     text = renderers[fmt]()
     if out is None:
         sys.stdout.write(text)

@@ -6,41 +6,30 @@ and limits are updated as blocks finish, and points in progress are checkpointed
 ``--resume`` reuses what is there after verifying it.
 """
 
+from __future__ import annotations
+
 import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
 
 from mcprop import __version__
-from mcprop.inference.results import FitResult, MassResult, MomentResult, ResultError
-from mcprop.inference.sampler import Progress
-from mcprop.inference.scan import check_workers, make_executor, run_scan
+from mcprop.errors import ArgumentError, ConfigError, RunDirectoryError, require_extra
+from mcprop.inference.executors import EXECUTORS, check_workers, make_executor
+from mcprop.inference.results import MassResult
+from mcprop.inference.scan import run_scan
 from mcprop.inference.storage import remove_checkpoint
-from mcprop.interface.api import ScanResult, chain_attrs
 from mcprop.interface.config import RunConfig
-from mcprop.interface.errors import UserError, require_extra
-from mcprop.interface.store import RunDirectory, RunIdentity, now
+from mcprop.interface.result import ScanResult
+from mcprop.interface.store import PointWriter, RunDirectory, RunIdentity, now
+
+if TYPE_CHECKING:
+    from mcprop.inference.sampler import Progress
 
 log = logging.getLogger("mcprop")
-
-#: Where the grid points are sampled: local processes or a dask.distributed cluster.
-EXECUTORS = ("local", "dask")
-
-
-@dataclass(frozen=True)
-class MassWriter:
-    """Writes a finished grid point into a run directory (picklable: runs in workers)."""
-
-    root: Path
-    identity: RunIdentity
-    config: dict
-
-    def __call__(self, result: MassResult | MomentResult | FitResult) -> None:
-        RunDirectory(self.root).write_mass(result, self.identity, chain_attrs(self.config,
-                                                                              result))
 
 
 @dataclass(frozen=True)
@@ -125,24 +114,24 @@ def run_config(config: RunConfig, write: bool = True, workers: int = 2,
                argv: list[str] | None = None) -> ScanResult:
     """Sample every grid point of ``config``; with ``write``, into its run directory.
 
-    The arguments are checked before anything is written (UserError)."""
+    The arguments are checked before anything is written (ArgumentError)."""
     try:
         workers = check_workers(workers)
     except ValueError as exc:
-        raise UserError(f"workers: {exc}") from None
+        raise ArgumentError(f"workers: {exc}") from None
     if executor not in EXECUTORS:
-        raise UserError(f"executor: must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+        raise ArgumentError(f"executor: must be one of {', '.join(EXECUTORS)}, got {executor!r}")
     if executor == "dask":
         require_extra("dask", "the dask executor")
     if resume and force:
-        raise UserError("resume and force: give one of them (resume continues the run, "
-                        "force starts it again)")
+        raise ArgumentError("resume and force: give one of them (resume continues the run, "
+                            "force starts it again)")
     plan = config.plan
     masses = np.asarray(plan.masses_MeV, dtype=float) if plan.has_masses else np.empty(0)
     try:
         posterior = plan.posterior()
     except ValueError as exc:
-        raise UserError(f"{config.path}: {exc}") from None
+        raise ConfigError(f"{config.path}: {exc}") from None
     identity = RunIdentity(config.config_hash, plan.seed)
     store, manifest, done = None, None, {}
     if write:
@@ -160,7 +149,7 @@ def run_config(config: RunConfig, write: bool = True, workers: int = 2,
     def task_files(indices):
         if store is None:
             return {}
-        return {"writer": MassWriter(store.root, identity, config.resolved),
+        return {"writer": PointWriter(store.root, identity, config.resolved),
                 "checkpoint_for": store.checkpoint_file,
                 "identity_for": CheckpointIdentity(identity, tuple(masses.tolist()),
                                                    tuple(vars(plan.sampler).values()))}
@@ -191,7 +180,7 @@ def run_config(config: RunConfig, write: bool = True, workers: int = 2,
                     for result in block:
                         manifest["points"][str(result.point_index)] = result.summary()
                     store.write_manifest(manifest)
-                    _write_limits(store, _scan_result(config, masses, results, store))
+                    _scan_result(config, masses, results, store).write_limits(store)
                 display.points(len(results))
 
             def poll() -> None:
@@ -206,8 +195,8 @@ def run_config(config: RunConfig, write: bool = True, workers: int = 2,
                 display.close()
         scan = _scan_result(config, masses, results, store)
         if store is not None:
-            _write_limits(store, scan)
-            _write_plots(store, scan)
+            scan.write_limits(store)
+            scan.write_figures(store)
             manifest.update(finished=now(), n_converged=sum(r.converged for r in scan.results))
             store.write_manifest(manifest)
             scan.manifest = manifest
@@ -235,15 +224,15 @@ def _open_store(config: RunConfig, identity: RunIdentity, resume: bool, force: b
     store = RunDirectory.open(config.output_dir, write=True)
     manifest = store.manifest()
     if manifest["mcprop_version"] != __version__:
-        raise UserError(f"{store.root}: made by mcprop {manifest['mcprop_version']}, this is "
-                        f"mcprop {__version__}; resuming would mix the results of two "
-                        f"versions: start it again with --force")
+        raise RunDirectoryError(f"{store.root}: made by mcprop {manifest['mcprop_version']}, "
+                                f"this is mcprop {__version__}; resuming would mix the results "
+                                f"of two versions: start it again with --force")
     if manifest["config_hash"] != config.config_hash or manifest["seed"] != identity.seed:
-        raise UserError(f"{store.root}: was run with a different config, prior files or "
-                        f"seed (config hash differs); start it again with --force")
+        raise RunDirectoryError(f"{store.root}: was run with a different config, prior files or "
+                                f"seed (config hash differs); start it again with --force")
     if manifest["n_points"] != n_points:
-        raise UserError(f"{store.manifest_file}: n_points: {manifest['n_points']} does "
-                        f"not match the config's {n_points}")
+        raise RunDirectoryError(f"{store.manifest_file}: n_points: {manifest['n_points']} does "
+                                f"not match the config's {n_points}")
     store.acquire_lock(manifest)
     try:
         store.check_checkpoints()
@@ -259,55 +248,3 @@ def _open_store(config: RunConfig, identity: RunIdentity, resume: bool, force: b
         store.release_lock()
         raise
     return store, manifest, done
-
-
-def _write_limits(store: RunDirectory, scan: ScanResult) -> None:
-    from mcprop.inference.storage import atomic_write_text
-
-    atomic_write_text(store.limits_csv, scan.to_csv())
-    atomic_write_text(store.limits_json, scan.to_json())
-
-
-def _write_plots(store: RunDirectory, scan: ScanResult) -> None:
-    """The figure of a finished run: the limit curve of a Z' run, the fitted spectrum of a
-    Standard-Model fit or of a magnetic-moment run with a spectrum."""
-    if scan.has_masses:
-        scan.plot(store.plot_file)
-    elif scan.has_spectrum and scan.results:
-        scan.plot_spectrum(store.spectrum_plot_file)
-
-
-def save_result(scan: ScanResult, directory: Path) -> Path:
-    """Write a result held in memory as a run directory at ``directory``."""
-    results = scan.results
-    if scan.run_dir is not None and not all(r.draws for r in results):
-        # read (and check) every chain before the new directory is made
-        source = RunDirectory(scan.run_dir)
-        try:
-            source_identity, grid = source.identity(), source.grid_MeV()
-            results = [r if r.draws else type(r).from_record(
-                r.record(), source.read_draws(r.point_index, source_identity, grid))
-                for r in results]
-        except ResultError as exc:
-            raise UserError(str(exc)) from None
-    resolved = {**scan.config, "output": {"directory": str(directory.absolute())}}
-    manifest = RunDirectory.new_manifest(scan.name, "<saved from Python>", scan.config_hash,
-                                         scan.seed, scan.n_points, [])
-    store = RunDirectory.create(directory, resolved, manifest, force=False)
-    try:
-        identity = RunIdentity(scan.config_hash, scan.seed)
-        writer = MassWriter(store.root, identity, scan.config)
-        for result in results:
-            try:
-                writer(result)
-            except OSError as exc:
-                raise UserError(f"{exc.filename or store.root}: cannot write "
-                                f"({exc.strerror or exc})") from None
-            manifest["points"][str(result.point_index)] = result.summary()
-        manifest.update(finished=now(), n_converged=sum(r.converged for r in scan.results))
-        store.write_manifest(manifest)
-        _write_limits(store, scan)
-        _write_plots(store, scan)
-    finally:
-        store.release_lock()
-    return store.root

@@ -13,7 +13,7 @@ SamplerSettings.
 
 :func:`read_schema` validates a document: unknown keys are refused, missing required keys
 reported, every value checked; relations between the keys of a section are checked by the
-section's ``model_validator``. The first error becomes one :class:`ConfigError` (dotted key,
+section's ``model_validator``. The first error becomes one :class:`ConfigKeyError` (dotted key,
 reason in words); relations between sections are checked by the planning in
 :mod:`mcprop.interface.config`. ``RunSchema.model_json_schema()`` is the JSON Schema of a run
 config (``docs/schemas/``, written by ``scripts/write_schemas.py``).
@@ -21,7 +21,7 @@ config (``docs/schemas/``, written by ``scripts/write_schemas.py``).
 >>> read_schema({"name": "x"}, Path("."))
 Traceback (most recent call last):
 ...
-mcprop.interface.schema.ConfigError: schema_version: missing (required)
+mcprop.interface.schema.ConfigKeyError: schema_version: missing (required)
 """
 
 import math
@@ -57,7 +57,7 @@ from mcprop.inference.moments import FLAT_MU2
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import G_PRIOR_POWERS, CouplingPrior
 from mcprop.inference.results import MAGNETIC_MOMENT, MAX_MASSES, STANDARD_MODEL, mass_grid_MeV
-from mcprop.inference.sampler import PROPOSALS, SamplerSettings
+from mcprop.inference.sampler_settings import PROPOSALS, SamplerSettings
 from mcprop.inference.spectrum import BOREXINO_PHASE2_NH_FLOOR
 from mcprop.physics.borexino_phase2 import BOREXINO_PHASE2_EXPOSURE_DAY_100T
 from mcprop.physics.flavour import DEFAULT_FLAVOUR_MODEL, FLAVOUR_MODELS
@@ -102,7 +102,7 @@ TEXT_KINDS: dict[str, tuple[str | None, str]] = {
 _PROSE_LENGTH = 2000
 
 
-class ConfigError(ValueError):
+class ConfigKeyError(ValueError):
     """A bad value in a config document: the dotted ``key`` and the ``reason``."""
 
     def __init__(self, key: str, reason: str):
@@ -110,9 +110,9 @@ class ConfigError(ValueError):
         self.reason = reason
         super().__init__(f"{key}: {reason}")
 
-    def under(self, prefix: str) -> "ConfigError":
+    def under(self, prefix: str) -> "ConfigKeyError":
         """The same error with its key placed under ``prefix``."""
-        return ConfigError(_join(prefix, self.key), self.reason)
+        return ConfigKeyError(_join(prefix, self.key), self.reason)
 
 
 def _join(prefix: str, key: str) -> str:
@@ -694,15 +694,15 @@ class RunSchema(Section):
 
 def read_schema(document: Any, base_dir: Path) -> RunSchema:
     """The run config ``document`` read as a :class:`RunSchema`, relative paths resolved
-    against ``base_dir``; ConfigError (the first error, dotted key and reason)."""
+    against ``base_dir``; ConfigKeyError (the first error, dotted key and reason)."""
     try:
         return RunSchema.model_validate(document, context={"base_dir": base_dir})
     except ValidationError as exc:
         raise config_error(exc.errors()[0]) from None
 
 
-def config_error(error: Mapping[str, Any]) -> ConfigError:
-    """The :class:`ConfigError` of one of pydantic's errors: its ``loc`` as a dotted key
+def config_error(error: Mapping[str, Any]) -> ConfigKeyError:
+    """The :class:`ConfigKeyError` of one of pydantic's errors: its ``loc`` as a dotted key
     (``measurements[0].lines``; an entry of a list of numbers or strings is named by the
     list's key), its reason in the project's words."""
     loc, context = list(error["loc"]), error.get("ctx") or {}
@@ -719,10 +719,10 @@ def config_error(error: Mapping[str, Any]) -> ConfigError:
         elif not (i and isinstance(loc[i - 1], int) and part in MEASUREMENT_KINDS):
             key = _join(key, printable(str(part)))
     if error["type"] == "missing":
-        return ConfigError(key, "missing (required)")
+        return ConfigKeyError(key, "missing (required)")
     if mine:
-        return ConfigError(_join(key, context["key"]), context["reason"])
-    return ConfigError(key, error["msg"])
+        return ConfigKeyError(_join(key, context["key"]), context["reason"])
+    return ConfigKeyError(key, error["msg"])
 
 
 def as_document(section: BaseModel) -> dict[str, Any]:

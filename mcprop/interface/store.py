@@ -33,24 +33,29 @@ import os
 import platform
 import tempfile
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-import tomli_w
 
 from mcprop import __version__
+from mcprop.errors import RunDirectoryError
 from mcprop.files import (
     InputFileError,
+    atomic_write_bytes,
+    atomic_write_json,
     brief_repr,
+    json_text,
     parse_toml,
     printable,
     read_bytes,
     read_json,
-    without_none,
+    toml_text,
 )
+from mcprop.inference.diagnostics import CHAIN_LAYOUT
 from mcprop.inference.results import (
     MAGNETIC_MOMENT,
     STANDARD_MODEL,
@@ -62,13 +67,10 @@ from mcprop.inference.results import (
     result_type,
 )
 from mcprop.inference.storage import (
-    atomic_write_bytes,
-    atomic_write_json,
     read_inference_data,
     remove_checkpoint,
     write_inference_data,
 )
-from mcprop.interface.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,8 @@ KEY_TYPES = {"name": str, "measurements": list, "physics.model": str,
              "coupling_prior.kind": str, "coupling_prior.upper_np_fraction": NUMBER,
              "mass_grid.mass_min_MeV": NUMBER, "mass_grid.mass_max_MeV": NUMBER,
              "mass_grid.n_masses": int}
+#: ``chain_layout`` of chain files written before :data:`CHAIN_LAYOUT` (still read).
+WALKER_LAYOUT = "chain = ensemble * walkers + walker"
 #: Keys of the manifest with their types.
 MANIFEST_TYPES = {"mcprop_version": str, "name": str, "config_hash": str, "seed": int,
                   "n_points": int, "points": dict}
@@ -159,13 +163,13 @@ class RunDirectory:
         return self.root / "checkpoints" / f"m{index:03d}.npz"
 
     def check_checkpoints(self) -> None:
-        """UserError naming a checkpoint that is not a regular file (its loader would wait
+        """RunDirectoryError naming a checkpoint that is not a regular file (its loader would wait
         forever on a FIFO)."""
         folder = self.root / "checkpoints"
         for path in sorted(folder.glob("m*.npz")) if folder.is_dir() else ():
             if path.is_symlink() or not path.is_file():
-                raise UserError(f"{path}: not a regular file (a folder, device, FIFO, socket "
-                                f"or symlink); remove it to resume")
+                raise RunDirectoryError(f"{path}: not a regular file (a folder, device, FIFO, "
+                                        f"socket or symlink); remove it to resume")
 
     # --- creating, opening, locking ------------------------------------------------------
 
@@ -178,13 +182,13 @@ class RunDirectory:
         An existing non-empty directory is started again only with ``force`` and only if it
         holds the marker; then only the run's own files are removed. A symlink is never
         followed. If writing fails, what this call made is removed again (a started-again
-        run keeps its marker, so --force accepts it). UserError naming the file."""
+        run keeps its marker, so --force accepts it). RunDirectoryError naming the file."""
         run = cls(root)
         if run.root.is_symlink():
-            raise UserError(f"{run.root}: a symlink; a run directory is never written "
-                            f"through a symlink (give the folder itself)")
+            raise RunDirectoryError(f"{run.root}: a symlink; a run directory is never written "
+                                    f"through a symlink (give the folder itself)")
         if run.root.exists() and not run.root.is_dir():
-            raise UserError(f"{run.root}: not a directory")
+            raise RunDirectoryError(f"{run.root}: not a directory")
         if run.root.is_dir() and any(run.root.iterdir()):
             run._check_may_start_again(force)  # before touching anything in the folder
         made = [p for p in (run.root, *run.root.parents) if not p.exists()]
@@ -192,10 +196,11 @@ class RunDirectory:
             run.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             _remove_empty(made)
-            raise UserError(f"{run.root}: cannot make the folder ({exc.strerror})") from None
+            raise RunDirectoryError(f"{run.root}: cannot make the folder ({exc.strerror})") \
+                from None
         try:
             run.acquire_lock(manifest)
-        except UserError:
+        except RunDirectoryError:
             _remove_empty(made)
             raise
         fresh = True
@@ -204,13 +209,13 @@ class RunDirectory:
                 fresh = False
                 run._check_may_start_again(force)
                 run._remove_own_files()
-            document = tomli_w.dumps(without_none(resolved)).encode()
+            document = toml_text(resolved).encode()
             manifest["config_sha256"] = hashlib.sha256(document).hexdigest()
             marker = {"mcprop_run": uuid.uuid4().hex, "name": manifest["name"],
                       "config_hash": manifest["config_hash"], "seed": manifest["seed"],
                       "mcprop_version": manifest["mcprop_version"], "created": now()}
             manifest["run_id"] = marker["mcprop_run"]
-            _write(run.marker_file, (json.dumps(marker, indent=2) + "\n").encode())
+            _write(run.marker_file, json_text(marker).encode())
             for sub in OWN_FOLDERS:
                 _mkdir(run.root / sub)
             _write(run.config_file, document)
@@ -227,20 +232,21 @@ class RunDirectory:
         return run
 
     def _check_may_start_again(self, force: bool) -> None:
-        """UserError unless the existing, non-empty directory may be started again: with
+        """RunDirectoryError unless the existing, non-empty directory may be started again: with
         ``force``, and only if it holds the marker."""
         if not force:
-            raise UserError(f"{self.root}: run directory exists; use --resume to continue it "
-                            f"or --force to start it again")
+            raise RunDirectoryError(f"{self.root}: run directory exists; use --resume to continue "
+                                    f"it or --force to start it again")
         if self.marker_file.is_symlink() or not self.marker_file.is_file():
-            raise UserError(f"{self.root}: not an mcprop run directory (no {MARKER} marker; "
-                            f"runs of earlier mcprop versions have none); refusing to remove "
-                            f"anything in it (remove it yourself or choose another --out)")
+            raise RunDirectoryError(f"{self.root}: not an mcprop run directory (no {MARKER} "
+                                    f"marker; runs of earlier mcprop versions have none); "
+                                    f"refusing to remove anything in it (remove it yourself or "
+                                    f"choose another --out)")
         for sub in OWN_FOLDERS:
             folder = self.root / sub
             if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-                raise UserError(f"{folder}: not a plain folder (a symlink?); refusing to "
-                                f"remove anything in it")
+                raise RunDirectoryError(f"{folder}: not a plain folder (a symlink?); refusing to "
+                                        f"remove anything in it")
 
     def _remove_own_files(self) -> None:
         """Remove the files a run writes (--force; checked by _check_may_start_again)."""
@@ -255,30 +261,31 @@ class RunDirectory:
                 if path.is_file() or path.is_symlink():
                     path.unlink()
         except OSError as exc:
-            raise UserError(f"{exc.filename or self.root}: cannot remove ({exc.strerror})") \
+            raise RunDirectoryError(f"{exc.filename or self.root}: cannot remove "
+                                    f"({exc.strerror})") \
                 from None
 
     @classmethod
     def open(cls, root: Path | str, write: bool = False) -> "RunDirectory":
-        """An existing run directory; UserError if it is not one. ``write`` (resuming):
+        """An existing run directory; RunDirectoryError if it is not one. ``write`` (resuming):
         only a run directory with the marker, not reached through a symlink."""
         run = cls(Path(root))
         if write and run.root.is_symlink():
-            raise UserError(f"{run.root}: a symlink; a run directory is never written "
-                            f"through a symlink (give the folder itself)")
+            raise RunDirectoryError(f"{run.root}: a symlink; a run directory is never written "
+                                    f"through a symlink (give the folder itself)")
         if not run.root.is_dir():
-            raise UserError(f"{run.root}: not a directory")
+            raise RunDirectoryError(f"{run.root}: not a directory")
         for required in (run.config_file, run.manifest_file):
             if not required.is_file():
-                raise UserError(f"{run.root}: not a run directory (no {required.name})")
+                raise RunDirectoryError(f"{run.root}: not a run directory (no {required.name})")
         if write and (run.marker_file.is_symlink() or not run.marker_file.is_file()):
-            raise UserError(f"{run.root}: no {MARKER} marker (a run of an earlier mcprop, or "
-                            f"not a run); it can be read but not resumed: start the run in "
-                            f"another folder (--out)")
+            raise RunDirectoryError(f"{run.root}: no {MARKER} marker (a run of an earlier mcprop, "
+                                    f"or not a run); it can be read but not resumed: start the "
+                                    f"run in another folder (--out)")
         return run
 
     def acquire_lock(self, identity: dict) -> None:
-        """Take the run's lock; UserError if another live process holds it.
+        """Take the run's lock; RunDirectoryError if another live process holds it.
 
         ``.lock`` holds this process's PID (first line) and the run's identity (the
         config hash and seed of ``identity``): written into a temporary file, which is
@@ -293,7 +300,7 @@ class RunDirectory:
         try:
             fd, tmp = tempfile.mkstemp(prefix=f"{LOCK}.", suffix=".tmp", dir=self.root)
         except OSError as exc:
-            raise UserError(f"{self.lock_file}: cannot write ({exc.strerror or exc})") \
+            raise RunDirectoryError(f"{self.lock_file}: cannot write ({exc.strerror or exc})") \
                 from None
         try:
             os.write(fd, text.encode())
@@ -306,10 +313,10 @@ class RunDirectory:
                     continue
                 self._lock_fd, fd = fd, None
                 return
-            raise UserError(f"{self.lock_file}: the lock keeps changing; another process is "
-                            f"starting this run")
+            raise RunDirectoryError(f"{self.lock_file}: the lock keeps changing; another process "
+                                    f"is starting this run")
         except OSError as exc:
-            raise UserError(f"{self.lock_file}: cannot write ({exc.strerror or exc})") \
+            raise RunDirectoryError(f"{self.lock_file}: cannot write ({exc.strerror or exc})") \
                 from None
         finally:
             os.unlink(tmp)
@@ -317,14 +324,14 @@ class RunDirectory:
                 os.close(fd)
 
     def _remove_stale_lock(self) -> None:
-        """Remove ``.lock`` if no live process holds it; UserError if one does."""
+        """Remove ``.lock`` if no live process holds it; RunDirectoryError if one does."""
         try:
             fd = os.open(self.lock_file, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except FileNotFoundError:
             return  # released meanwhile: try again
         except OSError as exc:
-            raise UserError(f"{self.lock_file}: not a lock file ({exc.strerror}); remove it "
-                            f"if no mcprop runs in {self.root}") from None
+            raise RunDirectoryError(f"{self.lock_file}: not a lock file ({exc.strerror}); remove "
+                                    f"it if no mcprop runs in {self.root}") from None
         try:
             owner = _lock_owner(os.read(fd, 4096))
             try:
@@ -334,8 +341,8 @@ class RunDirectory:
                 held = True
             # a lock of an earlier mcprop has no flock: its PID tells if it is alive
             if held or (owner and owner != os.getpid() and _alive(owner)):
-                raise UserError(f"{self.root}: in use by process {owner or '(unknown)'} "
-                                f"(remove {LOCK} if that is wrong)")
+                raise RunDirectoryError(f"{self.root}: in use by process {owner or '(unknown)'} "
+                                        f"(remove {LOCK} if that is wrong)")
             try:
                 if os.path.samestat(os.fstat(fd), os.stat(self.lock_file,
                                                           follow_symlinks=False)):
@@ -369,33 +376,34 @@ class RunDirectory:
             data = read_bytes(self.config_file, MAX_TEXT_BYTES)
             config = parse_toml(data, self.config_file)
         except InputFileError as exc:
-            raise UserError(f"{self.config_file}: unreadable resolved config "
-                            f"({exc.reason})") from None
+            raise RunDirectoryError(f"{self.config_file}: unreadable resolved config "
+                                    f"({exc.reason})") from None
         expected = self.manifest().get("config_sha256")  # none in runs of earlier versions
         if expected is not None and hashlib.sha256(data).hexdigest() != expected:
-            raise UserError(f"{self.config_file}: changed since the run was made (its sha256 "
-                            f"is not the manifest's config_sha256); restore it")
+            raise RunDirectoryError(f"{self.config_file}: changed since the run was made (its "
+                                    f"sha256 is not the manifest's config_sha256); restore it")
         model = config.get("physics", {}).get("model") if isinstance(
             config.get("physics"), dict) else None
         for dotted in (*CONFIG_KEYS, *MODEL_KEYS.get(model, (*PRIOR_KEYS, *GRID_KEYS))):
             value = config
             for part in dotted.split("."):
                 if not isinstance(value, dict) or part not in value:
-                    raise UserError(f"{self.config_file}: {dotted}: missing from the resolved "
-                                    f"config")
+                    raise RunDirectoryError(f"{self.config_file}: {dotted}: missing from the "
+                                            f"resolved "
+                                            f"config")
                 value = value[part]
             kind = KEY_TYPES[dotted]
             if isinstance(value, bool) != (kind is bool) or not isinstance(value, kind) or (
                     isinstance(value, float) and not np.isfinite(value)):
                 name = {str: "a string", list: "a list", bool: "true or false",
                         int: "an integer"}.get(kind, "a finite number")
-                raise UserError(f"{self.config_file}: {dotted}: must be {name}, got "
-                                f"{brief_repr(value)}")
+                raise RunDirectoryError(f"{self.config_file}: {dotted}: must be {name}, got "
+                                        f"{brief_repr(value)}")
         if not isinstance(config["measurements"], list) or not all(
                 isinstance(m, dict) and isinstance(m.get("name"), str)
                 and isinstance(m.get("source"), str) for m in config["measurements"]):
-            raise UserError(f"{self.config_file}: measurements: must be tables with a name "
-                            f"and a source")
+            raise RunDirectoryError(f"{self.config_file}: measurements: must be tables with a name "
+                                    f"and a source")
         return config
 
     def manifest(self) -> dict:
@@ -403,25 +411,21 @@ class RunDirectory:
         try:
             manifest = read_json(self.manifest_file, MAX_TEXT_BYTES)
         except InputFileError as exc:
-            raise UserError(f"{self.manifest_file}: unreadable manifest ({exc.reason})") \
+            raise RunDirectoryError(f"{self.manifest_file}: unreadable manifest ({exc.reason})") \
                 from None
         if not isinstance(manifest, dict):
-            raise UserError(f"{self.manifest_file}: not a JSON object")
+            raise RunDirectoryError(f"{self.manifest_file}: not a JSON object")
         for key, kind in MANIFEST_TYPES.items():
             value = manifest.get(key)
             if isinstance(value, bool) or not isinstance(value, kind):
-                raise UserError(f"{self.manifest_file}: {key}: must be a {kind.__name__}, got "
-                                f"{value!r}")
+                raise RunDirectoryError(f"{self.manifest_file}: {key}: must be a {kind.__name__}, "
+                                        f"got {value!r}")
         if manifest["n_points"] < 1:
-            raise UserError(f"{self.manifest_file}: n_points: must be >= 1")
+            raise RunDirectoryError(f"{self.manifest_file}: n_points: must be >= 1")
         return manifest
 
     def write_manifest(self, manifest: dict) -> None:
-        try:
-            atomic_write_json(self.manifest_file, manifest)
-        except OSError as exc:
-            raise UserError(f"{self.manifest_file}: cannot write ({exc.strerror or exc})") \
-                from None
+        _write(self.manifest_file, json_text(manifest).encode())
 
     @staticmethod
     def new_manifest(name: str, config_path: str, config_hash: str, seed: int, n_points: int,
@@ -446,11 +450,11 @@ class RunDirectory:
             return mass_grid_MeV(float(grid["mass_min_MeV"]), float(grid["mass_max_MeV"]),
                                  int(grid["n_masses"]))
         except (TypeError, ValueError, OverflowError) as exc:
-            raise UserError(f"{self.config_file}: mass_grid: {exc}") from None
+            raise RunDirectoryError(f"{self.config_file}: mass_grid: {exc}") from None
 
     # --- per-mass results ----------------------------------------------------------------
 
-    def write_mass(self, result: MassResult | MomentResult | FitResult, identity: RunIdentity,
+    def write_point(self, result: MassResult | MomentResult | FitResult, identity: RunIdentity,
                    attrs: dict) -> None:
         """The chains and the result of a finished grid point (the result last),
         atomically; then its checkpoint goes."""
@@ -531,12 +535,12 @@ class RunDirectory:
 
     def results(self, strict: bool = True) -> list[MassResult | MomentResult | FitResult]:
         """Every finished result in grid order. ``strict``: a bad or stray result file is a
-        UserError; otherwise it is reported in a warning and left out (to be recomputed)."""
+        RunDirectoryError; otherwise it is reported in a warning and left out (to be recomputed)."""
         config, identity = self.config(), self.identity()
         grid = self.grid_MeV(config)
         stray = self.stray_results(n_points(grid))
         if stray and strict:
-            raise UserError(f"{stray[0]}: result file for no mass of the grid")
+            raise RunDirectoryError(f"{stray[0]}: result file for no mass of the grid")
         out = []
         for index in range(n_points(grid)):
             if not self.result_file(index).exists():
@@ -548,11 +552,60 @@ class RunDirectory:
                     self.read_draws(index, identity, grid)
             except ResultError as exc:
                 if strict:
-                    raise UserError(str(exc)) from None
+                    raise RunDirectoryError(str(exc)) from None
                 log.warning("%s; mass %d will be recomputed", exc, index)
                 self.result_file(index).unlink(missing_ok=True)
                 self.chains_file(index).unlink(missing_ok=True)
         return out
+
+
+def chain_attrs(config: dict, result: MassResult | MomentResult | FitResult,
+                draws: Mapping[str, np.ndarray] | None = None) -> dict:
+    """Attributes stored with a grid point's chains (the posterior group of its
+    InferenceData); ``draws``: those of the result when not given. The layout is the
+    stored one (:data:`CHAIN_LAYOUT`), or one chain per walker for draws read from a chain
+    file written before it."""
+    sampler = config["sampler"]
+    draws = result.draws if draws is None else draws
+    n_chains = next(iter(draws.values())).shape[0] if draws else sampler["n_ensembles"]
+    layout = {"thin": result.thin, "burn_in": result.burn_in,
+              "n_ensembles": sampler["n_ensembles"], "walkers_per_ensemble": sampler["n_walkers"],
+              "chain_layout": CHAIN_LAYOUT if n_chains == sampler["n_ensembles"]
+              else WALKER_LAYOUT}
+    run = {"mcprop_version": __version__, "seed": int(sampler["seed"])}
+    if isinstance(result, FitResult):
+        return {**run, "point_index": result.point_index,
+                "fit": "Standard Model, no new physics",
+                "units": "each parameter in the unit its name gives",
+                **{f"{p.parameter}_median": p.median if p.median is not None else ""
+                   for p in result.parameters}, **layout}
+    if isinstance(result, MomentResult):
+        limits = {f"{limit.parameter}_upper_muB": limit.upper_muB
+                  if limit.upper_muB is not None else "" for limit in result.limits}
+        return {**run, "point_index": result.point_index, "moments": result.moments,
+                "units": "moments in Bohr magnetons (mu_B)",
+                "credibility": config["limits"]["credibility"],
+                "prior": "flat in each sampled mu^2 >= 0 (flat in the added rate)",
+                **{f"{name}_prior_upper_muB": value
+                   for name, value in result.prior_upper_muB.items()},
+                **limits, **layout}
+    return {**run, "mass_index": result.mass_index, "m_zprime_MeV": result.m_zprime_MeV,
+            "credibility": config["limits"]["credibility"],
+            "coupling_prior": config["coupling_prior"]["kind"], "g_max": result.g_max,
+            "g_upper": result.g_upper if result.g_upper is not None else "", **layout}
+
+
+@dataclass(frozen=True)
+class PointWriter:
+    """Writes a finished grid point into a run directory (picklable: runs in workers)."""
+
+    root: Path
+    identity: RunIdentity
+    config: dict
+
+    def __call__(self, result: MassResult | MomentResult | FitResult) -> None:
+        RunDirectory(self.root).write_point(result, self.identity, chain_attrs(self.config,
+                                                                              result))
 
 
 def n_points(grid_MeV: np.ndarray) -> int:
@@ -589,18 +642,18 @@ def _brief(values: dict) -> str:
 
 
 def _write(path: Path, data: bytes) -> None:
-    """Write a file of a run being made, atomically; UserError naming it."""
+    """Write a file of a run being made, atomically; RunDirectoryError naming it."""
     try:
         atomic_write_bytes(path, data)
     except OSError as exc:
-        raise UserError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise RunDirectoryError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
 def _mkdir(path: Path) -> None:
     try:
         path.mkdir(exist_ok=True)
     except OSError as exc:
-        raise UserError(f"{path}: cannot make the folder ({exc.strerror or exc})") from None
+        raise RunDirectoryError(f"{path}: cannot make the folder ({exc.strerror or exc})") from None
 
 
 def _remove_empty(folders: list[Path]) -> None:

@@ -30,7 +30,7 @@ from mcprop.inference.sampler import (
     MassChains,
     SamplerSettings,
     reset_stray_walkers,
-    sample_masses,
+    sample_points,
 )
 from mcprop.inference.storage import write_inference_data
 from mcprop.interface.api import WALKER_LAYOUT
@@ -60,7 +60,7 @@ def _seed_plan(flavour="pee", min_ess=2000.0, masses=(10.0,), coupling_prior=Non
 def _sample(plan, index=0):
     """The posterior of a plan and the sample of its mass ``index``."""
     posterior = plan.posterior()
-    (sample,) = sample_masses(posterior, [index], plan.sampler, plan.seed, plan.credibility)
+    (sample,) = sample_points(posterior, [index], plan.sampler, plan.seed, plan.credibility)
     return posterior, sample
 
 
@@ -457,7 +457,7 @@ def test_stray_walkers_are_moved_onto_good_ones_and_burn_in_follows():
     log_prob[1, 5] = -20.0
     chains = _chains_with(log_prob)
     before = chains.coords.copy()
-    reset_stray_walkers(chains, seed=1, mass_index=0)
+    reset_stray_walkers(chains, seed=1, point_index=0)
     assert chains.burn_floor == 101
     moved = chains.coords[0, 3]
     assert any(np.array_equal(moved, before[0, j]) for j in range(20) if j != 3)
@@ -466,7 +466,7 @@ def test_stray_walkers_are_moved_onto_good_ones_and_burn_in_follows():
                                   np.delete(before[0], 3, axis=0))
     np.testing.assert_array_equal(chains.coords[1], before[1])
     again = _chains_with(log_prob)
-    reset_stray_walkers(again, seed=1, mass_index=0)
+    reset_stray_walkers(again, seed=1, point_index=0)
     np.testing.assert_array_equal(again.coords, chains.coords)  # keyed, reproducible
 
 
@@ -477,7 +477,7 @@ def test_no_reset_while_many_walkers_are_far_out():
     log_prob[0, :3] = -1e4   # 15% of the ensemble
     chains = _chains_with(log_prob)
     before = chains.coords.copy()
-    reset_stray_walkers(chains, seed=1, mass_index=0)
+    reset_stray_walkers(chains, seed=1, point_index=0)
     np.testing.assert_array_equal(chains.coords, before)
     assert chains.burn_floor == 0
 
@@ -528,7 +528,7 @@ def test_island_posterior_keeps_both_islands(caplog):
     plan = config.plan
     posterior = plan.posterior()
     with caplog.at_level(logging.DEBUG, logger="mcprop"):
-        (sample,) = sample_masses(posterior, [0], plan.sampler, plan.seed, plan.credibility)
+        (sample,) = sample_points(posterior, [0], plan.sampler, plan.seed, plan.credibility)
     assert "proposal frozen" not in caplog.text
     g = sample.quantities["g"]
     for ensemble in g:

@@ -11,10 +11,10 @@ from conftest import DATA, REPO, run_cli
 from scipy import stats
 
 import mcprop
+from mcprop.errors import UserError
 from mcprop.inference.priors import load_prior_files
 from mcprop.inference.results import MOMENT_COLUMNS, MomentResult, ResultError
 from mcprop.interface.config import load_config
-from mcprop.interface.errors import UserError
 from mcprop.physics.flavour import flavour_model
 from mcprop.physics.kernels import DetectorResponse
 from mcprop.physics.magnetic_moment import MagneticKernels

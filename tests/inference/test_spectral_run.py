@@ -16,8 +16,8 @@ import tomli_w
 from conftest import REPO, SPECTRAL_PRIORS, SPECTRUM
 from scipy.stats import poisson
 
+from mcprop.errors import UserError
 from mcprop.interface.config import config_from_dict, load_config
-from mcprop.interface.errors import UserError
 from mcprop.physics.parameters import background_parameter
 from mcprop.physics.scattering import coupling_product_MeV2
 

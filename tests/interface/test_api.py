@@ -9,7 +9,7 @@ from conftest import DATA
 
 import mcprop
 from mcprop.inference.results import LIMIT_COLUMNS, MassResult, ResultError
-from mcprop.interface import api
+from mcprop.interface import result as result_module
 
 
 def _tiny_dict(**physics):
@@ -58,7 +58,7 @@ def test_repr_is_a_one_line_summary(tiny_run, monkeypatch):
     page = r._repr_html_()  # a notebook: the line above the limits table
     assert page.startswith("<p><code>&lt;ScanResult &#x27;tiny&#x27;: L_mu - L_tau Z&#x27;")
     assert page.count("<tr") == 1 + 3 and "rows; all in" not in page  # header, 3 masses
-    monkeypatch.setattr(api, "HTML_ROWS", 2)
+    monkeypatch.setattr(result_module, "HTML_ROWS", 2)
     page = r._repr_html_()
     assert page.count("<tr") == 1 + 2 and "2 of 3 rows; all in <code>.limits</code>" in page
     unsaved = mcprop.ScanResult(r.config, r.masses_MeV, r.results[:1], r.config_hash)

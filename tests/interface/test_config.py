@@ -12,6 +12,7 @@ import tomli_w
 from conftest import DATA, REPO
 from scipy.stats import chi2
 
+from mcprop.errors import UserError
 from mcprop.files import (
     MAX_INPUT_BYTES,
     InputFileError,
@@ -24,7 +25,6 @@ from mcprop.inference.measurements import RateMeasurement, SurvivalProbabilityMe
 from mcprop.inference.posterior import CouplingPrior
 from mcprop.inference.sampler import SamplerSettings
 from mcprop.interface.config import config_from_dict, load_config
-from mcprop.interface.errors import UserError
 from mcprop.interface.schema import Sampler
 from mcprop.physics.scattering import MODELS
 

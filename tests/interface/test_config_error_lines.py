@@ -8,8 +8,8 @@ import tomllib
 import pytest
 from conftest import REPO
 
+from mcprop.errors import UserError
 from mcprop.interface.config import config_from_dict
-from mcprop.interface.errors import UserError
 
 DOCUMENT = tomllib.loads((REPO / "runs" / "borexino-phase1.toml").read_text())
 

@@ -12,7 +12,7 @@ WORKER_STACK = ("arviz", "xarray", "netCDF4", "dask", "distributed")
 def test_local_pool_starts_without_the_workers_stack():
     script = ("import sys\n"
               "from mcprop.interface import runner\n"
-              "from mcprop.inference.scan import make_executor\n"
+              "from mcprop.inference.executors import make_executor\n"
               "with make_executor('local', 2) as pool:\n"
               "    assert pool.submit(abs, -3).result() == 3\n"
               f"print('imported:', *(m for m in {WORKER_STACK!r} if m in sys.modules),\n"

@@ -14,7 +14,7 @@ from conftest import (
 )
 
 import mcprop
-from mcprop.interface.errors import UserError
+from mcprop.errors import UserError
 
 
 def test_api_error_names_api_parameters(tiny_run, copy_run):

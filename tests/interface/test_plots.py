@@ -13,6 +13,7 @@ import xarray as xr
 from matplotlib.colors import rgb_to_hsv, to_rgb
 
 import mcprop
+from mcprop.errors import UserError
 from mcprop.inference.results import ParameterSummary
 from mcprop.inference.seed_limits import (
     allowance_curve,
@@ -20,7 +21,6 @@ from mcprop.inference.seed_limits import (
     seed_decoherence_factor,
 )
 from mcprop.interface.cli import corner_command, plot_command
-from mcprop.interface.errors import UserError
 from mcprop.interface.plots import (
     DPI,
     EXPECTED_COLOURS,

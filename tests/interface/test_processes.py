@@ -19,8 +19,8 @@ from conftest import (
 )
 
 import mcprop
+from mcprop.errors import UserError
 from mcprop.inference.scan import blocks
-from mcprop.interface.errors import UserError
 
 # --- workers and executors -----------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from mcprop.inference.measurements import RelativeRateMeasurement
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import CouplingPrior, sampled_priors
 from mcprop.inference.priors import load_prior_files
-from mcprop.inference.sampler import Progress, SamplerSettings, sample_masses
+from mcprop.inference.sampler import Progress, SamplerSettings, sample_points
 from mcprop.interface.runner import RunProgress
 from mcprop.physics.flavour import flavour_model
 
@@ -33,7 +33,7 @@ def test_progress_follows_the_lockstep_chunks():
     def on_done(sample):
         finished.append(len(calls))
 
-    samples = sample_masses(plan.posterior(), [0, 1, 2], settings, plan.seed,
+    samples = sample_points(plan.posterior(), [0, 1, 2], settings, plan.seed,
                             plan.credibility, on_done, on_chunk=calls.append)
     assert len(samples) == 3 and all(isinstance(c, Progress) for c in calls)
     steps = [c.step for c in calls]

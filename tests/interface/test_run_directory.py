@@ -29,9 +29,9 @@ from conftest import (
 )
 
 import mcprop
+from mcprop.errors import UserError
 from mcprop.inference import storage
 from mcprop.interface import runner, store
-from mcprop.interface.errors import UserError
 from mcprop.interface.store import RunDirectory
 
 TINY = DATA / "tiny.toml"

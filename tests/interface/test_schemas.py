@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 from conftest import REPO
 
+from mcprop.errors import UserError
 from mcprop.interface.config import config_from_dict
-from mcprop.interface.errors import UserError
 
 SCHEMAS = REPO / "docs" / "schemas"
 RUN_SCHEMA = SCHEMAS / "run-config-v1.schema.json"

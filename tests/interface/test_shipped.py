@@ -11,9 +11,9 @@ import pytest
 from conftest import DATA, REPO
 
 import mcprop
+from mcprop.errors import EXTRAS, UserError
 from mcprop.interface import runner
 from mcprop.interface.config import config_from_dict, load_config
-from mcprop.interface.errors import EXTRAS, UserError
 from mcprop.interface.shipped import CONFIG_PATTERNS, shipped_names, shipped_root
 
 

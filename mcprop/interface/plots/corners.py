@@ -10,11 +10,11 @@ import math
 import numpy as np
 from matplotlib.figure import Figure
 
+from mcprop.errors import ArgumentError
 from mcprop.inference.diagnostics import INTERVAL_68
 from mcprop.inference.spectrum import (
     background_parameter,
 )
-from mcprop.interface.errors import UserError
 from mcprop.interface.plots.output import model_tex, percent
 from mcprop.interface.plots.spectra import COMPONENT_LABELS
 from mcprop.physics.magnetic_moment import MOMENT_UNIT_MUB
@@ -145,7 +145,7 @@ def _fit_corner_figure(scan, result) -> Figure:
     chains = scan.chains().posterior
     missing = [name for name in names if name not in chains]
     if missing:
-        raise UserError(f"{scan.run_dir}: no posterior variable '{missing[0]}' in the chain "
+        raise ArgumentError(f"{scan.run_dir}: no posterior variable '{missing[0]}' in the chain "
                         f"file")
     samples = np.column_stack([np.asarray(chains[name].values, dtype=float).ravel()
                                for name in names])
@@ -181,16 +181,16 @@ def _posterior_samples(idata, path, leading: tuple[str, ...]) -> tuple[list[str]
                for name in posterior.data_vars}
     for name in leading:
         if name not in columns:
-            raise UserError(f"{path}: no posterior variable '{name}' in the chain file")
+            raise ArgumentError(f"{path}: no posterior variable '{name}' in the chain file")
     names = [*leading, *(name for name in columns if name not in leading)]
     samples = np.column_stack([columns[name] for name in names])
     samples = samples[np.isfinite(samples).all(axis=1)]
     if len(samples) < 2:
-        raise UserError(f"{path}: fewer than 2 finite posterior samples")
+        raise ArgumentError(f"{path}: fewer than 2 finite posterior samples")
     varying = [j for j in range(len(names)) if np.ptp(samples[:, j]) > 0]
     for j, name in enumerate(leading):
         if j not in varying:
-            raise UserError(f"{path}: the {'coupling g' if name == 'g' else name} does not "
+            raise ArgumentError(f"{path}: the {'coupling g' if name == 'g' else name} does not "
                             f"vary in the chains")
     fixed = [names[j] for j in range(len(names)) if j not in varying]
     if fixed:

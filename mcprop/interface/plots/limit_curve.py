@@ -18,11 +18,11 @@ from matplotlib.lines import Line2D
 from matplotlib.mathtext import MathTextParser
 from matplotlib.patches import Patch
 
+from mcprop.errors import ArgumentError
 from mcprop.files import InputFileError, printable, read_text
 from mcprop.inference.plan import PROFILE_LEVEL_90
 from mcprop.inference.results import EXPECTED_COLUMNS
 from mcprop.inference.seed_limits import SeedCurves, seed_comparison_curves, seed_decoherence_factor
-from mcprop.interface.errors import UserError
 from mcprop.interface.plots.output import DPI, model_tex, percent
 from mcprop.physics.flavour import BOREXINO_PHASE1_P_EE
 from mcprop.physics.muon_g2 import G2_2021, G2_2025
@@ -63,7 +63,7 @@ def read_overlay(spec: str) -> Overlay:
     """Read ``CSV[:LABEL]``: '#' comment lines, an optional header, rows ``mass_MeV,g``.
 
     Columns are separated by commas (or whitespace); the label defaults to the file stem.
-    Raises UserError naming the file (and line) when it is missing or unparsable.
+    Raises ArgumentError naming the file (and line) when it is missing or unparsable.
     """
     name, _, label = spec.partition(":")
     path = Path(name)
@@ -71,39 +71,39 @@ def read_overlay(spec: str) -> Overlay:
         # bounded: a regular file, not /dev/zero or a FIFO; a byte-order mark is not data
         text = read_text(path).removeprefix("\ufeff")
     except InputFileError as exc:
-        raise UserError(f"overlay file {exc}") from None
+        raise ArgumentError(f"overlay file {exc}") from None
     rows, header_allowed = [], True
     for number, line in data_lines(text):
         stripped = line.strip()
         fields = [f for f in re.split(r"\s*,\s*|\s+", stripped) if f]
         values = _floats(fields)
         if len(fields) != 2:
-            raise UserError(f"{path}: line {number}: expected two columns (mass [MeV], "
+            raise ArgumentError(f"{path}: line {number}: expected two columns (mass [MeV], "
                             f"coupling), got {len(fields)}: {stripped!r}")
         if values is None and header_allowed:
             header_allowed = False
             continue
         if values is None or not all(math.isfinite(v) and v > 0 for v in values):
-            raise UserError(f"{path}: line {number}: expected two positive numbers "
+            raise ArgumentError(f"{path}: line {number}: expected two positive numbers "
                             f"(mass [MeV], coupling), got {stripped!r}")
         rows.append(values)
         header_allowed = False
     if not rows:
-        raise UserError(f"{path}: no data rows (expected lines 'mass_MeV,g')")
+        raise ArgumentError(f"{path}: no data rows (expected lines 'mass_MeV,g')")
     masses, g = np.array(rows).T
     return Overlay(legend_label(label or path.stem, f"{path}: overlay label"), path, masses, g)
 
 
 def legend_label(text: str, what: str) -> str:
-    """``text`` if matplotlib can draw it (a label with ``$...$`` is mathtext); UserError
+    """``text`` if matplotlib can draw it (a label with ``$...$`` is mathtext); ArgumentError
     naming ``what`` otherwise."""
     if not text.isprintable():
-        raise UserError(f"{what} {printable(text)}: holds a control character")
+        raise ArgumentError(f"{what} {printable(text)}: holds a control character")
     if cbook.is_math_text(text):
         try:
             MathTextParser("path").parse(text)
         except ValueError:
-            raise UserError(f"{what} {text}: not valid mathtext (write a literal $ as "
+            raise ArgumentError(f"{what} {text}: not valid mathtext (write a literal $ as "
                             f"\\$)") from None
     return text
 
@@ -139,16 +139,16 @@ class RunCurve:
 
     @classmethod
     def from_result(cls, scan) -> "RunCurve":
-        """The curve of a :class:`~mcprop.interface.api.ScanResult`; UserError if it has no
+        """The curve of a :class:`~mcprop.interface.api.ScanResult`; ArgumentError if it has no
         finished mass or no mass grid (a magnetic-moment run)."""
         if not scan.has_masses:
             kind, figure = (("Standard-Model fit", "the fitted spectrum in spectrum_fit.png, ")
                             if scan.is_fit else ("magnetic-moment run", ""))
-            raise UserError(f"{scan.run_dir or scan.name}: a {kind} has no mass grid, so no "
+            raise ArgumentError(f"{scan.run_dir or scan.name}: a {kind} has no mass grid, so no "
                             f"limit curve to plot; its numbers are in limits.csv, {figure}"
                             f"its posterior in 'mcprop corner {scan.run_dir or 'RUN'}'")
         if not scan.results:
-            raise UserError(f"{scan.run_dir or scan.name}: no finished masses to plot")
+            raise ArgumentError(f"{scan.run_dir or scan.name}: no finished masses to plot")
 
         def column(key):
             return np.array([np.nan if getattr(r, key) is None else getattr(r, key)
@@ -218,7 +218,7 @@ def limit_figure(scans: Sequence, overlays: Sequence[str] = (),
     try:
         context = check_context_names(context)
     except ValueError as exc:
-        raise UserError(f"--context: {exc}") from None
+        raise ArgumentError(f"--context: {exc}") from None
     runs = [RunCurve.from_result(scan) for scan in scans]
     extra = [read_overlay(spec) for spec in ([overlays] if isinstance(overlays, str)
                                              else overlays)]

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from mcprop.inference.storage import atomic_write_bytes
+from mcprop.errors import OutputError
+from mcprop.files import atomic_write_bytes
 from mcprop.interface import formats
-from mcprop.interface.errors import UserError
 
 #: Resolution of every figure [dots per inch].
 DPI = 150
@@ -33,14 +33,14 @@ def model_tex(model: str) -> str:
 
 
 def check_output(out: Path) -> None:
-    """UserError unless ``out`` has a known suffix, its folder exists and it is not a
+    """OutputError unless ``out`` has a known suffix, its folder exists and it is not a
     symlink or a device (see :func:`mcprop.interface.formats.check_output`)."""
     formats.check_output(out, default="the default file")
     if out.suffix.lower() not in FORMATS:
-        raise UserError(f"{out}: unsupported output format {out.suffix or '(none)'!r}; "
+        raise OutputError(f"{out}: unsupported output format {out.suffix or '(none)'!r}; "
                         f"use {' or '.join(FORMATS)}")
     if not out.parent.is_dir():
-        raise UserError(f"{out}: the folder {out.parent} does not exist")
+        raise OutputError(f"{out}: the folder {out.parent} does not exist")
 
 
 def save_figure(fig: Figure, out: Path) -> None:
@@ -51,4 +51,4 @@ def save_figure(fig: Figure, out: Path) -> None:
     try:
         atomic_write_bytes(out, buffer.getvalue())
     except OSError as exc:
-        raise UserError(f"{out}: cannot write ({exc.strerror or exc})") from None
+        raise OutputError(f"{out}: cannot write ({exc.strerror or exc})") from None

@@ -9,12 +9,12 @@ from collections.abc import Mapping
 import numpy as np
 from matplotlib.figure import Figure
 
+from mcprop.errors import ArgumentError
 from mcprop.inference.spectrum import (
     THRESHOLD_TILT,
     SpectrumMeasurement,
     poisson_deviance,
 )
-from mcprop.interface.errors import UserError
 from mcprop.interface.plots.output import DPI, percent
 from mcprop.physics.borexino_phase2 import SOURCE_GROUPS
 from mcprop.physics.nh_response import NhResponse
@@ -187,7 +187,7 @@ def fit_spectrum_figure(scan) -> Figure:
     """The first spectrum measurement of a Standard-Model fit at its best fit (the
     highest-posterior walker): data, model and components, residuals."""
     if not scan.is_fit:
-        raise UserError(f"{scan.run_dir or scan.name}: not a Standard-Model fit (the fitted "
+        raise ArgumentError(f"{scan.run_dir or scan.name}: not a Standard-Model fit (the fitted "
                         f"spectrum is drawn for physics.model = 'standard-model')")
     result = scan.result_at(None)
     posterior = scan.posterior()
@@ -206,13 +206,13 @@ def moment_spectrum_figure(scan) -> Figure:
     without a moment at the posterior medians of the nuisances, its components and the
     residuals, and the counts the first sampled moment adds at its credible limit."""
     if scan.has_masses or scan.is_fit:
-        raise UserError(f"{scan.run_dir or scan.name}: not a magnetic-moment run (a spectrum "
+        raise ArgumentError(f"{scan.run_dir or scan.name}: not a magnetic-moment run (a spectrum "
                         f"is drawn for a Standard-Model fit or a magnetic-moment run)")
     posterior = scan.posterior()
     measurement = next((m for m in posterior.measurements
                         if isinstance(m, SpectrumMeasurement)), None)
     if measurement is None:
-        raise UserError(f"{scan.run_dir or scan.name}: the run has no spectrum measurement")
+        raise ArgumentError(f"{scan.run_dir or scan.name}: the run has no spectrum measurement")
     first = scan.result_at(None).limits[0]
     draws = scan.chains(None).posterior
     nuisances = [float(np.median(draws[name].values)) for name in posterior.nuisance_names]
