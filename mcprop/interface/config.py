@@ -57,7 +57,7 @@ from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import G_PRIOR_POWERS, CouplingPrior, sampled_priors
 from mcprop.inference.priors import Fixed, PriorError, load_prior_files
 from mcprop.inference.results import MAGNETIC_MOMENT, MAX_MASSES, STANDARD_MODEL, mass_grid_MeV
-from mcprop.inference.sampler import PROPOSALS, SamplerSettings
+from mcprop.inference.sampler import PROPOSALS, STARTS, SamplerSettings
 from mcprop.inference.spectrum import (
     BOREXINO_PHASE2_NH_FLOOR,
     SpectrumMeasurement,
@@ -562,6 +562,7 @@ SAMPLER_RULES: dict[str, Rule] = {
     "n_ensembles": Rule(low=2, high=64),
     "n_walkers": Rule(low=4, high=10000),
     "proposal": Rule(choices=PROPOSALS),
+    "start": Rule(choices=STARTS),
     "chunk_steps": Rule(low=1, high=10**6),
     "max_steps": Rule(low=1, high=10**8),
     "burn_in_tau": Rule(low=0, high=1000),
