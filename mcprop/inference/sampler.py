@@ -66,7 +66,27 @@ class SamplerSettings:
     is at least ``min_kept_tau`` autocorrelation times (``min_kept_tau_t`` with the Student-t
     proposal, whose short tau is well estimated) and ``min_kept_steps`` steps long;
     ``checkpoint_interval_s`` is the least time between two checkpoints of the masses in
-    progress (a killed run loses at most that).
+    progress (a killed run loses at most that). ``start``: where the walkers start
+    (:func:`initial_chains`).
+
+    The stopping rule. A point stops when every reported quantity (g for a Z'; every
+    sampled parameter and rate of a Standard-Model fit; each moment) has a bulk ESS of at
+    least ``min_ess``, the largest rank-normalised split R-hat over the ensembles of every
+    stored variable (nuisances included) is below ``max_rhat``, and the MCSE of an upper
+    limit is at most ``max_relative_mcse`` of it (:func:`~mcprop.inference.diagnostics.diagnose`).
+    The kept chain starts at the later of ``burn_in_tau`` x tau and the step at which the
+    proposal was frozen (so that every kept step is a Metropolis-Hastings step of one fixed
+    kernel; with starts around the mode the freeze comes after two fits, at step 50 of the
+    rate runs), and is at least max(``min_kept_tau`` x tau, ``min_kept_steps``) long. Why a
+    minimum length besides the ESS: tau is estimated from the chains themselves (the
+    walker-averaged autocorrelation summed over Sokal's window of 5 tau), and a chain a few
+    tau long can hide a slow drift or a rarely visited region. With DE, whose tau is long
+    and still drifting while the ensemble relaxes, 20 tau; with the frozen Student-t
+    proposal the kernel is fixed and its tau short and averaged over 192-256 walkers, so 10
+    tau. The step floor guards a short tau that is underestimated because each walker has
+    made few accepted jumps (at acceptance 0.4 and weight 0.8, about 30 in 100 steps).
+    ArviZ's ESS on the stored draws is a second, independent estimate of the same
+    correlation: correlation that a too-short tau leaves in the thinned draws lowers it.
     """
 
     n_ensembles: int = 4
@@ -477,7 +497,9 @@ _STRAGGLER_KEY = np.uint64(0x5851F42D4C957F2D)
 #: A passing fit is frozen only when its location moved by less than this (Mahalanobis
 #: distance in its own scale) from the previous fit's: the walkers are no longer in transit.
 MAX_LOCATION_SHIFT = 1.0
-#: The fit uses the last chunk or the last FIT_WINDOW_STEPS steps (the longer), every
+#: The fit uses the last chunk or the last FIT_WINDOW_STEPS steps (the longer), but not the
+#: first half of the chains nor the steps before a reset, where the last chunk is after
+#: them (the start is overdispersed; a reset leaves stray positions behind), every
 #: FIT_THINNING-th step (neighbouring steps of a walker are nearly the same point).
 FIT_WINDOW_STEPS = 100
 FIT_THINNING = 2
@@ -503,7 +525,8 @@ def adapt_proposal(posterior: ScanPosterior, mass_index: int, chains: MassChains
     history = chains.history
     n_steps = history.shape[1]
     n_ens, n_walkers, n_dim = chains.coords.shape
-    start = max(n_steps - max(settings.chunk_steps, FIT_WINDOW_STEPS), 0)
+    start = max(n_steps - max(settings.chunk_steps, FIT_WINDOW_STEPS),
+                min(max(n_steps // 2, chains.burn_floor), n_steps - settings.chunk_steps))
     window = history[:, start::FIT_THINNING].astype(np.float64).reshape(n_ens, -1, n_dim)
     fitted, dropped = IndependenceProposal.fit(window, INDEPENDENCE_WEIGHT)
     degenerate = not (np.all(np.isfinite(fitted.mean)) and np.all(np.isfinite(fitted.chol)))
