@@ -89,10 +89,16 @@ def ess_per_evaluation(config: Path, mass_MeV: float | None) -> tuple[float, int
     rows = [0]
     call = type(posterior).__call__
 
+    profile = type(posterior).profile_objective
+
     class Counting(type(posterior)):
         def __call__(self, coords, point):
             rows[0] += len(np.atleast_2d(coords))
             return call(self, coords, point)
+
+        def profile_objective(self, point, g, nuisance_rows):  # the start's mode fit
+            rows[0] += len(np.atleast_2d(nuisance_rows))
+            return profile(self, point, g, nuisance_rows)
 
     posterior = Counting(**{f.name: getattr(posterior, f.name) for f in fields(posterior)})
     (sample,) = sample_masses(posterior, [index], plan.sampler, plan.seed, plan.credibility)
