@@ -76,8 +76,9 @@ class SamplerSettings:
     limit is at most ``max_relative_mcse`` of it (:func:`~mcprop.inference.diagnostics.diagnose`).
     The kept chain starts at the later of ``burn_in_tau`` x tau and the step at which the
     proposal was frozen (so that every kept step is a Metropolis-Hastings step of one fixed
-    kernel; with starts around the mode the freeze comes after two fits, at step 50 of the
-    rate runs), and is at least max(``min_kept_tau`` x tau, ``min_kept_steps``) long. Why a
+    kernel; the freeze comes after two passing fits, at step 100 of the rate runs, step 50
+    with ``start = "mode"`` and ``chunk_steps = 25``), and is at least
+    max(``min_kept_tau`` x tau, ``min_kept_steps``) long. Why a
     minimum length besides the ESS: tau is estimated from the chains themselves (the
     walker-averaged autocorrelation summed over Sokal's window of 5 tau), and a chain a few
     tau long can hide a slow drift or a rarely visited region. With DE, whose tau is long
@@ -92,8 +93,8 @@ class SamplerSettings:
     n_ensembles: int = 4
     n_walkers: int = 48
     proposal: str = "student-t"
-    start: str = "mode"
-    chunk_steps: int = 25
+    start: str = "prior"
+    chunk_steps: int = 50
     max_steps: int = 20000
     burn_in_tau: float = 5.0
     min_kept_tau: float = 20.0
@@ -497,9 +498,7 @@ _STRAGGLER_KEY = np.uint64(0x5851F42D4C957F2D)
 #: A passing fit is frozen only when its location moved by less than this (Mahalanobis
 #: distance in its own scale) from the previous fit's: the walkers are no longer in transit.
 MAX_LOCATION_SHIFT = 1.0
-#: The fit uses the last chunk or the last FIT_WINDOW_STEPS steps (the longer), but not the
-#: first half of the chains nor the steps before a reset, where the last chunk is after
-#: them (the start is overdispersed; a reset leaves stray positions behind), every
+#: The fit uses the last chunk or the last FIT_WINDOW_STEPS steps (the longer), every
 #: FIT_THINNING-th step (neighbouring steps of a walker are nearly the same point).
 FIT_WINDOW_STEPS = 100
 FIT_THINNING = 2
@@ -525,8 +524,7 @@ def adapt_proposal(posterior: ScanPosterior, mass_index: int, chains: MassChains
     history = chains.history
     n_steps = history.shape[1]
     n_ens, n_walkers, n_dim = chains.coords.shape
-    start = max(n_steps - max(settings.chunk_steps, FIT_WINDOW_STEPS),
-                min(max(n_steps // 2, chains.burn_floor), n_steps - settings.chunk_steps))
+    start = max(n_steps - max(settings.chunk_steps, FIT_WINDOW_STEPS), 0)
     window = history[:, start::FIT_THINNING].astype(np.float64).reshape(n_ens, -1, n_dim)
     fitted, dropped = IndependenceProposal.fit(window, INDEPENDENCE_WEIGHT)
     degenerate = not (np.all(np.isfinite(fitted.mean)) and np.all(np.isfinite(fitted.chol)))
