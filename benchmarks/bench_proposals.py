@@ -1,20 +1,24 @@
-"""Differential evolution against the Student-t proposal, side by side in one run.
+"""The sampler as it was against the sampler now, side by side in one run.
 
-For each proposal (``sampler.proposal = "de"`` with ``chunk_steps = 100``, the sampler
-before the Student-t proposal, and ``"student-t"``) and each repeat, in alternation:
+Each variant is a set of ``[sampler]`` keys written into a copy of the config:
+``before`` (the defaults: the Student-t proposal from prior starts, checks every 50
+steps), ``now`` (starts around the mode, checks every 25 steps) and, with
+``--with-de``, ``de`` (differential evolution alone, checks every 100 steps: the sampler
+before the Student-t proposal). For each repeat and variant, in alternation:
 
 - the default 50-mass rate curve from a fresh ``mcprop run runs/borexino-phase1.toml``
   (2 workers), wall time;
 - the spectral Standard-Model fit, ``mcprop run runs/borexino-phase2-spectral-sm.toml``;
-- the 25-mass spectral curve, ``mcprop run runs/borexino-phase2-spectral.toml`` (minutes
-  with DE; ``--skip-spectral-curve`` leaves it out);
-- effective samples of g per posterior evaluation at 1 and 10 MeV, rate and spectral (one
-  mass sampled in this process, every posterior row counted).
+- the 25-mass spectral curve, ``mcprop run runs/borexino-phase2-spectral.toml`` (2 workers;
+  ``--skip-spectral-curve`` leaves it out);
+- effective samples of g per posterior evaluation at 1 and 10 MeV, rate and spectral, and of
+  the first reported parameter of the SM fit (one point sampled in this process, every
+  posterior row counted), with the steps and burn-in.
 
 ``--rate-only`` leaves out everything spectral (a quick check on a loaded machine).
 
-It prints medians, the ratios new / old, the largest difference of the limits between the
-two proposals in units of their combined MC error, and the load average before and after.
+It prints medians, the ratios before / now, the largest difference of the limits between
+the variants in units of their combined MC error, and the load average before and after.
 
     python3 benchmarks/bench_proposals.py --repeats 3 [--skip-spectral-curve] [--rate-only]
 """
@@ -38,18 +42,25 @@ from mcprop.interface.config import load_config
 
 SPECTRAL_CURVE = REPO / "runs" / "borexino-phase2-spectral.toml"
 SPECTRAL_SM = REPO / "runs" / "borexino-phase2-spectral-sm.toml"
-PROPOSALS = ("de", "student-t")
+#: The variants compared: [sampler] keys of each.
+VARIANTS = {
+    "de": {"proposal": "de", "start": "prior", "chunk_steps": 100},
+    "before": {},
+    "now": {"start": "mode", "chunk_steps": 25},
+}
 
 
-def variant(config: Path, proposal: str) -> Path:
-    """A copy of ``config`` beside it (so its relative paths hold) with the proposal set."""
+def variant(config: Path, name: str) -> Path:
+    """A copy of ``config`` beside it (so its relative paths hold) with the variant's
+    sampler keys set (a key the config sets itself is left as it is)."""
     text = config.read_text()
     if "[sampler]\n" not in text:
         raise SystemExit(f"{config}: no [sampler] section")
-    settings = f'proposal = "{proposal}"\n'
-    if proposal == "de" and "chunk_steps" not in text:
-        settings += "chunk_steps = 100\n"   # the sampler before the Student-t proposal
-    path = config.with_name(f".bench-{proposal}-{config.name}")
+    section = text.split("[sampler]\n", 1)[1].split("\n[", 1)[0]
+    settings = "".join(f"{key} = {json.dumps(value)}\n" for key, value in VARIANTS[name].items()
+                       if not any(line.startswith(f"{key} ") or line.startswith(f"{key}=")
+                                  for line in section.splitlines()))
+    path = config.with_name(f".bench-{name}-{config.name}")
     path.write_text(text.replace("[sampler]\n", f"[sampler]\n{settings}", 1))
     return path
 
@@ -68,9 +79,9 @@ def run_wall(config: Path, out: Path) -> tuple[float, list[dict]]:
     return wall, limits.get("limits", [])
 
 
-def ess_per_evaluation(config: Path, mass_MeV: float | None) -> tuple[float, int, float]:
+def ess_per_evaluation(config: Path, mass_MeV: float | None) -> tuple[float, int, float, str]:
     """ESS of g (of the first reported quantity without masses), posterior rows evaluated,
-    and their ratio, for the grid mass nearest ``mass_MeV``."""
+    their ratio and the steps (burn-in), for the grid mass nearest ``mass_MeV``."""
     plan = load_config(config).plan
     posterior = plan.posterior()
     index = 0 if mass_MeV is None else int(np.argmin(np.abs(np.log(
@@ -78,21 +89,27 @@ def ess_per_evaluation(config: Path, mass_MeV: float | None) -> tuple[float, int
     rows = [0]
     call = type(posterior).__call__
 
+    profile = type(posterior).profile_objective
+
     class Counting(type(posterior)):
         def __call__(self, coords, point):
             rows[0] += len(np.atleast_2d(coords))
             return call(self, coords, point)
 
+        def profile_objective(self, point, g, nuisance_rows):  # the start's mode fit
+            rows[0] += len(np.atleast_2d(nuisance_rows))
+            return profile(self, point, g, nuisance_rows)
+
     posterior = Counting(**{f.name: getattr(posterior, f.name) for f in fields(posterior)})
     (sample,) = sample_points(posterior, [index], plan.sampler, plan.seed, plan.credibility)
-    ess = next(iter(sample.diagnostics.values())).ess
-    return ess, rows[0], ess / rows[0]
+    d = next(iter(sample.diagnostics.values()))
+    return d.ess, rows[0], d.ess / rows[0], f"{d.n_steps - 1} steps ({d.burn_in} burn-in)"
 
 
 def largest_pull(old: list[dict], new: list[dict]) -> float:
     """Largest |g_90 difference| / combined MC error over the masses of two curves."""
     pulls = [abs(a["g_upper"] - b["g_upper"]) / np.hypot(a["g_upper_mcse"], b["g_upper_mcse"])
-             for a, b in zip(old, new, strict=True)]
+             for a, b in zip(old, new, strict=True) if "g_upper" in a]
     return max(pulls) if pulls else float("nan")
 
 
@@ -101,53 +118,60 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-spectral-curve", action="store_true")
     parser.add_argument("--rate-only", action="store_true")
+    parser.add_argument("--with-de", action="store_true")
     args = parser.parse_args()
+    names = [*(["de"] if args.with_de else []), "before", "now"]
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     jobs = {"default rate curve (50 masses)": DEFAULT_CONFIG}
     if not args.rate_only:
         jobs["spectral SM fit"] = SPECTRAL_SM
         if not args.skip_spectral_curve:
             jobs["spectral curve (25 masses)"] = SPECTRAL_CURVE
-    per_evaluation = {"rate": DEFAULT_CONFIG} if args.rate_only else {
-        "rate": DEFAULT_CONFIG, "spectral": SPECTRAL_CURVE}
-    walls = {(job, p): [] for job in jobs for p in PROPOSALS}
+    per_evaluation = [("rate", DEFAULT_CONFIG, 1.0), ("rate", DEFAULT_CONFIG, 10.0)]
+    if not args.rate_only:
+        per_evaluation += [("spectral", SPECTRAL_CURVE, 1.0), ("spectral", SPECTRAL_CURVE, 10.0),
+                           ("SM fit", SPECTRAL_SM, None)]
+    walls = {(job, name): [] for job in jobs for name in names}
     limits = {}
-    variants = {(config, p): variant(config, p) for config in {*jobs.values(), SPECTRAL_CURVE}
-                for p in PROPOSALS}
+    variants = {(config, name): variant(config, name)
+                for config in {*jobs.values(), *(c for _, c, _ in per_evaluation)}
+                for name in names}
     ess = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for repeat in range(args.repeats):
                 for job, config in jobs.items():
-                    for proposal in PROPOSALS:
-                        wall, rows = run_wall(variants[config, proposal],
-                                              Path(tmp) / f"{proposal}-{config.stem}")
-                        walls[job, proposal].append(wall)
-                        limits[job, proposal] = rows
-                        print(f"  repeat {repeat + 1}: {job}, {proposal}: {wall:.2f} s",
-                              flush=True)
-            for label, config in per_evaluation.items():
-                for mass in (1.0, 10.0):
-                    for proposal in PROPOSALS:
-                        ess[label, mass, proposal] = ess_per_evaluation(
-                            variants[config, proposal], mass)
+                    for name in names:
+                        wall, rows = run_wall(variants[config, name],
+                                              Path(tmp) / f"{name}-{config.stem}")
+                        walls[job, name].append(wall)
+                        limits[job, name] = rows
+                        print(f"  repeat {repeat + 1}: {job}, {name}: {wall:.2f} s "
+                              f"(load {os.getloadavg()[0]:.1f})", flush=True)
+            for label, config, mass in per_evaluation:
+                for name in names:
+                    ess[label, mass, name] = ess_per_evaluation(variants[config, name], mass)
+                    e, rows, ratio, steps = ess[label, mass, name]
+                    print(f"  {label:8s} {mass or '':>4} {name:6s} ESS {e:7.0f}  evaluations "
+                          f"{rows:9d}  ESS/eval {ratio:.2e}  {steps}", flush=True)
     finally:
         for path in variants.values():
             path.unlink(missing_ok=True)
     print(f"\nmedians of {args.repeats} (wall, fresh process):")
     for job in jobs:
-        old, new = (statistics.median(walls[job, p]) for p in PROPOSALS)
-        pull = largest_pull(limits[job, "de"], limits[job, "student-t"])
-        print(f"  {job:32s} de {old:7.2f} s   student-t {new:7.2f} s   {old / new:5.2f}x"
+        medians = {name: statistics.median(walls[job, name]) for name in names}
+        pull = largest_pull(limits[job, "before"], limits[job, "now"])
+        print(f"  {job:32s} " + "   ".join(f"{n} {t:7.2f} s" for n, t in medians.items())
+              + f"   before / now {medians['before'] / medians['now']:5.2f}x"
               + (f"   largest limit difference {pull:.1f} MC errors" if pull == pull else ""))
-    print("\neffective samples of g per posterior evaluation (one mass, in-process):")
-    for (label, mass, proposal), (e, rows, ratio) in ess.items():
-        print(f"  {label:8s} {mass:4g} MeV {proposal:9s} ESS {e:7.0f}  evaluations {rows:9d}  "
-              f"ESS/eval {ratio:.2e}")
-    for label in per_evaluation:
-        for mass in (1.0, 10.0):
-            gain = ess[label, mass, "student-t"][2] / ess[label, mass, "de"][2]
-            print(f"  {label} {mass:g} MeV: student-t / de = {gain:.1f}x")
+    print("\neffective samples per posterior evaluation, now / before"
+          + (" (and now / de)" if args.with_de else "") + ":")
+    for label, _, mass in per_evaluation:
+        line = f"  {label:8s} {f'{mass:g} MeV' if mass else '':7s} " \
+               f"{ess[label, mass, 'now'][2] / ess[label, mass, 'before'][2]:5.2f}x"
+        if args.with_de:
+            line += f"   {ess[label, mass, 'now'][2] / ess[label, mass, 'de'][2]:5.2f}x"
+        print(line)
     print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

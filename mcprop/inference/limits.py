@@ -240,6 +240,29 @@ def best_fit_nuisances(posterior, point: int, start: np.ndarray, g: float = 0.0,
     return float(value[0]), coordinates.nuisances(z[0])
 
 
+def laplace_fit(posterior, point: int, values: np.ndarray, start: np.ndarray
+                ) -> tuple[float, NuisanceCoordinates, np.ndarray, np.ndarray]:
+    """The mode of L(D | values, nu) pi(nu) over the nuisances at grid point ``point`` and
+    new-physics ``values`` (:meth:`NewPhysics.values` of one row: (1,) or (1, k)), by damped
+    Newton (:func:`_minimise`) from the nuisances ``start``: -2 ln there, the fit's
+    coordinates z, the mode in z (n,) and the finite-difference Hessian of -2 ln in z (n, n).
+    """
+    coordinates = NuisanceCoordinates.build(posterior, None, start)
+    n = len(coordinates.centre)
+
+    def objective(z: np.ndarray, g: np.ndarray) -> np.ndarray:
+        b, m, _ = z.shape
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            value = posterior.profile_objective(point, values,
+                                                coordinates.nuisances(z).reshape(b * m, n))
+        return np.minimum(value, _OUTSIDE).reshape(b, m)
+
+    value, z = _minimise(objective, coordinates.coordinates(start)[None], np.zeros(1))
+    _, _, hessian = _derivatives(objective(z[:, None] + _STEP * _newton_stencil(n),
+                                           np.zeros(1)), n)
+    return float(value[0]), coordinates, z[0], hessian[0]
+
+
 def scanned_parameter(posterior, point: int
                       ) -> tuple[float, Callable[[np.ndarray], np.ndarray]]:
     """What the profile scans at grid point ``point``: its upper bound and how couplings

@@ -36,6 +36,7 @@ from mcprop.inference.diagnostics import (
     long_enough,
     thinning,
 )
+from mcprop.inference.limits import NuisanceCoordinates, laplace_fit
 from mcprop.inference.moves import (
     DRAW_STREAMS,
     INDEPENDENCE_KEY,
@@ -221,21 +222,86 @@ def _capped_steps(settings: SamplerSettings) -> int:
     return math.ceil(settings.max_steps / settings.chunk_steps) * settings.chunk_steps
 
 
-#: With the Student-t proposal each walker's nuisances are the best of this many draws of
-#: their start distribution (by posterior, at the walker's new-physics start): they start
-#: where the posterior is, while the new physics keeps its start distribution, spread over
-#: every island of the posterior.
+#: With ``start = "prior"`` and the Student-t proposal each walker's nuisances are the best
+#: of this many draws of their start distribution (by posterior, at the walker's new-physics
+#: start): they start where the posterior is, while the new physics keeps its start
+#: distribution, spread over every island of the posterior.
 START_CANDIDATES = 8
+#: With ``start = "mode"`` the nuisances start from a Student-t of START_DOF degrees of
+#: freedom around the posterior's mode at negligible new physics, its scale the Laplace
+#: approximation's (2 H^-1, H the Hessian of -2 ln p) times START_INFLATION: overdispersed
+#: against the posterior, so that R-hat across ensembles, which draw their starts apart,
+#: still compares chains that started apart. The new physics keeps its start distribution
+#: (spread over its prior up to ``initial_np_fraction``, where a posterior one-sided at 0 or
+#: with islands lives).
+START_DOF = 5
+START_INFLATION = 1.5
+#: The mode is found at new physics adding this fraction of ``initial_np_fraction``.
+_MODE_NP_FRACTION = 1e-3
+#: A fit whose -2 ln p stays above this found no mode (laplace_fit caps -2 ln p at 1e12
+#: outside the support); the least curvature of a direction of the start [per unit z^2].
+_NO_MODE = 1e11
+_MIN_START_CURVATURE = 1e-3
+
+
+@dataclass(frozen=True)
+class StartApproximation:
+    """An overdispersed approximation of a point's posterior over the nuisances: draws are
+    ``coordinates.nuisances(centre + START_INFLATION * t_5 @ scale.T)`` in the profile fits'
+    coordinates z (:class:`~mcprop.inference.limits.NuisanceCoordinates`, which keep the
+    nuisances bounded on both sides inside their domain)."""
+
+    coordinates: NuisanceCoordinates
+    centre: np.ndarray      # (n,) the mode in z
+    scale: np.ndarray       # (n, n) square root of the Laplace covariance 2 H^-1 in z
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """n draws of the nuisances (n, n_nuisances)."""
+        normal = rng.standard_normal((n, len(self.centre)))
+        t = normal * np.sqrt(START_DOF / rng.chisquare(START_DOF, n))[:, None]
+        return self.coordinates.nuisances(self.centre + START_INFLATION * t @ self.scale.T)
+
+
+def start_approximation(posterior: ScanPosterior, point_index: int, new_physics: np.ndarray,
+                        start: np.ndarray) -> StartApproximation | None:
+    """The Laplace approximation of the posterior over the nuisances at new-physics
+    coordinates ``new_physics`` (k,), from the damped Newton of the profile fits
+    (:func:`~mcprop.inference.limits.laplace_fit`) started at the nuisances ``start``, with
+    the finite-difference Hessian at the mode (its eigenvalues made positive). None where
+    the fit finds no finite mode."""
+    if not posterior.nuisance_names:
+        return None
+    values = posterior.new_physics.values(np.asarray(new_physics, dtype=float)[None],
+                                          np.array([point_index]))
+    value, coordinates, mode, hessian = laplace_fit(posterior, point_index, values, start)
+    if not (value < _NO_MODE and np.all(np.isfinite(hessian))):
+        return None
+    curvature, vectors = np.linalg.eigh(hessian)
+    curvature = np.maximum(np.abs(curvature), _MIN_START_CURVATURE)
+    return StartApproximation(coordinates, mode, vectors * np.sqrt(2.0 / curvature))
 
 
 def initial_chains(posterior: ScanPosterior, point_index: int, settings: SamplerSettings,
                    seed: int) -> MassChains:
-    """Walkers started inside the support: nuisances from their priors, the new physics up
-    to where it adds ``initial_np_fraction`` of the SM rate (:meth:`NewPhysics.start`); with
-    the Student-t proposal, each walker's nuisances the best of START_CANDIDATES draws."""
+    """Walkers started inside the support: the new physics up to where it adds
+    ``initial_np_fraction`` of the SM rate (:meth:`NewPhysics.start`); the nuisances from
+    the overdispersed approximation around the posterior's mode (``start = "mode"``,
+    :func:`start_approximation`; the priors where it has no mode), or from their priors
+    (``start = "prior"``; with the Student-t proposal each walker's nuisances the best of
+    START_CANDIDATES draws)."""
     shape = (settings.n_ensembles, settings.n_walkers, len(posterior.names))
-    candidates = 1 if settings.proposal == "de" else START_CANDIDATES
     k_np = len(posterior.new_physics.names)
+    approximation = None
+    if settings.start == "mode":
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(point_index, 0, 2)))
+        near_zero = posterior.start(rng, 1, point_index,
+                                    _MODE_NP_FRACTION * settings.initial_np_fraction)[0]
+        centres = posterior.priors.centres()
+        approximation = start_approximation(
+            posterior, point_index, near_zero[:k_np],
+            np.array([centres[name] for name in posterior.nuisance_names]))
+    candidates = 1 if settings.proposal == "de" or approximation is not None \
+        else START_CANDIDATES
     coords, log_prob = np.empty(shape), np.full(shape[:2], -np.inf)
     for k in range(settings.n_ensembles):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(point_index, k, 1)))
@@ -247,6 +313,8 @@ def initial_chains(posterior: ScanPosterior, point_index: int, settings: Sampler
             draws = posterior.start(rng, n * candidates, point_index,
                                     settings.initial_np_fraction).reshape(n, candidates, -1)
             draws[:, :, :k_np] = draws[:, :1, :k_np]
+            if approximation is not None:
+                draws[:, 0, k_np:] = approximation.draw(rng, n)
             draws_log_prob = posterior(draws.reshape(n * candidates, -1),
                                        point_index).reshape(n, candidates)
             best = np.argmax(draws_log_prob, axis=1)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 #: The proposals a sampler can use (``SamplerSettings.proposal``).
 PROPOSALS = ("de", "student-t")
+#: Where walkers start (``SamplerSettings.start``; :func:`initial_chains`).
+STARTS = ("mode", "prior")
 
 
 @dataclass(frozen=True)
@@ -23,12 +25,34 @@ class SamplerSettings:
     is at least ``min_kept_tau`` autocorrelation times (``min_kept_tau_t`` with the Student-t
     proposal, whose short tau is well estimated) and ``min_kept_steps`` steps long;
     ``checkpoint_interval_s`` is the least time between two checkpoints of the masses in
-    progress (a killed run loses at most that).
+    progress (a killed run loses at most that). ``start``: where the walkers start
+    (:func:`initial_chains`).
+
+    The stopping rule. A point stops when every reported quantity (g for a Z'; every
+    sampled parameter and rate of a Standard-Model fit; each moment) has a bulk ESS of at
+    least ``min_ess``, the largest rank-normalised split R-hat over the ensembles of every
+    stored variable (nuisances included) is below ``max_rhat``, and the MCSE of an upper
+    limit is at most ``max_relative_mcse`` of it (:func:`~mcprop.inference.diagnostics.diagnose`).
+    The kept chain starts at the later of ``burn_in_tau`` x tau and the step at which the
+    proposal was frozen (so that every kept step is a Metropolis-Hastings step of one fixed
+    kernel; the freeze comes after two passing fits, at step 100 of the rate runs, step 50
+    with ``start = "mode"`` and ``chunk_steps = 25``), and is at least
+    max(``min_kept_tau`` x tau, ``min_kept_steps``) long. Why a
+    minimum length besides the ESS: tau is estimated from the chains themselves (the
+    walker-averaged autocorrelation summed over Sokal's window of 5 tau), and a chain a few
+    tau long can hide a slow drift or a rarely visited region. With DE, whose tau is long
+    and still drifting while the ensemble relaxes, 20 tau; with the frozen Student-t
+    proposal the kernel is fixed and its tau short and averaged over 192-256 walkers, so 10
+    tau. The step floor guards a short tau that is underestimated because each walker has
+    made few accepted jumps (at acceptance 0.4 and weight 0.8, about 30 in 100 steps).
+    ArviZ's ESS on the stored draws is a second, independent estimate of the same
+    correlation: correlation that a too-short tau leaves in the thinned draws lowers it.
     """
 
     n_ensembles: int = 4
     n_walkers: int = 48
     proposal: str = "student-t"
+    start: str = "prior"
     chunk_steps: int = 50
     max_steps: int = 20000
     burn_in_tau: float = 5.0
@@ -48,6 +72,8 @@ class SamplerSettings:
             raise ValueError("need 1 <= chunk_steps <= max_steps")
         if self.n_walkers < 4:
             raise ValueError("n_walkers must be >= 4")
+        if self.start not in STARTS:
+            raise ValueError(f"unknown start {self.start!r}; choose one of {', '.join(STARTS)}")
         if self.proposal not in PROPOSALS:
             raise ValueError(f"unknown proposal {self.proposal!r}; choose one of "
                              f"{', '.join(PROPOSALS)}")
