@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from conftest import SPECTRAL_PRIORS, SPECTRUM
+from conftest import REPO, SPECTRAL_PRIORS, SPECTRUM, one_line_error
 
 from mcprop.inference.expected import (
     ExpectedSettings,
@@ -24,32 +24,39 @@ from mcprop.interface.config import config_from_dict
 
 @pytest.fixture(scope="module")
 def spectral_posterior(tmp_path_factory):
-    """The Z' over the Phase-II spectrum in 42 bins of 20 N_h, one mass (10 MeV)."""
+    """The Z' over the Phase-II spectrum in 42 bins of 20 N_h, one mass (10 MeV), five
+    nuisances free (the 7Be and pp fluxes, the 85Kr, 210Po and 210Bi backgrounds)."""
+    free = ("flux_7be_cm2s", "flux_pp_cm2s", "bkg_kr85_norm", "bkg_po210_norm",
+            "bkg_bi210_norm")
     document = {"schema_version": 1, "name": "spectral-toys",
                 "physics": {"model": "Lmu-Ltau", "flavour_model": "decoherent-msw"},
                 "priors": {"files": SPECTRAL_PRIORS}, "measurements": [SPECTRUM],
                 "mass_grid": {"mass_min_MeV": 10.0, "mass_max_MeV": 10.0, "n_masses": 1},
                 "sampler": {"seed": 3, "n_walkers": 48},
                 "output": {"directory": str(tmp_path_factory.mktemp("out"))}}
-    return config_from_dict(document, tmp_path_factory.getbasetemp()).plan.posterior()
+    every = config_from_dict(document, tmp_path_factory.getbasetemp()).plan.priors.free_names
+    document["priors"]["fixed"] = [name for name in every if name not in free]
+    posterior = config_from_dict(document, tmp_path_factory.getbasetemp()).plan.posterior()
+    assert sorted(posterior.nuisance_names) == sorted(free)
+    return posterior
 
 
 def test_batched_profile_limits_equal_the_one_at_a_time_profile_limit(spectral_posterior):
-    """Three pseudo-spectra and the observed one fitted in one batch (the counts entering
+    """Two pseudo-spectra and the observed one fitted in one batch (the counts entering
     through sum n ln mu) give the limit of profile_likelihood_limit on each spectrum alone
     (the run's own likelihood, its own grid and refinement to 1e-4)."""
     posterior = spectral_posterior
-    truth = truth_nuisances(posterior, 3, "best-fit", 11)
+    truth = truth_nuisances(posterior, 2, "best-fit", 11)
     start = np.array([truth[name][0] for name in posterior.nuisance_names])
-    predictions = posterior.predictions(np.zeros(3), truth, np.zeros(3, int))
-    (toys,) = draw_values(posterior, predictions, 11, 3)
+    predictions = posterior.predictions(np.zeros(2), truth, np.zeros(2, int))
+    (toys,) = draw_values(posterior, predictions, 11, 2)
     counts = np.vstack([posterior.measurements[0].counts, toys])
     single = []
     for row in counts:
         alone = replace(posterior, measurements=(replace(posterior.measurements[0],
                                                          counts=row),))
-        single.append(profile_likelihood_limit(alone, 0, PROFILE_LEVEL_90,
-                                               start=start)["g_upper_profile"])
+        single.append(profile_likelihood_limit(alone, 0, PROFILE_LEVEL_90, start=start,
+                                               g_scale=5e-4)["g_upper_profile"])
     batched = profile_limits(posterior, 0, [counts], PROFILE_LEVEL_90, start,
                              np.median(single) * np.geomspace(0.5, 2, 6))
     np.testing.assert_allclose(batched, single, rtol=2e-3)
@@ -57,9 +64,9 @@ def test_batched_profile_limits_equal_the_one_at_a_time_profile_limit(spectral_p
 
 
 def test_spectral_band_brackets_the_asimov_profile_limit(spectral_posterior):
-    """The band of 12 pseudo-spectra is ordered, and the Asimov limit (the expected counts
+    """The band of 8 pseudo-spectra is ordered, and the Asimov limit (the expected counts
     as data) lies inside the 95% range of the toys (it approximates their median)."""
-    band = expected_band(spectral_posterior, 0, ExpectedSettings(12, "best-fit"), 5, 0.9,
+    band = expected_band(spectral_posterior, 0, ExpectedSettings(8, "best-fit"), 5, 0.9,
                          PROFILE_LEVEL_90)
     values = [band[f"g_expected_{k}"] for k in ("lo95", "lo68", "median", "hi68", "hi95")]
     assert values == sorted(values) and values[0] < values[-1]
@@ -117,3 +124,14 @@ def test_correlated_pair_with_asymmetric_systematics_against_orthant_moments():
     assert np.var(d2) == pytest.approx(variance[1], rel=4.5 * np.sqrt(2 / n) * 1.5)
     tolerance = 4.5 * np.sqrt((variance[0] * variance[1] + covariance**2) / n)
     assert np.cov(d1, d2)[0, 1] == pytest.approx(covariance, abs=tolerance)
+
+
+def test_spectral_toys_at_prior_draws_refused_in_one_line(cli, tmp_path):
+    text = (REPO / "runs" / "borexino-phase2-spectral.toml").read_text()
+    config = tmp_path / "spectral.toml"
+    config.write_text(text.replace('"../priors/', f'"{REPO}/priors/').replace(
+        'draw = "best-fit"', 'draw = "prior-draws"'))
+    result = cli("run", config, "--expected", "5", "--out", tmp_path / "out", "--quiet")
+    assert result.returncode == 2
+    one_line_error(result, "expected.draw", "measurements[0] is a spectrum", "best-fit")
+    assert not (tmp_path / "out").exists()
