@@ -158,15 +158,13 @@ def truth_nuisances(posterior: ScanPosterior, n_toys: int, draw: str, seed: int,
                     point: int = 0, g_true: float = 0.0) -> dict[str, np.ndarray]:
     """The free nuisances (n_toys,) of each toy's truth: the prior centres, one draw from
     the priors per toy (generator keyed by seed and toy), or the constrained fit of the
-    observed data with the Z' of the truth held fixed (``best-fit``, a Z' only; the
-    convention of pyhf's toys)."""
+    observed data with the new physics of the truth held fixed (``best-fit``, the
+    convention of pyhf's toys; a moment's truth is zero)."""
     names = posterior.nuisance_names
     if draw == "prior-centres":
         centres = posterior.priors.centres()
         return {name: np.full(n_toys, float(centres[name])) for name in names}
     if draw == "best-fit":
-        if not isinstance(posterior.new_physics, ZPrime):
-            raise ValueError("the best-fit truth is computed for a Z'")
         _, fitted = profile_fit(posterior, point, g_true)
         return {name: np.full(n_toys, value) for name, value in zip(names, fitted, strict=True)}
     draws = [posterior.priors.sample(np.random.default_rng(

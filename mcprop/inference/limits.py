@@ -207,11 +207,13 @@ def _objective(posterior, mass_index: int, coordinates: NuisanceCoordinates,
 def profile_fit(posterior, mass_index: int, g: float, start: np.ndarray | None = None,
                 rounds: int = 4) -> tuple[float, np.ndarray]:
     """The nuisances (n,) that minimise -2 ln[L(D | g, nu) pi(nu)] at grid mass
-    ``mass_index`` and coupling ``g``, with that minimum: the constrained fit of the data at
+    ``mass_index`` and coupling ``g`` (mu^2 of one moment, :func:`scanned_parameter`), with
+    that minimum: the constrained fit of the data at
     fixed g (damped Newton from ``start``, the prior centres if None, restarted up to
     ``rounds`` times while it still improves)."""
     coordinates = NuisanceCoordinates.build(posterior, None, start)
-    objective = _objective(posterior, mass_index, coordinates)
+    objective = _objective(posterior, mass_index, coordinates,
+                           scanned_parameter(posterior, mass_index)[1])
     z = np.zeros((1, len(coordinates.centre))) if start is None else \
         coordinates.coordinates(np.asarray(start, dtype=float))[None]
     value = np.inf

@@ -550,8 +550,9 @@ class Limits:
 
 @dataclass(frozen=True, kw_only=True)
 class Expected:
-    """``[expected]``: expected limits from Standard-Model pseudo-experiments (Z' rate
-    analyses; ``n_toys = 0``: none)."""
+    """``[expected]``: expected limits from Standard-Model pseudo-experiments (Z' runs and
+    one magnetic moment; a spectrum's toys need ``draw = "best-fit"``; ``n_toys = 0``:
+    none)."""
 
     n_toys: int = key(default_of(ExpectedSettings, "n_toys"), low=0, high=100000)
     draw: str = key(default_of(ExpectedSettings, "draw"), choices=DRAW_MODES)
