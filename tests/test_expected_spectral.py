@@ -19,7 +19,8 @@ from mcprop.inference.expected import (
 from mcprop.inference.limits import profile_likelihood_limit
 from mcprop.inference.measurements import RateMeasurement, SystematicCorrelation
 from mcprop.inference.plan import PROFILE_LEVEL_90
-from mcprop.interface.config import config_from_dict
+from mcprop.interface.api import ScanResult
+from mcprop.interface.config import config_from_dict, load_config
 
 
 @pytest.fixture(scope="module")
@@ -135,3 +136,14 @@ def test_spectral_toys_at_prior_draws_refused_in_one_line(cli, tmp_path):
     assert result.returncode == 2
     one_line_error(result, "expected.draw", "measurements[0] is a spectrum", "best-fit")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("config", "statistic"), [
+    ("borexino-phase2-spectral.toml", "profile"), ("borexino-phase1.toml", "credible")])
+def test_the_statistic_of_the_band_is_in_the_provenance(config, statistic):
+    resolved = load_config(REPO / "runs" / config, {"expected": {"n_toys": 10}})
+    scan = ScanResult(resolved.resolved, resolved.plan.masses_MeV, [], "0" * 64)
+    assert scan.expected_statistic == statistic
+    line = next(line for line in scan.provenance() if line.startswith("expected limits"))
+    assert f"expected_statistic: {statistic}" in line
+    assert ("profile-likelihood" in line) == (statistic == "profile")
