@@ -11,6 +11,7 @@ from conftest import REPO, SPECTRAL_PRIORS, SPECTRUM, one_line_error
 
 from mcprop.inference.expected import (
     ExpectedSettings,
+    coverage,
     draw_values,
     expected_band,
     profile_limits,
@@ -147,3 +148,13 @@ def test_the_statistic_of_the_band_is_in_the_provenance(config, statistic):
     line = next(line for line in scan.provenance() if line.startswith("expected limits"))
     assert f"expected_statistic: {statistic}" in line
     assert ("profile-likelihood" in line) == (statistic == "profile")
+
+
+def test_spectral_coverage_counts_the_batched_profile_limits(spectral_posterior):
+    """A Z' a tenth of the sensitivity (5e-5 at 10 MeV, where the limits lie near 5e-4) is
+    covered by every pseudo-spectrum: each batched profile limit lies above it; a spectrum
+    has no credible limit here."""
+    result = coverage(spectral_posterior, 0, 5e-5, 4, "best-fit", 2, 0.9, PROFILE_LEVEL_90)
+    record = result.record()
+    assert record["credible_coverage"] is None and record["profile_coverage"] == 1.0
+    assert np.all(result.profile_limits > 5e-5)

@@ -639,7 +639,8 @@ def coverage(posterior: ScanPosterior, point: int, g_true: float, n_toys: int, d
     with the Z' at ``g_true`` (nuisances of the truth as ``draw``): the credible limit of each
     toy from :class:`GridPosterior` (rate analyses), and with ``profile_level`` its
     profile-likelihood limit (:func:`~mcprop.inference.limits.profile_likelihood_limit`, one
-    fit per toy; for a spectrum, its only limit here, started from the truth's nuisances)."""
+    fit per toy; for a spectrum, its only limit here, :func:`profile_limits` of all toys
+    in one batch, started from the truth's nuisances)."""
     g_max = float(posterior.new_physics.g_max[point])
     if not 0 < g_true < g_max:
         raise ValueError(f"the true coupling must lie in (0, g_max = {g_max:.4g}) at "
@@ -660,17 +661,18 @@ def coverage(posterior: ScanPosterior, point: int, g_true: float, n_toys: int, d
         credible = grid.upper_limits(with_values(posterior.measurements, values),
                                      credibility)
     profile = None
-    if profile_level is not None:
+    if spectral:  # every toy's profile fits in one batch, started from the first truth
+        start = np.array([nuisances[name][0] for name in posterior.nuisance_names])
+        profile = profile_limits(posterior, point, values, profile_level, start,
+                                 g_true * np.geomspace(*PROFILE_SPAN, PROFILE_GRID))
+    elif profile_level is not None:
         profile = np.full(n_toys, np.nan)
         for j in range(n_toys):
             toy = replace(posterior, measurements=with_values(
                 posterior.measurements, [v[j] for v in values]))
-            start = np.array([nuisances[name][j] for name in posterior.nuisance_names]) \
-                if spectral else None
             try:
-                profile[j] = profile_likelihood_limit(
-                    toy, point, profile_level, start=start,
-                    g_scale=g_true if credible is None else float(credible[j]))[
+                profile[j] = profile_likelihood_limit(toy, point, profile_level,
+                                                      g_scale=float(credible[j]))[
                     "g_upper_profile"]
             except ValueError:  # allowed up to g_max: covers
                 profile[j] = g_max
