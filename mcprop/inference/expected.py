@@ -491,8 +491,8 @@ def profile_limits(posterior: ScanPosterior, point: int, values: list, level: fl
         rows = np.repeat(np.asarray(labels_set)[ids], m)
         g = np.repeat(np.asarray(labels_g)[ids], m)
         nuisances = dict(zip(names, coordinates.nuisances(z).reshape(b * m, n).T, strict=True))
-        data = tuple(empty[i] if i in empty else with_values((m,), [values[i][rows]])[0]
-                     for i, m in enumerate(posterior.measurements))
+        data = tuple(empty[i] if i in empty else with_values((each,), [values[i][rows]])[0]
+                     for i, each in enumerate(posterior.measurements))
         with np.errstate(all="ignore"):  # outside the priors' domains: -inf, never NaN
             prior = posterior.priors.log_density(nuisances)
             predictions = posterior.predictions(new_physics(g), nuisances,
