@@ -16,6 +16,12 @@ constrained fit of the observed data with the truth's Z' held fixed, as pyhf's t
 priors themselves are not varied: they are part of the analysis, as the constraint terms
 of the profile likelihood are.
 
+A spectrum's toys get the profile-likelihood limit instead (:func:`profile_band`: a
+credible limit per pseudo-spectrum would need a Markov chain each): Poisson counts around
+the expected counts of the truth, every (toy, coupling) profile fit in one batch of damped
+Newton fits (:func:`profile_limits`), and the Asimov limit that of the expected counts
+themselves.
+
 The credible limit of a toy is computed without a Markov chain (:class:`GridPosterior`):
 the posterior of the one new-physics coordinate t (in which the prior on g is flat) is
 p(t | d) ~ mean_j L(d | t, nu_j) over prior draws nu_j of the nuisances, on a grid in t,
@@ -41,7 +47,14 @@ from functools import cached_property
 import numpy as np
 from scipy.stats import norm, poisson
 
-from mcprop.inference.limits import profile_fit, profile_likelihood_limit
+from mcprop.inference.limits import (
+    OUTSIDE,
+    NuisanceCoordinates,
+    minimise,
+    profile_fit,
+    profile_likelihood_limit,
+    scanned_parameter,
+)
 from mcprop.inference.measurements import (
     RateMeasurement,
     RelativeRateMeasurement,
@@ -82,6 +95,31 @@ COORDINATE_FLOOR = 1e-6
 SPECTRUM_COUNTERS = np.uint64(2**20)
 #: Pseudo-data sets evaluated at once (bounds the memory: sets x grid points x draws).
 CHUNK = 16
+#: The profile limits of many data sets at once (:func:`profile_limits`): g = 0 and
+#: PROFILE_GRID couplings log-spaced over PROFILE_SPAN x a scale (the Asimov limit; the
+#: Asimov limit itself from ASIMOV_GRID couplings over ASIMOV_SPAN x g_max). Then, per data
+#: set and round, the crossing's bracket gets the linear-interpolation estimate g* and
+#: g* (1 -+ PROFILE_STEP), and the midpoints between those and the bracket's ends (until
+#: the bracket is below PROFILE_CROSSING_RTOL of g: the interpolation is then good to
+#: ~1e-4), and the minimum's brackets PROFILE_REFINE points
+#: each while it is wider than PROFILE_MINIMUM_RTOL of g* and a neighbour of the lowest
+#: point lies more than PROFILE_MINIMUM_DQ above it (the limit moves by ~1e-3 of g per 0.01).
+PROFILE_GRID = 6
+PROFILE_SPAN = (0.5, 2.0)
+PROFILE_STEP = 0.01
+PROFILE_CROSSING_RTOL = 0.025
+PROFILE_REFINE = 3
+PROFILE_MINIMUM_DQ = 0.01
+PROFILE_MINIMUM_RTOL = 0.05
+PROFILE_MAX_ROUNDS = 30
+#: Each fit stops when Newton predicts a decrease of -2 ln L below this (1e-10 in
+#: :mod:`~mcprop.inference.limits`; at 1e-4 a limit moves by ~1e-5 of itself).
+PROFILE_DECREMENT = 1e-4
+ASIMOV_GRID = 13
+ASIMOV_SPAN = (1e-4, 1.0)
+#: The statistic of the expected limits: the credible limit (rate analyses, integrated on
+#: a grid) or the profile-likelihood limit (a spectrum: one fit per toy and coupling).
+CREDIBLE, PROFILE = "credible", "profile"
 
 
 @dataclass(frozen=True)
@@ -102,8 +140,8 @@ class ExpectedSettings:
 
 
 def check_supported(posterior: ScanPosterior) -> None:
-    """ValueError unless pseudo-experiments of ``posterior`` can be made and integrated:
-    a Z' or one magnetic moment (one coordinate) with rate and survival-probability
+    """ValueError unless pseudo-experiments of ``posterior`` can be made: a Z' or one
+    magnetic moment (one coordinate) with rate, survival-probability and spectrum
     measurements."""
     new_physics = posterior.new_physics
     if not isinstance(new_physics, ZPrime | MagneticMoments) or len(new_physics.names) != 1:
@@ -111,9 +149,6 @@ def check_supported(posterior: ScanPosterior) -> None:
                          "magnetic moment (not yet for independent moments or a "
                          "Standard-Model fit)")
     for m in posterior.measurements:
-        if isinstance(m, SpectrumMeasurement):
-            raise ValueError(f"expected limits are computed for rate analyses; "
-                             f"{m.name!r} is a spectrum (not yet supported)")
         if isinstance(m, RelativeRateMeasurement):
             raise ValueError(f"{m.name!r} is a relative-rate measurement: its data equal the "
                              f"SM prediction by construction, so it has no value to vary")
@@ -123,15 +158,13 @@ def truth_nuisances(posterior: ScanPosterior, n_toys: int, draw: str, seed: int,
                     point: int = 0, g_true: float = 0.0) -> dict[str, np.ndarray]:
     """The free nuisances (n_toys,) of each toy's truth: the prior centres, one draw from
     the priors per toy (generator keyed by seed and toy), or the constrained fit of the
-    observed data with the Z' of the truth held fixed (``best-fit``, a Z' only; the
-    convention of pyhf's toys)."""
+    observed data with the new physics of the truth held fixed (``best-fit``, the
+    convention of pyhf's toys; a moment's truth is zero)."""
     names = posterior.nuisance_names
     if draw == "prior-centres":
         centres = posterior.priors.centres()
         return {name: np.full(n_toys, float(centres[name])) for name in names}
     if draw == "best-fit":
-        if not isinstance(posterior.new_physics, ZPrime):
-            raise ValueError("the best-fit truth is computed for a Z'")
         _, fitted = profile_fit(posterior, point, g_true)
         return {name: np.full(n_toys, value) for name, value in zip(names, fitted, strict=True)}
     draws = [posterior.priors.sample(np.random.default_rng(
@@ -370,35 +403,198 @@ def _value(m):
 
 
 def expected_band(posterior: ScanPosterior, point: int, settings: ExpectedSettings, seed: int,
-                  credibility: float) -> dict[str, float]:
-    """The expected credible limits at grid mass ``point``: the quantiles BAND_QUANTILES of
-    the limits of ``settings.n_toys`` Standard-Model toys (``g_expected_median``, ...) and
-    the Asimov limit (``g_expected_asimov``)."""
-    grid = GridPosterior(posterior, point, seed,
-                         N_NUISANCE_DRAWS if posterior.nuisance_names else 1)
-    toys = grid.upper_limits(pseudo_data(posterior, settings.n_toys, settings.draw, seed),
-                             credibility)
-    asimov = grid.upper_limits(asimov_data(posterior), credibility)[0]
+                  credibility: float, level: float) -> dict[str, float]:
+    """The expected limits at grid mass ``point``: the quantiles BAND_QUANTILES of the
+    limits of ``settings.n_toys`` Standard-Model toys (``g_expected_median``, ...) and the
+    Asimov limit (``g_expected_asimov``); credible limits (``credibility``) for a rate
+    analysis, profile-likelihood limits (-2 Delta ln L = ``level``, :func:`profile_band`)
+    for a spectrum (:func:`statistic`)."""
+    if is_spectral(posterior):
+        toys, asimov = profile_band(posterior, point, settings, seed, level)
+    else:
+        grid = GridPosterior(posterior, point, seed,
+                             N_NUISANCE_DRAWS if posterior.nuisance_names else 1)
+        toys = grid.upper_limits(pseudo_data(posterior, settings.n_toys, settings.draw, seed),
+                                 credibility)
+        asimov = grid.upper_limits(asimov_data(posterior), credibility)[0]
     band = {f"g_expected_{name}": float(np.quantile(toys, q))
             for name, q in BAND_QUANTILES.items()}
     return {**band, "g_expected_asimov": float(asimov)}
 
 
 def expected_moment_band(posterior: ScanPosterior, settings: ExpectedSettings, seed: int,
-                         credibility: float) -> dict[str, dict[str, float]]:
-    """The expected credible limits [mu_B] of a one-moment run, per reported moment (the
-    sampled one; mu_eff too when it is the universal moment): the quantiles BAND_QUANTILES
-    of the limits of ``settings.n_toys`` Standard-Model toys (``upper_expected_median_muB``,
-    ...) and the Asimov limit (``upper_expected_asimov_muB``)."""
-    grid = GridPosterior(posterior, 0, seed, MOMENT_NUISANCE_DRAWS if posterior.nuisance_names
-                         else 1, MOMENT_COORDINATE_POINTS)
-    toys = grid.moment_limits(pseudo_data(posterior, settings.n_toys, settings.draw, seed),
-                              credibility)
-    asimov = grid.moment_limits(asimov_data(posterior), credibility)
+                         credibility: float, level: float) -> dict[str, dict[str, float]]:
+    """The expected limits [mu_B] of a one-moment run, per reported moment (the sampled
+    one; mu_eff too when it is the universal moment): the quantiles BAND_QUANTILES of the
+    limits of ``settings.n_toys`` Standard-Model toys (``upper_expected_median_muB``, ...)
+    and the Asimov limit (``upper_expected_asimov_muB``); credible or (a spectrum)
+    profile-likelihood limits as :func:`expected_band`."""
+    if is_spectral(posterior):
+        (name,) = scheme_parameters(posterior.new_physics.scheme)
+        toys, asimov = profile_band(posterior, 0, settings, seed, level)
+        toys, asimov = np.sqrt(toys) * MOMENT_UNIT_MUB, np.sqrt([asimov]) * MOMENT_UNIT_MUB
+        toys = {name: toys, EFFECTIVE: toys} if name == UNIVERSAL else {name: toys}
+        asimov = {key: asimov for key in toys}
+    else:
+        grid = GridPosterior(posterior, 0, seed, MOMENT_NUISANCE_DRAWS
+                             if posterior.nuisance_names else 1, MOMENT_COORDINATE_POINTS)
+        toys = grid.moment_limits(pseudo_data(posterior, settings.n_toys, settings.draw,
+                                              seed), credibility)
+        asimov = grid.moment_limits(asimov_data(posterior), credibility)
     return {name: {**{f"upper_expected_{q_name}_muB": float(np.quantile(limits, q))
                       for q_name, q in BAND_QUANTILES.items()},
                    "upper_expected_asimov_muB": float(asimov[name][0])}
             for name, limits in toys.items()}
+
+
+def is_spectral(posterior: ScanPosterior) -> bool:
+    """Whether the run has a spectrum: its toys get the profile-likelihood limit."""
+    return any(isinstance(m, SpectrumMeasurement) for m in posterior.measurements)
+
+
+def statistic(posterior: ScanPosterior) -> str:
+    """The limit whose expected band a run reports: PROFILE for a spectrum (a credible
+    limit per pseudo-spectrum would need a Markov chain each), CREDIBLE otherwise."""
+    return PROFILE if is_spectral(posterior) else CREDIBLE
+
+
+def profile_limits(posterior: ScanPosterior, point: int, values: list, level: float,
+                   start: np.ndarray, couplings: np.ndarray) -> np.ndarray:
+    """The profile-likelihood upper limits (n_sets,) at grid mass ``point`` of the data sets
+    ``values`` (per measurement, arrays with a leading axis n_sets; a spectrum's counts
+    (n_sets, n_bins), not necessarily integers: Asimov data), all fitted together.
+
+    The same statistic as :func:`~mcprop.inference.limits.profile_likelihood_limit` (the
+    largest g >= 0 where -2 Delta ln L is below ``level``; the nuisances profiled with
+    their priors as constraint terms; g_max if it is never above), computed for every
+    (data set, coupling) problem in one batch of damped Newton fits
+    (:func:`~mcprop.inference.limits.minimise`): g = 0 from ``start`` (the truth's
+    nuisances), then ``couplings`` from there; then each data set's brackets of the
+    crossing and of the minimum get points per round (PROFILE_STEP, PROFILE_REFINE), and
+    the grid of a data set that never crosses is extended towards g_max. A Poisson term
+    reads the counts only through sum_b n_b ln mu_b:
+    the run's likelihood is evaluated with empty spectra (-sum_b mu_b, and -inf where a
+    mu_b <= 0) and each row's sum_b n_b ln mu_b is added to it.
+    """
+    g_max, new_physics = scanned_parameter(posterior, point)
+    coordinates = NuisanceCoordinates.build(posterior, None, start)
+    names = posterior.nuisance_names
+    values = [np.asarray(v, dtype=float) for v in values]
+    n_sets = len(values[0])
+    empty = {i: replace(m, counts=np.zeros(m.n_bins))
+             for i, m in enumerate(posterior.measurements) if isinstance(m, SpectrumMeasurement)}
+    labels_set, labels_g = [], []  # the data set and coupling of each problem (its label)
+
+    def objective(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        b, m, n = z.shape
+        ids = labels.astype(int)
+        rows = np.repeat(np.asarray(labels_set)[ids], m)
+        g = np.repeat(np.asarray(labels_g)[ids], m)
+        nuisances = dict(zip(names, coordinates.nuisances(z).reshape(b * m, n).T, strict=True))
+        data = tuple(empty[i] if i in empty else with_values((each,), [values[i][rows]])[0]
+                     for i, each in enumerate(posterior.measurements))
+        with np.errstate(all="ignore"):  # outside the priors' domains: -inf, never NaN
+            prior = posterior.priors.log_density(nuisances)
+            predictions = posterior.predictions(new_physics(g), nuisances,
+                                                np.full(b * m, point))
+            value = prior + posterior.data_log_likelihood(predictions, data)
+            for i in empty:
+                value = value + np.einsum("rb,rb->r", values[i][rows], np.log(predictions[i]))
+        value = np.where(np.isfinite(prior) & ~np.isnan(value), value, -np.inf)
+        return np.minimum(-2.0 * value, OUTSIDE).reshape(b, m)
+
+    couplings = couplings[(couplings > 0) & (couplings < g_max)]
+    new_set, new_g = np.arange(n_sets), np.zeros(n_sets)  # first g = 0, then ``couplings``
+    new_z = np.tile(coordinates.coordinates(np.asarray(start, dtype=float)), (n_sets, 1))
+    ratio = float(np.max(couplings[1:] / couplings[:-1])) if couplings.size > 1 else 2.0
+    solved_set, solved_g = np.empty(0, int), np.empty(0)
+    solved_q, solved_z = np.empty(0), np.empty((0, new_z.shape[1]))
+    limits = np.full(n_sets, np.nan)
+    for _ in range(PROFILE_MAX_ROUNDS):
+        labels = np.arange(len(labels_set), len(labels_set) + new_g.size, dtype=float)
+        labels_set.extend(new_set.tolist())
+        labels_g.extend(new_g.tolist())
+        q, z = minimise(objective, new_z, labels, PROFILE_DECREMENT)
+        solved_set = np.concatenate([solved_set, new_set])
+        solved_g, solved_q = np.concatenate([solved_g, new_g]), np.concatenate([solved_q, q])
+        solved_z = np.vstack([solved_z, z])
+        next_set, next_g, next_z = [], [], []
+        for k in np.flatnonzero(np.isnan(limits)):
+            mine = np.flatnonzero(solved_set == k)
+            mine = mine[np.argsort(solved_g[mine])]
+            g, q = solved_g[mine], solved_q[mine]
+            if g.size == 1:  # g = 0 fitted: the couplings from there
+                next_set.append(np.full(couplings.size, k))
+                next_g.append(couplings)
+                next_z.append(np.tile(solved_z[mine[0]], (couplings.size, 1)))
+                continue
+            best = int(np.argmin(q))
+            high = int(np.flatnonzero(q < q[best] + level)[-1]) + 1
+            if high == g.size:  # never above the level: extend towards g_max
+                if g[-1] >= g_max:
+                    limits[k] = g_max
+                    continue
+                more = np.minimum(g[-1] * ratio ** np.arange(1, PROFILE_GRID + 1), g_max)
+                more = more[:np.searchsorted(more, g_max) + 1]
+                next_set.append(np.full(more.size, k))
+                next_g.append(more)
+                next_z.append(np.tile(solved_z[mine[-1]], (more.size, 1)))
+                continue
+            fraction = (q[best] + level - q[high - 1]) / (q[high] - q[high - 1])
+            crossing = g[high - 1] + fraction * (g[high] - g[high - 1])
+            more = []
+            if g[high] - g[high - 1] > PROFILE_CROSSING_RTOL * g[high]:
+                near = np.clip(crossing * np.array([1 - PROFILE_STEP, 1, 1 + PROFILE_STEP]),
+                               g[high - 1], g[high])
+                more.append(np.concatenate([near, 0.5 * (g[high - 1] + near[:1]),
+                                            0.5 * (near[2:] + g[high])]))
+            for a, c in {(max(best - 1, 0), best), (best, min(best + 1, g.size - 1))}:
+                if a < c and max(q[a], q[c]) > q[best] + PROFILE_MINIMUM_DQ \
+                        and g[c] - g[a] > PROFILE_MINIMUM_RTOL * crossing:
+                    more.append(np.linspace(g[a], g[c], PROFILE_REFINE + 2)[1:-1])
+            more = np.setdiff1d(np.concatenate(more), g) if more else np.empty(0)
+            if not more.size:
+                limits[k] = crossing
+                continue
+            next_set.append(np.full(more.size, k))
+            next_g.append(more)
+            next_z.append(solved_z[mine[np.abs(more[:, None] - g[None]).argmin(axis=1)]])
+        if not next_set:
+            return limits
+        new_set, new_g = np.concatenate(next_set), np.concatenate(next_g)
+        new_z = np.vstack(next_z)
+    raise ValueError(f"profile limits: a crossing was not bracketed in {PROFILE_MAX_ROUNDS} "
+                     f"rounds")
+
+
+def profile_band(posterior: ScanPosterior, point: int, settings: ExpectedSettings,
+                 seed: int, level: float) -> tuple[np.ndarray, float]:
+    """The profile-likelihood limits (in the scanned parameter: g, or mu^2 [(1e-11
+    mu_B)^2] of one moment) of ``settings.n_toys`` Standard-Model pseudo-experiments at
+    grid mass ``point`` (truth nuisances as ``settings.draw``; a spectrum's: the constrained
+    fit of the observed data, ``best-fit``), and that of the Asimov data set (the
+    prediction of the truth, at the prior centres for ``prior-draws``), whose limit sets
+    the scale of the toys' first couplings."""
+    check_supported(posterior)
+    g_max, _ = scanned_parameter(posterior, point)
+    asimov_draw = "prior-centres" if settings.draw == "prior-draws" else settings.draw
+    centre = truth_nuisances(posterior, 1, asimov_draw, seed)
+    start = np.array([centre[name][0] for name in posterior.nuisance_names])
+    asimov = [p if isinstance(m, SpectrumMeasurement | SurvivalProbabilityMeasurement)
+              else p[1] for m, p in zip(posterior.measurements, posterior.predictions(
+                  _truth(posterior, 1, 0.0), centre, np.array([point])), strict=True)]
+    (asimov_limit,) = profile_limits(
+        posterior, point, asimov, level, start,
+        np.geomspace(ASIMOV_SPAN[0] * g_max, ASIMOV_SPAN[1] * g_max, ASIMOV_GRID))
+    if not settings.n_toys:
+        return np.empty(0), float(asimov_limit)
+    nuisances = truth_nuisances(posterior, settings.n_toys, settings.draw, seed)
+    predictions = posterior.predictions(_truth(posterior, settings.n_toys, 0.0), nuisances,
+                                        np.full(settings.n_toys, point))
+    toys = profile_limits(posterior, point,
+                          draw_values(posterior, predictions, seed, settings.n_toys), level,
+                          start, asimov_limit * np.geomspace(*PROFILE_SPAN, PROFILE_GRID))
+    return toys, float(asimov_limit)
 
 
 @dataclass(frozen=True)
@@ -443,7 +639,8 @@ def coverage(posterior: ScanPosterior, point: int, g_true: float, n_toys: int, d
     with the Z' at ``g_true`` (nuisances of the truth as ``draw``): the credible limit of each
     toy from :class:`GridPosterior` (rate analyses), and with ``profile_level`` its
     profile-likelihood limit (:func:`~mcprop.inference.limits.profile_likelihood_limit`, one
-    fit per toy; for a spectrum, its only limit here, started from the truth's nuisances)."""
+    fit per toy; for a spectrum, its only limit here, :func:`profile_limits` of all toys
+    in one batch, started from the truth's nuisances)."""
     g_max = float(posterior.new_physics.g_max[point])
     if not 0 < g_true < g_max:
         raise ValueError(f"the true coupling must lie in (0, g_max = {g_max:.4g}) at "
@@ -464,17 +661,18 @@ def coverage(posterior: ScanPosterior, point: int, g_true: float, n_toys: int, d
         credible = grid.upper_limits(with_values(posterior.measurements, values),
                                      credibility)
     profile = None
-    if profile_level is not None:
+    if spectral:  # every toy's profile fits in one batch, started from the first truth
+        start = np.array([nuisances[name][0] for name in posterior.nuisance_names])
+        profile = profile_limits(posterior, point, values, profile_level, start,
+                                 g_true * np.geomspace(*PROFILE_SPAN, PROFILE_GRID))
+    elif profile_level is not None:
         profile = np.full(n_toys, np.nan)
         for j in range(n_toys):
             toy = replace(posterior, measurements=with_values(
                 posterior.measurements, [v[j] for v in values]))
-            start = np.array([nuisances[name][j] for name in posterior.nuisance_names]) \
-                if spectral else None
             try:
-                profile[j] = profile_likelihood_limit(
-                    toy, point, profile_level, start=start,
-                    g_scale=g_true if credible is None else float(credible[j]))[
+                profile[j] = profile_likelihood_limit(toy, point, profile_level,
+                                                      g_scale=float(credible[j]))[
                     "g_upper_profile"]
             except ValueError:  # allowed up to g_max: covers
                 profile[j] = g_max

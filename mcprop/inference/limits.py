@@ -24,7 +24,7 @@ from mcprop.physics.scattering import (
 #: Finite-difference step of the Newton stencil [standardised units] and the cap on -2 ln L
 #: outside the support.
 _STEP = 1e-3
-_OUTSIDE = 1e12
+OUTSIDE = 1e12
 #: Newton stops when the decrease it predicts for -2 ln L is below this, or after
 #: _MAX_ITERATIONS; the least curvature a direction is given [per standardised unit^2].
 _DECREMENT = 1e-10
@@ -135,10 +135,11 @@ def _derivatives(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np
     return f0, gradient, hessian
 
 
-def _minimise(objective, z: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def minimise(objective, z: np.ndarray, g: np.ndarray, decrement: float = _DECREMENT
+             ) -> tuple[np.ndarray, np.ndarray]:
     """Minimise ``objective(z (b, m, n), g (b,)) -> (b, m)`` over z for each of the b
-    couplings g at once, from the starts ``z`` (b, n). Returns the minima (b,) and where they
-    are (b, n).
+    couplings g at once, from the starts ``z`` (b, n), until the decrease Newton predicts is
+    below ``decrement``. Returns the minima (b,) and where they are (b, n).
 
     Damped Newton with a finite-difference Hessian whose eigenvalues are made positive
     (|lambda|, at least _MIN_CURVATURE) and a backtracking Armijo line search. One objective
@@ -153,7 +154,7 @@ def _minimise(objective, z: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.n
     stencil = _STEP * _newton_stencil(n)
     value = np.full(b, np.inf)
     direction = np.zeros((b, n))
-    decrement = np.zeros(b)
+    predicted = np.zeros(b)
     active = np.arange(b)
     for _ in range(_MAX_ITERATIONS):
         if active.size == 0:
@@ -162,8 +163,8 @@ def _minimise(objective, z: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.n
         offsets = np.concatenate([stencil + d, _STEP_LENGTHS[1:, None] * d], axis=1)
         values = objective(z[active, None, :] + offsets, g[active])
         trials = np.column_stack([values[:, 0], values[:, len(stencil):]])
-        fresh = decrement[active] == 0  # no direction yet: the stencil is at z itself
-        armijo = (trials <= value[active, None] - 1e-4 * _STEP_LENGTHS * decrement[active, None])
+        fresh = predicted[active] == 0  # no direction yet: the stencil is at z itself
+        armijo = (trials <= value[active, None] - 1e-4 * _STEP_LENGTHS * predicted[active, None])
         armijo[fresh] = False
         armijo[fresh, 0] = True
         step = np.argmax(armijo, axis=1)
@@ -178,18 +179,18 @@ def _minimise(objective, z: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.n
         rows_full = active[full]
         direction[rows_full] = -np.einsum("bij,bj->bi", vectors,
                                           np.einsum("bji,bj->bi", vectors, gradient) / curvature)
-        decrement[rows_full] = -np.einsum("bi,bi->b", gradient, direction[rows_full])
+        predicted[rows_full] = -np.einsum("bi,bi->b", gradient, direction[rows_full])
         partial = active[moved & (step > 0)]  # re-evaluate the stencil where the step ended
         direction[partial] = 0.0
-        decrement[partial] = 0.0
-        active = np.concatenate([rows_full[decrement[rows_full] > _DECREMENT], partial])
+        predicted[partial] = 0.0
+        active = np.concatenate([rows_full[predicted[rows_full] > decrement], partial])
     return value, z
 
 
 def _objective(posterior, point_index: int, coordinates: NuisanceCoordinates,
                new_physics: Callable[[np.ndarray], np.ndarray] = lambda g: g):
     """objective(z (b, m, n), g (b,)) -> -2 ln[L pi] (b, m) of the profile fit at grid mass
-    ``point_index``, capped at _OUTSIDE; ``new_physics`` turns the scanned values into what
+    ``point_index``, capped at OUTSIDE; ``new_physics`` turns the scanned values into what
     the likelihood reads (:func:`scanned_parameter`)."""
     n = len(coordinates.centre)
 
@@ -198,7 +199,7 @@ def _objective(posterior, point_index: int, coordinates: NuisanceCoordinates,
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # outside: -inf
             values = posterior.profile_objective(point_index, new_physics(np.repeat(g, m)),
                                                  coordinates.nuisances(z).reshape(b * m, n))
-        return np.minimum(values, _OUTSIDE).reshape(b, m)
+        return np.minimum(values, OUTSIDE).reshape(b, m)
 
     return objective
 
@@ -206,16 +207,17 @@ def _objective(posterior, point_index: int, coordinates: NuisanceCoordinates,
 def profile_fit(posterior, point_index: int, g: float, start: np.ndarray | None = None,
                 rounds: int = 4) -> tuple[float, np.ndarray]:
     """The nuisances (n,) that minimise -2 ln[L(D | g, nu) pi(nu)] at grid mass
-    ``point_index`` and coupling ``g``, with that minimum: the constrained fit of the data at
-    fixed g (damped Newton from ``start``, the prior centres if None, restarted up to
-    ``rounds`` times while it still improves)."""
+    ``point_index`` and coupling ``g`` (mu^2 of one moment, :func:`scanned_parameter`), with
+    that minimum: the constrained fit of the data at fixed g (damped Newton from ``start``,
+    the prior centres if None, restarted up to ``rounds`` times while it still improves)."""
     coordinates = NuisanceCoordinates.build(posterior, None, start)
-    objective = _objective(posterior, point_index, coordinates)
+    objective = _objective(posterior, point_index, coordinates,
+                           scanned_parameter(posterior, point_index)[1])
     z = np.zeros((1, len(coordinates.centre))) if start is None else \
         coordinates.coordinates(np.asarray(start, dtype=float))[None]
     value = np.inf
     for _ in range(rounds):
-        new, z = _minimise(objective, z, np.array([float(g)]))
+        new, z = minimise(objective, z, np.array([float(g)]))
         if not new[0] < value - _DECREMENT:
             value = min(value, float(new[0]))
             break
@@ -227,7 +229,7 @@ def best_fit_nuisances(posterior, point: int, start: np.ndarray, g: float = 0.0,
                        widths: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     """The maximum of L(D | g, nu) pi(nu) over the nuisances nu at grid point ``point`` and
     coupling ``g`` (the nuisance priors act as constraint terms), by damped Newton
-    (:func:`_minimise`) from ``start`` (e.g. the sampler's best walker; its nuisances, in the
+    (:func:`minimise`) from ``start`` (e.g. the sampler's best walker; its nuisances, in the
     order of ``posterior.nuisance_names``), in units of ``widths`` (the prior widths if None).
     Returns -2 ln of that maximum and the nuisances there.
 
@@ -235,7 +237,7 @@ def best_fit_nuisances(posterior, point: int, start: np.ndarray, g: float = 0.0,
     """
     start = np.asarray(start, dtype=float)
     coordinates = NuisanceCoordinates.build(posterior, widths, start)
-    value, z = _minimise(_objective(posterior, point, coordinates),
+    value, z = minimise(_objective(posterior, point, coordinates),
                          coordinates.coordinates(start)[None], np.array([g]))
     return float(value[0]), coordinates.nuisances(z[0])
 
@@ -255,9 +257,9 @@ def laplace_fit(posterior, point: int, values: np.ndarray, start: np.ndarray
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             value = posterior.profile_objective(point, values,
                                                 coordinates.nuisances(z).reshape(b * m, n))
-        return np.minimum(value, _OUTSIDE).reshape(b, m)
+        return np.minimum(value, OUTSIDE).reshape(b, m)
 
-    value, z = _minimise(objective, coordinates.coordinates(start)[None], np.zeros(1))
+    value, z = minimise(objective, coordinates.coordinates(start)[None], np.zeros(1))
     _, _, hessian = _derivatives(objective(z[:, None] + _STEP * _newton_stencil(n),
                                            np.zeros(1)), n)
     return float(value[0]), coordinates, z[0], hessian[0]
@@ -293,7 +295,7 @@ def profile_likelihood_limit(posterior, point_index: int, level: float,
     stretch) has its limit at the upper end of the island, not at the first crossing.
 
     The profile is computed for many couplings at once (one posterior call per Newton step
-    holds every coupling's finite-difference stencil, :func:`_minimise`), with the nuisances
+    holds every coupling's finite-difference stencil, :func:`minimise`), with the nuisances
     in standardised units (``widths``, e.g. the posterior's spread, or the prior widths if
     None; Newton's steps do not depend on them, only its difference step does). The first
     round covers g = 0, ``g_points`` (e.g. quantiles of the posterior of g, which put points
@@ -331,7 +333,7 @@ def profile_likelihood_limit(posterior, point_index: int, level: float,
     ratio = (high / low) ** (1 / (points - 1))
     g, q, z = np.empty(0), np.empty(0), np.empty((0, n))
     for _ in range(_MAX_ROUNDS):
-        new_q, new_z = _minimise(objective, new_z, new_g)
+        new_q, new_z = minimise(objective, new_z, new_g)
         g, q, z = np.concatenate([g, new_g]), np.concatenate([q, new_q]), np.vstack([z, new_z])
         order = np.argsort(g)
         g, q, z = g[order], q[order], z[order]

@@ -90,7 +90,7 @@ def point_result(plan: ScanPlan, posterior: ScanPosterior,
         if plan.expected.n_toys:
             with threadpool_limits(1):
                 result = result.with_expected(expected_moment_band(
-                    posterior, plan.expected, plan.seed, plan.credibility))
+                    posterior, plan.expected, plan.seed, plan.credibility, plan.profile_level))
         return result
     zprime = posterior.new_physics
     result = MassResult.from_sampling(index, float(zprime.masses_MeV[index]),
@@ -101,7 +101,8 @@ def point_result(plan: ScanPlan, posterior: ScanPosterior,
     if plan.expected.n_toys:
         with threadpool_limits(1):
             result = result.with_expected(expected_band(posterior, index, plan.expected,
-                                                        plan.seed, plan.credibility))
+                                                        plan.seed, plan.credibility,
+                                                        plan.profile_level))
     return result
 
 

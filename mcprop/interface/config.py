@@ -47,7 +47,6 @@ from mcprop.interface.schema import (
     ConfigKeyError,
     Correlation,
     CouplingPriorSection,
-    Physics,
     Rate,
     RelativeRate,
     RunSchema,
@@ -357,7 +356,7 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
                                                f"{schema.sampler.n_walkers}")
 
     if schema.expected.n_toys:
-        _check_expected(physics, sections)
+        _check_expected(schema)
     resolved = as_document(schema)
     resolved["coupling_prior"] = as_document(prior)
     if not schema.expected.n_toys:
@@ -404,19 +403,25 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
     return resolved, plan
 
 
-def _check_expected(physics: Physics, sections: tuple) -> None:
+def _check_expected(schema: RunSchema) -> None:
     """Expected limits need a Z' or one moment, and measured values to vary (rates,
-    P_ee)."""
+    P_ee, spectra: a spectrum's toys at the constrained fit of its data)."""
+    physics, sections = schema.physics, schema.measurements
     if physics.standard_model or physics.moments == "independent":
         what = (f"physics.model = {physics.model!r}" if physics.standard_model
                 else "independent moments")
         raise ConfigKeyError("expected.n_toys", f"expected limits are computed for Z' runs and "
                                              f"one magnetic moment, not for {what}")
     for i, m in enumerate(sections):
-        if isinstance(m, RelativeRate | Spectrum):
-            raise ConfigKeyError("expected.n_toys", f"expected limits are computed for rate "
-                                                 f"analyses; measurements[{i}] is a "
-                                                 f"{m.kind!r} measurement")
+        if isinstance(m, RelativeRate):
+            raise ConfigKeyError("expected.n_toys", f"measurements[{i}] is a relative rate: its "
+                                                 f"data equal the SM prediction by "
+                                                 f"construction, so it has no value to vary")
+        if isinstance(m, Spectrum) and schema.expected.draw != "best-fit":
+            raise ConfigKeyError("expected.draw", f"measurements[{i}] is a spectrum: its toys "
+                                               f"are drawn at the constrained fit of its data; "
+                                               f"set draw = \"best-fit\" (got "
+                                               f"{schema.expected.draw!r})")
 
 
 #: Names a magnetic moment goes by (public keys and reported names).

@@ -106,8 +106,10 @@ def _expected_variable(dependent, config: dict, rows: list[dict]):
     from hepdata_lib import Uncertainty
 
     expected = config["expected"]
+    spectral = any(m["kind"] == "spectrum" for m in config["measurements"])
+    limit = "profile-likelihood limit" if spectral else "credible limit"
     variable = dependent("$g_{Z'}$ expected upper limit", "g_expected_median",
-                         f"median credible limit of {expected['n_toys']} Standard-Model "
+                         f"median {limit} of {expected['n_toys']} Standard-Model "
                          f"pseudo-experiments (truth nuisances: {expected['draw']})")
     for label, level in (("1 sigma", 68), ("2 sigma", 95)):
         band = Uncertainty(label, is_symmetric=False)

@@ -277,6 +277,7 @@ class ScanResult:
                     f"{physics.get('radiative_corrections', False)}",
                     f"data: {measurements}", *correlations,
                     f"priors: {', '.join(Path(p).name for p in c['priors']['files'])}",
+                    *self._expected_provenance(),
                     f"seed: {self.seed}; config hash: {self.config_hash}",
                     "columns: parameter; upper_muB, upper_mcse_muB, upper_profile_muB (the "
                     f"profile-likelihood limit, -2 Delta ln L = "
@@ -298,12 +299,29 @@ class ScanResult:
                 + ("and g_expected_* " if self.has_expected else "")
                 + "[dimensionless]; tau_steps, n_steps, burn_in [steps]"]
 
+    @property
+    def expected_statistic(self) -> str | None:
+        """The limit of the expected band: ``profile`` (the profile-likelihood limit, for a
+        spectrum), ``credible`` (a rate analysis) or None (no pseudo-experiments)."""
+        if not self.has_expected:
+            return None
+        spectral = any(m["kind"] == "spectrum" for m in self.config["measurements"])
+        return "profile" if spectral else "credible"
+
     def _expected_provenance(self) -> list[str]:
         """What the expected limits are (a provenance line), if the run has them."""
         if not self.has_expected:
             return []
         e = self.config["expected"]
-        return [f"expected limits: credible limits of {e['n_toys']} Standard-Model "
+        if self.expected_statistic == "profile":
+            level = self.config["limits"]["profile_delta_chi2"]
+            return [f"expected limits (expected_statistic: profile): profile-likelihood "
+                    f"limits (-2 Delta ln L = {level:g}) of {e['n_toys']} Standard-Model "
+                    f"pseudo-spectra (Poisson counts around the constrained fit of the "
+                    f"data with no new physics), their median and central 68% and 95% "
+                    f"ranges; the Asimov column: the profile limit of those expected counts"]
+        return [f"expected limits (expected_statistic: credible): credible limits of "
+                f"{e['n_toys']} Standard-Model "
                 f"pseudo-experiments (truth nuisances: {e['draw']}; each measurement drawn "
                 f"with its own errors), their median and central 68% and 95% ranges; "
                 f"g_expected_asimov: the limit of data at the SM prediction at the prior "

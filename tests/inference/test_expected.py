@@ -92,7 +92,7 @@ def test_median_expected_limit_is_the_limit_at_the_median_pseudo_measurement():
         return float(zprime.coupling(t90, point))
 
     band = expected_band(posterior, point, ExpectedSettings(2000, "prior-centres"), 7,
-                         credibility)
+                         credibility, PROFILE_LEVEL_90)
     independent = limit(d_median)
     assert band["g_expected_median"] == pytest.approx(independent, rel=0.01)
     # the Asimov data (the SM prediction itself) lie next to the median pseudo-measurement
@@ -180,8 +180,7 @@ def test_expected_option_refuses_negative_and_unsupported_runs(cli, tmp_path):
     result = cli("run", DATA / "tiny.toml", "--expected", "-3", "--out", tmp_path / "o")
     assert result.returncode == 2 and "--expected" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-    for config in ("runs/magnetic-moment/independent.toml",
-                   "runs/borexino-phase2-spectral.toml", "runs/seed-reproduction.toml"):
+    for config in ("runs/magnetic-moment/independent.toml", "runs/seed-reproduction.toml"):
         result = cli("run", config, "--expected", "10", "--out", tmp_path / "m")
         assert result.returncode == 2 and "expected.n_toys" in result.stderr, config
         assert len(result.stderr.strip().splitlines()) == 1
@@ -203,7 +202,7 @@ def test_coverage_against_the_closed_form_of_one_gaussian_rate():
         return float(posterior.predictions(np.array([g]), {}, np.array([point]))[0][1][0])
 
     g_true = 1.5 * expected_band(posterior, point, ExpectedSettings(50, "prior-centres"), 7,
-                                 0.9)["g_expected_median"]
+                                 0.9, PROFILE_LEVEL_90)["g_expected_median"]
     r_true, sp, sm = rate(g_true), m.sigma_plus_cpd100t, m.sigma_minus_cpd100t
     below = sp / (sp + sm)  # the two-piece normal around r_true: sigma_plus below it
 
@@ -262,7 +261,8 @@ def test_moment_band_against_the_half_normal_closed_form():
         return float(posterior.predictions(np.array([[mu2]]), {}, np.array([0]))[0][1][0])
 
     r_sm, slope = rate(0.0), rate(1.0) - rate(0.0)  # per (1e-11 mu_B)^2
-    band = expected_moment_band(posterior, ExpectedSettings(2000, "prior-centres"), 5, 0.9)
+    band = expected_moment_band(posterior, ExpectedSettings(2000, "prior-centres"), 5, 0.9,
+                                PROFILE_LEVEL_90)
     half_normal = np.sqrt(norm.ppf(0.95) * m.sigma_plus_cpd100t / slope) * 1e-11
     for name in ("mu_universal", "mu_eff"):
         assert band[name]["upper_expected_asimov_muB"] == pytest.approx(half_normal, rel=0.005)

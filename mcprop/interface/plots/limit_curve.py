@@ -136,6 +136,8 @@ class RunCurve:
     data: str = ""
     #: -2 Delta ln L of the profile-likelihood limit.
     profile_level: float = PROFILE_LEVEL_90
+    #: The limit whose expected band ``expected`` holds: "credible" or "profile" (a spectrum).
+    expected_statistic: str | None = None
 
     @classmethod
     def from_result(cls, scan) -> "RunCurve":
@@ -162,7 +164,8 @@ class RunCurve:
                    {key: column(key) for key in EXPECTED_COLUMNS} if scan.has_expected
                    else None,
                    " + ".join(m["name"] for m in scan.config["measurements"]),
-                   float(scan.config["limits"].get("profile_delta_chi2", PROFILE_LEVEL_90)))
+                   float(scan.config["limits"].get("profile_delta_chi2", PROFILE_LEVEL_90)),
+                   scan.expected_statistic)
 
 
 def curve_labels(runs: Sequence[RunCurve]) -> list[str]:
@@ -381,7 +384,8 @@ def _draw_expected_band(ax, run: RunCurve, of: str = "") -> Legend:
         patches.append(Patch(facecolor=EXPECTED_COLOURS[level]))
     median = ax.plot(m, e["g_expected_median"], color="black", ls="--", lw=1, zorder=2)
     return ([median[0], *reversed(patches)],
-            [f"expected under the SM (pseudo-experiments{of}): median",
+            [f"expected {run.expected_statistic or ''} limit under the SM "
+             f"(pseudo-experiments{of}): median",
              "expected ± 1σ (68%)", "expected ± 2σ (95%)"])
 
 
