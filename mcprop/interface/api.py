@@ -35,9 +35,8 @@ from mcprop.inference.results import (
     MAGNETIC_MOMENT,
     STANDARD_MODEL,
     FitResult,
-    MassResult,
     MomentResult,
-    limit_columns,
+    PointResult,
     result_type,
 )
 from mcprop.interface.errors import UserError, require_extra
@@ -55,7 +54,7 @@ def model_label(model: str) -> str:
     return " - ".join(re.sub(r"^L(e|mu|tau)$", r"L_\1", part) for part in model.split("-"))
 
 
-def chain_attrs(config: dict, result: MassResult | MomentResult | FitResult,
+def chain_attrs(config: dict, result: PointResult,
                 draws: Mapping[str, np.ndarray] | None = None) -> dict:
     """Attributes stored with a grid point's chains (the posterior group of its
     InferenceData); ``draws``: those of the result when not given. The layout is the
@@ -125,7 +124,7 @@ class ScanResult:
 
     config: dict
     masses_MeV: np.ndarray
-    results: list[MassResult | MomentResult | FitResult]
+    results: list[PointResult]
     config_hash: str
     run_dir: Path | None = None
     manifest: dict = field(default_factory=dict, repr=False)
@@ -200,9 +199,7 @@ class ScanResult:
         """Columns of limits.csv: per mass for a Z' run, per moment for magnetic moments,
         per parameter for a Standard-Model fit; a Z' run with pseudo-experiments adds the
         expected limits (EXPECTED_COLUMNS)."""
-        if self.has_masses or self.config["physics"]["model"] == MAGNETIC_MOMENT:
-            return limit_columns(self.has_expected, moments=not self.has_masses)
-        return result_type(self.config["physics"]["model"]).COLUMNS
+        return result_type(self.config["physics"]["model"]).columns(self.has_expected)
 
     @property
     def has_expected(self) -> bool:
@@ -222,7 +219,7 @@ class ScanResult:
         return pd.DataFrame(self.rows(), columns=list(self.columns))
 
     def result_at(self, mass_MeV: float | None = None
-                  ) -> MassResult | MomentResult | FitResult:
+                  ) -> PointResult:
         """The finished result at the grid mass nearest ``mass_MeV`` (in log m); for a run
         without masses, its one result (``mass_MeV`` None)."""
         where = self.run_dir or self.name

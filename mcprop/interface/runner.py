@@ -15,7 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from mcprop import __version__
-from mcprop.inference.results import FitResult, MassResult, MomentResult, ResultError
+from mcprop.inference.results import MassResult, PointResult, ResultError
 from mcprop.inference.sampler import Progress
 from mcprop.inference.scan import check_workers, make_executor, run_scan
 from mcprop.inference.storage import remove_checkpoint
@@ -38,7 +38,7 @@ class MassWriter:
     identity: RunIdentity
     config: dict
 
-    def __call__(self, result: MassResult | MomentResult | FitResult) -> None:
+    def __call__(self, result: PointResult) -> None:
         RunDirectory(self.root).write_mass(result, self.identity, chain_attrs(self.config,
                                                                               result))
 

@@ -54,9 +54,7 @@ from mcprop.files import (
 from mcprop.inference.results import (
     MAGNETIC_MOMENT,
     STANDARD_MODEL,
-    FitResult,
-    MassResult,
-    MomentResult,
+    PointResult,
     ResultError,
     mass_grid_MeV,
     result_type,
@@ -450,21 +448,20 @@ class RunDirectory:
 
     # --- per-mass results ----------------------------------------------------------------
 
-    def write_mass(self, result: MassResult | MomentResult | FitResult, identity: RunIdentity,
+    def write_mass(self, result: PointResult, identity: RunIdentity,
                    attrs: dict) -> None:
         """The chains and the result of a finished grid point (the result last),
         atomically; then its checkpoint goes."""
         index = result.point_index
         write_inference_data(self.chains_file(index), result.draws,
                              {**attrs, "config_hash": identity.config_hash})
-        mass = result.m_zprime_MeV if isinstance(result, MassResult) else None
-        record = {"run": identity.for_point(index, mass), **result.record()}
+        record = {"run": identity.for_point(index, result.mass_MeV), **result.record()}
         atomic_write_json(self.result_file(index), record)
         remove_checkpoint(self.checkpoint_file(index))
 
     def read_result(self, index: int, identity: RunIdentity, grid_MeV: np.ndarray,
                     result_class: type, with_draws: bool = False
-                    ) -> MassResult | MomentResult | FitResult:
+                    ) -> PointResult:
         """The result of grid point ``index`` (a mass of ``grid_MeV``; the one point of a
         run without masses when ``grid_MeV`` is empty) as a ``result_class``, verified;
         ResultError saying what is wrong."""
@@ -529,7 +526,7 @@ class RunDirectory:
         return sorted(p for p in folder.glob("*.json") if p.name not in names) \
             if folder.is_dir() else []
 
-    def results(self, strict: bool = True) -> list[MassResult | MomentResult | FitResult]:
+    def results(self, strict: bool = True) -> list[PointResult]:
         """Every finished result in grid order. ``strict``: a bad or stray result file is a
         UserError; otherwise it is reported in a warning and left out (to be recomputed)."""
         config, identity = self.config(), self.identity()
