@@ -28,6 +28,7 @@ extensions = [
     "sphinxarg.ext",
     "myst_nb",
     "config_reference",
+    "prior_reference",
 ]
 
 source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb", ".rst": "restructuredtext"}

@@ -10,10 +10,14 @@ from each other); concatenating each walker's draws keeps the autocorrelation Ar
 estimates along the draw axis that of a walker in time, so ``az.ess`` counts correlated
 draws once. The R-hat of a point is the largest rank-normalised split R-hat
 (``az.rhat``) over the stored variables (the reported quantities and the nuisances) that
-vary; per reported quantity come the bulk ESS (``az.ess``) and the MCSE of its quantile
-(``az.mcse(method="quantile")``). ``az.summary`` of a chain file thus shows the run's ESS
-and R-hat (its largest ``r_hat``). The draws are thinned to about two per autocorrelation
-time.
+vary, computed on the draws rearranged by :func:`time_halves` so that ArviZ's split of each
+chain compares the early half of the kept steps with the late half (in the walker-major
+layout it would compare the first walkers with the last, and miss a trend in time); per
+reported quantity come the bulk ESS (``az.ess``) and the MCSE of its quantile
+(``az.mcse(method="quantile")``). ``az.summary`` of a chain file thus shows the run's ESS;
+its ``r_hat`` is that of the walker-major split, not the run's (``az.rhat`` of
+:func:`time_halves` of the draws is). The draws are thinned to about two per
+autocorrelation time.
 
 Chain files written before this layout hold one chain per walker (chain = ensemble x
 walkers + walker; their ``chain_layout`` attribute says so): they read as before, but
@@ -151,6 +155,23 @@ def ensembles_as_chains(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(x, 2, 1), dtype=DRAW_DTYPE).reshape(x.shape[0], -1)
 
 
+def time_halves(chains: np.ndarray, n_walkers: int) -> np.ndarray:
+    """The stored draws (n_ens, n_walkers * n_draws) rearranged for split R-hat: per
+    ensemble, the first half of every walker's draws, then the last half, so that the split
+    of each chain in two halves (``az.rhat``) is a split in time. With an odd number of
+    draws per walker the middle one is left out (as ArviZ leaves out the middle draw).
+
+    >>> time_halves(np.arange(8.0).reshape(1, 8), n_walkers=2)[0].tolist()
+    [0.0, 1.0, 4.0, 5.0, 2.0, 3.0, 6.0, 7.0]
+    """
+    x = np.asarray(chains)
+    walkers = x.reshape(x.shape[0], n_walkers, -1)
+    half = walkers.shape[-1] // 2
+    early, late = walkers[..., :half], walkers[..., walkers.shape[-1] - half:]
+    return np.concatenate([early.reshape(x.shape[0], -1), late.reshape(x.shape[0], -1)],
+                          axis=-1)
+
+
 def diagnose(draws: Mapping[str, np.ndarray], reported: Sequence[str], settings,
              credibility: float, tau: float, n_steps: int, burn_in: int, thin: int,
              acceptance: float, summary: str = "upper",
@@ -159,13 +180,13 @@ def diagnose(draws: Mapping[str, np.ndarray], reported: Sequence[str], settings,
     quantity, from the stored draws.
 
     draws: {name: (n_ens, n_walkers * n_draws)} every stored variable in the stored layout
-    (:func:`ensembles_as_chains`; after burn-in and thinning, ``burn_floor``: the first
-    step after a reset of stray walkers); ``reported``: the names of the quantities with a
-    limit (``g`` for the Z'). A quantity converges when the chains are long enough, its ESS
-    passes and the largest R-hat of the stored variables does, and, for
-    ``summary = "upper"``, the MCSE of its upper limit relative to the limit (an interval
-    of a quantity that may be zero or negative has no relative error: its MC error is set
-    by the ESS).
+    (``settings.n_walkers`` walkers; :func:`ensembles_as_chains`; after burn-in and
+    thinning, ``burn_floor``: the first step after a reset of stray walkers); ``reported``:
+    the names of the quantities with a limit (``g`` for the Z'). A quantity converges when
+    the chains are long enough, its ESS passes and the largest R-hat of the stored variables
+    does, and, for ``summary = "upper"``, the MCSE of its upper limit relative to the limit
+    (an interval of a quantity that may be zero or negative has no relative error: its MC
+    error is set by the ESS).
     """
     import arviz as az
 
@@ -175,7 +196,8 @@ def diagnose(draws: Mapping[str, np.ndarray], reported: Sequence[str], settings,
     if varying:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            rhat = float(np.max(az.rhat(az.convert_to_dataset(varying)).to_array().values))
+            halves = {name: time_halves(x, settings.n_walkers) for name, x in varying.items()}
+            rhat = float(np.max(az.rhat(az.convert_to_dataset(halves)).to_array().values))
     shared = []
     if not long_enough(tau, n_steps, settings, burn_floor):
         shared.append(f"{n_steps - burn_in} steps after burn-in < max({settings.min_kept_tau:g}"

@@ -32,6 +32,7 @@ from mcprop.inference.spectrum import (
 )
 from mcprop.physics.flavour import FlavourModel, msw_probabilities, zprime_potential_ratios
 from mcprop.physics.kernels import RateKernels, contract
+from mcprop.physics.parameters import BE7_FLUX
 from mcprop.physics.scattering import (
     LMU_LTAU,
     U1Model,
@@ -41,8 +42,8 @@ from mcprop.physics.scattering import (
 from mcprop.physics.solar import BE7_LINES
 from mcprop.physics.spectral import SpectralTemplates
 
-#: Name of the sampled parameter that carries the Z' flux normalisation.
-FLUX = "flux_7be_cm2s"
+#: Name of the sampled parameter that carries the Z' flux normalisation (the registry's).
+FLUX = BE7_FLUX
 #: Name of the sampled coupling coordinate.
 COUPLING_COORDINATE = "g_coordinate"
 

@@ -3,15 +3,16 @@ record format (the ``results/mNNN.json`` of a run directory and its rows of ``li
 
 A Z' run has one :class:`MassResult` per mass (one row: the limit on g); a run without
 masses has one :class:`MomentResult` (magnetic moments: one row per reported moment) or one
-:class:`FitResult` (a Standard-Model fit: one row per reported parameter).
+:class:`FitResult` (a Standard-Model fit: one row per reported parameter). All three are
+:class:`PointResult`: one record, rows and summary format, read back by one checked reader.
 Every number a result reports is finite or absent (``None``, with the reason in
 ``problems``); a record read back is checked against the same definition.
 """
 
 import math
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
 from typing import ClassVar
 
 import numpy as np
@@ -52,14 +53,6 @@ MOMENT_EXPECTED_COLUMNS = ("upper_expected_median_muB", "upper_expected_lo68_muB
                            "upper_expected_hi95_muB", "upper_expected_asimov_muB")
 
 
-def limit_columns(expected: bool, moments: bool = False) -> tuple[str, ...]:
-    """Columns of limits.csv of a Z' run (of a magnetic-moment run), with the expected
-    limits if it has them."""
-    columns, extra = (MOMENT_COLUMNS, MOMENT_EXPECTED_COLUMNS) if moments else (
-        LIMIT_COLUMNS, EXPECTED_COLUMNS)
-    return columns + extra if expected else columns
-
-
 def mass_grid_MeV(mass_min_MeV: float, mass_max_MeV: float, n_masses: int) -> np.ndarray:
     """The Z' masses of a run [MeV]: ``n_masses`` (1 to :data:`MAX_MASSES`) log-spaced from
     min to max; ValueError for another number of masses."""
@@ -81,19 +74,123 @@ def problem_text(text) -> str:
     return _NON_FINITE.sub("undefined", printable(str(text)))
 
 
-class _Problems:
-    """The ``problems`` of a result are :func:`problem_text`: whatever made them (the
-    sampler, a file read back), they hold no control character and no nan or inf."""
-
-    def __post_init__(self):
-        object.__setattr__(self, "problems", tuple(map(problem_text, self.problems)))
-
-
 class ResultError(ValueError):
     """A result record that does not hold a valid result."""
 
 
-def result_type(model: str) -> type:
+class PointResult:
+    """What the result of every grid point is and does: :class:`MassResult`,
+    :class:`MomentResult` and :class:`FitResult` are frozen dataclasses of this protocol.
+
+    Every result has the fields ``rhat``, ``tau_steps``, ``acceptance`` (of the point),
+    ``n_steps``, ``burn_in``, ``thin``, ``converged``, ``problems`` (as
+    :func:`problem_text`) and ``draws`` (not in the record), and ``point_index``. Its
+    record (``results/mNNN.json``) is its fields but the draws, nested dataclasses as
+    objects and tuples as lists; :meth:`from_record` reads a record back, checked, and
+    raises ResultError naming the first bad key. :meth:`rows` are its rows of limits.csv
+    (:meth:`columns`), :meth:`summary` what the manifest records of it.
+
+    A result class sets ``COLUMNS`` (its rows' columns), ``EXPECTED_COLUMNS`` (those of
+    expected limits, after them), ``OPTIONAL`` (record keys left out together when all are
+    empty, and read back as their default when absent: the expected limits of a run
+    without pseudo-experiments) and ``NESTED`` (record keys :meth:`_read_nested` reads), and
+    defines :meth:`label`, :meth:`_entries`, :meth:`_summary_numbers` and
+    :meth:`_read_nested`.
+    """
+
+    COLUMNS: ClassVar[tuple[str, ...]]
+    EXPECTED_COLUMNS: ClassVar[tuple[str, ...]] = ()
+    OPTIONAL: ClassVar[tuple[str, ...]] = ()
+    NESTED: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "problems", tuple(map(problem_text, self.problems)))
+
+    @classmethod
+    def columns(cls, expected: bool = False) -> tuple[str, ...]:
+        """Columns of the rows, with those of the expected limits if ``expected``."""
+        return cls.COLUMNS + cls.EXPECTED_COLUMNS if expected else cls.COLUMNS
+
+    @property
+    def mass_MeV(self) -> float | None:
+        """The Z' mass of the point [MeV]; None for a run without masses."""
+        return None
+
+    def label(self) -> str:
+        """The point in words, for messages."""
+        raise NotImplementedError
+
+    def record(self) -> dict:
+        """The JSON-ready record (everything but the draws; the ``OPTIONAL`` keys only if
+        one of them holds something)."""
+        out = {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name != "draws"}
+        if all(out[key] in (None, {}) for key in self.OPTIONAL):
+            for key in self.OPTIONAL:
+                del out[key]
+        return out
+
+    @classmethod
+    def from_record(cls, record: Mapping, draws: Mapping[str, np.ndarray] | None = None):
+        """A result from its record; ResultError naming the first bad key otherwise."""
+        if not isinstance(record, Mapping):
+            raise ResultError("not a JSON object")
+        defaults = {f.name: f.default if f.default_factory is MISSING else f.default_factory()
+                    for f in fields(cls) if f.name in cls.OPTIONAL}
+        record = {**defaults, **record}
+        names = [f.name for f in fields(cls) if f.name != "draws"]
+        missing = [name for name in names if name not in record]
+        if missing:
+            raise ResultError(f"{missing[0]}: missing")
+        unknown = sorted(set(record) - set(names))
+        if unknown:
+            raise ResultError(f"{unknown[0]}: unknown key")
+        values = {name: _checked(name, record[name]) for name in names
+                  if name not in cls.NESTED}
+        # a run without masses has one point
+        if values.get("point_index", 0) != 0:
+            raise ResultError(f"point_index: must be 0, got {values['point_index']!r}")
+        values["problems"] = tuple(values["problems"])
+        values.update(cls._read_nested(record, values))
+        return cls(**values, draws=dict(draws or {}))
+
+    @classmethod
+    def _read_nested(cls, record: Mapping, values: dict) -> dict:
+        """The values of the ``NESTED`` keys of ``record``, checked against each other and
+        against the checked ``values`` of the other keys; ResultError otherwise."""
+        raise NotImplementedError
+
+    def _entries(self) -> list[dict]:
+        """Per row, the values that are not the point's own fields."""
+        raise NotImplementedError
+
+    def rows(self) -> list[dict]:
+        """The limits.csv rows (:meth:`columns` with the expected limits)."""
+        return [{key: entry[key] if key in entry else getattr(self, key)
+                 for key in self.columns(expected=True)} for entry in self._entries()]
+
+    def _summary_numbers(self) -> dict:
+        """The numbers the manifest records of the point."""
+        raise NotImplementedError
+
+    def summary(self) -> dict:
+        """What the manifest records of the finished point."""
+        return {**self._summary_numbers(), "converged": self.converged,
+                "problems": list(self.problems)}
+
+
+def _plain(value):
+    """A field's value as JSON holds it: dataclasses as dicts, tuples as lists, mappings as
+    dicts."""
+    if is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, tuple):
+        return [_plain(x) for x in value]
+    if isinstance(value, Mapping):
+        return {key: _plain(x) for key, x in value.items()}
+    return value
+
+
+def result_type(model: str) -> type[PointResult]:
     """The result class of a run of ``physics.model``: MassResult for a Z',
     MomentResult for magnetic moments, FitResult for a Standard-Model fit."""
     return {MAGNETIC_MOMENT: MomentResult, STANDARD_MODEL: FitResult}.get(model, MassResult)
@@ -116,14 +213,39 @@ def _finite(values: Mapping[str, float], problems: list[str], prefix: str = "") 
     return numbers
 
 
-def _point_numbers(diagnostics: Diagnostics, problems: list[str]) -> dict:
-    """R-hat, tau and acceptance of a grid point (shared by its quantities), via _finite."""
-    return _finite({key: getattr(diagnostics, key) for key in
-                    ("rhat", "tau_steps", "acceptance")}, problems)
+def _entry_numbers(name: str, diagnostics: Diagnostics, values: Mapping[str, float],
+                   problems: list[str]) -> dict:
+    """The numbers of one reported quantity ``name``, via _finite; its diagnostics'
+    problems join ``problems`` (once each)."""
+    numbers = _finite(values, problems, f"{name}: ")
+    problems += [p for p in diagnostics.problems if p not in problems]
+    return numbers
+
+
+def _point_fields(diagnostics: Mapping[str, Diagnostics], entries: Sequence,
+                  problems: list[str]) -> dict:
+    """The fields a point's reported quantities share (R-hat, tau, acceptance, via _finite;
+    the lengths), and ``converged``: every entry converged and R-hat is known."""
+    first = next(iter(diagnostics.values()))
+    shared = _finite({key: getattr(first, key) for key in
+                      ("rhat", "tau_steps", "acceptance")}, problems)
+    return {**shared, "n_steps": int(first.n_steps), "burn_in": int(first.burn_in),
+            "thin": int(first.thin), "converged": all(e.converged for e in entries)
+            and shared["rhat"] is not None}
+
+
+def _read_entry(kind: type, entry: Mapping, where: str):
+    """A ``kind`` (ParameterLimit, ParameterSummary) from its record: the first field its
+    name, the others checked; ResultError prefixed with ``where`` otherwise."""
+    keys = [f.name for f in fields(kind)]
+    try:
+        return kind(entry[keys[0]], **{key: _checked(key, entry.get(key)) for key in keys[1:]})
+    except ResultError as exc:
+        raise ResultError(f"{where}.{exc}") from None
 
 
 @dataclass(frozen=True)
-class MassResult(_Problems):
+class MassResult(PointResult):
     """The limit at one Z' mass with the evidence behind it.
 
     Attributes
@@ -158,6 +280,8 @@ class MassResult(_Problems):
     """
 
     COLUMNS: ClassVar[tuple[str, ...]] = LIMIT_COLUMNS
+    EXPECTED_COLUMNS: ClassVar[tuple[str, ...]] = EXPECTED_COLUMNS
+    OPTIONAL: ClassVar[tuple[str, ...]] = EXPECTED_COLUMNS
 
     mass_index: int
     m_zprime_MeV: float
@@ -203,50 +327,23 @@ class MassResult(_Problems):
                    int(d.n_steps), int(d.burn_in), int(d.thin), bool(converged),
                    tuple(problems), float(g_max), draws=dict(draws))
 
-    def record(self) -> dict:
-        """The JSON-ready record (everything but the draws; the expected limits only if
-        there are any)."""
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "draws"}
-        out["problems"] = list(self.problems)
-        if all(out[key] is None for key in EXPECTED_COLUMNS):
-            for key in EXPECTED_COLUMNS:
-                del out[key]
-        return out
-
     @classmethod
-    def from_record(cls, record: Mapping, draws: Mapping[str, np.ndarray] | None = None
-                    ) -> "MassResult":
-        """A result from its record; ResultError naming the first bad key otherwise."""
-        if not isinstance(record, Mapping):
-            raise ResultError("not a JSON object")
-        values = {}
-        for f in fields(cls):
-            if f.name == "draws":
-                continue
-            if f.name not in record:
-                if f.name in EXPECTED_COLUMNS:  # a run without pseudo-experiments
-                    continue
-                raise ResultError(f"{f.name}: missing")
-            values[f.name] = _checked(f.name, record[f.name])
-        unknown = sorted(set(record) - set(values))
-        if unknown:
-            raise ResultError(f"{unknown[0]}: unknown key")
-        values["problems"] = tuple(values["problems"])
+    def _read_nested(cls, record: Mapping, values: dict) -> dict:
         if values["converged"] and (values["g_upper"] is None or values["g_upper_mcse"] is None):
             raise ResultError("converged: true without a limit and its MC error")
-        return cls(**values, draws=dict(draws or {}))
+        return {}
 
     @property
     def point_index(self) -> int:
         """Index of the grid point: the mass index."""
         return self.mass_index
 
+    @property
+    def mass_MeV(self) -> float:
+        return self.m_zprime_MeV
+
     def label(self) -> str:
         return f"m = {self.m_zprime_MeV:.6g} MeV"
-
-    def row(self) -> dict:
-        """The limits.csv row (``LIMIT_COLUMNS``, then ``EXPECTED_COLUMNS``)."""
-        return {key: getattr(self, key) for key in LIMIT_COLUMNS + EXPECTED_COLUMNS}
 
     def with_expected(self, band: Mapping[str, float]) -> "MassResult":
         """This result with the expected limits ``band`` (EXPECTED_COLUMNS); a non-finite
@@ -255,13 +352,11 @@ class MassResult(_Problems):
         numbers = _finite({key: band.get(key) for key in EXPECTED_COLUMNS}, problems)
         return replace(self, **numbers, problems=tuple(problems))
 
-    def rows(self) -> list[dict]:
-        return [self.row()]
+    def _entries(self) -> list[dict]:
+        return [{}]
 
-    def summary(self) -> dict:
-        """What the manifest records of the finished mass."""
-        return {"m_zprime_MeV": self.m_zprime_MeV, "g_upper": self.g_upper,
-                "converged": self.converged, "problems": list(self.problems)}
+    def _summary_numbers(self) -> dict:
+        return {"m_zprime_MeV": self.m_zprime_MeV, "g_upper": self.g_upper}
 
 
 @dataclass(frozen=True)
@@ -283,7 +378,7 @@ class ParameterLimit:
 
 
 @dataclass(frozen=True)
-class MomentResult(_Problems):
+class MomentResult(PointResult):
     """The limits on magnetic moments: the one point of a run without masses.
 
     Attributes
@@ -312,6 +407,9 @@ class MomentResult(_Problems):
     """
 
     COLUMNS: ClassVar[tuple[str, ...]] = MOMENT_COLUMNS
+    EXPECTED_COLUMNS: ClassVar[tuple[str, ...]] = MOMENT_EXPECTED_COLUMNS
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("expected",)
+    NESTED: ClassVar[tuple[str, ...]] = ("moments", "limits", "prior_upper_muB", "expected")
 
     point_index: int
     moments: str
@@ -341,20 +439,17 @@ class MomentResult(_Problems):
         limits = []
         profile_muB = profile_muB or {}
         for name, d in diagnostics.items():
-            numbers = _finite({"upper_muB": d.upper, "upper_mcse_muB": d.upper_mcse,
-                               "ess": d.ess}, problems, f"{name}: ")
-            numbers["upper_profile_muB"] = finite_or_none(profile_muB.get(name))
-            problems += [p for p in d.problems if p not in problems]
-            limits.append(ParameterLimit(name, **numbers, converged=bool(
-                d.converged and numbers["upper_muB"] is not None
-                and numbers["upper_mcse_muB"] is not None)))
-        first = next(iter(diagnostics.values()))
-        shared = _point_numbers(first, problems)
-        converged = all(limit.converged for limit in limits) and shared["rhat"] is not None
-        return cls(int(point_index), moments, tuple(limits), shared["rhat"],
-                   shared["tau_steps"], shared["acceptance"], int(first.n_steps),
-                   int(first.burn_in), int(first.thin), converged, tuple(problems),
-                   {k: float(v) for k, v in prior_upper_muB.items()}, draws=dict(draws))
+            numbers = _entry_numbers(name, d, {"upper_muB": d.upper,
+                                               "upper_mcse_muB": d.upper_mcse, "ess": d.ess},
+                                     problems)
+            limits.append(ParameterLimit(
+                name, **numbers, upper_profile_muB=finite_or_none(profile_muB.get(name)),
+                converged=bool(d.converged and numbers["upper_muB"] is not None
+                               and numbers["upper_mcse_muB"] is not None)))
+        return cls(int(point_index), moments, tuple(limits),
+                   **_point_fields(diagnostics, limits, problems), problems=tuple(problems),
+                   prior_upper_muB={k: float(v) for k, v in prior_upper_muB.items()},
+                   draws=dict(draws))
 
     def with_expected(self, bands: Mapping[str, Mapping[str, float]]) -> "MomentResult":
         """This result with the expected limits ``bands`` (per moment: MOMENT_EXPECTED_COLUMNS);
@@ -367,35 +462,14 @@ class MomentResult(_Problems):
     def label(self) -> str:
         return f"the magnetic moments ({self.moments})"
 
-    def record(self) -> dict:
-        """The JSON-ready record (everything but the draws)."""
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "draws"}
-        out["limits"] = [{f.name: getattr(limit, f.name) for f in fields(ParameterLimit)}
-                         for limit in self.limits]
-        out["problems"] = list(self.problems)
-        out["prior_upper_muB"] = dict(self.prior_upper_muB)
-        out["expected"] = {name: dict(band) for name, band in self.expected.items()}
-        if not self.expected:
-            del out["expected"]
-        return out
-
     @classmethod
-    def from_record(cls, record: Mapping, draws: Mapping[str, np.ndarray] | None = None
-                    ) -> "MomentResult":
-        """A result from its record; ResultError naming the first bad key otherwise."""
+    def _read_nested(cls, record: Mapping, values: dict) -> dict:
         from mcprop.inference.moments import reported_quantities, scheme_parameters
         from mcprop.physics.magnetic_moment import MOMENT_SCHEMES
 
-        if isinstance(record, Mapping):  # a run without pseudo-experiments has no "expected"
-            record = {"expected": {}, **record}
-        names = _record_keys(cls, record)
         scheme = record["moments"]
         if not isinstance(scheme, str) or scheme not in MOMENT_SCHEMES:
             raise ResultError(f"moments: unknown scheme {scheme!r}")
-        values = {name: _checked(name, record[name]) for name in names
-                  if name not in ("moments", "limits", "prior_upper_muB", "expected")}
-        if values["point_index"] != 0:
-            raise ResultError(f"point_index: must be 0, got {values['point_index']!r}")
         expected_names = reported_quantities(scheme)
         limits = record["limits"]
         if not isinstance(limits, list) or [
@@ -409,11 +483,7 @@ class MomentResult(_Problems):
             if sorted({**entry, "upper_profile_muB": None}) != sorted(keys):
                 raise ResultError(f"limits: each entry has the keys {', '.join(keys)}")
             where = f"limits[{entry['parameter']}]"
-            try:
-                parsed.append(ParameterLimit(entry["parameter"], **{
-                    key: _checked(key, entry.get(key)) for key in keys[1:]}))
-            except ResultError as exc:
-                raise ResultError(f"{where}.{exc}") from None
+            parsed.append(_read_entry(ParameterLimit, entry, where))
             if parsed[-1].converged and (parsed[-1].upper_muB is None
                                          or parsed[-1].upper_mcse_muB is None):
                 raise ResultError(f"{where}.converged: true without a limit and its MC error")
@@ -436,26 +506,17 @@ class MomentResult(_Problems):
                               f"{', '.join(MOMENT_EXPECTED_COLUMNS)}")
         expected = {name: {key: _checked(key, value) for key, value in band.items()}
                     for name, band in expected.items()}
-        values["problems"] = tuple(values["problems"])
-        return cls(**values, moments=scheme, limits=tuple(parsed), prior_upper_muB=bounds,
-                   expected=expected, draws=dict(draws or {}))
+        return {"moments": scheme, "limits": tuple(parsed), "prior_upper_muB": bounds,
+                "expected": expected}
 
-    def rows(self) -> list[dict]:
-        """The limits.csv rows (``MOMENT_COLUMNS``, then ``MOMENT_EXPECTED_COLUMNS``), one per
-        reported moment."""
-        return [{"parameter": limit.parameter, "upper_muB": limit.upper_muB,
-                 "upper_mcse_muB": limit.upper_mcse_muB,
-                 "upper_profile_muB": limit.upper_profile_muB, "ess": limit.ess, "rhat": self.rhat,
-                 "tau_steps": self.tau_steps, "acceptance": self.acceptance,
-                 "n_steps": self.n_steps, "burn_in": self.burn_in,
-                 "converged": limit.converged,
-                 **{key: self.expected.get(limit.parameter, {}).get(key)
-                    for key in MOMENT_EXPECTED_COLUMNS}} for limit in self.limits]
+    def _entries(self) -> list[dict]:
+        """One row per reported moment, with its expected limits."""
+        return [{**_plain(limit), **{key: self.expected.get(limit.parameter, {}).get(key)
+                                     for key in MOMENT_EXPECTED_COLUMNS}}
+                for limit in self.limits]
 
-    def summary(self) -> dict:
-        """What the manifest records of the finished point."""
-        return {"upper_muB": {limit.parameter: limit.upper_muB for limit in self.limits},
-                "converged": self.converged, "problems": list(self.problems)}
+    def _summary_numbers(self) -> dict:
+        return {"upper_muB": {limit.parameter: limit.upper_muB for limit in self.limits}}
 
 
 @dataclass(frozen=True)
@@ -477,7 +538,7 @@ GOODNESS_KEYS = frozenset({"deviance", "n_bins", "deviance_best_walker", "refere
 
 
 @dataclass(frozen=True)
-class FitResult(_Problems):
+class FitResult(PointResult):
     """A Standard-Model fit: the one point of a run without masses and without new physics.
 
     Attributes
@@ -505,6 +566,7 @@ class FitResult(_Problems):
     """
 
     COLUMNS: ClassVar[tuple[str, ...]] = FIT_COLUMNS
+    NESTED: ClassVar[tuple[str, ...]] = ("parameters", "best_fit", "goodness_of_fit")
 
     point_index: int
     parameters: tuple[ParameterSummary, ...]
@@ -528,45 +590,22 @@ class FitResult(_Problems):
         problems: list[str] = []
         parameters = []
         for name, d in diagnostics.items():
-            numbers = _finite({key: getattr(d, key) for key in
-                               ("median", "lo68", "hi68", "median_mcse", "ess")},
-                              problems, f"{name}: ")
-            problems += [p for p in d.problems if p not in problems]
+            numbers = _entry_numbers(name, d, {key: getattr(d, key) for key in (
+                "median", "lo68", "hi68", "median_mcse", "ess")}, problems)
             parameters.append(ParameterSummary(name, **numbers, converged=bool(
                 d.converged and None not in numbers.values())))
-        first = next(iter(diagnostics.values()))
-        shared = _point_numbers(first, problems)
-        converged = all(p.converged for p in parameters) and shared["rhat"] is not None
-        return cls(0, tuple(parameters), shared["rhat"], shared["tau_steps"],
-                   shared["acceptance"], int(first.n_steps), int(first.burn_in),
-                   int(first.thin), converged, tuple(problems),
-                   {k: float(v) for k, v in best_fit.items()},
-                   {k: {key: int(x) if key == "n_bins" else float(x)
-                        for key, x in v.items()} for k, v in goodness_of_fit.items()},
-                   dict(draws))
+        return cls(0, tuple(parameters), **_point_fields(diagnostics, parameters, problems),
+                   problems=tuple(problems), best_fit={k: float(v) for k, v in best_fit.items()},
+                   goodness_of_fit={k: {key: int(x) if key == "n_bins" else float(x)
+                                        for key, x in v.items()}
+                                    for k, v in goodness_of_fit.items()},
+                   draws=dict(draws))
 
     def label(self) -> str:
         return "the Standard-Model fit"
 
-    def record(self) -> dict:
-        """The JSON-ready record (everything but the draws)."""
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "draws"}
-        out["parameters"] = [{f.name: getattr(p, f.name) for f in fields(ParameterSummary)}
-                             for p in self.parameters]
-        out["problems"] = list(self.problems)
-        out["best_fit"] = dict(self.best_fit)
-        out["goodness_of_fit"] = {k: dict(v) for k, v in self.goodness_of_fit.items()}
-        return out
-
     @classmethod
-    def from_record(cls, record: Mapping, draws: Mapping[str, np.ndarray] | None = None
-                    ) -> "FitResult":
-        """A result from its record; ResultError naming the first bad key otherwise."""
-        names = _record_keys(cls, record)
-        values = {name: _checked(name, record[name]) for name in names
-                  if name not in ("parameters", "best_fit", "goodness_of_fit")}
-        if values["point_index"] != 0:
-            raise ResultError(f"point_index: must be 0, got {values['point_index']!r}")
+    def _read_nested(cls, record: Mapping, values: dict) -> dict:
         entries = record["parameters"]
         keys = [f.name for f in fields(ParameterSummary)]
         if not isinstance(entries, list) or not entries or not all(
@@ -577,12 +616,8 @@ class FitResult(_Problems):
         for entry in entries:
             if not isinstance(entry["parameter"], str):
                 raise ResultError("parameters: a parameter name must be a string")
-            where = f"parameters[{entry['parameter']}]"
-            try:
-                numbers = {key: _checked(key, entry[key]) for key in keys[1:]}
-            except ResultError as exc:
-                raise ResultError(f"{where}.{exc}") from None
-            parsed.append(ParameterSummary(entry["parameter"], **numbers))
+            parsed.append(_read_entry(ParameterSummary, entry,
+                                      f"parameters[{entry['parameter']}]"))
         best_fit = record["best_fit"]
         if not isinstance(best_fit, Mapping) or not all(
                 isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
@@ -598,38 +633,16 @@ class FitResult(_Problems):
                     for k, v in goodness.items()}
         if values["converged"] and not all(p.converged for p in parsed):
             raise ResultError("converged: true with a parameter that did not converge")
-        values["problems"] = tuple(values["problems"])
-        return cls(**values, parameters=tuple(parsed), best_fit=dict(best_fit),
-                   goodness_of_fit=goodness, draws=dict(draws or {}))
+        return {"parameters": tuple(parsed), "best_fit": dict(best_fit),
+                "goodness_of_fit": goodness}
 
-    def rows(self) -> list[dict]:
-        """The limits.csv rows (``FIT_COLUMNS``), one per reported parameter."""
-        return [{"parameter": p.parameter, "median": p.median, "lo68": p.lo68, "hi68": p.hi68,
-                 "median_mcse": p.median_mcse, "ess": p.ess, "rhat": self.rhat,
-                 "tau_steps": self.tau_steps, "acceptance": self.acceptance,
-                 "n_steps": self.n_steps, "burn_in": self.burn_in, "converged": p.converged}
-                for p in self.parameters]
+    def _entries(self) -> list[dict]:
+        """One row per reported parameter."""
+        return [_plain(p) for p in self.parameters]
 
-    def summary(self) -> dict:
-        """What the manifest records of the finished point."""
+    def _summary_numbers(self) -> dict:
         return {"median": {p.parameter: p.median for p in self.parameters},
-                "goodness_of_fit": {k: dict(v) for k, v in self.goodness_of_fit.items()},
-                "converged": self.converged, "problems": list(self.problems)}
-
-
-def _record_keys(cls: type, record) -> list[str]:
-    """The keys a record of ``cls`` has (its fields but the draws); ResultError if
-    ``record`` is not a mapping of exactly those keys."""
-    if not isinstance(record, Mapping):
-        raise ResultError("not a JSON object")
-    names = [f.name for f in fields(cls) if f.name != "draws"]
-    missing = [name for name in names if name not in record]
-    if missing:
-        raise ResultError(f"{missing[0]}: missing")
-    unknown = sorted(set(record) - set(names))
-    if unknown:
-        raise ResultError(f"{unknown[0]}: unknown key")
-    return names
+                "goodness_of_fit": {k: dict(v) for k, v in self.goodness_of_fit.items()}}
 
 
 _INTEGERS = {"mass_index", "point_index", "n_steps", "burn_in", "thin", "n_bins"}

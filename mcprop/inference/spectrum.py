@@ -16,7 +16,11 @@ from mcprop.physics.nh_response import (
     NhResponse,
     load_nh_response,
 )
-from mcprop.physics.parameters import RESPONSE_PARAMETERS, background_parameter
+from mcprop.physics.parameters import (
+    RESPONSE_PARAMETERS,
+    THRESHOLD_TILT,
+    background_parameter,
+)
 from mcprop.physics.solar_spectra import SOLAR_SOURCES, flux_parameters
 from mcprop.physics.spectral import SpectralTemplates
 
@@ -302,7 +306,7 @@ BOREXINO_PHASE2_NH_FLOOR = 100
 #: the shapes (93), so that an amplitude t changes them by a fraction t every
 #: THRESHOLD_TILT_NH above N_0 (docs/physics.md sec. 14).
 THRESHOLD_BACKGROUNDS = ("c14", "pileup")
-THRESHOLD_TILT, THRESHOLD_TILT_NH = "threshold_tilt", 10.0
+THRESHOLD_TILT_NH = 10.0
 
 
 def borexino_phase2_spectrum(nh_min: int = BOREXINO_PHASE2_NH_FLOOR, nh_max: int = 950,

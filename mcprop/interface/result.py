@@ -32,11 +32,8 @@ from mcprop.files import atomic_write_text
 from mcprop.inference.results import (
     MAGNETIC_MOMENT,
     STANDARD_MODEL,
-    FitResult,
-    MassResult,
-    MomentResult,
+    PointResult,
     ResultError,
-    limit_columns,
     result_type,
 )
 from mcprop.inference.storage import inference_data
@@ -93,7 +90,7 @@ class ScanResult:
 
     config: dict
     masses_MeV: np.ndarray
-    results: list[MassResult | MomentResult | FitResult]
+    results: list[PointResult]
     config_hash: str
     run_dir: Path | None = None
     manifest: dict = field(default_factory=dict, repr=False)
@@ -168,9 +165,7 @@ class ScanResult:
         """Columns of limits.csv: per mass for a Z' run, per moment for magnetic moments,
         per parameter for a Standard-Model fit; a Z' run with pseudo-experiments adds the
         expected limits (EXPECTED_COLUMNS)."""
-        if self.has_masses or self.config["physics"]["model"] == MAGNETIC_MOMENT:
-            return limit_columns(self.has_expected, moments=not self.has_masses)
-        return result_type(self.config["physics"]["model"]).COLUMNS
+        return result_type(self.config["physics"]["model"]).columns(self.has_expected)
 
     @property
     def has_expected(self) -> bool:
@@ -190,7 +185,7 @@ class ScanResult:
         return pd.DataFrame(self.rows(), columns=list(self.columns))
 
     def result_at(self, mass_MeV: float | None = None
-                  ) -> MassResult | MomentResult | FitResult:
+                  ) -> PointResult:
         """The finished result at the grid mass nearest ``mass_MeV`` (in log m); for a run
         without masses, its one result (``mass_MeV`` None)."""
         where = self.run_dir or self.name

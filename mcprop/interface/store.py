@@ -60,8 +60,8 @@ from mcprop.inference.results import (
     MAGNETIC_MOMENT,
     STANDARD_MODEL,
     FitResult,
-    MassResult,
     MomentResult,
+    PointResult,
     ResultError,
     mass_grid_MeV,
     result_type,
@@ -454,21 +454,19 @@ class RunDirectory:
 
     # --- per-mass results ----------------------------------------------------------------
 
-    def write_point(self, result: MassResult | MomentResult | FitResult, identity: RunIdentity,
-                   attrs: dict) -> None:
+    def write_point(self, result: PointResult, identity: RunIdentity, attrs: dict) -> None:
         """The chains and the result of a finished grid point (the result last),
         atomically; then its checkpoint goes."""
         index = result.point_index
         write_inference_data(self.chains_file(index), result.draws,
                              {**attrs, "config_hash": identity.config_hash})
-        mass = result.m_zprime_MeV if isinstance(result, MassResult) else None
-        record = {"run": identity.for_point(index, mass), **result.record()}
+        record = {"run": identity.for_point(index, result.mass_MeV), **result.record()}
         atomic_write_json(self.result_file(index), record)
         remove_checkpoint(self.checkpoint_file(index))
 
     def read_result(self, index: int, identity: RunIdentity, grid_MeV: np.ndarray,
                     result_class: type, with_draws: bool = False
-                    ) -> MassResult | MomentResult | FitResult:
+                    ) -> PointResult:
         """The result of grid point ``index`` (a mass of ``grid_MeV``; the one point of a
         run without masses when ``grid_MeV`` is empty) as a ``result_class``, verified;
         ResultError saying what is wrong."""
@@ -533,7 +531,7 @@ class RunDirectory:
         return sorted(p for p in folder.glob("*.json") if p.name not in names) \
             if folder.is_dir() else []
 
-    def results(self, strict: bool = True) -> list[MassResult | MomentResult | FitResult]:
+    def results(self, strict: bool = True) -> list[PointResult]:
         """Every finished result in grid order. ``strict``: a bad or stray result file is a
         RunDirectoryError; otherwise it is reported in a warning and left out (to be recomputed)."""
         config, identity = self.config(), self.identity()
@@ -559,7 +557,7 @@ class RunDirectory:
         return out
 
 
-def chain_attrs(config: dict, result: MassResult | MomentResult | FitResult,
+def chain_attrs(config: dict, result: PointResult,
                 draws: Mapping[str, np.ndarray] | None = None) -> dict:
     """Attributes stored with a grid point's chains (the posterior group of its
     InferenceData); ``draws``: those of the result when not given. The layout is the
@@ -603,7 +601,7 @@ class PointWriter:
     identity: RunIdentity
     config: dict
 
-    def __call__(self, result: MassResult | MomentResult | FitResult) -> None:
+    def __call__(self, result: PointResult) -> None:
         RunDirectory(self.root).write_point(result, self.identity, chain_attrs(self.config,
                                                                               result))
 

@@ -62,9 +62,10 @@ def background_parameter(name: str) -> str:
 #: Borexino Phase-II backgrounds whose normalisations (relative to Borexino's fit) are
 #: nuisances of the spectral likelihood.
 BACKGROUNDS = ("c14", "pileup", "po210", "kr85", "bi210", "c11", "ext")
-#: Amplitude of the tilt of the threshold backgrounds' shape (mcprop.inference.spectrum;
-#: 0 = Borexino's shapes), of either sign.
-THRESHOLD_TILT_PARAMETER = background_parameter("threshold_tilt")
+#: The template that tilts the threshold backgrounds' shape (mcprop.inference.spectrum),
+#: and the parameter of its amplitude (0 = Borexino's shapes), of either sign.
+THRESHOLD_TILT = "threshold_tilt"
+THRESHOLD_TILT_PARAMETER = background_parameter(THRESHOLD_TILT)
 #: Detector-response nuisances of the spectral likelihood, in the order of the
 #: ``response_shifts`` rows: energy scale (fraction), offset [N_h], resolution scale
 #: (fraction).

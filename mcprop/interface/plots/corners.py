@@ -6,6 +6,7 @@ a Standard-Model fit the rates and the backgrounds they trade off against
 
 import logging
 import math
+import re
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -18,7 +19,7 @@ from mcprop.inference.spectrum import (
 from mcprop.interface.plots.output import model_tex, percent
 from mcprop.interface.plots.spectra import COMPONENT_LABELS
 from mcprop.physics.magnetic_moment import MOMENT_UNIT_MUB
-from mcprop.physics.parameters import RESPONSE_PARAMETERS
+from mcprop.physics.parameters import BE7_FLUX, PARAMETERS, RESPONSE_PARAMETERS
 
 log = logging.getLogger(__name__)
 
@@ -27,27 +28,56 @@ log = logging.getLogger(__name__)
 #: rates: 85Kr (a beta spectrum ending at 687 keV, under the 7Be edge at 665 keV) trades
 #: off against 7Be, 210Bi (a beta spectrum ending at 1162 keV) against CNO and pep.
 FIT_CORNER_BACKGROUNDS = ("kr85", "bi210")
-#: Axis labels of the known posterior variables, with units.
-PARAMETER_LABELS = {
+#: Axis symbols of the sampled parameters; a registry parameter's unit is appended by
+#: :func:`axis_label` from :data:`mcprop.physics.parameters.PARAMETERS`.
+PARAMETER_SYMBOLS = {
     "g": r"$g_{Z'}$",
     "sin2_theta12": r"$\sin^2\theta_{12}$",
     "sin2_theta13": r"$\sin^2\theta_{13}$",
     "sin2_theta23": r"$\sin^2\theta_{23}$",
-    "delta_cp_deg": r"$\delta_{CP}$ [deg]",
-    "dm2_21_eV2": r"$\Delta m^2_{21}$ [eV$^2$]",
-    "flux_7be_cm2s": r"$\Phi_{^7Be}$ [cm$^{-2}$ s$^{-1}$]",
+    "delta_cp_deg": r"$\delta_{CP}$",
+    "dm2_21_eV2": r"$\Delta m^2_{21}$",
+    BE7_FLUX: r"$\Phi_{^7Be}$",
     "p_ee": r"$P_{ee}$",
-    "rate_pp_cpd100t": r"$R_{pp}$ [cpd/100t]",
-    "rate_7be_cpd100t": r"$R_{^7Be}$ [cpd/100t]",
-    "rate_pep_cpd100t": r"$R_{pep}$ [cpd/100t]",
-    "rate_cno_cpd100t": r"$R_{CNO}$ [cpd/100t]",
-    "rate_b8_cpd100t": r"$R_{^8B}$ [cpd/100t]",
     "nh_energy_scale": r"$N_h$ scale",
     "nh_offset": r"$N_h$ offset",
     "nh_resolution_scale": r"$N_h$ resolution scale",
     **{background_parameter(name): f"{COMPONENT_LABELS[name]} norm."
        for name in FIT_CORNER_BACKGROUNDS},
 }
+#: Axis labels of the derived interaction rates of a Standard-Model fit.
+RATE_LABELS = {
+    "rate_pp_cpd100t": r"$R_{pp}$ [cpd/100t]",
+    "rate_7be_cpd100t": r"$R_{^7Be}$ [cpd/100t]",
+    "rate_pep_cpd100t": r"$R_{pep}$ [cpd/100t]",
+    "rate_cno_cpd100t": r"$R_{CNO}$ [cpd/100t]",
+    "rate_b8_cpd100t": r"$R_{^8B}$ [cpd/100t]",
+}
+
+
+def unit_tex(unit: str) -> str:
+    """A registry unit as axis text: exponents and subscripts in math mode.
+
+    >>> unit_tex("cm^-2 s^-1"), unit_tex("N_h")
+    ('cm$^{-2}$ s$^{-1}$', '$N_h$')
+    """
+    return re.sub(r"\^(-?\d+)", r"$^{\1}$", re.sub(r"\b(\w)_(\w)\b", r"$\1_\2$", unit))
+
+
+def axis_label(name: str, symbol: str) -> str:
+    """``symbol`` with the unit of the registry parameter ``name`` in brackets (none for a
+    pure number or a name outside the registry).
+
+    >>> axis_label("dm2_21_eV2", "x")
+    'x [eV$^{2}$]'
+    """
+    parameter = PARAMETERS.get(name)
+    return f"{symbol} [{unit_tex(parameter.unit)}]" if parameter and parameter.unit else symbol
+
+
+#: Axis labels of the known posterior variables, with units.
+PARAMETER_LABELS = {**{name: axis_label(name, symbol)
+                       for name, symbol in PARAMETER_SYMBOLS.items()}, **RATE_LABELS}
 #: Axis labels of the moments (in units of MOMENT_UNIT_MUB on the corner plot).
 MOMENT_LABELS = {"mu_universal": r"$\mu_\nu$", "mu_e": r"$\mu_{\nu_e}$",
                  "mu_mu": r"$\mu_{\nu_\mu}$", "mu_tau": r"$\mu_{\nu_\tau}$",
