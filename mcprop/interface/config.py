@@ -82,6 +82,7 @@ from mcprop.physics.spectral import (
     load_borexino_phase2,
     load_nh_response,
 )
+from mcprop.physics.threshold_backgrounds import THRESHOLD_MODELS
 
 SCHEMA_VERSION = 1
 
@@ -372,7 +373,8 @@ class Spectrum(_Measured):
     calibrated on Borexino's best fit, or that of Coloma et al. 2022);
     ``backgrounds_follow_response`` applies the response nuisances to the background shapes
     as to the solar counts (false: fixed shapes); ``threshold_tilt`` adds the shape nuisance
-    of the 14C and pile-up tails (``bkg_threshold_tilt_norm``)."""
+    of the 14C and pile-up tails (``bkg_threshold_tilt_norm``); ``threshold_backgrounds``
+    takes the 14C and pile-up shapes from Borexino's fit (``digitised``) or from physics."""
 
     kind: ClassVar[str] = "spectrum"
     nh_range: tuple[int, int] = key((BOREXINO_PHASE2_NH_FLOOR, 949), low=0, high=MAX_NH)
@@ -385,6 +387,7 @@ class Spectrum(_Measured):
     response: str = key("calibrated", choices=tuple(NH_RESPONSES))
     backgrounds_follow_response: bool = True
     threshold_tilt: bool = True
+    threshold_backgrounds: str = key("digitised", choices=THRESHOLD_MODELS)
 
     def __post_init__(self):
         low, high = self.nh_range
@@ -409,7 +412,8 @@ class Spectrum(_Measured):
         try:
             measurement = borexino_phase2_spectrum(*self.nh_range, self.bin_width_nh, data,
                                                    self.name, load_nh_response(self.response),
-                                                   self.threshold_tilt)
+                                                   self.threshold_tilt,
+                                                   self.threshold_backgrounds)
         except ValueError as exc:
             raise ConfigError("", str(exc)) from None
         if not self.backgrounds_follow_response:
