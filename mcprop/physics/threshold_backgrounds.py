@@ -74,7 +74,8 @@ def fermi_function(T_MeV, Z: int = C14_DAUGHTER_Z) -> np.ndarray:
     E = np.asarray(T_MeV, dtype=float) + M_ELECTRON_MEV
     p = np.sqrt(E**2 - M_ELECTRON_MEV**2)
     x = 2 * np.pi * ALPHA * Z * E / p
-    return x / -np.expm1(-x)
+    safe = np.where(x == 0, 1.0, x)
+    return np.where(x == 0, 1.0, safe / -np.expm1(-safe))
 
 
 @dataclass(frozen=True)
