@@ -212,7 +212,7 @@ def physics_threshold_rates(response, nh, reference_rates, other_nh=None,
     fit apply; only the shapes are new.
 
     At the nominal activity and pile-up rate, the calibrated Gaussian response gives less
-    above N_h 93 than Borexino's fit: a factor 3.5 for 14C, 6.6 for pile-up (docs/physics.md
+    above N_h 93 than Borexino's fit: a factor 3.2-3.5 for 14C, 6.7 for pile-up (docs/physics.md
     sec. 14), i.e. the tail of the response below its calibration range is not this one's.
     """
     shapes = {"c14": lambda: c14_rates_cpd100t(response, nh),
