@@ -8,10 +8,9 @@ from conftest import SPECTRAL_PRIORS, SPECTRUM, one_line_error
 from scipy.integrate import quad
 
 from mcprop.inference.spectrum import borexino_phase2_spectrum
-from mcprop.physics.constants import M_ELECTRON_MEV
+from mcprop.physics.constants import ALPHA_EM, M_ELECTRON_MEV
 from mcprop.physics.spectral import load_borexino_phase2, load_nh_response
 from mcprop.physics.threshold_backgrounds import (
-    ALPHA,
     C14_Q_MEV,
     C14BetaSpectrum,
     c14_light_spectrum,
@@ -40,7 +39,7 @@ def test_fermi_function_limits():
     # slow electron: 2 pi eta / (1 - exp(-2 pi eta)) -> 2 pi eta, eta = alpha Z E / p
     T = 1e-5
     E = T + M_ELECTRON_MEV
-    eta = ALPHA * 7 * E / np.sqrt(E**2 - M_ELECTRON_MEV**2)
+    eta = ALPHA_EM * 7 * E / np.sqrt(E**2 - M_ELECTRON_MEV**2)
     assert fermi_function(T) == pytest.approx(2 * np.pi * eta, rel=1e-6)
 
 
