@@ -23,6 +23,7 @@ from mcprop.physics.parameters import (
 )
 from mcprop.physics.solar_spectra import SOLAR_SOURCES, flux_parameters
 from mcprop.physics.spectral import SpectralTemplates
+from mcprop.physics.threshold_backgrounds import THRESHOLD_MODELS, physics_threshold_rates
 
 #: Citation of the Borexino Phase-II spectrum and its fit components.
 BOREXINO_PHASE2_SOURCE = (
@@ -312,7 +313,8 @@ THRESHOLD_TILT_NH = 10.0
 def borexino_phase2_spectrum(nh_min: int = BOREXINO_PHASE2_NH_FLOOR, nh_max: int = 950,
                              bin_width: int = 1, data: BorexinoPhase2Data | None = None,
                              name: str | None = None, response: NhResponse | None = None,
-                             threshold_tilt: bool = True) -> SpectrumMeasurement:
+                             threshold_tilt: bool = True,
+                             threshold_backgrounds: str = "digitised") -> SpectrumMeasurement:
     """The Borexino Phase-II spectrum from N_h = ``nh_min`` to ``nh_max`` (inclusive) in bins
     of ``bin_width`` unit bins, with Borexino's background shapes (PRD 100, 082004 (2019)
     Fig. 6a) as templates that follow the response nuisances, and Borexino's best-fit model
@@ -320,6 +322,9 @@ def borexino_phase2_spectrum(nh_min: int = BOREXINO_PHASE2_NH_FLOOR, nh_max: int
     reference for the goodness of fit. ``response``: the default calibrated one if None.
     ``threshold_tilt`` adds the template :data:`THRESHOLD_TILT` (amplitude
     ``bkg_threshold_tilt_norm``) when the 14C or pile-up shape is among the backgrounds.
+    ``threshold_backgrounds = "physics"`` replaces the 14C and pile-up shapes by the 14C beta
+    spectrum and its pile-up folded with ``response``
+    (:func:`~mcprop.physics.threshold_backgrounds.physics_threshold_rates`).
 
     The shapes cover N_h 93-950, the largest range. The default starts at
     :data:`BOREXINO_PHASE2_NH_FLOOR`.
@@ -349,6 +354,12 @@ def borexino_phase2_spectrum(nh_min: int = BOREXINO_PHASE2_NH_FLOOR, nh_max: int
                              f"(leave it out of the backgrounds)")
     edges = np.arange(nh_min, nh_max + 2, bin_width) - 0.5
     reference = _reference(data, edges)
+    response = load_nh_response() if response is None else response
+    if threshold_backgrounds not in THRESHOLD_MODELS:
+        raise ValueError(f"unknown threshold-background model {threshold_backgrounds!r} "
+                         f"(choose one of {', '.join(THRESHOLD_MODELS)})")
+    if threshold_backgrounds == "physics":
+        data = _physics_threshold(data, response)
     threshold = [data.background_rates[k] for k in THRESHOLD_BACKGROUNDS
                  if k in data.background_rates]
     if threshold_tilt and threshold:
@@ -363,8 +374,20 @@ def borexino_phase2_spectrum(nh_min: int = BOREXINO_PHASE2_NH_FLOOR, nh_max: int
         counts=rebin(np.arange(nh_min, nh_max + 1), counts, edges),
         exposure_day_100t=data.exposure_day_100t,
         background_counts=backgrounds, source=BOREXINO_PHASE2_SOURCE,
-        response=load_nh_response() if response is None else response,
-        background_shapes=shapes, reference_counts=reference)
+        response=response, background_shapes=shapes, reference_counts=reference)
+
+
+def _physics_threshold(data: BorexinoPhase2Data, response: NhResponse) -> BorexinoPhase2Data:
+    """``data`` with its 14C and pile-up shapes (those present) from physics, the pile-up
+    with the other events taken as Borexino's best fit (none if the data has none)."""
+    best_fit = borexino_best_fit(data)
+    other = {} if best_fit is None else {
+        "other_nh": data.nh[np.isfinite(best_fit)],
+        "other_rates_cpd100t": best_fit[np.isfinite(best_fit)] / data.exposure_day_100t}
+    physics = physics_threshold_rates(response, data.background_nh, data.background_rates,
+                                      **other)
+    return replace(data, background_rates={
+        name: physics.get(name, rate) for name, rate in data.background_rates.items()})
 
 
 def _reference(data: BorexinoPhase2Data, edges) -> np.ndarray | None:

@@ -131,7 +131,8 @@ def spectrum_measurement(section: Spectrum) -> SpectrumMeasurement:
     try:
         measurement = borexino_phase2_spectrum(*section.nh_range, section.bin_width_nh, data,
                                                section.name, load_nh_response(section.response),
-                                               section.threshold_tilt)
+                                               section.threshold_tilt,
+                                               section.threshold_backgrounds)
     except ValueError as exc:
         raise ConfigKeyError("", str(exc)) from None
     if not section.backgrounds_follow_response:

@@ -66,6 +66,7 @@ from mcprop.physics.magnetic_moment import MOMENT_SCHEMES
 from mcprop.physics.nh_response import NH_RESPONSES
 from mcprop.physics.scattering import MASS_RANGE_MEV, MODELS, U1Model, t_max_MeV
 from mcprop.physics.solar import BE7_LINES, COMPOSITIONS
+from mcprop.physics.threshold_backgrounds import THRESHOLD_MODELS
 
 SCHEMA_VERSION = 1
 
@@ -501,7 +502,8 @@ class Spectrum(_Measured):
     calibrated on Borexino's best fit, or that of Coloma et al. 2022);
     ``backgrounds_follow_response`` applies the response nuisances to the background shapes
     as to the solar counts (false: fixed shapes); ``threshold_tilt`` adds the shape nuisance
-    of the 14C and pile-up tails (``bkg_threshold_tilt_norm``)."""
+    of the 14C and pile-up tails (``bkg_threshold_tilt_norm``); ``threshold_backgrounds``
+    takes the 14C and pile-up shapes from Borexino's fit (``digitised``) or from physics."""
 
     kind: Literal["spectrum"]
     nh_range: pair(integer(0, MAX_NH)) = (BOREXINO_PHASE2_NH_FLOOR, 949)
@@ -514,6 +516,7 @@ class Spectrum(_Measured):
     response: choice(tuple(NH_RESPONSES)) = "calibrated"
     backgrounds_follow_response: Flag = True
     threshold_tilt: Flag = True
+    threshold_backgrounds: choice(THRESHOLD_MODELS) = "digitised"
 
     @model_validator(mode="after")
     def _bins(self) -> "Spectrum":
