@@ -197,15 +197,56 @@ def plot_command(run_dirs: list[Path], out: Path | None, overlays: list[str],
 
 
 def _cmd_export(args) -> int:
-    from mcprop.interface.reports import export_command
+    """``mcprop export``: the run's limits as csv, json or hepdata, to ``--out`` or stdout."""
+    from mcprop.errors import RunDirectoryError, require_extra
+    from mcprop.interface.formats import check_output, write_output
+    from mcprop.interface.reports import missing_points, unconverged
+    from mcprop.interface.result import load
 
-    return export_command(args.run_dir, args.format, args.out)
+    fmt, out = args.format, args.out
+    if fmt.startswith("hepdata"):
+        require_extra("hepdata", f"--format {fmt}")
+    scan = load(args.run_dir)
+    if not scan.results:
+        raise RunDirectoryError(f"{scan.run_dir}: no finished results to export (results/ is "
+                                f"empty)")
+    if out is not None:
+        check_output(out, scan.run_dir, new_folder=fmt == "hepdata-submission")
+    missing = missing_points(scan)
+    if missing:
+        log.warning("%s: incomplete run, exporting %d masses; no result for %s", scan.run_dir,
+                    len(scan.results), ", ".join(missing))
+    failed = unconverged(scan)
+    if failed:
+        log.warning("%s: not converged: %s (see 'mcprop diagnose')", scan.run_dir,
+                    ", ".join(failed))
+    if fmt == "hepdata-submission":
+        if out is None:
+            raise ArgumentError("--format hepdata-submission: needs --out FOLDER (a new folder)")
+        scan.to_hepdata(out)
+        log.info("wrote the HEPData submission %s", out)
+        return 0
+    renderers = {"csv": scan.to_csv, "json": scan.to_json, "hepdata": scan.to_hepdata_table}
+    if fmt not in renderers:
+        raise ArgumentError(f"--format: unknown format {fmt!r} (choose {', '.join(renderers)})")
+    text = renderers[fmt]()
+    if out is None:
+        sys.stdout.write(text)
+        return 0
+    write_output(out, text)
+    log.info("wrote %s", out)
+    return 0
 
 
 def _cmd_diagnose(args) -> int:
-    from mcprop.interface.reports import diagnose_command
+    """``mcprop diagnose``: the convergence table of a run; exit code 1 unless every grid
+    point has a converged result."""
+    from mcprop.interface.reports import diagnose_report
+    from mcprop.interface.result import load
 
-    return diagnose_command(args.run_dir)
+    text, ok = diagnose_report(load(args.run_dir))
+    sys.stdout.write(text)
+    return 0 if ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:

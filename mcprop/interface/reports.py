@@ -1,24 +1,17 @@
-"""``mcprop export`` and ``mcprop diagnose``: the limits of a run directory as CSV, JSON or a
-HEPData table (the limit curve of a Z' run), and its convergence table (per mass; per
-moment for a magnetic-moment run).
+"""What ``mcprop export`` and ``mcprop diagnose`` report about a run: the grid points
+without a result, those that did not converge, and the convergence table (per mass; per
+moment for a magnetic-moment run; per parameter for a Standard-Model fit).
 
-Both read the run directory through :func:`mcprop.load` (every file checked); a malformed
-file is reported in one line (:class:`~mcprop.errors.McpropError`) and nothing is written.
+>>> print(table_header(TABLE_KEYS["LIMIT"]).split()[0])
+m_zprime_MeV
 """
 
-import logging
-import sys
-from pathlib import Path
 
-from mcprop.errors import ArgumentError, RunDirectoryError, require_extra
 from mcprop.files import printable
-from mcprop.interface.formats import check_output, write_output
-from mcprop.interface.result import ScanResult, load
-
-log = logging.getLogger("mcprop")
+from mcprop.interface.result import ScanResult
 
 
-def _missing(scan: ScanResult) -> list[str]:
+def missing_points(scan: ScanResult) -> list[str]:
     """'mass I (m = M MeV)' for every grid mass without a result ('the posterior' for a run
     without masses)."""
     done = {r.point_index for r in scan.results}
@@ -28,50 +21,11 @@ def _missing(scan: ScanResult) -> list[str]:
             if i not in done]
 
 
-def _not_converged(scan: ScanResult) -> list[str]:
+def unconverged(scan: ScanResult) -> list[str]:
     """The masses (MeV), the moments or the fitted parameters that did not converge."""
     if not scan.has_masses:
         return [row["parameter"] for row in scan.rows() if not row["converged"]]
     return [f"m = {r.m_zprime_MeV:.6g} MeV" for r in scan.results if not r.converged]
-
-
-def export_command(run_dir: Path, fmt: str, out: Path | None) -> int:
-    """``mcprop export``: write the run's limits as csv, json or hepdata to ``out`` or stdout.
-
-    Returns the exit code 0; bad input raises :class:`~mcprop.errors.McpropError`.
-    """
-    if fmt.startswith("hepdata"):
-        require_extra("hepdata", f"--format {fmt}")
-    scan = load(run_dir)
-    if not scan.results:
-        raise RunDirectoryError(f"{scan.run_dir}: no finished results to export (results/ is "
-                                f"empty)")
-    if out is not None:
-        check_output(out, scan.run_dir, new_folder=fmt == "hepdata-submission")
-    missing = _missing(scan)
-    if missing:
-        log.warning("%s: incomplete run, exporting %d masses; no result for %s", scan.run_dir,
-                    len(scan.results), ", ".join(missing))
-    failed = _not_converged(scan)
-    if failed:
-        log.warning("%s: not converged: %s (see 'mcprop diagnose')", scan.run_dir,
-                    ", ".join(failed))
-    if fmt == "hepdata-submission":
-        if out is None:
-            raise ArgumentError("--format hepdata-submission: needs --out FOLDER (a new folder)")
-        scan.to_hepdata(out)
-        log.info("wrote the HEPData submission %s", out)
-        return 0
-    renderers = {"csv": scan.to_csv, "json": scan.to_json, "hepdata": scan.to_hepdata_table}
-    if fmt not in renderers:
-        raise ArgumentError(f"--format: unknown format {fmt!r} (choose {', '.join(renderers)})")
-    text = renderers[fmt]()
-    if out is None:
-        sys.stdout.write(text)
-        return 0
-    write_output(out, text)
-    log.info("wrote %s", out)
-    return 0
 
 
 #: Columns of limits.csv that head the convergence table: the row, the number and its MC
@@ -114,7 +68,7 @@ def diagnose_row(row: dict, keys: tuple[str, str, str] = TABLE_KEYS["LIMIT"]) ->
 def diagnose_report(scan: ScanResult) -> tuple[str, bool]:
     """The convergence table, problems, missing points and a summary line; and whether
     every grid point has a converged result."""
-    missing = _missing(scan)
+    missing = missing_points(scan)
     rows = scan.rows()
     keys = _table_keys(scan)
     lines = [table_header(keys), *(diagnose_row(row, keys) for row in rows)]
@@ -149,14 +103,3 @@ def _report(lines: list[str]) -> str:
     """The lines as printed: each one line, control characters escaped (names and problems
     come from files a user may have edited)."""
     return "".join(printable(line) + "\n" for line in lines)
-
-
-def diagnose_command(run_dir: Path) -> int:
-    """``mcprop diagnose``: print the convergence table (per mass; per moment for a
-    magnetic-moment run) of a run directory.
-
-    Returns 0 if every grid point has a converged result, 1 otherwise.
-    """
-    text, ok = diagnose_report(load(run_dir))
-    sys.stdout.write(text)
-    return 0 if ok else 1
