@@ -193,16 +193,24 @@ def reference_lines() -> list[str]:
     return lines
 
 
-class ConfigReference(SphinxDirective):
-    """``.. config-reference::``: the tables of :func:`reference_lines`."""
+def reference_directive(lines, source: str, module) -> type[SphinxDirective]:
+    """A directive that parses the reStructuredText ``lines()`` (named ``source``), rebuilt
+    when ``module`` changes."""
 
-    def run(self) -> list[nodes.Node]:
-        self.env.note_dependency(schema.__file__)
-        container = nodes.section()
-        container.document = self.state.document
-        self.state.nested_parse(StringList(reference_lines(), source="RunSchema"), 0,
-                                container, match_titles=True)
-        return container.children
+    class Reference(SphinxDirective):
+        def run(self) -> list[nodes.Node]:
+            self.env.note_dependency(module.__file__)
+            container = nodes.section()
+            container.document = self.state.document
+            self.state.nested_parse(StringList(lines(), source=source), 0, container,
+                                    match_titles=True)
+            return container.children
+
+    return Reference
+
+
+#: ``.. config-reference::``: the tables of :func:`reference_lines`.
+ConfigReference = reference_directive(reference_lines, "RunSchema", schema)
 
 
 def setup(app):

@@ -15,10 +15,7 @@ the reStructuredText::
 
 import math
 
-from config_reference import Reader, _first_paragraph, default_text
-from docutils import nodes
-from docutils.statemachine import StringList
-from sphinx.util.docutils import SphinxDirective
+from config_reference import Reader, _first_paragraph, default_text, reference_directive
 
 from mcprop.inference import priors
 from mcprop.physics.parameters import PARAMETERS
@@ -44,7 +41,8 @@ def reference_lines() -> list[str]:
     reader = Reader(priors.PriorFileSchema.model_json_schema())
     root = reader.root
     parameters = root["properties"]["parameters"]
-    lines = ["Prior-file keys", "---------------", "", _first_paragraph(root.get("description")), ""]
+    lines = ["Prior-file keys", "---------------", "",
+             _first_paragraph(root.get("description")), ""]
     lines += _table("22 16 16 46", ("key", "type", "default", "allowed values"), [
         (f"``{key}``", reader.type_text(node), default_text(key, node, root),
          f"exactly ``{node['const']}``" if "const" in node else
@@ -71,16 +69,8 @@ def reference_lines() -> list[str]:
     return lines
 
 
-class PriorReference(SphinxDirective):
-    """``.. prior-reference::``: the tables of :func:`reference_lines`."""
-
-    def run(self) -> list[nodes.Node]:
-        self.env.note_dependency(priors.__file__)
-        container = nodes.section()
-        container.document = self.state.document
-        self.state.nested_parse(StringList(reference_lines(), source="PriorFileSchema"), 0,
-                                container, match_titles=True)
-        return container.children
+#: ``.. prior-reference::``: the tables of :func:`reference_lines`.
+PriorReference = reference_directive(reference_lines, "PriorFileSchema", priors)
 
 
 def setup(app):
