@@ -117,6 +117,12 @@ PROFILE_MAX_ROUNDS = 30
 PROFILE_DECREMENT = 1e-4
 ASIMOV_GRID = 13
 ASIMOV_SPAN = (1e-4, 1.0)
+#: The profiled moments of a run with several start at this fraction of their prior bound
+#: (inside: at the bound 0 the Box coordinates have zero slope, and Newton no direction),
+#: their width (a unit of the fit's coordinate) this fraction of it. A moment's bound
+#: adds 10x the SM counts, its limit a few per cent of them (mu^2 ~ 5e-3 of the bound).
+OTHER_MOMENT_START = 1e-3
+OTHER_MOMENT_WIDTH = 1e-2
 #: The statistic of the expected limits: the credible limit (rate analyses, integrated on
 #: a grid) or the profile-likelihood limit (a spectrum: one fit per toy and coupling).
 CREDIBLE, PROFILE = "credible", "profile"
@@ -140,14 +146,11 @@ class ExpectedSettings:
 
 
 def check_supported(posterior: ScanPosterior) -> None:
-    """ValueError unless pseudo-experiments of ``posterior`` can be made: a Z' or one
-    magnetic moment (one coordinate) with rate, survival-probability and spectrum
-    measurements."""
-    new_physics = posterior.new_physics
-    if not isinstance(new_physics, ZPrime | MagneticMoments) or len(new_physics.names) != 1:
-        raise ValueError("expected limits are computed for Z' runs and runs with one "
-                         "magnetic moment (not yet for independent moments or a "
-                         "Standard-Model fit)")
+    """ValueError unless pseudo-experiments of ``posterior`` can be made: a Z' or magnetic
+    moments with rate, survival-probability and spectrum measurements."""
+    if not isinstance(posterior.new_physics, ZPrime | MagneticMoments):
+        raise ValueError("expected limits are computed for Z' runs and magnetic moments "
+                         "(not for a Standard-Model fit)")
     for m in posterior.measurements:
         if isinstance(m, RelativeRateMeasurement):
             raise ValueError(f"{m.name!r} is a relative-rate measurement: its data equal the "
@@ -165,7 +168,7 @@ def truth_nuisances(posterior: ScanPosterior, n_toys: int, draw: str, seed: int,
         centres = posterior.priors.centres()
         return {name: np.full(n_toys, float(centres[name])) for name in names}
     if draw == "best-fit":
-        _, fitted = profile_fit(posterior, point, g_true)
+        _, fitted = profile_fit(posterior, point, g_true, moment=0)
         return {name: np.full(n_toys, value) for name, value in zip(names, fitted, strict=True)}
     draws = [posterior.priors.sample(np.random.default_rng(
         np.random.SeedSequence(seed, spawn_key=(TOY_STREAM, 0, j))), 1) for j in range(n_toys)]
@@ -266,12 +269,12 @@ def asimov_data(posterior: ScanPosterior, point: int = 0, g_true: float = 0.0) -
 
 
 def _truth(posterior: ScanPosterior, n: int, g_true: float) -> np.ndarray:
-    """The new-physics values of n toys' truth: the coupling g_true (a Z'), or no moment."""
+    """The new-physics values of n toys' truth: the coupling g_true (a Z'), or no moments."""
     if isinstance(posterior.new_physics, ZPrime):
         return np.full(n, float(g_true))
     if g_true:
         raise ValueError("a magnetic-moment truth other than zero is not supported")
-    return np.zeros((n, 1))
+    return np.zeros((n, len(posterior.new_physics.names)))
 
 
 @dataclass(frozen=True)
@@ -424,17 +427,21 @@ def expected_band(posterior: ScanPosterior, point: int, settings: ExpectedSettin
 
 def expected_moment_band(posterior: ScanPosterior, settings: ExpectedSettings, seed: int,
                          credibility: float, level: float) -> dict[str, dict[str, float]]:
-    """The expected limits [mu_B] of a one-moment run, per reported moment (the sampled
-    one; mu_eff too when it is the universal moment): the quantiles BAND_QUANTILES of the
-    limits of ``settings.n_toys`` Standard-Model toys (``upper_expected_median_muB``, ...)
-    and the Asimov limit (``upper_expected_asimov_muB``); credible or (a spectrum)
-    profile-likelihood limits as :func:`expected_band`."""
-    if is_spectral(posterior):
-        (name,) = scheme_parameters(posterior.new_physics.scheme)
-        toys, asimov = profile_band(posterior, 0, settings, seed, level)
-        toys, asimov = np.sqrt(toys) * MOMENT_UNIT_MUB, np.sqrt([asimov]) * MOMENT_UNIT_MUB
-        toys = {name: toys, EFFECTIVE: toys} if name == UNIVERSAL else {name: toys}
-        asimov = {key: asimov for key in toys}
+    """The expected limits [mu_B] of a magnetic-moment run, per reported moment (each
+    sampled one; mu_eff too when it is the universal moment): the quantiles BAND_QUANTILES
+    of the limits of ``settings.n_toys`` Standard-Model toys (``upper_expected_median_muB``,
+    ...) and the Asimov limit (``upper_expected_asimov_muB``); credible limits (one moment,
+    rates) or profile-likelihood limits (a spectrum, or several moments: each with the
+    others profiled, :func:`statistic`)."""
+    if statistic(posterior) == PROFILE:
+        names = scheme_parameters(posterior.new_physics.scheme)
+        toys, asimov = {}, {}
+        for j, name in enumerate(names):
+            limits, limit = profile_band(posterior, 0, settings, seed, level, moment=j)
+            toys[name] = np.sqrt(limits) * MOMENT_UNIT_MUB
+            asimov[name] = np.sqrt([limit]) * MOMENT_UNIT_MUB
+        if names == (UNIVERSAL,):
+            toys[EFFECTIVE], asimov[EFFECTIVE] = toys[UNIVERSAL], asimov[UNIVERSAL]
     else:
         grid = GridPosterior(posterior, 0, seed, MOMENT_NUISANCE_DRAWS
                              if posterior.nuisance_names else 1, MOMENT_COORDINATE_POINTS)
@@ -453,13 +460,23 @@ def is_spectral(posterior: ScanPosterior) -> bool:
 
 
 def statistic(posterior: ScanPosterior) -> str:
+    """The limit whose expected band a run reports (:func:`band_statistic`)."""
+    physics = posterior.new_physics
+    return band_statistic(is_spectral(posterior), isinstance(physics, MagneticMoments)
+                          and len(physics.names) > 1)
+
+
+def band_statistic(spectral: bool, several_moments: bool) -> str:
     """The limit whose expected band a run reports: PROFILE for a spectrum (a credible
-    limit per pseudo-spectrum would need a Markov chain each), CREDIBLE otherwise."""
-    return PROFILE if is_spectral(posterior) else CREDIBLE
+    limit per pseudo-spectrum would need a Markov chain each) and for several moments (a
+    marginal credible limit needs the joint posterior, which the one-dimensional grid
+    integral does not give), CREDIBLE otherwise."""
+    return PROFILE if spectral or several_moments else CREDIBLE
 
 
 def profile_limits(posterior: ScanPosterior, point: int, values: list, level: float,
-                   start: np.ndarray, couplings: np.ndarray) -> np.ndarray:
+                   start: np.ndarray, couplings: np.ndarray, moment: int | None = None
+                   ) -> np.ndarray:
     """The profile-likelihood upper limits (n_sets,) at grid mass ``point`` of the data sets
     ``values`` (per measurement, arrays with a leading axis n_sets; a spectrum's counts
     (n_sets, n_bins), not necessarily integers: Asimov data), all fitted together.
@@ -469,16 +486,26 @@ def profile_limits(posterior: ScanPosterior, point: int, values: list, level: fl
     their priors as constraint terms; g_max if it is never above), computed for every
     (data set, coupling) problem in one batch of damped Newton fits
     (:func:`~mcprop.inference.limits.minimise`): g = 0 from ``start`` (the truth's
-    nuisances), then ``couplings`` from there; then each data set's brackets of the
+    nuisances), then ``couplings`` from there. Of several moments the limit is on mu^2 of
+    ``moment``, the others profiled like bounded nuisances (on [0, their prior bound],
+    started at OTHER_MOMENT_START of it); then each data set's brackets of the
     crossing and of the minimum get points per round (PROFILE_STEP, PROFILE_REFINE), and
     the grid of a data set that never crosses is extended towards g_max. A Poisson term
     reads the counts only through sum_b n_b ln mu_b:
     the run's likelihood is evaluated with empty spectra (-sum_b mu_b, and -inf where a
     mu_b <= 0) and each row's sum_b n_b ln mu_b is added to it.
     """
-    g_max, new_physics = scanned_parameter(posterior, point)
+    g_max, new_physics = scanned_parameter(posterior, point, moment)
     coordinates = NuisanceCoordinates.build(posterior, None, start)
     names = posterior.nuisance_names
+    others = np.empty(0, int)  # the profiled moments
+    if isinstance(posterior.new_physics, MagneticMoments):
+        others = np.delete(np.arange(len(posterior.new_physics.names)), moment or 0)
+        bound = posterior.new_physics.upper[others]
+        coordinates = coordinates.extended(NuisanceCoordinates.from_bounds(
+            np.zeros(others.size), OTHER_MOMENT_WIDTH * bound, np.zeros(others.size), bound,
+            OTHER_MOMENT_START * bound))
+        start = np.concatenate([start, OTHER_MOMENT_START * bound])
     values = [np.asarray(v, dtype=float) for v in values]
     n_sets = len(values[0])
     empty = {i: replace(m, counts=np.zeros(m.n_bins))
@@ -490,13 +517,16 @@ def profile_limits(posterior: ScanPosterior, point: int, values: list, level: fl
         ids = labels.astype(int)
         rows = np.repeat(np.asarray(labels_set)[ids], m)
         g = np.repeat(np.asarray(labels_g)[ids], m)
-        nuisances = dict(zip(names, coordinates.nuisances(z).reshape(b * m, n).T, strict=True))
+        x = coordinates.nuisances(z).reshape(b * m, n)
+        nuisances = dict(zip(names, x[:, :len(names)].T, strict=True))
+        physics = new_physics(g)
+        if others.size:
+            physics[:, others] = x[:, len(names):]
         data = tuple(empty[i] if i in empty else with_values((each,), [values[i][rows]])[0]
                      for i, each in enumerate(posterior.measurements))
         with np.errstate(all="ignore"):  # outside the priors' domains: -inf, never NaN
             prior = posterior.priors.log_density(nuisances)
-            predictions = posterior.predictions(new_physics(g), nuisances,
-                                                np.full(b * m, point))
+            predictions = posterior.predictions(physics, nuisances, np.full(b * m, point))
             value = prior + posterior.data_log_likelihood(predictions, data)
             for i in empty:
                 value = value + np.einsum("rb,rb->r", values[i][rows], np.log(predictions[i]))
@@ -568,15 +598,17 @@ def profile_limits(posterior: ScanPosterior, point: int, values: list, level: fl
 
 
 def profile_band(posterior: ScanPosterior, point: int, settings: ExpectedSettings,
-                 seed: int, level: float) -> tuple[np.ndarray, float]:
+                 seed: int, level: float, moment: int | None = None
+                 ) -> tuple[np.ndarray, float]:
     """The profile-likelihood limits (in the scanned parameter: g, or mu^2 [(1e-11
-    mu_B)^2] of one moment) of ``settings.n_toys`` Standard-Model pseudo-experiments at
+    mu_B)^2] of one moment, of ``moment`` with the others profiled if there are several)
+    of ``settings.n_toys`` Standard-Model pseudo-experiments at
     grid mass ``point`` (truth nuisances as ``settings.draw``; a spectrum's: the constrained
     fit of the observed data, ``best-fit``), and that of the Asimov data set (the
     prediction of the truth, at the prior centres for ``prior-draws``), whose limit sets
     the scale of the toys' first couplings."""
     check_supported(posterior)
-    g_max, _ = scanned_parameter(posterior, point)
+    g_max, _ = scanned_parameter(posterior, point, moment)
     asimov_draw = "prior-centres" if settings.draw == "prior-draws" else settings.draw
     centre = truth_nuisances(posterior, 1, asimov_draw, seed)
     start = np.array([centre[name][0] for name in posterior.nuisance_names])
@@ -585,7 +617,7 @@ def profile_band(posterior: ScanPosterior, point: int, settings: ExpectedSetting
                   _truth(posterior, 1, 0.0), centre, np.array([point])), strict=True)]
     (asimov_limit,) = profile_limits(
         posterior, point, asimov, level, start,
-        np.geomspace(ASIMOV_SPAN[0] * g_max, ASIMOV_SPAN[1] * g_max, ASIMOV_GRID))
+        np.geomspace(ASIMOV_SPAN[0] * g_max, ASIMOV_SPAN[1] * g_max, ASIMOV_GRID), moment)
     if not settings.n_toys:
         return np.empty(0), float(asimov_limit)
     nuisances = truth_nuisances(posterior, settings.n_toys, settings.draw, seed)
@@ -593,7 +625,8 @@ def profile_band(posterior: ScanPosterior, point: int, settings: ExpectedSetting
                                         np.full(settings.n_toys, point))
     toys = profile_limits(posterior, point,
                           draw_values(posterior, predictions, seed, settings.n_toys), level,
-                          start, asimov_limit * np.geomspace(*PROFILE_SPAN, PROFILE_GRID))
+                          start, asimov_limit * np.geomspace(*PROFILE_SPAN, PROFILE_GRID),
+                          moment)
     return toys, float(asimov_limit)
 
 

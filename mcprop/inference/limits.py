@@ -8,7 +8,7 @@
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -90,15 +90,28 @@ class NuisanceCoordinates:
         low = np.array([max(distributions[n].support[0], PHYSICAL_DOMAINS[n][0]) for n in names])
         high = np.array([min(distributions[n].support[1], PHYSICAL_DOMAINS[n][1])
                          for n in names])
+        return cls.from_bounds(centre, width, low, high,
+                               centre if start is None else np.asarray(start, dtype=float))
+
+    @classmethod
+    def from_bounds(cls, centre: np.ndarray, width: np.ndarray, low: np.ndarray,
+                    high: np.ndarray, start: np.ndarray) -> "NuisanceCoordinates":
+        """Coordinates of parameters with domains [low, high] (infinite: open), ``width``
+        and ``centre`` (the open ones), the bounded ones centred on ``start``."""
         bounded = np.isfinite(low) & np.isfinite(high)
         span = np.where(bounded, high - low, 1.0)
         low = np.where(bounded, low, 0.0)
-        x = centre if start is None else np.asarray(start, dtype=float)
-        phase = np.arcsin(np.sqrt(np.clip((x - low) / span, 0.0, 1.0)))
+        phase = np.arcsin(np.sqrt(np.clip((start - low) / span, 0.0, 1.0)))
         slope = span * np.abs(np.sin(2 * phase))  # dx / dphase at the start
         with np.errstate(divide="ignore"):
             step = np.minimum(width / slope, np.sqrt(width / span))
         return cls(centre, width, bounded, low, span, phase, step)
+
+    def extended(self, other: "NuisanceCoordinates") -> "NuisanceCoordinates":
+        """These coordinates followed by ``other``'s (e.g. profiled moments)."""
+        return NuisanceCoordinates(*(np.concatenate([getattr(self, f.name),
+                                                     getattr(other, f.name)])
+                                     for f in fields(self)))
 
     def nuisances(self, z: np.ndarray) -> np.ndarray:
         """x (..., n) of the coordinates z (..., n)."""
@@ -205,14 +218,15 @@ def _objective(posterior, point_index: int, coordinates: NuisanceCoordinates,
 
 
 def profile_fit(posterior, point_index: int, g: float, start: np.ndarray | None = None,
-                rounds: int = 4) -> tuple[float, np.ndarray]:
+                rounds: int = 4, moment: int | None = None) -> tuple[float, np.ndarray]:
     """The nuisances (n,) that minimise -2 ln[L(D | g, nu) pi(nu)] at grid mass
-    ``point_index`` and coupling ``g`` (mu^2 of one moment, :func:`scanned_parameter`), with
-    that minimum: the constrained fit of the data at fixed g (damped Newton from ``start``,
-    the prior centres if None, restarted up to ``rounds`` times while it still improves)."""
+    ``point_index`` and coupling ``g`` (mu^2 of one moment, :func:`scanned_parameter`; of
+    several moments, mu^2 of ``moment`` with the others at zero), with that minimum: the
+    constrained fit of the data at fixed g (damped Newton from ``start``, the prior centres
+    if None, restarted up to ``rounds`` times while it still improves)."""
     coordinates = NuisanceCoordinates.build(posterior, None, start)
     objective = _objective(posterior, point_index, coordinates,
-                           scanned_parameter(posterior, point_index)[1])
+                           scanned_parameter(posterior, point_index, moment)[1])
     z = np.zeros((1, len(coordinates.centre))) if start is None else \
         coordinates.coordinates(np.asarray(start, dtype=float))[None]
     value = np.inf
@@ -265,19 +279,24 @@ def laplace_fit(posterior, point: int, values: np.ndarray, start: np.ndarray
     return float(value[0]), coordinates, z[0], hessian[0]
 
 
-def scanned_parameter(posterior, point: int
+def scanned_parameter(posterior, point: int, moment: int | None = None
                       ) -> tuple[float, Callable[[np.ndarray], np.ndarray]]:
     """What the profile scans at grid point ``point``: its upper bound and how couplings
     (n,) become the new-physics values the likelihood reads. For a Z' the coupling g (bound
     g_max(m)); for a run with one magnetic moment its square mu^2 [(1e-11 mu_B)^2] (bound
-    where it adds ``upper_np_fraction`` x the SM counts). ValueError for several moments,
-    whose joint profile has no one-dimensional limit."""
+    where it adds ``upper_np_fraction`` x the SM counts); for several moments mu^2 of the
+    one of index ``moment``, the others zero (to be profiled by the caller, as
+    :func:`~mcprop.inference.expected.profile_limits` does). ValueError for several moments
+    without ``moment``."""
     physics = posterior.new_physics
     if isinstance(physics, MagneticMoments):
-        if len(physics.names) != 1:
+        k = len(physics.names)
+        if k != 1 and moment is None:
             raise ValueError(f"a profile-likelihood limit needs one moment; "
-                             f"{physics.scheme!r} has {len(physics.names)}")
-        return float(physics.upper[0]), lambda g: g[:, None]
+                             f"{physics.scheme!r} has {k}")
+        j = moment or 0
+        return float(physics.upper[j]), lambda g: np.asarray(g, dtype=float)[:, None] \
+            * np.eye(k)[j]
     return float(physics.g_max[point]), lambda g: g
 
 

@@ -405,14 +405,13 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
 
 
 def _check_expected(schema: RunSchema) -> None:
-    """Expected limits need a Z' or one moment, and measured values to vary (rates,
+    """Expected limits need a Z' or magnetic moments, and measured values to vary (rates,
     P_ee, spectra: a spectrum's toys at the constrained fit of its data)."""
     physics, sections = schema.physics, schema.measurements
-    if physics.standard_model or physics.moments == "independent":
-        what = (f"physics.model = {physics.model!r}" if physics.standard_model
-                else "independent moments")
+    if physics.standard_model:
         raise ConfigKeyError("expected.n_toys", f"expected limits are computed for Z' runs and "
-                                             f"one magnetic moment, not for {what}")
+                                             f"magnetic moments, not for physics.model = "
+                                             f"{physics.model!r}")
     for i, m in enumerate(sections):
         if isinstance(m, RelativeRate):
             raise ConfigKeyError("expected.n_toys", f"measurements[{i}] is a relative rate: its "

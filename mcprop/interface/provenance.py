@@ -102,11 +102,18 @@ def expected_provenance(scan) -> list[str]:
     e = scan.config["expected"]
     if scan.expected_statistic == "profile":
         level = scan.config["limits"]["profile_delta_chi2"]
+        if any(m["kind"] == "spectrum" for m in scan.config["measurements"]):
+            toys = ("pseudo-spectra (Poisson counts around the constrained fit of the data "
+                    "with no new physics)")
+        else:
+            toys = (f"pseudo-experiments (truth nuisances: {e['draw']}; each measurement "
+                    f"drawn with its own errors)")
+        others = (", each moment with the others profiled"
+                  if scan.config["physics"].get("moments") == "independent" else "")
         return [f"expected limits (expected_statistic: profile): profile-likelihood "
-                f"limits (-2 Delta ln L = {level:g}) of {e['n_toys']} Standard-Model "
-                f"pseudo-spectra (Poisson counts around the constrained fit of the "
-                f"data with no new physics), their median and central 68% and 95% "
-                f"ranges; the Asimov column: the profile limit of those expected counts"]
+                f"limits (-2 Delta ln L = {level:g}{others}) of {e['n_toys']} "
+                f"Standard-Model {toys}, their median and central 68% and 95% "
+                f"ranges; the Asimov column: the profile limit of the expected data"]
     return [f"expected limits (expected_statistic: credible): credible limits of "
             f"{e['n_toys']} Standard-Model "
             f"pseudo-experiments (truth nuisances: {e['draw']}; each measurement drawn "

@@ -27,6 +27,7 @@ from mcprop.errors import (
     require_extra,
 )
 from mcprop.files import atomic_write_text
+from mcprop.inference.expected import band_statistic
 from mcprop.inference.results import (
     MAGNETIC_MOMENT,
     STANDARD_MODEL,
@@ -218,11 +219,12 @@ class ScanResult:
     @property
     def expected_statistic(self) -> str | None:
         """The limit of the expected band: ``profile`` (the profile-likelihood limit, for a
-        spectrum), ``credible`` (a rate analysis) or None (no pseudo-experiments)."""
+        spectrum or independent moments), ``credible`` (a rate analysis) or None (no
+        pseudo-experiments)."""
         if not self.has_expected:
             return None
-        spectral = any(m["kind"] == "spectrum" for m in self.config["measurements"])
-        return "profile" if spectral else "credible"
+        return band_statistic(any(m["kind"] == "spectrum" for m in self.config["measurements"]),
+                              self.config["physics"].get("moments") == "independent")
 
     # --- outputs -------------------------------------------------------------------------
 

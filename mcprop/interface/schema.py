@@ -619,7 +619,7 @@ class Limits(Section):
 
 class Expected(Section):
     """``[expected]``: expected limits from Standard-Model pseudo-experiments (Z' runs and
-    one magnetic moment; a spectrum's toys need ``draw = "best-fit"``; ``n_toys = 0``:
+    magnetic moments; a spectrum's toys need ``draw = "best-fit"``; ``n_toys = 0``:
     none)."""
 
     n_toys: integer(0, 100000) = default_of(ExpectedSettings, "n_toys")

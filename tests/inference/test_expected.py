@@ -180,7 +180,7 @@ def test_expected_option_refuses_negative_and_unsupported_runs(cli, tmp_path):
     result = cli("run", DATA / "tiny.toml", "--expected", "-3", "--out", tmp_path / "o")
     assert result.returncode == 2 and "--expected" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-    for config in ("runs/magnetic-moment/independent.toml", "runs/seed-reproduction.toml"):
+    for config in ("runs/seed-reproduction.toml",):
         result = cli("run", config, "--expected", "10", "--out", tmp_path / "m")
         assert result.returncode == 2 and "expected.n_toys" in result.stderr, config
         assert len(result.stderr.strip().splitlines()) == 1
