@@ -20,7 +20,9 @@ A spectrum's toys get the profile-likelihood limit instead (:func:`profile_band`
 credible limit per pseudo-spectrum would need a Markov chain each): Poisson counts around
 the expected counts of the truth, every (toy, coupling) profile fit in one batch of damped
 Newton fits (:func:`profile_limits`), and the Asimov limit that of the expected counts
-themselves.
+themselves. So do independent moments (rates or a spectrum; their marginal credible limits
+need the joint posterior of three moments): the profile limit of each, the other two
+profiled as bounded nuisances in the same fits.
 
 The credible limit of a toy is computed without a Markov chain (:class:`GridPosterior`):
 the posterior of the one new-physics coordinate t (in which the prior on g is flat) is
