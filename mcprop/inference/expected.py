@@ -599,6 +599,28 @@ def profile_limits(posterior: ScanPosterior, point: int, values: list, level: fl
                      f"rounds")
 
 
+def observed_data(posterior: ScanPosterior) -> list:
+    """The measured values of every measurement as one data set (leading axis 1), in the
+    form :func:`profile_limits` reads (a spectrum's counts, a rate, a P_ee)."""
+    return [m.counts[None] if isinstance(m, SpectrumMeasurement) else np.array([_value(m)])
+            for m in posterior.measurements]
+
+
+def moment_profile_limits(posterior: ScanPosterior, level: float,
+                          scales_mu2: np.ndarray) -> np.ndarray:
+    """The profile-likelihood limits on mu^2 [(1e-11 mu_B)^2] of each moment of a run with
+    several moments, the others profiled (bounded at 0 and their prior bound) like the
+    nuisances, on the observed data: the statistic of the bands of
+    :func:`expected_moment_band`. ``scales_mu2`` (one per moment, e.g. the credible limits
+    squared) place each moment's first grid of couplings."""
+    _, start = profile_fit(posterior, 0, 0.0, moment=0)
+    observed = observed_data(posterior)
+    return np.array([profile_limits(posterior, 0, observed, level, start,
+                                    scale * np.geomspace(*PROFILE_SPAN, PROFILE_GRID),
+                                    moment=j)[0]
+                     for j, scale in enumerate(scales_mu2)])
+
+
 def profile_band(posterior: ScanPosterior, point: int, settings: ExpectedSettings,
                  seed: int, level: float, moment: int | None = None
                  ) -> tuple[np.ndarray, float]:

@@ -57,16 +57,14 @@ def reported_quantities(scheme: str) -> tuple[str, ...]:
 
 
 def profile_moments(scheme: str) -> tuple[str, ...]:
-    """The reported quantities that get a profile-likelihood limit: a scheme of one moment
-    profiles it, and mu_eff too when it is that moment (``universal``: sum_a P_ea = 1);
-    none for ``independent`` (three moments).
+    """The reported quantities that get a profile-likelihood limit: every sampled moment
+    (of several, each with the others profiled), and mu_eff too when it is the one moment
+    (``universal``: sum_a P_ea = 1).
 
-    >>> profile_moments("universal"), profile_moments("e")
-    (('mu_universal', 'mu_eff'), ('mu_e',))
+    >>> profile_moments("universal"), profile_moments("e"), profile_moments("independent")
+    (('mu_universal', 'mu_eff'), ('mu_e',), ('mu_e', 'mu_mu', 'mu_tau'))
     """
     names = scheme_parameters(scheme)
-    if len(names) != 1:
-        return ()
     return (*names, EFFECTIVE) if scheme == "universal" else names
 
 

@@ -362,8 +362,9 @@ class MassResult(PointResult):
 @dataclass(frozen=True)
 class ParameterLimit:
     """The credible upper limit on one reported moment, in Bohr magnetons, and the
-    profile-likelihood limit (``upper_profile_muB``: a run with one moment, for that moment
-    and for mu_eff when it is that moment, i.e. ``universal``; None otherwise).
+    profile-likelihood limit (``upper_profile_muB``: of every sampled moment, of several each
+    with the others profiled, and of mu_eff when it is the one moment, i.e. ``universal``;
+    None otherwise).
 
     ``converged``: its ESS and MCSE pass, and so do the R-hat and the chain length of the
     point.

@@ -23,7 +23,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from mcprop.inference.expected import expected_band, expected_moment_band
+from mcprop.inference.expected import (
+    check_supported,
+    expected_band,
+    expected_moment_band,
+    moment_profile_limits,
+)
 from mcprop.inference.limits import best_fit_nuisances, profile_likelihood_limit
 from mcprop.inference.moments import profile_moments
 from mcprop.inference.plan import ScanPlan
@@ -70,20 +75,16 @@ def point_result(plan: ScanPlan, posterior: ScanPosterior,
     if plan.standard_model:
         return fit_result(posterior, sample, draws)
     profile, problems = None, []
-    if plan.profile:
-        if plan.moments is not None:  # the profile in mu^2 [(1e-11 mu_B)^2]
-            name = next(iter(sample.diagnostics))
-            scale = (sample.diagnostics[name].upper / MOMENT_UNIT_MUB) ** 2
-            profile, problems = _profile(plan, posterior, sample, scale, sample.coords[..., 0])
-        else:
-            profile, problems = _profile(plan, posterior, sample,
-                                         sample.diagnostics["g"].upper, sample.quantities["g"])
+    profile_muB: dict[str, float] = {}
+    if plan.profile and plan.moments is not None:  # the profile in mu^2 [(1e-11 mu_B)^2]
+        profile_muB, problems = _moment_profiles(plan, posterior, sample)
+    elif plan.profile:
+        profile, problems = _profile(plan, posterior, sample,
+                                     sample.diagnostics["g"].upper, sample.quantities["g"])
     if plan.moments is not None:
-        upper = (None if profile is None
-                 else np.sqrt(profile["g_upper_profile"]) * MOMENT_UNIT_MUB)
         result = MomentResult.from_sampling(
             index, plan.moments, sample.diagnostics, posterior.new_physics.upper_muB(), draws,
-            {name: upper for name in profile_moments(plan.moments)} if upper else None)
+            profile_muB)
         if problems:
             result = MomentResult(**{**result.__dict__,
                                      "problems": result.problems + tuple(problems)})
@@ -104,6 +105,33 @@ def point_result(plan: ScanPlan, posterior: ScanPosterior,
                                                         plan.seed, plan.credibility,
                                                         plan.profile_level))
     return result
+
+
+def _moment_profiles(plan: ScanPlan, posterior: ScanPosterior, sample: MassSample
+                     ) -> tuple[dict[str, float], list[str]]:
+    """The profile-likelihood limits [mu_B] of a magnetic-moment run by reported name: of
+    one moment from the sampled posterior (:func:`_profile`; mu_eff too for ``universal``),
+    of several each with the others profiled (:func:`moment_profile_limits`)."""
+    names = profile_moments(plan.moments)
+    sampled = posterior.new_physics.names
+    scales_mu2 = np.array([(sample.diagnostics[name].upper / MOMENT_UNIT_MUB) ** 2
+                           for name in names[:len(sampled)]])
+    if len(sampled) == 1:
+        profile, problems = _profile(plan, posterior, sample, scales_mu2[0],
+                                     sample.coords[..., 0])
+        if profile is None:
+            return {}, problems
+        return dict.fromkeys(names, np.sqrt(profile["g_upper_profile"]) * MOMENT_UNIT_MUB), []
+    try:
+        check_supported(posterior)  # a relative rate has no measured value: no profile
+    except ValueError:
+        return {}, []
+    try:
+        with threadpool_limits(1):
+            limits_mu2 = moment_profile_limits(posterior, plan.profile_level, scales_mu2)
+    except ValueError as exc:
+        return {}, [f"profile-likelihood limit not found ({exc})"]
+    return dict(zip(names, np.sqrt(limits_mu2) * MOMENT_UNIT_MUB, strict=True)), []
 
 
 def _profile(plan: ScanPlan, posterior: ScanPosterior, sample: MassSample, scale: float,

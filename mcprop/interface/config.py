@@ -379,7 +379,6 @@ def _plan(schema: RunSchema) -> tuple[dict[str, Any], ScanPlan]:
         return resolved, plan
     if physics.magnetic_moment:
         del resolved["mass_grid"]
-        # a profile limit needs one moment: none for `independent`
         profile = schema.limits.profile_likelihood and bool(profile_moments(physics.moments))
         resolved["limits"]["profile_likelihood"] = profile
         plan = ScanPlan(masses_MeV=np.empty(0),

@@ -112,3 +112,31 @@ def test_bad_expected_draw_of_independent_moments_one_line_exit_2(cli, tmp_path)
     assert len(result.stderr.strip().splitlines()) == 1
     assert "expected.draw: unknown value 'toys'" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_observed_profile_limit_of_each_moment_against_its_closed_form(fixed_posterior,
+                                                                          tmp_path):
+    """The run writes each moment's observed profile limit (the others profiled), the
+    statistic of its band: with every nuisance fixed, the closed form of the first test at
+    the measured rate d."""
+    names = list(config_from_dict(_document(), RUNS).plan.priors.free_names)
+    document = _document(fixed=names)
+    document["sampler"].update(n_walkers=20, max_steps=200, min_ess=50, max_rhat=1.2,
+                               max_relative_mcse=0.2, min_kept_tau=2)
+    result = mcprop.run(config_from_dict(document, RUNS).resolved, workers=1,
+                        out=tmp_path / "run")
+    posterior = fixed_posterior
+    m = posterior.measurements[0]
+
+    def rate(x):
+        return float(posterior.predictions(np.array([x], dtype=float), {},
+                                           np.array([0]))[0][1][0])
+
+    r_sm, d, sigma = rate([0, 0, 0]), m.value_cpd100t, m.sigma_plus_cpd100t
+    rows = result.limits.set_index("parameter")
+    for k, name in enumerate(MOMENTS):
+        slope = rate(np.eye(3)[k]) - r_sm
+        added = np.sqrt(PROFILE_LEVEL_90 * sigma**2 + max(r_sm - d, 0) ** 2) + d - r_sm
+        assert rows.loc[name, "upper_profile_muB"] == pytest.approx(
+            np.sqrt(added / slope) * 1e-11, rel=2e-3), name
+    assert np.isnan(rows.loc["mu_eff", "upper_profile_muB"])
