@@ -20,7 +20,9 @@ width at the sum. So the pile-up spectrum is the self-convolution of the 14C lig
 plus its convolution with the other components (taken as Borexino's best-fit spectrum,
 already smeared), each weighted by its rate. In the spectral fit both shapes are scaled to
 Borexino's fitted counts (:func:`physics_threshold_rates`), so the priors on Borexino's
-normalisations keep their meaning.
+normalisations keep their meaning, or the 14C is taken at its activity. The 14C light lies
+below the N_h range the response was calibrated on; a width scale and an offset of it (and of
+its pile-up pairs) are the low-energy response there.
 
 Numbers (docs/physics.md sec. 14): Q = 156.476 keV (AME2020; 156.5 keV in Borexino, Nature
 512, 383 (2014)); shape factor a = -0.45 per m_e c^2 (V. V. Kuzminov and N. Ja. Osetrova,
@@ -49,7 +51,7 @@ C14_DAUGHTER_Z = 7
 C14_SHAPE_FACTOR_A = -0.45
 #: 14C activity of the Borexino scintillator [Bq / 100 t]: 40.0 +- 2.0 (Borexino, PRD 100,
 #: 082004 (2019), as in priors/borexino-phase2-backgrounds.toml; Nature 512, 383 (2014)
-#: gives 40 +- 1). Normalisation 1 of the physics 14C template.
+#: gives 40 +- 1). Normalisation 1 of the physics 14C template normalised by its activity.
 C14_ACTIVITY_BQ_PER_100T = 40.0
 #: Total pile-up rate [counts / (day x 100 t)] of Borexino's Phase-II fit, constrained by the
 #: synthetic pile-up method: 137.5 +- 2.8 (PRD 100, 082004 (2019), as transcribed by
