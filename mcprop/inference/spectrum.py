@@ -23,10 +23,7 @@ from mcprop.physics.parameters import (
 )
 from mcprop.physics.solar_spectra import SOLAR_SOURCES, flux_parameters
 from mcprop.physics.spectral import SpectralTemplates
-from mcprop.physics.threshold_backgrounds import (
-    THRESHOLD_MODELS,
-    physics_threshold_rates,
-)
+from mcprop.physics.threshold_backgrounds import THRESHOLD_MODELS, physics_threshold_rates
 
 #: Citation of the Borexino Phase-II spectrum and its fit components.
 BOREXINO_PHASE2_SOURCE = (
@@ -332,8 +329,8 @@ def borexino_phase2_spectrum(nh_min: int = BOREXINO_PHASE2_NH_FLOOR, nh_max: int
     spectrum and its pile-up folded with ``response``
     (:func:`~mcprop.physics.threshold_backgrounds.physics_threshold_rates`, with the
     low-energy width scale ``threshold_width_scale``, the offset ``threshold_offset_nh`` of the
-    14C light and the 14C normalisation
-    ``c14_normalisation``; both only for the physics model).
+    14C light and the 14C normalisation ``c14_normalisation``; these three only for the
+    physics model).
 
     The shapes cover N_h 93-950, the largest range. The default starts at
     :data:`BOREXINO_PHASE2_NH_FLOOR`.
