@@ -6,7 +6,7 @@ starts from the previous one's optimum.
 
     PYTHONPATH=$PWD python3 scripts/threshold_profile.py \\
         runs/borexino-phase2-spectral-sm-threshold-activity.toml --floor 93 \\
-        --points 0,3 0,3.5 0,4 -0.03,4.5 0.02,2.75 [--tilt]
+        --point=0,3 --point=0,3.5 --point=-0.03,4.5 --point=0.02,2.75 [--tilt]
 """
 
 import argparse
@@ -27,12 +27,13 @@ def main() -> None:
     parser.add_argument("config", type=Path)
     parser.add_argument("--floor", type=int)
     parser.add_argument("--tilt", action="store_true", help="with the threshold tilt")
-    parser.add_argument("--points", nargs="+", required=True, help="w,delta pairs")
+    parser.add_argument("--point", action="append", required=True,
+                        help="w,delta (repeat; --point=-0.03,4.5 for a negative w)")
     args = parser.parse_args()
     start = None
     print(f"{'w':>7} {'delta':>6} {'-2lnP':>12} {'deviance':>9} {'<110':>6} {'pp':>5} "
           f"{'7Be':>6} {'14C':>6} {'pile-up':>7} {'tilt':>7}")
-    for point in args.points:
+    for point in args.point:
         width, offset = (float(x) for x in point.split(","))
         document = tomllib.loads(args.config.read_text())
         section = document["measurements"][0]
