@@ -314,7 +314,10 @@ def borexino_phase2_spectrum(nh_min: int = BOREXINO_PHASE2_NH_FLOOR, nh_max: int
                              bin_width: int = 1, data: BorexinoPhase2Data | None = None,
                              name: str | None = None, response: NhResponse | None = None,
                              threshold_tilt: bool = True,
-                             threshold_backgrounds: str = "digitised") -> SpectrumMeasurement:
+                             threshold_backgrounds: str = "digitised",
+                             threshold_width_scale: float = 0.0,
+                             threshold_offset_nh: float = 0.0,
+                             c14_normalisation: str = "borexino-fit") -> SpectrumMeasurement:
     """The Borexino Phase-II spectrum from N_h = ``nh_min`` to ``nh_max`` (inclusive) in bins
     of ``bin_width`` unit bins, with Borexino's background shapes (PRD 100, 082004 (2019)
     Fig. 6a) as templates that follow the response nuisances, and Borexino's best-fit model
@@ -324,7 +327,10 @@ def borexino_phase2_spectrum(nh_min: int = BOREXINO_PHASE2_NH_FLOOR, nh_max: int
     ``bkg_threshold_tilt_norm``) when the 14C or pile-up shape is among the backgrounds.
     ``threshold_backgrounds = "physics"`` replaces the 14C and pile-up shapes by the 14C beta
     spectrum and its pile-up folded with ``response``
-    (:func:`~mcprop.physics.threshold_backgrounds.physics_threshold_rates`).
+    (:func:`~mcprop.physics.threshold_backgrounds.physics_threshold_rates`, with the
+    low-energy width scale ``threshold_width_scale``, the offset ``threshold_offset_nh`` of the
+    14C light and the 14C normalisation ``c14_normalisation``; these three only for the
+    physics model).
 
     The shapes cover N_h 93-950, the largest range. The default starts at
     :data:`BOREXINO_PHASE2_NH_FLOOR`.
@@ -359,7 +365,12 @@ def borexino_phase2_spectrum(nh_min: int = BOREXINO_PHASE2_NH_FLOOR, nh_max: int
         raise ValueError(f"unknown threshold-background model {threshold_backgrounds!r} "
                          f"(choose one of {', '.join(THRESHOLD_MODELS)})")
     if threshold_backgrounds == "physics":
-        data = _physics_threshold(data, response)
+        data = _physics_threshold(data, response, threshold_width_scale, threshold_offset_nh,
+                                  c14_normalisation)
+    elif (threshold_width_scale, threshold_offset_nh, c14_normalisation) != \
+            (0.0, 0.0, "borexino-fit"):
+        raise ValueError("a low-energy width scale, offset or 14C normalisation needs "
+                         "threshold_backgrounds = 'physics'")
     threshold = [data.background_rates[k] for k in THRESHOLD_BACKGROUNDS
                  if k in data.background_rates]
     if threshold_tilt and threshold:
@@ -377,7 +388,8 @@ def borexino_phase2_spectrum(nh_min: int = BOREXINO_PHASE2_NH_FLOOR, nh_max: int
         response=response, background_shapes=shapes, reference_counts=reference)
 
 
-def _physics_threshold(data: BorexinoPhase2Data, response: NhResponse) -> BorexinoPhase2Data:
+def _physics_threshold(data: BorexinoPhase2Data, response: NhResponse, width_scale: float,
+                       offset_nh: float, c14_normalisation: str) -> BorexinoPhase2Data:
     """``data`` with its 14C and pile-up shapes (those present) from physics, the pile-up
     with the other events taken as Borexino's best fit (none if the data has none)."""
     best_fit = borexino_best_fit(data)
@@ -385,7 +397,8 @@ def _physics_threshold(data: BorexinoPhase2Data, response: NhResponse) -> Borexi
         "other_nh": data.nh[np.isfinite(best_fit)],
         "other_rates_cpd100t": best_fit[np.isfinite(best_fit)] / data.exposure_day_100t}
     physics = physics_threshold_rates(response, data.background_nh, data.background_rates,
-                                      **other)
+                                      width_scale=width_scale, offset_nh=offset_nh,
+                                      c14_normalisation=c14_normalisation, **other)
     return replace(data, background_rates={
         name: physics.get(name, rate) for name, rate in data.background_rates.items()})
 

@@ -132,7 +132,10 @@ def spectrum_measurement(section: Spectrum) -> SpectrumMeasurement:
         measurement = borexino_phase2_spectrum(*section.nh_range, section.bin_width_nh, data,
                                                section.name, load_nh_response(section.response),
                                                section.threshold_tilt,
-                                               section.threshold_backgrounds)
+                                               section.threshold_backgrounds,
+                                               section.threshold_width_scale,
+                                               section.threshold_offset_nh,
+                                               section.c14_normalisation)
     except ValueError as exc:
         raise ConfigKeyError("", str(exc)) from None
     if not section.backgrounds_follow_response:

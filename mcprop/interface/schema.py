@@ -66,7 +66,7 @@ from mcprop.physics.magnetic_moment import MOMENT_SCHEMES
 from mcprop.physics.nh_response import NH_RESPONSES
 from mcprop.physics.scattering import MASS_RANGE_MEV, MODELS, U1Model, t_max_MeV
 from mcprop.physics.solar import BE7_LINES, COMPOSITIONS
-from mcprop.physics.threshold_backgrounds import THRESHOLD_MODELS
+from mcprop.physics.threshold_backgrounds import C14_NORMALISATIONS, THRESHOLD_MODELS
 
 SCHEMA_VERSION = 1
 
@@ -503,7 +503,10 @@ class Spectrum(_Measured):
     ``backgrounds_follow_response`` applies the response nuisances to the background shapes
     as to the solar counts (false: fixed shapes); ``threshold_tilt`` adds the shape nuisance
     of the 14C and pile-up tails (``bkg_threshold_tilt_norm``); ``threshold_backgrounds``
-    takes the 14C and pile-up shapes from Borexino's fit (``digitised``) or from physics."""
+    takes the 14C and pile-up shapes from Borexino's fit (``digitised``) or from physics,
+    with the low-energy width scale ``threshold_width_scale`` and offset
+    ``threshold_offset_nh`` of the 14C light and its pile-up, and the 14C normalisation
+    ``c14_normalisation`` (Borexino's fitted counts or the absolute activity)."""
 
     kind: Literal["spectrum"]
     nh_range: pair(integer(0, MAX_NH)) = (BOREXINO_PHASE2_NH_FLOOR, 949)
@@ -517,6 +520,9 @@ class Spectrum(_Measured):
     backgrounds_follow_response: Flag = True
     threshold_tilt: Flag = True
     threshold_backgrounds: choice(THRESHOLD_MODELS) = "digitised"
+    threshold_width_scale: number(-0.5, 1.0) = 0.0
+    threshold_offset_nh: number(-20.0, 20.0, unit="N_h") = 0.0
+    c14_normalisation: choice(C14_NORMALISATIONS) = "borexino-fit"
 
     @model_validator(mode="after")
     def _bins(self) -> "Spectrum":
@@ -528,6 +534,10 @@ class Spectrum(_Measured):
         if width % self.bin_width_nh:
             raise _refuse(f"{self.bin_width_nh} does not divide the {width} unit bins of N_h "
                           f"{low}-{high}", "bin_width_nh")
+        for key, default in (("threshold_width_scale", 0.0), ("threshold_offset_nh", 0.0),
+                             ("c14_normalisation", "borexino-fit")):
+            if self.threshold_backgrounds != "physics" and getattr(self, key) != default:
+                raise _refuse("needs threshold_backgrounds = 'physics'", key)
         return self
 
 

@@ -20,7 +20,9 @@ width at the sum. So the pile-up spectrum is the self-convolution of the 14C lig
 plus its convolution with the other components (taken as Borexino's best-fit spectrum,
 already smeared), each weighted by its rate. In the spectral fit both shapes are scaled to
 Borexino's fitted counts (:func:`physics_threshold_rates`), so the priors on Borexino's
-normalisations keep their meaning.
+normalisations keep their meaning, or the 14C is taken at its activity. The 14C light lies
+below the N_h range the response was calibrated on; a width scale and an offset of it (and of
+its pile-up pairs) are the low-energy response there.
 
 Numbers (docs/physics.md sec. 14): Q = 156.476 keV (AME2020; 156.5 keV in Borexino, Nature
 512, 383 (2014)); shape factor a = -0.45 per m_e c^2 (V. V. Kuzminov and N. Ja. Osetrova,
@@ -49,7 +51,7 @@ C14_DAUGHTER_Z = 7
 C14_SHAPE_FACTOR_A = -0.45
 #: 14C activity of the Borexino scintillator [Bq / 100 t]: 40.0 +- 2.0 (Borexino, PRD 100,
 #: 082004 (2019), as in priors/borexino-phase2-backgrounds.toml; Nature 512, 383 (2014)
-#: gives 40 +- 1). Normalisation 1 of the physics 14C template.
+#: gives 40 +- 1). Normalisation 1 of the physics 14C template normalised by its activity.
 C14_ACTIVITY_BQ_PER_100T = 40.0
 #: Total pile-up rate [counts / (day x 100 t)] of Borexino's Phase-II fit, constrained by the
 #: synthetic pile-up method: 137.5 +- 2.8 (PRD 100, 082004 (2019), as transcribed by
@@ -122,8 +124,9 @@ class C14BetaSpectrum:
 
 def _response_tail(response, mean_nh, nh) -> np.ndarray:
     """Probabilities (len(mean_nh), len(nh)) that light of mean N_h ``mean_nh`` is seen in the
-    unit bins centred on ``nh``, Gaussian of the response's width at the mean."""
-    width = response.nominal_width(mean_nh)
+    unit bins centred on ``nh``, Gaussian of the response's width at the mean (with its
+    resolution scale)."""
+    width = (1 + response.resolution_scale) * response.nominal_width(mean_nh)
     edges = np.append(np.asarray(nh, dtype=float) - 0.5, nh[-1] + 0.5)
     return np.diff(ndtr((edges[None] - np.asarray(mean_nh)[:, None]) / width[:, None]), axis=1)
 
@@ -144,10 +147,11 @@ def c14_rates_cpd100t(response, nh, spectrum: C14BetaSpectrum = C14BetaSpectrum(
 def c14_light_spectrum(response, spectrum: C14BetaSpectrum = C14BetaSpectrum()
                        ) -> tuple[np.ndarray, np.ndarray]:
     """The mean N_h (light) of one 14C decay before the resolution: grid [N_h] (step
-    _LIGHT_STEP_NH from 0) and the probability of each grid cell (sum 1). The nominal N_h(T)
-    is clipped at 0 (the cubic mapping is negative below about 20 keV)."""
+    _LIGHT_STEP_NH from 0) and the probability of each grid cell (sum 1). The mean N_h(T) of
+    the response (with its nuisances) is clipped at 0 (the cubic mapping is negative below
+    about 20 keV)."""
     T, w = spectrum.nodes()
-    light = np.clip(response.nominal_nh(T), 0.0, None)
+    light = np.clip(response.mean_and_width(T)[0], 0.0, None)
     n_cells = int(np.ceil(light.max() / _LIGHT_STEP_NH)) + 2
     cells = np.bincount(np.rint(light / _LIGHT_STEP_NH).astype(int), weights=w,
                         minlength=n_cells)
@@ -199,26 +203,42 @@ def pileup_rate_cpd100t(c14_rate_fiducial_cpd100t: float, c14_rate_total_per_s: 
 
 #: Threshold-background models: Borexino's digitised curves, or this module's physics.
 THRESHOLD_MODELS = ("digitised", "physics")
+#: What normalisation 1 of the physics 14C shape means: Borexino's fitted 14C counts over the
+#: shapes' N_h range, or the absolute activity :data:`C14_ACTIVITY_BQ_PER_100T`.
+C14_NORMALISATIONS = ("borexino-fit", "activity")
 
 
 def physics_threshold_rates(response, nh, reference_rates, other_nh=None,
-                            other_rates_cpd100t=None) -> dict[str, np.ndarray]:
+                            other_rates_cpd100t=None, width_scale: float = 0.0,
+                            offset_nh: float = 0.0,
+                            c14_normalisation: str = "borexino-fit") -> dict[str, np.ndarray]:
     """The 14C and pile-up rates [counts / (day x 100 t)] in the unit N_h bins ``nh`` from
     physics (:func:`c14_rates_cpd100t`, :func:`pileup_shape` with the other events
-    ``other_rates_cpd100t`` at ``other_nh``), each scaled to the sum over ``nh`` of its
-    ``reference_rates`` (``c14``, ``pileup``: Borexino's fitted components; those of the two
-    that it holds), so that a
-    normalisation of 1 is Borexino's fitted rate in the range and the priors on Borexino's
-    fit apply; only the shapes are new.
+    ``other_rates_cpd100t`` at ``other_nh``), for those of the two that ``reference_rates``
+    (``c14``, ``pileup``: Borexino's fitted components) holds.
 
-    At the nominal activity and pile-up rate, the calibrated Gaussian response gives less
-    above N_h 93 than Borexino's fit: a factor 3.2-3.5 for 14C, 6.7 for pile-up (docs/physics.md
-    sec. 14), i.e. the tail of the response below its calibration range is not this one's.
+    ``width_scale`` w is the low-energy width of the response: the 14C light (T < Q = 156 keV,
+    below the N_h range the response was calibrated on) and its pile-up pairs are smeared with
+    (1 + w) times the response's width, and ``offset_nh`` moves the mean light of a 14C
+    decay (a pair: twice). The pile-up is scaled to the sum over ``nh`` of
+    Borexino's fitted counts, and so is the 14C with ``c14_normalisation = "borexino-fit"``;
+    with ``"activity"`` the 14C is the absolute rate of :data:`C14_ACTIVITY_BQ_PER_100T`.
+
+    At w = 0 and the nominal activity and pile-up rate, the calibrated Gaussian response
+    gives less above N_h 93 than Borexino's fit: a factor 3.2-3.5 for 14C, 6.7 for pile-up
+    (docs/physics.md sec. 14); w = 0.12 gives Borexino's 14C counts over N_h 93-950 from
+    40 Bq/100t, while the pile-up stays about 6 times below Borexino's.
     """
-    shapes = {"c14": lambda: c14_rates_cpd100t(response, nh),
-              "pileup": lambda: pileup_shape(response, nh, other_rates_cpd100t, other_nh)}
+    if c14_normalisation not in C14_NORMALISATIONS:
+        raise ValueError(f"unknown 14C normalisation {c14_normalisation!r} (choose one of "
+                         f"{', '.join(C14_NORMALISATIONS)})")
+    low = response.shifted(resolution_scale=width_scale, offset_nh=offset_nh)
+    shapes = {"c14": lambda: c14_rates_cpd100t(low, nh),
+              "pileup": lambda: pileup_shape(low, nh, other_rates_cpd100t, other_nh)}
     rates = {}
     for name in set(shapes) & set(reference_rates):
         shape = shapes[name]()
-        rates[name] = shape * float(np.sum(reference_rates[name])) / float(np.sum(shape))
+        absolute = name == "c14" and c14_normalisation == "activity"
+        rates[name] = shape if absolute else \
+            shape * float(np.sum(reference_rates[name])) / float(np.sum(shape))
     return rates
