@@ -65,6 +65,7 @@ from mcprop.inference.measurements import (
 from mcprop.inference.moments import EFFECTIVE, MagneticMoments, scheme_parameters
 from mcprop.inference.posterior import ScanPosterior, ZPrime
 from mcprop.inference.random import uniforms
+from mcprop.inference.results import PROFILE, band_statistic
 from mcprop.inference.spectrum import SpectrumMeasurement
 from mcprop.physics.magnetic_moment import MOMENT_UNIT_MUB
 
@@ -125,9 +126,6 @@ ASIMOV_SPAN = (1e-4, 1.0)
 #: adds 10x the SM counts, its limit a few per cent of them (mu^2 ~ 5e-3 of the bound).
 OTHER_MOMENT_START = 1e-3
 OTHER_MOMENT_WIDTH = 1e-2
-#: The statistic of the expected limits: the credible limit (rate analyses, integrated on
-#: a grid) or the profile-likelihood limit (a spectrum: one fit per toy and coupling).
-CREDIBLE, PROFILE = "credible", "profile"
 
 
 @dataclass(frozen=True)
@@ -466,14 +464,6 @@ def statistic(posterior: ScanPosterior) -> str:
     physics = posterior.new_physics
     return band_statistic(is_spectral(posterior), isinstance(physics, MagneticMoments)
                           and len(physics.names) > 1)
-
-
-def band_statistic(spectral: bool, several_moments: bool) -> str:
-    """The limit whose expected band a run reports: PROFILE for a spectrum (a credible
-    limit per pseudo-spectrum would need a Markov chain each) and for several moments (a
-    marginal credible limit needs the joint posterior, which the one-dimensional grid
-    integral does not give), CREDIBLE otherwise."""
-    return PROFILE if spectral or several_moments else CREDIBLE
 
 
 def profile_limits(posterior: ScanPosterior, point: int, values: list, level: float,

@@ -74,6 +74,19 @@ def problem_text(text) -> str:
     return _NON_FINITE.sub("undefined", printable(str(text)))
 
 
+#: The statistic of the expected limits: the credible limit (rate analyses, integrated on
+#: a grid) or the profile-likelihood limit (a spectrum: one fit per toy and coupling).
+CREDIBLE, PROFILE = "credible", "profile"
+
+
+def band_statistic(spectral: bool, several_moments: bool) -> str:
+    """The limit whose expected band a run reports: PROFILE for a spectrum (a credible
+    limit per pseudo-spectrum would need a Markov chain each) and for several moments (a
+    marginal credible limit needs the joint posterior, which the one-dimensional grid
+    integral does not give), CREDIBLE otherwise."""
+    return PROFILE if spectral or several_moments else CREDIBLE
+
+
 class ResultError(ValueError):
     """A result record that does not hold a valid result."""
 

@@ -27,12 +27,12 @@ from mcprop.errors import (
     require_extra,
 )
 from mcprop.files import atomic_write_text
-from mcprop.inference.expected import band_statistic
 from mcprop.inference.results import (
     MAGNETIC_MOMENT,
     STANDARD_MODEL,
     PointResult,
     ResultError,
+    band_statistic,
     result_type,
 )
 from mcprop.inference.storage import inference_data
