@@ -478,18 +478,34 @@ def adapt_proposal(posterior: ScanPosterior, point_index: int, chains: MassChain
                 + np.arange(n_walkers, dtype=np.uint64))
     u = np.moveaxis(uniforms((keys ^ INDEPENDENCE_KEY ^ _PILOT_KEY)[:, None, None], counters),
                     1, -1)
-    candidates = [_pilot_fit(posterior, point_index, chains, window, u,
-                             np.broadcast_to(np.where(bounded, power, 1.0), (n_ens, n_dim)))
-                  for power in powers]
-    # per ensemble the candidate with the highest expected acceptance (the first on ties)
-    best = np.argmax(np.stack([np.where(c[2], -1.0, c[3].mean(axis=1)) for c in candidates]),
-                     axis=0)
-    ensembles = np.arange(n_ens)
-    fitted = IndependenceProposal(*(np.stack([getattr(c[0], name) for c in candidates])[
-        best, ensembles] for name in ("mean", "chol", "weight", "power")))
-    dropped, degenerate, walker_acceptance = (np.stack([c[i] for c in candidates])[
-        best, ensembles] for i in (1, 2, 3))
-    degenerate = bool(degenerate.any())
+    # per ensemble the candidate whose density fits the window best (the largest mean
+    # log q of its positions, Jacobian included: the least Kullback-Leibler divergence
+    # from the walkers' distribution; the first on ties), then its pilot
+    candidates = [IndependenceProposal.fit(window, INDEPENDENCE_WEIGHT, power=np.broadcast_to(
+        np.where(bounded, power, 1.0), (n_ens, n_dim))) for power in powers]
+    if len(candidates) > 1:
+        with np.errstate(all="ignore"):
+            fit_quality = np.stack([np.nan_to_num(np.mean(q.log_density(window), axis=1),
+                                                  nan=-np.inf, posinf=-np.inf)
+                                    for q, _ in candidates])
+        best = np.argmax(fit_quality, axis=0)
+        fitted, dropped = (IndependenceProposal(*(np.stack([
+            getattr(q, name) for q, _ in candidates])[best, np.arange(n_ens)]
+            for name in ("mean", "chol", "weight", "power"))),
+            np.stack([d for _, d in candidates])[best, np.arange(n_ens)])
+    else:
+        (fitted, dropped), = candidates
+    degenerate = not (np.all(np.isfinite(fitted.mean)) and np.all(np.isfinite(fitted.chol)))
+    if degenerate:
+        # a degenerate fit (fewer positions left than twice the dimensions) fails
+        fitted = dataclasses.replace(fitted, mean=np.nan_to_num(fitted.mean), chol=np.where(
+            np.isfinite(fitted.chol), fitted.chol, np.eye(n_dim)), weight=fitted.weight * 0)
+    pilot = fitted.draw(u)
+    with np.errstate(all="ignore"):
+        pilot_log_prob = posterior(pilot.reshape(-1, n_dim), point_index).reshape(
+            n_ens, n_walkers)
+    walker_acceptance = fitted.acceptance(chains.log_prob, pilot, pilot_log_prob,
+                                          chains.coords)
     stuck = walker_acceptance < MIN_WALKER_ACCEPTANCE
     straggler = chains.log_prob < np.median(chains.log_prob, axis=1, keepdims=True) - \
         _stray_margin(n_dim, STRAGGLER_PROBABILITY)
@@ -534,29 +550,6 @@ def adapt_proposal(posterior: ScanPosterior, point_index: int, chains: MassChain
     if previous is not None:  # the last chunk moved with a proposal still adapting: it is burn-in
         chains.burn_floor = max(chains.burn_floor, n_steps - 1)
     chains.passed = passes
-
-
-def _pilot_fit(posterior: ScanPosterior, point_index: int, chains: MassChains,
-               window: np.ndarray, u: np.ndarray, power: np.ndarray):
-    """Fit each ensemble's Student-t to ``window`` (n_ens, n, d) in the coordinates of
-    ``power`` (n_ens, d) and draw one pilot point per walker from uniforms ``u``: the
-    proposal, the fraction of positions dropped, whether the fit is degenerate (fewer
-    positions left than twice the dimensions; then weight 0) and each walker's expected
-    acceptance, all per ensemble."""
-    n_ens, n_walkers, n_dim = chains.coords.shape
-    fitted, dropped = IndependenceProposal.fit(window, INDEPENDENCE_WEIGHT, power=power)
-    degenerate = ~(np.all(np.isfinite(fitted.mean), axis=1)
-                   & np.all(np.isfinite(fitted.chol), axis=(1, 2)))
-    if degenerate.any():
-        fitted = dataclasses.replace(fitted, mean=np.nan_to_num(fitted.mean), chol=np.where(
-            np.isfinite(fitted.chol), fitted.chol, np.eye(n_dim)),
-            weight=np.where(degenerate, 0.0, fitted.weight))
-    pilot = fitted.draw(u)
-    with np.errstate(all="ignore"):
-        pilot_log_prob = posterior(pilot.reshape(-1, n_dim), point_index).reshape(
-            n_ens, n_walkers)
-    return (fitted, dropped, degenerate,
-            fitted.acceptance(chains.log_prob, pilot, pilot_log_prob, chains.coords))
 
 
 #: A walker whose log posterior lies more than half this chi^2 quantile (in the number of

@@ -59,7 +59,7 @@ class SamplerSettings:
     n_ensembles: int = 4
     n_walkers: int = 48
     proposal: str = "student-t"
-    proposal_fit: str = "linear"
+    proposal_fit: str = "bounded"
     proposal_floor: float = 0.15
     start: str = "prior"
     chunk_steps: int = 50
