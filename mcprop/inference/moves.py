@@ -55,14 +55,28 @@ DRAW_STREAMS = 3
 
 
 def to_fit_coordinates(x: np.ndarray, power: np.ndarray) -> np.ndarray:
-    """y = sign(x) |x|^(1/k) per coordinate of power k (broadcast; k = 1: y = x exactly)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(power == 1, x, np.sign(x) * np.abs(x) ** (1.0 / power))
+    """y = sign(x) |x|^(1/k) per coordinate (last axis) of power k (broadcast against x;
+    k = 1: y = x exactly)."""
+    return _signed_power(x, 1.0 / np.asarray(power, dtype=float), power)
 
 
 def from_fit_coordinates(y: np.ndarray, power: np.ndarray) -> np.ndarray:
     """The inverse of :func:`to_fit_coordinates`: x = sign(y) |y|^k."""
-    return np.where(power == 1, y, np.sign(y) * np.abs(y) ** power)
+    return _signed_power(y, np.asarray(power, dtype=float), power)
+
+
+def _signed_power(x: np.ndarray, exponent: np.ndarray, power: np.ndarray) -> np.ndarray:
+    """sign(x) |x|^exponent in the coordinates (last axis) where some power is not 1, x
+    itself in the others (computed only where needed: this runs at every step)."""
+    columns = np.flatnonzero(np.any(np.reshape(power != 1, (-1, np.shape(power)[-1])),
+                                    axis=0))
+    if not len(columns):
+        return x
+    out = np.array(np.broadcast_to(x, np.broadcast_shapes(np.shape(x), np.shape(power))),
+                   dtype=float)
+    part, exponent = out[..., columns], np.broadcast_to(exponent, out.shape)[..., columns]
+    out[..., columns] = np.sign(part) * np.abs(part) ** exponent
+    return out
 
 
 @dataclass(frozen=True)
@@ -134,9 +148,10 @@ class IndependenceProposal:
                  - log_det[:, None])
         if np.all(self.power == 1):
             return log_q
-        with np.errstate(divide="ignore", invalid="ignore"):
-            jacobian = np.where(power == 1, 0.0,
-                                (1.0 / power - 1.0) * np.log(np.abs(x)) - np.log(power))
+        columns = np.flatnonzero(np.any(self.power != 1, axis=0))
+        power = power[..., columns]
+        with np.errstate(divide="ignore"):
+            jacobian = (1.0 / power - 1.0) * np.log(np.abs(x[..., columns])) - np.log(power)
         return log_q + jacobian.sum(axis=-1)
 
     @functools.cached_property
