@@ -1,10 +1,12 @@
 """The sampler as it was against the sampler now, side by side in one run.
 
 Each variant is a set of ``[sampler]`` keys written into a copy of the config:
-``before`` (the defaults: the Student-t proposal from prior starts, checks every 50
-steps), ``now`` (starts around the mode, checks every 25 steps) and, with
-``--with-de``, ``de`` (differential evolution alone, checks every 100 steps: the sampler
-before the Student-t proposal). For each repeat and variant, in alternation:
+``before`` (the previous round's sampler: the Student-t proposal fitted in the sampled
+coordinates, used above an expected acceptance of 0.15), ``now`` (fitted also in
+y = x^(1/k) of the coupling's bounded coordinate, used and frozen above the acceptance floor
+of NOW_FLOOR) and, with ``--with-de``, ``de`` (differential evolution alone, checks every
+100 steps: the sampler before the Student-t proposal). Both start from the priors and check
+every 50 steps. For each repeat and variant, in alternation:
 
 - the default 50-mass rate curve from a fresh ``mcprop run runs/borexino-phase1.toml``
   (2 workers), wall time;
@@ -43,10 +45,11 @@ from mcprop.interface.config import load_config
 SPECTRAL_CURVE = REPO / "runs" / "borexino-phase2-spectral.toml"
 SPECTRAL_SM = REPO / "runs" / "borexino-phase2-spectral-sm.toml"
 #: The variants compared: [sampler] keys of each.
+NOW_FLOOR = 0.15
 VARIANTS = {
     "de": {"proposal": "de", "start": "prior", "chunk_steps": 100},
-    "before": {},
-    "now": {"start": "mode", "chunk_steps": 25},
+    "before": {"proposal_fit": "linear", "proposal_floor": 0.15},
+    "now": {"proposal_fit": "bounded", "proposal_floor": NOW_FLOOR},
 }
 
 
@@ -79,9 +82,11 @@ def run_wall(config: Path, out: Path) -> tuple[float, list[dict]]:
     return wall, limits.get("limits", [])
 
 
-def ess_per_evaluation(config: Path, mass_MeV: float | None) -> tuple[float, int, float, str]:
+def ess_per_evaluation(config: Path, mass_MeV: float | None) -> tuple[float, int, float, str,
+                                                                    float, float]:
     """ESS of g (of the first reported quantity without masses), posterior rows evaluated,
-    their ratio and the steps (burn-in), for the grid mass nearest ``mass_MeV``."""
+    their ratio, the steps (burn-in, tau), and the upper limit with its MC error, for the
+    grid mass nearest ``mass_MeV``."""
     plan = load_config(config).plan
     posterior = plan.posterior()
     index = 0 if mass_MeV is None else int(np.argmin(np.abs(np.log(
@@ -103,7 +108,9 @@ def ess_per_evaluation(config: Path, mass_MeV: float | None) -> tuple[float, int
     posterior = Counting(**{f.name: getattr(posterior, f.name) for f in fields(posterior)})
     (sample,) = sample_points(posterior, [index], plan.sampler, plan.seed, plan.credibility)
     d = next(iter(sample.diagnostics.values()))
-    return d.ess, rows[0], d.ess / rows[0], f"{d.n_steps - 1} steps ({d.burn_in} burn-in)"
+    return (d.ess, rows[0], d.ess / rows[0],
+            f"{d.n_steps - 1} steps ({d.burn_in} burn-in, tau {d.tau_steps:.1f})",
+            d.upper, d.upper_mcse)
 
 
 def largest_pull(old: list[dict], new: list[dict]) -> float:
@@ -151,9 +158,10 @@ def main() -> None:
             for label, config, mass in per_evaluation:
                 for name in names:
                     ess[label, mass, name] = ess_per_evaluation(variants[config, name], mass)
-                    e, rows, ratio, steps = ess[label, mass, name]
+                    e, rows, ratio, steps, upper, mcse = ess[label, mass, name]
                     print(f"  {label:8s} {mass or '':>4} {name:6s} ESS {e:7.0f}  evaluations "
-                          f"{rows:9d}  ESS/eval {ratio:.2e}  {steps}", flush=True)
+                          f"{rows:9d}  ESS/eval {ratio:.2e}  {steps}  upper {upper:.4g} +- "
+                          f"{mcse:.2g}", flush=True)
     finally:
         for path in variants.values():
             path.unlink(missing_ok=True)
@@ -167,8 +175,10 @@ def main() -> None:
     print("\neffective samples per posterior evaluation, now / before"
           + (" (and now / de)" if args.with_de else "") + ":")
     for label, _, mass in per_evaluation:
+        now, before = ess[label, mass, "now"], ess[label, mass, "before"]
         line = f"  {label:8s} {f'{mass:g} MeV' if mass else '':7s} " \
-               f"{ess[label, mass, 'now'][2] / ess[label, mass, 'before'][2]:5.2f}x"
+               f"{now[2] / before[2]:5.2f}x   upper limits " \
+               f"{abs(now[4] - before[4]) / np.hypot(now[5], before[5]):.1f} MC errors apart"
         if args.with_de:
             line += f"   {ess[label, mass, 'now'][2] / ess[label, mass, 'de'][2]:5.2f}x"
         print(line)

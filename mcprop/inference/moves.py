@@ -18,6 +18,12 @@ to its walkers after burn-in. Each walker then draws, with the proposal's ``weig
 independent point of the Student-t instead of the DE step, accepted with the
 Metropolis-Hastings ratio p(x') q(x) / (p(x) q(x')). Both kernels leave the posterior
 invariant and the choice between them does not depend on the state, so the mixture does too.
+
+A coordinate bounded below at 0 whose posterior piles up there (the coupling's t = (g/g_max)^4,
+a squared magnetic moment) is badly fitted by a Student-t, which puts much of its mass below
+0. The proposal may instead be a Student-t in y = sign(x) |x|^(1/k) for such a coordinate
+(``power`` k > 1): x = sign(y) |y|^k is a bijection of the real line, so q(x) is a proper
+density, q(x) = q_y(y(x)) |x|^(1/k - 1) / k, and draws below 0 are rejected by the prior.
 """
 
 import functools
@@ -48,30 +54,59 @@ T_DOF = 5
 DRAW_STREAMS = 3
 
 
+def to_fit_coordinates(x: np.ndarray, power: np.ndarray) -> np.ndarray:
+    """y = sign(x) |x|^(1/k) per coordinate (last axis) of power k (broadcast against x;
+    k = 1: y = x exactly)."""
+    return _signed_power(x, 1.0 / np.asarray(power, dtype=float), power)
+
+
+def from_fit_coordinates(y: np.ndarray, power: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`to_fit_coordinates`: x = sign(y) |y|^k."""
+    return _signed_power(y, np.asarray(power, dtype=float), power)
+
+
+def _signed_power(x: np.ndarray, exponent: np.ndarray, power: np.ndarray) -> np.ndarray:
+    """sign(x) |x|^exponent in the coordinates (last axis) where some power is not 1, x
+    itself in the others (computed only where needed: this runs at every step)."""
+    columns = np.flatnonzero(np.any(np.reshape(power != 1, (-1, np.shape(power)[-1])),
+                                    axis=0))
+    if not len(columns):
+        return x
+    out = np.array(np.broadcast_to(x, np.broadcast_shapes(np.shape(x), np.shape(power))),
+                   dtype=float)
+    part, exponent = out[..., columns], np.broadcast_to(exponent, out.shape)[..., columns]
+    out[..., columns] = np.sign(part) * np.abs(part) ** exponent
+    return out
+
+
 @dataclass(frozen=True)
 class IndependenceProposal:
     """Frozen multivariate Student-t proposals (``T_DOF`` degrees of freedom), one per group:
     location ``mean`` (G, d), lower Cholesky factor ``chol`` (G, d, d) of the scale matrix,
-    and ``weight`` (G,), the probability that a walker's update uses it (0: DE only)."""
+    ``weight`` (G,), the probability that a walker's update uses it (0: DE only), and
+    ``power`` (G, d): the Student-t is in y = sign(x) |x|^(1/power) (1: in x itself)."""
 
     mean: np.ndarray
     chol: np.ndarray
     weight: np.ndarray
+    power: np.ndarray
 
     @classmethod
-    def fit(cls, samples: np.ndarray, weight: float,
-            clip_mad: float = 8.0) -> tuple["IndependenceProposal", np.ndarray]:
+    def fit(cls, samples: np.ndarray, weight: float, clip_mad: float = 8.0,
+            power: np.ndarray | None = None) -> tuple["IndependenceProposal", np.ndarray]:
         """Fit each group's proposal to its samples (G, n, d), after dropping the samples more
         than ``clip_mad`` median absolute deviations from the median in any coordinate (stray
         walkers would widen it, and the acceptance falls); scale matrix = covariance of the
-        rest. Returns the proposal and the fraction of samples dropped in each group.
+        rest. ``power`` (G, d) (default 1): fit in y = sign(x) |x|^(1/power). Returns the
+        proposal and the fraction of samples dropped in each group.
 
         >>> rng = np.random.default_rng(1)
         >>> proposal, dropped = IndependenceProposal.fit(rng.normal(size=(2, 1000, 3)), 0.8)
         >>> proposal.chol.shape, bool(dropped.max() < 0.01)
         ((2, 3, 3), True)
         """
-        x = np.asarray(samples, dtype=float)
+        power = np.ones(np.shape(samples)[::2]) if power is None else np.asarray(power, float)
+        x = to_fit_coordinates(np.asarray(samples, dtype=float), power[:, None])
         n_dim = x.shape[-1]
         median = np.median(x, axis=1, keepdims=True)
         mad = np.median(np.abs(x - median), axis=1, keepdims=True)
@@ -86,28 +121,38 @@ class IndependenceProposal:
                     chols[g] = np.linalg.cholesky(np.atleast_2d(np.cov(rows, rowvar=False)))
                 except np.linalg.LinAlgError:
                     pass
-        return cls(means, chols, np.full(len(x), float(weight))), 1.0 - keep.mean(axis=1)
+        return (cls(means, chols, np.full(len(x), float(weight)), power),
+                1.0 - keep.mean(axis=1))
 
     @classmethod
     def concatenate(cls, proposals: list["IndependenceProposal"]) -> "IndependenceProposal":
         return cls(*(np.concatenate([getattr(p, name) for p in proposals])
-                     for name in ("mean", "chol", "weight")))
+                     for name in ("mean", "chol", "weight", "power")))
 
     @classmethod
     def none(cls, n_groups: int, n_dim: int) -> "IndependenceProposal":
         """Groups without a proposal (weight 0: DE only)."""
         return cls(np.zeros((n_groups, n_dim)), np.broadcast_to(np.eye(n_dim),
                                                                 (n_groups, n_dim, n_dim)),
-                   np.zeros(n_groups))
+                   np.zeros(n_groups), np.ones((n_groups, n_dim)))
 
     def log_density(self, x: np.ndarray) -> np.ndarray:
         """log q(x) of points x (G, n, d) of each group, up to a constant shared by all
-        groups."""
+        groups, with the Jacobian |dy/dx| = |x|^(1/k - 1) / k of each coordinate of power k."""
         d = x.shape[-1]
-        z = (x - self.mean[:, None]) @ np.swapaxes(self._inverse_chol, 1, 2)
+        power = self.power[:, None]
+        z = (to_fit_coordinates(x, power) - self.mean[:, None]) @ np.swapaxes(
+            self._inverse_chol, 1, 2)
         log_det = np.log(np.diagonal(self.chol, axis1=1, axis2=2)).sum(axis=-1)
-        return (-0.5 * (T_DOF + d) * np.log1p(np.sum(z * z, axis=-1) / T_DOF)
-                - log_det[:, None])
+        log_q = (-0.5 * (T_DOF + d) * np.log1p(np.sum(z * z, axis=-1) / T_DOF)
+                 - log_det[:, None])
+        if np.all(self.power == 1):
+            return log_q
+        columns = np.flatnonzero(np.any(self.power != 1, axis=0))
+        power = power[..., columns]
+        with np.errstate(divide="ignore"):
+            jacobian = (1.0 / power - 1.0) * np.log(np.abs(x[..., columns])) - np.log(power)
+        return log_q + jacobian.sum(axis=-1)
 
     @functools.cached_property
     def _inverse_chol(self) -> np.ndarray:
@@ -120,7 +165,8 @@ class IndependenceProposal:
             chi2 = -2.0 * np.log(u[..., 0] * u[..., 1]) + ndtri(u[..., 2]) ** 2
             scale = np.sqrt(T_DOF / chi2)
         z = ndtri(u[..., DRAW_STREAMS:]) @ np.swapaxes(self.chol, 1, 2)
-        return self.mean[:, None] + z * scale[..., None]
+        return from_fit_coordinates(self.mean[:, None] + z * scale[..., None],
+                                    self.power[:, None])
 
     def acceptance(self, log_prob, proposal, proposal_log_prob, current) -> np.ndarray:
         """Expected Metropolis-Hastings acceptance (G, n) of each walker ``current``

@@ -42,6 +42,8 @@ from mcprop.inference.moves import (
     INDEPENDENCE_KEY,
     GroupedDEMove,
     IndependenceProposal,
+    from_fit_coordinates,
+    to_fit_coordinates,
 )
 from mcprop.inference.posterior import ScanPosterior
 from mcprop.inference.random import group_keys, uniforms
@@ -169,7 +171,7 @@ class MassChains:
         independence = None
         if proposal:
             shapes = {"mean": shape[::2], "chol": (shape[0], shape[2], shape[2]),
-                      "weight": shape[:1]}
+                      "weight": shape[:1], "power": shape[::2]}
             if (set(proposal) != set(shapes) or any(proposal[k].shape != v
                                                     for k, v in shapes.items())
                     or not all(np.all(np.isfinite(v)) for v in proposal.values())):
@@ -184,7 +186,7 @@ class MassChains:
 
 
 #: The arrays of an IndependenceProposal in a checkpoint (as ``t_NAME``).
-_PROPOSAL_ARRAYS = ("mean", "chol", "weight")
+_PROPOSAL_ARRAYS = ("mean", "chol", "weight", "power")
 
 
 @dataclass(frozen=True)
@@ -416,11 +418,14 @@ def _check(posterior: ScanPosterior, point_index: int, chains: MassChains,
 
 #: Probability that a walker's update draws from the Student-t proposal (else a DE step).
 INDEPENDENCE_WEIGHT = 0.8
-#: The Student-t proposal is used only where its expected acceptance is at least this in
-#: every ensemble, and at least MIN_WALKER_ACCEPTANCE for every walker: a walker where the
-#: posterior is far above the proposal (an island the proposal misses) would stay stuck.
-MIN_INDEPENDENCE_ACCEPTANCE = 0.15
+#: The Student-t proposal is used only where its expected acceptance is at least
+#: ``settings.proposal_floor`` in every ensemble, and at least MIN_WALKER_ACCEPTANCE for
+#: every walker: a walker where the posterior is far above the proposal (an island the
+#: proposal misses) would stay stuck.
 MIN_WALKER_ACCEPTANCE = 0.002
+#: ``proposal_fit = "bounded"`` also fits the Student-t in y = x^(1/k) of new-physics
+#: coordinates bounded at 0, for these k.
+BOUNDED_POWERS = (2.0, 4.0)
 #: A walker stuck that way whose log posterior is below its ensemble's median by more than
 #: half the chi^2 quantile of this probability is a straggler of the burn-in, not an island:
 #: while they are at most MAX_STRAGGLER_FRACTION of their ensemble, such walkers are moved
@@ -445,7 +450,7 @@ def adapt_proposal(posterior: ScanPosterior, point_index: int, chains: MassChain
     """Fit each ensemble's Student-t proposal to its walkers' recent positions
     (FIT_WINDOW_STEPS; :meth:`IndependenceProposal.fit`), and measure its expected
     acceptance with one pilot draw per walker against the current walkers. A fit passes
-    when every ensemble accepts at least MIN_INDEPENDENCE_ACCEPTANCE and every walker
+    when every ensemble accepts at least ``settings.proposal_floor`` and every walker
     MIN_WALKER_ACCEPTANCE.
 
     A passing proposal is used (mixed with DE) in the next chunk; after a chunk with a
@@ -460,19 +465,42 @@ def adapt_proposal(posterior: ScanPosterior, point_index: int, chains: MassChain
     n_ens, n_walkers, n_dim = chains.coords.shape
     start = max(n_steps - max(settings.chunk_steps, FIT_WINDOW_STEPS), 0)
     window = history[:, start::FIT_THINNING].astype(np.float64).reshape(n_ens, -1, n_dim)
-    fitted, dropped = IndependenceProposal.fit(window, INDEPENDENCE_WEIGHT)
-    degenerate = not (np.all(np.isfinite(fitted.mean)) and np.all(np.isfinite(fitted.chol)))
-    if degenerate:
-        # a degenerate fit (fewer positions left than twice the dimensions) fails
-        fitted = dataclasses.replace(fitted, mean=np.nan_to_num(fitted.mean), chol=np.where(
-            np.isfinite(fitted.chol), fitted.chol, np.eye(n_dim)), weight=fitted.weight * 0)
+    # the new-physics coordinates bounded below at 0 (every position of the window >= 0)
+    bounded = np.zeros(n_dim, dtype=bool)
+    k_np = len(posterior.new_physics.names)
+    bounded[:k_np] = np.all(window[..., :k_np] >= 0, axis=(0, 1))
+    powers = (1.0, *BOUNDED_POWERS) if settings.proposal_fit == "bounded" and bounded.any() \
+        else (1.0,)
     # pilot draws: counter = (step x streams + stream) x walkers + walker
     streams = DRAW_STREAMS + n_dim
     counters = ((np.uint64(n_steps) * np.uint64(streams)
                  + np.arange(streams, dtype=np.uint64)[:, None]) * np.uint64(n_walkers)
                 + np.arange(n_walkers, dtype=np.uint64))
-    u = uniforms((keys ^ INDEPENDENCE_KEY ^ _PILOT_KEY)[:, None, None], counters)
-    pilot = fitted.draw(np.moveaxis(u, 1, -1))
+    u = np.moveaxis(uniforms((keys ^ INDEPENDENCE_KEY ^ _PILOT_KEY)[:, None, None], counters),
+                    1, -1)
+    # per ensemble the candidate whose density fits the window best (the largest mean
+    # log q of its positions, Jacobian included: the least Kullback-Leibler divergence
+    # from the walkers' distribution; the first on ties), then its pilot
+    candidates = [IndependenceProposal.fit(window, INDEPENDENCE_WEIGHT, power=np.broadcast_to(
+        np.where(bounded, power, 1.0), (n_ens, n_dim))) for power in powers]
+    if len(candidates) > 1:
+        with np.errstate(all="ignore"):
+            fit_quality = np.stack([np.nan_to_num(np.mean(q.log_density(window), axis=1),
+                                                  nan=-np.inf, posinf=-np.inf)
+                                    for q, _ in candidates])
+        best = np.argmax(fit_quality, axis=0)
+        fitted, dropped = (IndependenceProposal(*(np.stack([
+            getattr(q, name) for q, _ in candidates])[best, np.arange(n_ens)]
+            for name in ("mean", "chol", "weight", "power"))),
+            np.stack([d for _, d in candidates])[best, np.arange(n_ens)])
+    else:
+        (fitted, dropped), = candidates
+    degenerate = not (np.all(np.isfinite(fitted.mean)) and np.all(np.isfinite(fitted.chol)))
+    if degenerate:
+        # a degenerate fit (fewer positions left than twice the dimensions) fails
+        fitted = dataclasses.replace(fitted, mean=np.nan_to_num(fitted.mean), chol=np.where(
+            np.isfinite(fitted.chol), fitted.chol, np.eye(n_dim)), weight=fitted.weight * 0)
+    pilot = fitted.draw(u)
     with np.errstate(all="ignore"):
         pilot_log_prob = posterior(pilot.reshape(-1, n_dim), point_index).reshape(
             n_ens, n_walkers)
@@ -495,27 +523,30 @@ def adapt_proposal(posterior: ScanPosterior, point_index: int, chains: MassChain
         log.debug("%s: %d stragglers reset at step %d", posterior.new_physics.label(
             point_index), int(stuck.sum()), n_steps)
     acceptance = walker_acceptance.mean(axis=1)
-    passes = bool(not degenerate and acceptance.min() >= MIN_INDEPENDENCE_ACCEPTANCE
+    passes = bool(not degenerate and acceptance.min() >= settings.proposal_floor
                   and walker_acceptance.min() >= MIN_WALKER_ACCEPTANCE)
     chains.fits += 1
     previous = chains.independence
     label = posterior.new_physics.label(point_index)
     if passes and chains.passed and previous is not None:
-        shift = np.linalg.solve(fitted.chol, (fitted.mean - previous.mean)[..., None])
+        # the previous location in this fit's coordinates (the powers may differ)
+        previous_mean = to_fit_coordinates(from_fit_coordinates(previous.mean, previous.power),
+                                           fitted.power)
+        shift = np.linalg.solve(fitted.chol, (fitted.mean - previous_mean)[..., None])
         stable = float(np.sqrt(np.sum(shift**2, axis=(1, 2))).max()) < MAX_LOCATION_SHIFT
     else:
         stable = False
     if stable:
         chains.independence, chains.frozen = fitted, True
         log.debug("%s: Student-t proposal frozen at step %d after %d fits (expected "
-                  "acceptance %.2f-%.2f)", label, n_steps - 1, chains.fits,
-                  acceptance.min(), acceptance.max())
+                  "acceptance %.2f-%.2f, powers %s)", label, n_steps - 1, chains.fits,
+                  acceptance.min(), acceptance.max(), fitted.power[:, :k_np].tolist())
     else:
         chains.independence = fitted if passes else None
         log.debug("%s: fit %d at step %d %s (expected acceptance %.2f, least of a walker "
-                  "%.3f; %.1f%% of positions more than 8 MAD out)", label, chains.fits,
-                  n_steps - 1, "passes" if passes else "fails", acceptance.min(),
-                  walker_acceptance.min(), 100 * dropped.max())
+                  "%.3f; %.1f%% of positions more than 8 MAD out; powers %s)", label,
+                  chains.fits, n_steps - 1, "passes" if passes else "fails", acceptance.min(),
+                  walker_acceptance.min(), 100 * dropped.max(), fitted.power[:, :k_np].tolist())
     if previous is not None:  # the last chunk moved with a proposal still adapting: it is burn-in
         chains.burn_floor = max(chains.burn_floor, n_steps - 1)
     chains.passed = passes

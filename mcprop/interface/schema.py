@@ -57,7 +57,7 @@ from mcprop.inference.moments import FLAT_MU2
 from mcprop.inference.plan import ScanPlan
 from mcprop.inference.posterior import G_PRIOR_POWERS, CouplingPrior
 from mcprop.inference.results import MAGNETIC_MOMENT, MAX_MASSES, STANDARD_MODEL, mass_grid_MeV
-from mcprop.inference.sampler_settings import PROPOSALS, STARTS, SamplerSettings
+from mcprop.inference.sampler_settings import PROPOSAL_FITS, PROPOSALS, STARTS, SamplerSettings
 from mcprop.inference.spectrum import BOREXINO_PHASE2_NH_FLOOR
 from mcprop.physics.borexino_phase2 import BOREXINO_PHASE2_EXPOSURE_DAY_100T
 from mcprop.physics.flavour import DEFAULT_FLAVOUR_MODEL, FLAVOUR_MODELS
@@ -642,6 +642,8 @@ SAMPLER_KEYS: dict[str, Any] = {
     "n_ensembles": integer(2, 64),
     "n_walkers": integer(4, 10000),
     "proposal": choice(PROPOSALS),
+    "proposal_fit": choice(PROPOSAL_FITS),
+    "proposal_floor": number(0, 1),
     "start": choice(STARTS),
     "chunk_steps": integer(1, 10**6),
     "max_steps": integer(1, 10**8),

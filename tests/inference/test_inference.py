@@ -501,7 +501,8 @@ def test_independence_proposal_samples_the_target_whatever_it_was_fitted_to():
         return -0.5 * np.einsum("ni,ij,nj->n", x, precision, x)
 
     q = IndependenceProposal(np.tile([0.7, -0.7], (n_groups, 1)),
-                             np.tile(1.6 * np.eye(2), (n_groups, 1, 1)), np.full(n_groups, 0.8))
+                             np.tile(1.6 * np.eye(2), (n_groups, 1, 1)), np.full(n_groups, 0.8),
+                             np.ones((n_groups, 2)))
     keys = np.arange(1, n_groups + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
     move = GroupedDEMove(log_prob, keys, np.zeros(n_groups), n_walkers, independence=q)
     start = np.random.default_rng(3).normal(size=(n_groups * n_walkers, 2))
