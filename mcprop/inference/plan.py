@@ -146,7 +146,8 @@ class ScanPlan:
                 # thread pool slows down on a busy machine (0.7 against 1.3 s for 841 bins)
                 options = dict(exposure_day_100t=m.exposure_day_100t,
                                radiative_corrections=self.radiative_corrections,
-                               sin2_theta_w=self.sin2_theta_w)
+                               sin2_theta_w=self.sin2_theta_w,
+                               low_energy_log_response=m.low_energy_log_response)
                 with threadpool_limits(1):
                     if self.moments is not None:
                         kernels.append(SpectralTemplates.compute_magnetic_moment(

@@ -17,13 +17,20 @@ from mcprop.physics.nh_response import (
     load_nh_response,
 )
 from mcprop.physics.parameters import (
+    LOW_ENERGY_RESPONSE_PARAMETERS,
     RESPONSE_PARAMETERS,
     THRESHOLD_TILT,
     background_parameter,
 )
 from mcprop.physics.solar_spectra import SOLAR_SOURCES, flux_parameters
 from mcprop.physics.spectral import SpectralTemplates
-from mcprop.physics.threshold_backgrounds import THRESHOLD_MODELS, physics_threshold_rates
+from mcprop.physics.threshold_backgrounds import (
+    C14_LIGHT_OFFSET_NH,
+    THRESHOLD_MODELS,
+    low_energy_log_model,
+    low_energy_stencil,
+    physics_threshold_rates,
+)
 
 #: Citation of the Borexino Phase-II spectrum and its fit components.
 BOREXINO_PHASE2_SOURCE = (
@@ -42,7 +49,8 @@ class TemplateInputs:
     """What the spectral templates read for a batch of n samples (shapes as
     :meth:`~mcprop.physics.spectral.SpectralTemplates.expected_counts` takes them): fluxes
     (n_flux, n) [cm^-2 s^-1], P_ea at the probability nodes (n_nodes, 3, n), background
-    normalisations (n_bkg, n) and response shifts (3, n)."""
+    normalisations (n_bkg, n) and response shifts (3, n; 5 with the low-energy response of
+    the 14C light, :attr:`SpectralTemplates.response_parameters`)."""
 
     fluxes_cm2s: np.ndarray
     probabilities: np.ndarray
@@ -75,7 +83,7 @@ def template_inputs(templates: SpectralTemplates, params: Mapping[str, np.ndarra
         np.stack([np.broadcast_to(np.reshape(probability(float(energy), source), (3, -1)),
                                   (3, *shape)) for energy, source in nodes]),
         rows([background_parameter(name) for name in templates.background_names]),
-        rows(RESPONSE_PARAMETERS))
+        rows(templates.response_parameters))
 
 
 def solar_count_terms(templates: SpectralTemplates, point_indices, params: Mapping[str, float],
@@ -151,6 +159,12 @@ class SpectrumMeasurement:
         do; None keeps ``background_counts`` fixed.
     reference_counts : (n_bins,) or None
         The experiment's own best-fit model in these bins, for the goodness of fit.
+    low_energy_log_response : (5, n_bkg, n_bins) or None
+        How the backgrounds change with the low-energy response of the 14C light (the
+        physics threshold model): coefficients of ln(counts / nominal counts) in the
+        monomials of (``nh_c14_offset``, ``nh_c14_resolution_scale``)
+        (:func:`~mcprop.physics.threshold_backgrounds.low_energy_log_model`); None: the
+        backgrounds do not depend on it.
     """
 
     name: str
@@ -162,6 +176,7 @@ class SpectrumMeasurement:
     response: NhResponse = field(default_factory=load_nh_response)
     background_shapes: BackgroundShapes | None = None
     reference_counts: np.ndarray | None = None
+    low_energy_log_response: np.ndarray | None = None
 
     def __post_init__(self):
         edges = np.asarray(self.nh_edges, dtype=float)
@@ -210,6 +225,12 @@ class SpectrumMeasurement:
                 raise ValueError(f"{self.name}: the reference model needs counts > 0 in "
                                  f"all {n_bins} bins")
             object.__setattr__(self, "reference_counts", reference)
+        if self.low_energy_log_response is not None:
+            model = np.asarray(self.low_energy_log_response, dtype=float)
+            if model.shape != (5, len(templates), n_bins) or np.any(~np.isfinite(model)):
+                raise ValueError(f"{self.name}: the low-energy response model needs finite "
+                                 f"coefficients of shape (5, {len(templates)}, {n_bins})")
+            object.__setattr__(self, "low_energy_log_response", model)
         edges.flags.writeable = False
         counts.flags.writeable = False
         object.__setattr__(self, "nh_edges", edges)
@@ -227,10 +248,13 @@ class SpectrumMeasurement:
     @property
     def parameters(self) -> tuple[str, ...]:
         """Names of the parameters the expected counts read: the solar fluxes, the background
-        normalisations and the response nuisances."""
+        normalisations and the response nuisances (with the low-energy ones of the 14C light
+        where the backgrounds depend on them)."""
+        low_energy = () if self.low_energy_log_response is None \
+            else LOW_ENERGY_RESPONSE_PARAMETERS
         return (*flux_parameters(SOLAR_SOURCES),
                 *(background_parameter(name) for name in self.background_names),
-                *RESPONSE_PARAMETERS)
+                *RESPONSE_PARAMETERS, *low_energy)
 
     @property
     def background_matrix(self) -> np.ndarray:
@@ -295,10 +319,11 @@ def unit_bins(nh, values, nh_min: int, nh_max: int, what: str,
     return values
 
 
-#: Default lowest N_h of the Borexino Phase-II spectrum: Borexino's own best-fit model
-#: misfits the TFC-subtracted spectrum at N_h 93-99 (Poisson deviance about 10 per bin) and
-#: fits it from 100 on (docs/physics.md sec. 14).
-BOREXINO_PHASE2_NH_FLOOR = 100
+#: Default lowest N_h of the Borexino Phase-II spectrum: the first bin of the published
+#: spectrum and of Borexino's components. With the 14C and pile-up from physics the fit is
+#: good from there (deviance 0.6 for the four bins of N_h 93-112, where Borexino's own
+#: best-fit model gives 101.9; docs/physics.md sec. 14).
+BOREXINO_PHASE2_NH_FLOOR = 93
 
 
 #: The threshold backgrounds, whose shape near the threshold is uncertain beyond their
@@ -313,11 +338,11 @@ THRESHOLD_TILT_NH = 10.0
 def borexino_phase2_spectrum(nh_min: int = BOREXINO_PHASE2_NH_FLOOR, nh_max: int = 950,
                              bin_width: int = 1, data: BorexinoPhase2Data | None = None,
                              name: str | None = None, response: NhResponse | None = None,
-                             threshold_tilt: bool = True,
-                             threshold_backgrounds: str = "digitised",
+                             threshold_tilt: bool = False,
+                             threshold_backgrounds: str = "physics",
                              threshold_width_scale: float = 0.0,
-                             threshold_offset_nh: float = 0.0,
-                             c14_normalisation: str = "borexino-fit") -> SpectrumMeasurement:
+                             threshold_offset_nh: float = C14_LIGHT_OFFSET_NH,
+                             c14_normalisation: str = "activity") -> SpectrumMeasurement:
     """The Borexino Phase-II spectrum from N_h = ``nh_min`` to ``nh_max`` (inclusive) in bins
     of ``bin_width`` unit bins, with Borexino's background shapes (PRD 100, 082004 (2019)
     Fig. 6a) as templates that follow the response nuisances, and Borexino's best-fit model
@@ -325,12 +350,14 @@ def borexino_phase2_spectrum(nh_min: int = BOREXINO_PHASE2_NH_FLOOR, nh_max: int
     reference for the goodness of fit. ``response``: the default calibrated one if None.
     ``threshold_tilt`` adds the template :data:`THRESHOLD_TILT` (amplitude
     ``bkg_threshold_tilt_norm``) when the 14C or pile-up shape is among the backgrounds.
-    ``threshold_backgrounds = "physics"`` replaces the 14C and pile-up shapes by the 14C beta
-    spectrum and its pile-up folded with ``response``
-    (:func:`~mcprop.physics.threshold_backgrounds.physics_threshold_rates`, with the
-    low-energy width scale ``threshold_width_scale``, the offset ``threshold_offset_nh`` of the
-    14C light and the 14C normalisation ``c14_normalisation``; these three only for the
-    physics model).
+    ``threshold_backgrounds = "physics"`` (the default) takes the 14C and pile-up shapes
+    from the 14C beta spectrum and its pile-up folded with ``response``
+    (:func:`~mcprop.physics.threshold_backgrounds.physics_threshold_rates`, with the nominal
+    low-energy width scale ``threshold_width_scale`` and offset ``threshold_offset_nh`` of
+    the 14C light and the 14C normalisation ``c14_normalisation``), and the backgrounds then
+    depend on the nuisances ``nh_c14_offset`` and ``nh_c14_resolution_scale`` around that
+    nominal (:attr:`SpectrumMeasurement.low_energy_log_response`); ``"digitised"`` keeps
+    Borexino's curves and ignores these three arguments.
 
     The shapes cover N_h 93-950, the largest range. The default starts at
     :data:`BOREXINO_PHASE2_NH_FLOOR`.
@@ -364,43 +391,55 @@ def borexino_phase2_spectrum(nh_min: int = BOREXINO_PHASE2_NH_FLOOR, nh_max: int
     if threshold_backgrounds not in THRESHOLD_MODELS:
         raise ValueError(f"unknown threshold-background model {threshold_backgrounds!r} "
                          f"(choose one of {', '.join(THRESHOLD_MODELS)})")
-    if threshold_backgrounds == "physics":
-        data = _physics_threshold(data, response, threshold_width_scale, threshold_offset_nh,
-                                  c14_normalisation)
-    elif (threshold_width_scale, threshold_offset_nh, c14_normalisation) != \
-            (0.0, 0.0, "borexino-fit"):
-        raise ValueError("a low-energy width scale, offset or 14C normalisation needs "
-                         "threshold_backgrounds = 'physics'")
-    threshold = [data.background_rates[k] for k in THRESHOLD_BACKGROUNDS
-                 if k in data.background_rates]
-    if threshold_tilt and threshold:
-        tilt = sum(threshold) * (data.background_nh - data.background_nh[0]) / THRESHOLD_TILT_NH
-        data = replace(data, background_rates={**data.background_rates, THRESHOLD_TILT: tilt})
+    physics = threshold_backgrounds == "physics"
+
+    def background_rates(offset_nh: float, width_scale: float) -> dict[str, np.ndarray]:
+        """The unit-bin background rates with the 14C light moved by ``offset_nh`` and its
+        width scaled by ``width_scale`` (physics model), the tilt template added."""
+        rates = dict(data.background_rates)
+        if physics:
+            rates = _physics_threshold(data, response, width_scale, offset_nh,
+                                       c14_normalisation)
+        threshold = [rates[k] for k in THRESHOLD_BACKGROUNDS if k in rates]
+        if threshold_tilt and threshold:
+            rates[THRESHOLD_TILT] = (sum(threshold) * (data.background_nh - data.background_nh[0])
+                                     / THRESHOLD_TILT_NH)
+        return rates
+
+    rates = background_rates(threshold_offset_nh, threshold_width_scale)
+    low_energy = None
+    if physics and any(k in rates for k in THRESHOLD_BACKGROUNDS):
+        stencil = [rates] + [background_rates(threshold_offset_nh + d, threshold_width_scale + w)
+                             for d, w in low_energy_stencil()[1:]]
+        low_energy = low_energy_log_model(
+            [[rebin(data.background_nh, r[name], edges) for name in rates] for r in stencil])
     backgrounds = {name: rebin(data.background_nh, rate, edges) * data.exposure_day_100t
-                   for name, rate in data.background_rates.items()}
+                   for name, rate in rates.items()}
     shapes = BackgroundShapes(data.background_nh, np.array(
-        [rate * data.exposure_day_100t for rate in data.background_rates.values()]))
+        [rate * data.exposure_day_100t for rate in rates.values()]))
     return SpectrumMeasurement(
         name=name or f"borexino-phase2-nh{nh_min}-{nh_max}", nh_edges=edges,
         counts=rebin(np.arange(nh_min, nh_max + 1), counts, edges),
         exposure_day_100t=data.exposure_day_100t,
         background_counts=backgrounds, source=BOREXINO_PHASE2_SOURCE,
-        response=response, background_shapes=shapes, reference_counts=reference)
+        response=response, background_shapes=shapes, reference_counts=reference,
+        low_energy_log_response=low_energy)
 
 
 def _physics_threshold(data: BorexinoPhase2Data, response: NhResponse, width_scale: float,
-                       offset_nh: float, c14_normalisation: str) -> BorexinoPhase2Data:
-    """``data`` with its 14C and pile-up shapes (those present) from physics, the pile-up
-    with the other events taken as Borexino's best fit (none if the data has none)."""
-    best_fit = borexino_best_fit(data)
-    other = {} if best_fit is None else {
-        "other_nh": data.nh[np.isfinite(best_fit)],
-        "other_rates_cpd100t": best_fit[np.isfinite(best_fit)] / data.exposure_day_100t}
+                       offset_nh: float, c14_normalisation: str) -> dict[str, np.ndarray]:
+    """The unit-bin background rates of ``data`` with its 14C and pile-up shapes (those
+    present) from physics. The other events a 14C decay piles up with are Borexino's
+    best-fit model of Phase II (package data, whatever spectrum ``data`` holds): a property
+    of the detector's total rate, like the response, not of the counts being fitted."""
+    phase2 = load_borexino_phase2()
+    best_fit = borexino_best_fit(phase2)
+    known = np.isfinite(best_fit)
     physics = physics_threshold_rates(response, data.background_nh, data.background_rates,
+                                      phase2.nh[known], best_fit[known] / phase2.exposure_day_100t,
                                       width_scale=width_scale, offset_nh=offset_nh,
-                                      c14_normalisation=c14_normalisation, **other)
-    return replace(data, background_rates={
-        name: physics.get(name, rate) for name, rate in data.background_rates.items()})
+                                      c14_normalisation=c14_normalisation)
+    return {name: physics.get(name, rate) for name, rate in data.background_rates.items()}
 
 
 def _reference(data: BorexinoPhase2Data, edges) -> np.ndarray | None:

@@ -66,7 +66,11 @@ from mcprop.physics.magnetic_moment import MOMENT_SCHEMES
 from mcprop.physics.nh_response import NH_RESPONSES
 from mcprop.physics.scattering import MASS_RANGE_MEV, MODELS, U1Model, t_max_MeV
 from mcprop.physics.solar import BE7_LINES, COMPOSITIONS
-from mcprop.physics.threshold_backgrounds import C14_NORMALISATIONS, THRESHOLD_MODELS
+from mcprop.physics.threshold_backgrounds import (
+    C14_LIGHT_OFFSET_NH,
+    C14_NORMALISATIONS,
+    THRESHOLD_MODELS,
+)
 
 SCHEMA_VERSION = 1
 
@@ -503,10 +507,12 @@ class Spectrum(_Measured):
     ``backgrounds_follow_response`` applies the response nuisances to the background shapes
     as to the solar counts (false: fixed shapes); ``threshold_tilt`` adds the shape nuisance
     of the 14C and pile-up tails (``bkg_threshold_tilt_norm``); ``threshold_backgrounds``
-    takes the 14C and pile-up shapes from Borexino's fit (``digitised``) or from physics,
-    with the low-energy width scale ``threshold_width_scale`` and offset
-    ``threshold_offset_nh`` of the 14C light and its pile-up, and the 14C normalisation
-    ``c14_normalisation`` (Borexino's fitted counts or the absolute activity)."""
+    takes the 14C and pile-up shapes from physics (the default) or from Borexino's fit
+    (``digitised``). The physics model has the nominal low-energy width scale
+    ``threshold_width_scale`` and offset ``threshold_offset_nh`` of the 14C light and its
+    pile-up, around which the nuisances ``nh_c14_resolution_scale`` and ``nh_c14_offset``
+    act, and the 14C normalisation ``c14_normalisation`` (the absolute activity or
+    Borexino's fitted counts)."""
 
     kind: Literal["spectrum"]
     nh_range: pair(integer(0, MAX_NH)) = (BOREXINO_PHASE2_NH_FLOOR, 949)
@@ -518,11 +524,11 @@ class Spectrum(_Measured):
     backgrounds_file: FilePath | None = None
     response: choice(tuple(NH_RESPONSES)) = "calibrated"
     backgrounds_follow_response: Flag = True
-    threshold_tilt: Flag = True
-    threshold_backgrounds: choice(THRESHOLD_MODELS) = "digitised"
+    threshold_tilt: Flag = False
+    threshold_backgrounds: choice(THRESHOLD_MODELS) = "physics"
     threshold_width_scale: number(-0.5, 1.0) = 0.0
-    threshold_offset_nh: number(-20.0, 20.0, unit="N_h") = 0.0
-    c14_normalisation: choice(C14_NORMALISATIONS) = "borexino-fit"
+    threshold_offset_nh: number(-20.0, 20.0, unit="N_h") = C14_LIGHT_OFFSET_NH
+    c14_normalisation: choice(C14_NORMALISATIONS) = "activity"
 
     @model_validator(mode="after")
     def _bins(self) -> "Spectrum":
@@ -534,9 +540,8 @@ class Spectrum(_Measured):
         if width % self.bin_width_nh:
             raise _refuse(f"{self.bin_width_nh} does not divide the {width} unit bins of N_h "
                           f"{low}-{high}", "bin_width_nh")
-        for key, default in (("threshold_width_scale", 0.0), ("threshold_offset_nh", 0.0),
-                             ("c14_normalisation", "borexino-fit")):
-            if self.threshold_backgrounds != "physics" and getattr(self, key) != default:
+        for key in ("threshold_width_scale", "threshold_offset_nh", "c14_normalisation"):
+            if self.threshold_backgrounds != "physics" and key in self.model_fields_set:
                 raise _refuse("needs threshold_backgrounds = 'physics'", key)
         return self
 

@@ -70,6 +70,10 @@ THRESHOLD_TILT_PARAMETER = background_parameter(THRESHOLD_TILT)
 #: ``response_shifts`` rows: energy scale (fraction), offset [N_h], resolution scale
 #: (fraction).
 RESPONSE_PARAMETERS = ("nh_energy_scale", "nh_offset", "nh_resolution_scale")
+#: Low-energy response of the 14C light and its pile-up in the physics threshold model, in
+#: the order of the last two ``response_shifts`` rows: offset of the mean light of a 14C
+#: decay [N_h] and scale of its width (fraction), both relative to the nominal.
+LOW_ENERGY_RESPONSE_PARAMETERS = ("nh_c14_offset", "nh_c14_resolution_scale")
 #: The 7Be flux: the flux of the rate analyses.
 BE7_FLUX = "flux_7be_cm2s"
 #: Fluxes of the other solar sources (the spectral likelihood), by their B16 table names.
@@ -94,6 +98,8 @@ _parameters = [
     Parameter("nh_energy_scale", "", (-1.0, _INF), 1.0, "response"),
     Parameter("nh_offset", "N_h", (-_INF, _INF), 10.0, "response"),
     Parameter("nh_resolution_scale", "", (-1.0, _INF), 1.0, "response"),
+    Parameter("nh_c14_offset", "N_h", (-_INF, _INF), 10.0, "response"),
+    Parameter("nh_c14_resolution_scale", "", (-1.0, _INF), 1.0, "response"),
     Parameter(THRESHOLD_TILT_PARAMETER, "", (-_INF, _INF), 1.0, "background"),
 ]
 #: Every parameter a prior may describe, by name.

@@ -62,6 +62,7 @@ from mcprop.physics.nh_response import (
     response_monomials,
     response_stencil,
 )
+from mcprop.physics.parameters import LOW_ENERGY_RESPONSE_PARAMETERS, RESPONSE_PARAMETERS
 from mcprop.physics.quadrature import gauss_legendre
 from mcprop.physics.scattering import (
     U1Model,
@@ -80,6 +81,7 @@ from mcprop.physics.source_integrals import (
     probability_nodes_MeV,
     recoil_densities,
 )
+from mcprop.physics.threshold_backgrounds import low_energy_monomials
 
 #: Response probability below which a recoil energy is left out of the integrals.
 _NEGLIGIBLE = 1e-12
@@ -195,6 +197,11 @@ class SpectralTemplates:
     kind : TemplateKind
         ``"zprime"`` (:meth:`compute`) or ``"magnetic-moment"``
         (:meth:`compute_magnetic_moment`).
+    low_energy_log_response : (5, n_bkg, n_bins) or None
+        ln of the change of each background with the low-energy response of the 14C light
+        (rows 4 and 5 of ``response_shifts``) in its monomials
+        (:func:`~mcprop.physics.threshold_backgrounds.low_energy_monomials`), applied as a
+        factor on top of the response model; None: the backgrounds do not depend on it.
     """
 
     masses_MeV: np.ndarray
@@ -214,6 +221,7 @@ class SpectralTemplates:
     basis_tolerance: float
     interaction_rates_per_flux: np.ndarray
     kind: TemplateKind = "zprime"
+    low_energy_log_response: np.ndarray | None = None
 
     @classmethod
     def compute(cls, masses_MeV, model: U1Model, nh_edges, response: NhResponse,
@@ -251,6 +259,9 @@ class SpectralTemplates:
             None takes the convention of the cross section (docs/physics.md sec. 5).
         basis_tolerance : float
             Largest relative L2 error of any template in the compressed form.
+        low_energy_log_response : (5, n_bkg, n_bins) or None
+            The backgrounds' dependence on the low-energy response of the 14C light
+            (:attr:`mcprop.inference.spectrum.SpectrumMeasurement.low_energy_log_response`).
         """
         return cls._integrate("zprime", masses_MeV, model, nh_edges, response,
                               background_counts, background_names, **options)
@@ -261,8 +272,8 @@ class SpectralTemplates:
                    exposure_day_100t: float = BOREXINO_PHASE2_EXPOSURE_DAY_100T,
                    sources: Sequence[SolarSource] = SOLAR_SOURCES, nodes_per_source: int = 4,
                    response_steps=RESPONSE_STEPS, radiative_corrections: bool = True,
-                   sin2_theta_w: float | None = None,
-                   basis_tolerance: float = 1e-6) -> "SpectralTemplates":
+                   sin2_theta_w: float | None = None, basis_tolerance: float = 1e-6,
+                   low_energy_log_response=None) -> "SpectralTemplates":
         """The templates of ``kind`` (no masses and no model for a magnetic moment); the
         other arguments as in :meth:`compute`."""
         if sin2_theta_w is None:
@@ -287,6 +298,12 @@ class SpectralTemplates:
         if backgrounds.shape[0] != len(background_names):
             raise ValueError(f"{len(background_names)} background names for "
                              f"{backgrounds.shape[0]} background templates")
+        if low_energy_log_response is not None:
+            low_energy_log_response = np.asarray(low_energy_log_response, dtype=float)
+            if low_energy_log_response.shape != (5,) + backgrounds.shape:
+                raise ValueError(f"the low-energy response model has shape "
+                                 f"{low_energy_log_response.shape}, the backgrounds "
+                                 f"{backgrounds.shape}")
         if not exposure_day_100t > 0:
             raise ValueError(f"exposure must be > 0 day x 100 t, got {exposure_day_100t}")
         if nodes_per_source < 1:
@@ -386,7 +403,7 @@ class SpectralTemplates:
         return cls(masses, model, edges, sources, fluxes, np.array(nodes), tuple(node_sources),
                    np.array(node_flux, dtype=int), steps, tuple(background_names), backgrounds,
                    background_model, basis.copy(), solar, basis_tolerance,
-                   np.concatenate(rates), kind)
+                   np.concatenate(rates), kind, low_energy_log_response)
 
     @classmethod
     def compute_magnetic_moment(cls, nh_edges, response: NhResponse, background_counts,
@@ -409,6 +426,14 @@ class SpectralTemplates:
     @property
     def n_bins(self) -> int:
         return self.nh_edges.size - 1
+
+    @property
+    def response_parameters(self) -> tuple[str, ...]:
+        """Names of the ``response_shifts`` rows: the response nuisances, then those of the
+        low-energy response of the 14C light where the backgrounds depend on it."""
+        low_energy = () if self.low_energy_log_response is None \
+            else LOW_ENERGY_RESPONSE_PARAMETERS
+        return (*RESPONSE_PARAMETERS, *low_energy)
 
     @property
     def source_groups(self) -> dict[str, np.ndarray]:
@@ -497,9 +522,30 @@ class SpectralTemplates:
 
     def background_shapes(self, response_shifts) -> np.ndarray:
         """Background counts at normalisation 1 (n, n_bkg, n_bins) for response shifts
-        (3, n)."""
-        monomials = response_monomials(response_shifts, self.response_steps)  # (10, n)
-        return np.einsum("qn,qbk->nbk", monomials, self.background_response)
+        (len(response_parameters), n)."""
+        shifts = self._shifts(response_shifts)
+        monomials = response_monomials(shifts[:3], self.response_steps)  # (10, n)
+        shapes = np.einsum("qn,qbk->nbk", monomials, self.background_response)
+        if self.low_energy_log_response is not None:
+            rows = self._low_energy_rows
+            shapes[:, rows] *= np.exp(np.einsum(
+                "pn,pbk->nbk", low_energy_monomials(shifts[3:]),
+                self.low_energy_log_response[:, rows]))
+        return shapes
+
+    @functools.cached_property
+    def _low_energy_rows(self) -> np.ndarray:
+        """The backgrounds that depend on the low-energy response of the 14C light."""
+        return np.flatnonzero(np.any(self.low_energy_log_response != 0, axis=(0, 2)))
+
+    def _shifts(self, response_shifts) -> np.ndarray:
+        """``response_shifts`` as an array, ValueError unless it has a row per
+        :attr:`response_parameters`."""
+        shifts = np.asarray(response_shifts, dtype=float)
+        if shifts.shape[:1] != (len(self.response_parameters),):
+            raise ValueError(f"response_shifts must have {len(self.response_parameters)} rows "
+                             f"({', '.join(self.response_parameters)}), got {shifts.shape}")
+        return shifts
 
     def expected_counts(self, mass_index: int, fluxes_cm2s, probabilities, coupling_MeV2,
                         background_norms, response_shifts, interference: bool = True
@@ -517,8 +563,10 @@ class SpectralTemplates:
             C = g g_e(0) / (2 sqrt2 G_F) [MeV^2] (scattering.coupling_product_MeV2).
         background_norms : array (n_bkg, n)
             Background normalisations (1 = the template).
-        response_shifts : array (3, n)
-            Energy scale (fraction), offset [N_h], resolution scale (fraction).
+        response_shifts : array (3, n) or (5, n)
+            Energy scale (fraction), offset [N_h], resolution scale (fraction); then, where
+            the backgrounds depend on it, the low-energy offset [N_h] and width scale of the
+            14C light (:attr:`response_parameters`).
         interference : bool
             Keep the SM-Z' interference (terms linear in C).
 
@@ -566,11 +614,14 @@ class SpectralTemplates:
             parts.append(linear * weights.reshape(3 * n_nodes, n))
         solar_weights = np.concatenate(parts)                                  # (J, n)
         live = self._live_rows[point, :solar_weights.shape[0]]   # rows not zero by structure
-        monomials = response_monomials(response_shifts, self.response_steps)  # (10, n)
+        shifts = self._shifts(response_shifts)
+        monomials = response_monomials(shifts[:3], self.response_steps)      # (10, n)
         combined = (monomials[:, None, :] * solar_weights[live][None]).reshape(-1, n)
         solar = self.solar[point][:, :solar_weights.shape[0]][:, live].reshape(
             -1, self.basis.shape[0])
         counts = (combined.T @ solar) @ self.basis
         norms = np.asarray(background_norms, dtype=float)                      # (n_bkg, n)
+        if self.low_energy_log_response is not None:
+            return counts + np.einsum("bn,nbk->nk", norms, self.background_shapes(shifts))
         background = (monomials[:, None, :] * norms[None]).reshape(-1, n)
         return counts + background.T @ self.background_response.reshape(-1, self.n_bins)

@@ -34,7 +34,7 @@ def spectral_posterior(tmp_path_factory):
                 "physics": {"model": "Lmu-Ltau", "flavour_model": "decoherent-msw"},
                 "priors": {"files": SPECTRAL_PRIORS}, "measurements": [SPECTRUM],
                 "mass_grid": {"mass_min_MeV": 10.0, "mass_max_MeV": 10.0, "n_masses": 1},
-                "sampler": {"seed": 3, "n_walkers": 48},
+                "sampler": {"seed": 3, "n_walkers": 56},
                 "output": {"directory": str(tmp_path_factory.mktemp("out"))}}
     every = config_from_dict(document, tmp_path_factory.getbasetemp()).plan.priors.free_names
     document["priors"]["fixed"] = [name for name in every if name not in free]

@@ -121,7 +121,7 @@ def test_moment_fit_of_asimov_data_is_half_normal_with_fisher_width(tmp_path, cl
                        "flavour_model": "decoherent-msw"},
            "priors": {"files": SPECTRAL_PRIORS},
            "measurements": [SPECTRUM],
-           "sampler": {"seed": 5, "n_walkers": 48},
+           "sampler": {"seed": 5, "n_walkers": 56},
            "output": {"directory": str(tmp_path / "out")}}
     plan = config_from_dict(doc, REPO).plan
     posterior = plan.posterior()

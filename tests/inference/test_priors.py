@@ -455,7 +455,11 @@ SHIPPED = {
         # the response calibration's 1-sigma (scripts/calibrate_response.py)
         "nh_energy_scale": ("normal", 0.0, 0.0052),
         "nh_offset": ("normal", 0.0, 0.53),
-        "nh_resolution_scale": ("normal", 0.0, 0.0021)},
+        "nh_resolution_scale": ("normal", 0.0, 0.0021),
+        # the 14C light below the calibrated range: mcprop's choice around the calibration
+        # on Borexino's 14C component (scripts/calibrate_c14_light.py; physics.md 14)
+        "nh_c14_offset": ("normal", 0.0, 0.5),
+        "nh_c14_resolution_scale": ("normal", 0.0, 0.03)},
     "borexino-pee-phase1.toml": {"p_ee": ("truncated-normal", 0.51, 0.07, 0.0, 1.0)},
     "borexino-pee-phase2.toml": {"p_ee": ("truncated-normal", 0.53, 0.05, 0.0, 1.0)},
     "pure-nue.toml": {"p_ee": ("fixed", 1.0)},  # no flavour conversion, a hypothesis

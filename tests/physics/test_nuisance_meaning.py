@@ -37,7 +37,7 @@ from scipy.special import ndtr
 from mcprop.inference.spectrum import borexino_phase2_spectrum, template_inputs
 from mcprop.interface.config import config_from_dict
 from mcprop.physics.nh_response import load_nh_response
-from mcprop.physics.parameters import RESPONSE_PARAMETERS, background_parameter
+from mcprop.physics.parameters import background_parameter
 from mcprop.physics.scattering import LMU_LTAU
 from mcprop.physics.solar_spectra import SOLAR_SOURCES
 from mcprop.physics.spectral import SpectralTemplates
@@ -127,8 +127,10 @@ def folded_be7(edges, **nuisances) -> np.ndarray:
 @pytest.fixture(scope="module")
 def be7_spectrum():
     """Templates of the 862 keV line alone (tree level, no Z') over N_h 100-949 in unit bins,
-    with Borexino's background shapes following the response."""
-    measurement = borexino_phase2_spectrum(100, 949, 1)
+    with Borexino's (digitised) background shapes following the response and the threshold
+    tilt."""
+    measurement = borexino_phase2_spectrum(100, 949, 1, threshold_backgrounds="digitised",
+                                           threshold_tilt=True)
     be7 = [s for s in SOLAR_SOURCES if s.name == "be7_862"]
     templates = SpectralTemplates.compute([1.0], LMU_LTAU, measurement.nh_edges,
                                           measurement.response, measurement.background_shapes,
@@ -142,7 +144,7 @@ def likelihood_counts(templates, **params) -> np.ndarray:
     normalisation and response nuisance 0 unless given; pure nu_e at every node."""
     names = (*templates.flux_parameters,
              *(background_parameter(name) for name in templates.background_names),
-             *RESPONSE_PARAMETERS)
+             *templates.response_parameters)
     unknown = set(params) - set(names)
     assert not unknown, unknown
     values = {name: params.get(name, 0.0) for name in names}
@@ -426,3 +428,66 @@ def test_p_ee_nuisance_weighs_nu_e_against_nu_mu_by_the_cross_sections():
              / total_cross_section(-0.5 + SIN2_THETA_W, SIN2_THETA_W))
     assert rate[2] / rate[0] == pytest.approx(ratio, rel=1e-6)
     assert rate[1] == pytest.approx(0.5 * (rate[0] + rate[2]), rel=1e-12)
+
+
+# --- the 14C light of the physics threshold model ------------------------------------------
+
+@pytest.fixture(scope="module")
+def physics_threshold():
+    """The default (physics) threshold model over N_h 93-947 in bins of 1 and its templates
+    (the 862 keV line alone, tree level)."""
+    measurement = borexino_phase2_spectrum(93, 947, 1)
+    be7 = [s for s in SOLAR_SOURCES if s.name == "be7_862"]
+    templates = SpectralTemplates.compute(
+        [1.0], LMU_LTAU, measurement.nh_edges, measurement.response,
+        measurement.background_shapes, measurement.background_names, sources=be7,
+        radiative_corrections=False, low_energy_log_response=measurement.low_energy_log_response)
+    return measurement, templates
+
+
+@needs_shared
+def test_c14_at_its_activity_and_nominal_light_gives_borexinos_14c_component(
+        physics_threshold):
+    """bkg_c14_norm = 1 and nh_c14_offset = 0 (physics model): 40 Bq/100t with the light at
+    its nominal offset gives Borexino's fitted 14C component (Fig. 6a, shared table) over
+    N_h 93-118 within 6 % (the calibration's 0.945), and each bin with more than 100 counts
+    within a factor 2 (the shapes differ: a Gaussian tail against Borexino's Monte-Carlo
+    one)."""
+    _, templates = physics_threshold
+    fig6a = table(SHARED / "borexino-phase2" / "prd2019-fig6a-components.csv")
+    nh = np.arange(93, 119)
+    expected = EXPOSURE * fig6a["C14"][np.searchsorted(fig6a["N_h"], nh)]
+    counts = likelihood_counts(templates, bkg_c14_norm=1.0)[:nh.size]
+    assert counts.sum() / expected.sum() == pytest.approx(1.0, abs=0.06)
+    many = expected > 100
+    assert many.sum() >= 10
+    np.testing.assert_array_less(np.abs(np.log(counts[many] / expected[many])), np.log(2.0))
+
+
+@pytest.mark.parametrize("offset, width", [(0.5, 0.0), (-1.0, 0.0), (0.0, 0.03),
+                                           (0.0, -0.045), (0.7, 0.02)])
+def test_c14_light_nuisances_are_the_light_recomputed_with_the_shifted_offset_and_width(
+        physics_threshold, offset, width):
+    """nh_c14_offset d and nh_c14_resolution_scale w in the likelihood give the 14C and
+    pile-up of the threshold model recomputed with the light moved by 3.70 + d N_h and its
+    width scaled by 1 + w: within 1 % in every bin with more than one count, while the change
+    itself reaches at least 5 % (the pile-up keeps Borexino's total, so it changes least)."""
+    measurement, templates = physics_threshold
+    shifted = borexino_phase2_spectrum(93, 947, 1, threshold_offset_nh=3.70 + offset,
+                                       threshold_width_scale=width)
+    for name in ("c14", "pileup"):
+        norms = {"bkg_c14_norm": 0.0, "bkg_pileup_norm": 0.0, f"bkg_{name}_norm": 1.0}
+        nominal = likelihood_counts(templates, **norms)
+        moved = likelihood_counts(templates, **norms, nh_c14_offset=offset,
+                                  nh_c14_resolution_scale=width)
+        exact = shifted.background_counts[name]
+        seen = exact > 1.0
+        np.testing.assert_allclose(moved[seen], exact[seen], rtol=0.01)
+        assert np.max(np.abs(exact[seen] / nominal[seen] - 1)) > 0.05
+
+
+def test_templates_refuse_response_shifts_without_the_14c_light(physics_threshold):
+    _, templates = physics_threshold
+    assert templates.response_parameters[-2:] == ("nh_c14_offset", "nh_c14_resolution_scale")
+    with pytest.raises(ValueError, match="response_shifts must have 5 rows"):
+        templates.background_shapes(np.zeros((3, 1)))

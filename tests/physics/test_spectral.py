@@ -27,7 +27,11 @@ from mcprop.physics.constants import (
 )
 from mcprop.physics.kernels import RateKernels
 from mcprop.physics.nh_response import RESPONSE_STEPS, load_nh_response
-from mcprop.physics.parameters import RESPONSE_PARAMETERS, background_parameter
+from mcprop.physics.parameters import (
+    LOW_ENERGY_RESPONSE_PARAMETERS,
+    RESPONSE_PARAMETERS,
+    background_parameter,
+)
 from mcprop.physics.scattering import (
     CROSS_SECTION_PREFACTOR_CM2_PER_MEV,
     LMU_LTAU,
@@ -486,7 +490,8 @@ def test_prior_files_name_every_parameter(window):
     backgrounds = tomllib.loads((REPO / "priors/borexino-phase2-backgrounds.toml").read_text())
     names = set(backgrounds["parameters"])
     assert {background_parameter(b) for b in measurement.background_names} \
-        | set(RESPONSE_PARAMETERS) | {background_parameter(THRESHOLD_TILT)} == names
+        | set(RESPONSE_PARAMETERS) | set(LOW_ENERGY_RESPONSE_PARAMETERS) \
+        | {background_parameter(THRESHOLD_TILT)} == names
     for composition in ("gs98", "agss09met"):
         entries = {}
         for name in (f"ssm-b16-{composition}", f"ssm-b16-{composition}-pp-pep",

@@ -113,9 +113,9 @@ def test_pileup_rate_against_a_simulated_poisson_process():
 
 def test_physics_model_in_the_measurement_keeps_borexinos_rates_and_changes_the_shapes():
     data = load_borexino_phase2()
-    digitised = borexino_phase2_spectrum(93, 947, 5, threshold_tilt=False)
-    physics = borexino_phase2_spectrum(93, 947, 5, threshold_tilt=False,
-                                       threshold_backgrounds="physics")
+    digitised = borexino_phase2_spectrum(93, 947, 5, threshold_backgrounds="digitised")
+    physics = borexino_phase2_spectrum(93, 947, 5, threshold_backgrounds="physics",
+                                       c14_normalisation="borexino-fit")
     for name in ("c14", "pileup"):
         # normalisation 1 is Borexino's fitted rate over the table's N_h 93-950
         assert physics.background_shapes.counts[physics.background_names.index(name)].sum() \

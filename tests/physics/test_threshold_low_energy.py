@@ -100,19 +100,20 @@ def test_activity_normalisation_reaches_the_measurement():
     row = activity.background_names.index("c14")
     assert activity.background_shapes.counts[row].sum() == pytest.approx(
         direct.sum() * activity.exposure_day_100t)
-    with pytest.raises(ValueError, match="needs threshold_backgrounds = 'physics'"):
-        borexino_phase2_spectrum(93, 947, 5, threshold_width_scale=0.1)
 
 
-@pytest.mark.parametrize("key, value, needle", [
-    ("threshold_offset_nh", 50.0, "threshold_offset_nh"),
-    ("c14_normalisation", "bq", "c14_normalisation"),
-    ("threshold_width_scale", 0.1, "threshold_width_scale: needs threshold_backgrounds")])
-def test_bad_low_energy_keys_are_one_line(cli, tmp_path, key, value, needle):
+@pytest.mark.parametrize("keys, needle", [
+    ({"threshold_offset_nh": 50.0}, "threshold_offset_nh"),
+    ({"c14_normalisation": "bq"}, "c14_normalisation"),
+    ({"threshold_backgrounds": "digitised", "threshold_width_scale": 0.1},
+     "threshold_width_scale: needs threshold_backgrounds"),
+    ({"threshold_backgrounds": "digitised", "threshold_offset_nh": 3.7},
+     "threshold_offset_nh: needs threshold_backgrounds")])
+def test_bad_low_energy_keys_are_one_line(cli, tmp_path, keys, needle):
     doc = {"schema_version": 1, "name": "bad-low-energy",
            "physics": {"model": "standard-model", "flavour_model": "decoherent-vacuum"},
            "priors": {"files": SPECTRAL_PRIORS},
-           "measurements": [{**SPECTRUM, key: value}]}
+           "measurements": [{**SPECTRUM, **keys}]}
     config = tmp_path / "bad.toml"
     config.write_bytes(tomli_w.dumps(doc).encode())
     result = cli("run", config, "--out", tmp_path / "run", "--quiet")
