@@ -541,7 +541,8 @@ class Spectrum(_Measured):
             raise _refuse(f"{self.bin_width_nh} does not divide the {width} unit bins of N_h "
                           f"{low}-{high}", "bin_width_nh")
         for key in ("threshold_width_scale", "threshold_offset_nh", "c14_normalisation"):
-            if self.threshold_backgrounds != "physics" and key in self.model_fields_set:
+            if self.threshold_backgrounds != "physics" and \
+                    getattr(self, key) != type(self).model_fields[key].default:
                 raise _refuse("needs threshold_backgrounds = 'physics'", key)
         return self
 

@@ -205,6 +205,17 @@ def test_every_shipped_config_loads():
                    for m in config.resolved["measurements"]), path
 
 
+@pytest.mark.parametrize("name", ["borexino-phase2-spectral-sm",
+                                  "borexino-phase2-spectral-sm-threshold-digitised",
+                                  "spectral-nuisances/threshold-digitised"])
+def test_a_spectral_runs_stored_config_reads_back_as_itself(name):
+    """The resolved document (what a run directory keeps as config.toml) is a config that
+    resolves to itself, the threshold model's defaults written out included."""
+    config = load_config(REPO / "runs" / f"{name}.toml")
+    again = config_from_dict(config.resolved, REPO / "runs", "config.toml")
+    assert again.resolved == config.resolved
+
+
 # --- mcprop.files ------------------------------------------------------------------------
 
 

@@ -107,7 +107,7 @@ def test_activity_normalisation_reaches_the_measurement():
     ({"c14_normalisation": "bq"}, "c14_normalisation"),
     ({"threshold_backgrounds": "digitised", "threshold_width_scale": 0.1},
      "threshold_width_scale: needs threshold_backgrounds"),
-    ({"threshold_backgrounds": "digitised", "threshold_offset_nh": 3.7},
+    ({"threshold_backgrounds": "digitised", "threshold_offset_nh": 3.5},
      "threshold_offset_nh: needs threshold_backgrounds")])
 def test_bad_low_energy_keys_are_one_line(cli, tmp_path, keys, needle):
     doc = {"schema_version": 1, "name": "bad-low-energy",
