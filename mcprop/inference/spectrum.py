@@ -5,6 +5,7 @@ templates (expected counts per bin at normalisation 1) that belong to the data s
 expected counts come from mcprop.physics.spectral.SpectralTemplates.
 """
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -429,17 +430,22 @@ def borexino_phase2_spectrum(nh_min: int = BOREXINO_PHASE2_NH_FLOOR, nh_max: int
 def _physics_threshold(data: BorexinoPhase2Data, response: NhResponse, width_scale: float,
                        offset_nh: float, c14_normalisation: str) -> dict[str, np.ndarray]:
     """The unit-bin background rates of ``data`` with its 14C and pile-up shapes (those
-    present) from physics. The other events a 14C decay piles up with are Borexino's
-    best-fit model of Phase II (package data, whatever spectrum ``data`` holds): a property
-    of the detector's total rate, like the response, not of the counts being fitted."""
+    present) from physics, with the other events of :func:`_pileup_partners`."""
+    physics = physics_threshold_rates(response, data.background_nh, data.background_rates,
+                                      *_pileup_partners(), width_scale=width_scale,
+                                      offset_nh=offset_nh, c14_normalisation=c14_normalisation)
+    return {name: physics.get(name, rate) for name, rate in data.background_rates.items()}
+
+
+@functools.lru_cache(maxsize=1)
+def _pileup_partners() -> tuple[np.ndarray, np.ndarray]:
+    """The other events a 14C decay piles up with: N_h and rate [counts / (day x 100 t)] of
+    Borexino's Phase-II best-fit model (package data), whatever spectrum is fitted: a
+    property of the detector's event rate, like the response, not of the counts fitted."""
     phase2 = load_borexino_phase2()
     best_fit = borexino_best_fit(phase2)
     known = np.isfinite(best_fit)
-    physics = physics_threshold_rates(response, data.background_nh, data.background_rates,
-                                      phase2.nh[known], best_fit[known] / phase2.exposure_day_100t,
-                                      width_scale=width_scale, offset_nh=offset_nh,
-                                      c14_normalisation=c14_normalisation)
-    return {name: physics.get(name, rate) for name, rate in data.background_rates.items()}
+    return phase2.nh[known], best_fit[known] / phase2.exposure_day_100t
 
 
 def _reference(data: BorexinoPhase2Data, edges) -> np.ndarray | None:

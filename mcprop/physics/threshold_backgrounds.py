@@ -33,6 +33,7 @@ Phys. At. Nucl. 63, 1292 (2000); quoted from memory, NOT verified against the pa
 47.6
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -262,6 +263,20 @@ THRESHOLD_MODELS = ("digitised", "physics")
 C14_NORMALISATIONS = ("borexino-fit", "activity")
 
 
+@functools.lru_cache(maxsize=64)
+def _unit_bin_shapes(response, nh: tuple, other: tuple | None) -> dict[str, np.ndarray]:
+    """The 14C rates at 40 Bq/100t and the pile-up shape in the unit bins ``nh`` seen with
+    ``response``, the other events ``other`` = (their N_h, their rates) or None; kept for
+    the next call with the same arguments (a run's configs and its stencil repeat them)."""
+    nh = np.array(nh)
+    other_nh, other_rates = (None, None) if other is None else map(np.array, other)
+    shapes = {"c14": c14_rates_cpd100t(response, nh),
+              "pileup": pileup_shape(response, nh, other_rates, other_nh)}
+    for shape in shapes.values():
+        shape.flags.writeable = False
+    return shapes
+
+
 def physics_threshold_rates(response, nh, reference_rates, other_nh=None,
                             other_rates_cpd100t=None, width_scale: float = 0.0,
                             offset_nh: float = 0.0,
@@ -287,11 +302,13 @@ def physics_threshold_rates(response, nh, reference_rates, other_nh=None,
         raise ValueError(f"unknown 14C normalisation {c14_normalisation!r} (choose one of "
                          f"{', '.join(C14_NORMALISATIONS)})")
     low = response.shifted(resolution_scale=width_scale, offset_nh=offset_nh)
-    shapes = {"c14": lambda: c14_rates_cpd100t(low, nh),
-              "pileup": lambda: pileup_shape(low, nh, other_rates_cpd100t, other_nh)}
+    other = None if other_rates_cpd100t is None else (
+        tuple(np.asarray(other_nh, dtype=float).tolist()),
+        tuple(np.asarray(other_rates_cpd100t, dtype=float).tolist()))
+    shapes = _unit_bin_shapes(low, tuple(np.asarray(nh).tolist()), other)
     rates = {}
     for name in set(shapes) & set(reference_rates):
-        shape = shapes[name]()
+        shape = shapes[name]
         absolute = name == "c14" and c14_normalisation == "activity"
         rates[name] = shape if absolute else \
             shape * float(np.sum(reference_rates[name])) / float(np.sum(shape))
