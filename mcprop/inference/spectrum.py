@@ -322,7 +322,7 @@ def unit_bins(nh, values, nh_min: int, nh_max: int, what: str,
 
 #: Default lowest N_h of the Borexino Phase-II spectrum: the first bin of the published
 #: spectrum and of Borexino's components. With the 14C and pile-up from physics the fit is
-#: good from there (deviance 0.6 for the four bins of N_h 93-112, where Borexino's own
+#: good from there (deviance 0.3 for the four bins of N_h 93-112, where Borexino's own
 #: best-fit model gives 101.9; docs/physics.md sec. 14).
 BOREXINO_PHASE2_NH_FLOOR = 93
 
