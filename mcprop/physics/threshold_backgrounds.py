@@ -219,14 +219,16 @@ C14_LIGHT_OFFSET_NH = 3.70
 LOW_ENERGY_STEPS = (1.0, 0.03)
 
 
-def low_energy_stencil(steps=LOW_ENERGY_STEPS) -> list[tuple[float, float]]:
+def low_energy_stencil() -> list[tuple[float, float]]:
     """The 3 x 3 points (offset [N_h], width scale) on which :func:`low_energy_log_model`
-    fits the counts: every combination of -1, 0, +1 steps, the centre first.
+    fits the counts: every combination of -1, 0, +1 steps of :data:`LOW_ENERGY_STEPS`, the
+    centre first.
 
     >>> low_energy_stencil()[:2]
     [(0.0, 0.0), (-1.0, -0.03)]
     """
-    points = [(i * steps[0], j * steps[1]) for i in (-1, 0, 1) for j in (-1, 0, 1)]
+    points = [(i * LOW_ENERGY_STEPS[0], j * LOW_ENERGY_STEPS[1])
+              for i in (-1, 0, 1) for j in (-1, 0, 1)]
     return [(0.0, 0.0)] + [p for p in points if p != (0.0, 0.0)]
 
 
@@ -244,8 +246,9 @@ def low_energy_log_model(stencil_counts) -> np.ndarray:
     where any stencil count is 0 get coefficients 0 (they stay at the centre's counts).
 
     In a Gaussian tail ln(counts) is nearly quadratic in the mean and the width: on the
-    Borexino bins the model is within 0.1 % of recomputed counts at 1.5 steps and within
-    1 % at 2 steps of both (tests/physics/test_threshold_backgrounds.py).
+    Borexino bins of 5 N_h the model is within 0.1 % of recomputed counts at 1.5 steps and
+    within 1 % at 2 steps of both (tests/physics/test_nuisance_meaning.py checks 1 % in unit
+    bins up to 1.5 steps).
     """
     counts = np.asarray(stencil_counts, dtype=float)
     design = low_energy_monomials(np.array(low_energy_stencil()).T).T       # (9, 5)
