@@ -19,7 +19,12 @@ from mcprop.inference.spectrum import (
 from mcprop.interface.plots.output import model_tex, percent
 from mcprop.interface.plots.spectra import COMPONENT_LABELS
 from mcprop.physics.magnetic_moment import MOMENT_UNIT_MUB
-from mcprop.physics.parameters import BE7_FLUX, PARAMETERS, RESPONSE_PARAMETERS
+from mcprop.physics.parameters import (
+    BE7_FLUX,
+    LOW_ENERGY_RESPONSE_PARAMETERS,
+    PARAMETERS,
+    RESPONSE_PARAMETERS,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +47,8 @@ PARAMETER_SYMBOLS = {
     "nh_energy_scale": r"$N_h$ scale",
     "nh_offset": r"$N_h$ offset",
     "nh_resolution_scale": r"$N_h$ resolution scale",
+    "nh_c14_offset": r"$^{14}$C light offset",
+    "nh_c14_resolution_scale": r"$^{14}$C light width scale",
     **{background_parameter(name): f"{COMPONENT_LABELS[name]} norm."
        for name in FIT_CORNER_BACKGROUNDS},
 }
@@ -163,7 +170,8 @@ def _moment_corner_figure(scan, result) -> Figure:
 
 def _fit_corner_figure(scan, result) -> Figure:
     """The interaction rates [cpd/100t], the sampled normalisations of
-    ``FIT_CORNER_BACKGROUNDS`` and the N_h-response nuisances of a Standard-Model fit, with
+    ``FIT_CORNER_BACKGROUNDS`` and the N_h-response nuisances (those of the 14C light
+    included) of a Standard-Model fit, with
     their medians (lines) and 68% credible regions (contours)."""
     import corner
 
@@ -171,7 +179,8 @@ def _fit_corner_figure(scan, result) -> Figure:
     names = [*(name for name in sampled if name.startswith("rate_")),
              *(name for name in map(background_parameter, FIT_CORNER_BACKGROUNDS)
                if name in sampled),
-             *(name for name in sampled if name in RESPONSE_PARAMETERS)]
+             *(name for name in sampled
+               if name in RESPONSE_PARAMETERS + LOW_ENERGY_RESPONSE_PARAMETERS)]
     chains = scan.chains().posterior
     missing = [name for name in names if name not in chains]
     if missing:
