@@ -2,10 +2,11 @@
 response of the 14C light (width scale w, offset delta [N_h]; docs/physics.md sec. 14): for
 each (w, delta), -2 ln posterior, the deviance (all bins and those starting below N_h 110),
 pp, 7Be, the 14C and pile-up normalisations and the threshold tilt at the optimum. Each fit
-starts from the previous one's optimum.
+starts from the previous one's optimum; the nuisances of the 14C light are held at 0 (the
+scan sets the light itself).
 
     PYTHONPATH=$PWD python3 scripts/threshold_profile.py \\
-        runs/borexino-phase2-spectral-sm-threshold-activity.toml --floor 93 \\
+        runs/borexino-phase2-spectral-sm.toml --floor 93 \\
         --point=0,3 --point=0,3.5 --point=-0.03,4.5 --point=0.02,2.75 [--tilt]
 """
 
@@ -17,6 +18,7 @@ from spectral_map import fit
 
 from mcprop.inference.spectrum import SpectrumMeasurement, poisson_deviance
 from mcprop.interface.config import config_from_dict
+from mcprop.physics.parameters import LOW_ENERGY_RESPONSE_PARAMETERS
 
 #: Bins that start below this N_h are "below the threshold region's end".
 LOW_NH = 110
@@ -43,6 +45,9 @@ def main() -> None:
             section["nh_range"] = [args.floor, high - (high - args.floor + 1) % width_nh]
         section.update(threshold_tilt=args.tilt, threshold_width_scale=width,
                        threshold_offset_nh=offset)
+        # the 14C light held at (w, delta): its nuisances are what this scan replaces
+        priors = document["priors"]
+        priors["fixed"] = [*priors.get("fixed", []), *LOW_ENERGY_RESPONSE_PARAMETERS]
         posterior = config_from_dict(document, args.config.parent,
                                      str(args.config)).plan.posterior()
         r = fit(posterior, section, start)
